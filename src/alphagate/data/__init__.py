@@ -1,0 +1,1 @@
+"""Ring 1: load, validate, resample and store bars (network sources live in ``adapters``)."""

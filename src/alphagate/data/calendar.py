@@ -1,0 +1,178 @@
+"""Trading sessions and the bar-end timestamps they imply.
+
+Bars are stamped at their close (see ``domain.bars``), so a daily equity bar
+sits at its session's close in UTC (21:00 in winter, 20:00 in summer, 18:00 on
+an early close) and intraday bars end on clock boundaries inside sessions,
+the last one clipped to the close. Markets without a calendar (crypto) trade
+around the clock and their bars end on plain UTC boundaries.
+
+This module is the one place that knows this, so the quality checks (which bars
+should exist) and resampling (which period a bar belongs to) cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from alphagate.domain.timeframe import Timeframe, TimeUnit
+from alphagate.errors import DataError
+
+if TYPE_CHECKING:
+    from exchange_calendars import ExchangeCalendar
+
+_CALENDAR_START = "1990-01-01"
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Session dates with their UTC open and close instants, sorted."""
+
+    dates: pd.DatetimeIndex
+    opens: pd.DatetimeIndex
+    closes: pd.DatetimeIndex
+
+
+@lru_cache(maxsize=8)
+def exchange_calendar(code: str) -> ExchangeCalendar:
+    """Return the ``exchange_calendars`` calendar for ``code`` (cached: building one is slow)."""
+    import exchange_calendars
+
+    try:
+        return exchange_calendars.get_calendar(code, start=_CALENDAR_START)
+    except exchange_calendars.errors.InvalidCalendarName:
+        raise DataError(
+            f"unknown exchange calendar {code!r}; use an exchange_calendars code such as "
+            "XNYS, XNAS, XLON, or null for markets that trade around the clock"
+        ) from None
+
+
+def sessions(code: str) -> Sessions:
+    """Return every session of the calendar ``code`` with its open and close in UTC."""
+    return _sessions(code)
+
+
+@lru_cache(maxsize=8)
+def _sessions(code: str) -> Sessions:
+    calendar = exchange_calendar(code)
+    schedule = calendar.schedule
+    return Sessions(
+        dates=pd.DatetimeIndex(schedule.index).as_unit("ns"),
+        opens=pd.DatetimeIndex(schedule["open"]).tz_convert("UTC").as_unit("ns"),
+        closes=pd.DatetimeIndex(schedule["close"]).tz_convert("UTC").as_unit("ns"),
+    )
+
+
+def session_closes_for_dates(dates: pd.DatetimeIndex, code: str) -> pd.DatetimeIndex:
+    """Map session dates (naive, midnight) to their closes; NaT where a date is no session."""
+    table = sessions(code)
+    position = table.dates.get_indexer(pd.DatetimeIndex(dates).normalize().as_unit("ns"))
+    closes = table.closes.take(np.where(position >= 0, position, 0))
+    return pd.DatetimeIndex(np.where(position >= 0, closes, pd.NaT), tz="UTC")
+
+
+def session_positions(ts: pd.DatetimeIndex, code: str) -> np.ndarray:
+    """Return, for each UTC instant, the index of the session with ``open < ts <= close``, or -1."""
+    table = sessions(code)
+    values = ts.as_unit("ns").asi8
+    position = np.searchsorted(table.closes.asi8, values, side="left")
+    inside = position < len(table.closes)
+    clipped = np.minimum(position, len(table.closes) - 1)
+    inside &= table.opens.asi8[clipped] < values
+    return np.where(inside, clipped, -1)
+
+
+def bar_end_labels(
+    ts: pd.DatetimeIndex, timeframe: Timeframe, calendar: str | None
+) -> pd.DatetimeIndex:
+    """Return the end of the ``timeframe`` bar that each bar-end instant ``ts`` falls in.
+
+    With a calendar, intraday bars are clipped to their session's close, a day
+    is a session (labelled at its close), and weeks and months are labelled at
+    the close of their last scheduled session. Instants outside every session
+    fall back to plain UTC boundaries; the quality checks reject them before
+    they are stored.
+    """
+    ts = pd.DatetimeIndex(ts).as_unit("ns")
+    plain = timeframe.period_end(ts)
+    if calendar is None:
+        return plain
+    table = sessions(calendar)
+    position = session_positions(ts, calendar)
+    inside = position >= 0
+    safe = np.where(inside, position, 0)
+    if timeframe.is_intraday:
+        close = table.closes.asi8[safe]
+        labels = np.where(inside, np.minimum(plain.asi8, close), plain.asi8)
+    elif timeframe.unit is TimeUnit.DAY:
+        labels = np.where(inside, table.closes.asi8[safe], plain.asi8)
+    else:
+        last_close = _last_close_per_period(table, timeframe)
+        period_of_session = _period_keys(table.dates, timeframe)
+        keyed = last_close.reindex(period_of_session[safe]).to_numpy(dtype="int64")
+        labels = np.where(inside, keyed, plain.asi8)
+    return pd.DatetimeIndex(labels.astype("datetime64[ns]"), tz="UTC")
+
+
+def expected_bar_ends(
+    timeframe: Timeframe, calendar: str | None, first: pd.Timestamp, last: pd.Timestamp
+) -> pd.DatetimeIndex:
+    """Return every bar end the market should produce between ``first`` and ``last`` inclusive."""
+    first = pd.Timestamp(first).tz_convert("UTC").as_unit("ns")
+    last = pd.Timestamp(last).tz_convert("UTC").as_unit("ns")
+    if calendar is None:
+        return _plain_bar_ends(timeframe, first, last)
+    table = sessions(calendar)
+    if not timeframe.is_intraday:
+        if timeframe.unit is TimeUnit.DAY:
+            ends = table.closes
+        else:
+            ends = pd.DatetimeIndex(_last_close_per_period(table, timeframe).to_numpy(), tz="UTC")
+        return ends[(ends >= first) & (ends <= last)]
+    window = (table.closes >= first) & (table.opens < last)
+    pieces = []
+    step = timeframe.delta
+    for open_, close in zip(table.opens[window], table.closes[window], strict=True):
+        start = timeframe.period_end(pd.DatetimeIndex([open_ + pd.Timedelta(1, "ns")]))[0]
+        grid = pd.date_range(start, close, freq=step)
+        if len(grid) == 0 or grid[-1] != close:
+            grid = grid.append(pd.DatetimeIndex([close]))
+        pieces.append(grid)
+    if not pieces:
+        return pd.DatetimeIndex([], tz="UTC").as_unit("ns")
+    ends = pd.DatetimeIndex(np.concatenate([p.as_unit("ns").asi8 for p in pieces])).tz_localize(
+        "UTC"
+    )
+    return ends[(ends >= first) & (ends <= last)]
+
+
+def _plain_bar_ends(
+    timeframe: Timeframe, first: pd.Timestamp, last: pd.Timestamp
+) -> pd.DatetimeIndex:
+    start = timeframe.period_end(pd.DatetimeIndex([first]))[0]
+    if timeframe.unit is TimeUnit.MONTH:
+        ends = pd.date_range(start, last, freq="MS")
+    elif timeframe.unit is TimeUnit.WEEK:
+        ends = pd.date_range(start, last, freq="W-MON")
+    else:
+        ends = pd.date_range(start, last, freq=timeframe.delta)
+    return pd.DatetimeIndex(ends).as_unit("ns")
+
+
+def _period_keys(dates: pd.DatetimeIndex, timeframe: Timeframe) -> pd.Index:
+    """Key each session date by its calendar week (Monday-based) or month."""
+    if timeframe.unit is TimeUnit.MONTH:
+        return pd.Index(dates.to_period("M").astype(str))
+    return pd.Index(dates.to_period("W-SUN").astype(str))
+
+
+
+
+def _last_close_per_period(table: Sessions, timeframe: Timeframe) -> pd.Series:
+    """Close (ns since epoch) of the last session in each week or month, keyed by period."""
+    keys = _period_keys(table.dates, timeframe)
+    return pd.Series(table.closes.asi8, index=keys).groupby(level=0, sort=False).last()

@@ -1,0 +1,81 @@
+"""The canonical bars frame: one representation of OHLCV across the codebase.
+
+A bars frame is a pandas DataFrame indexed by ``(symbol, ts)``, where ``ts``
+is tz-aware UTC and is the moment the bar *closes*, the first instant at
+which its values are known. Stamping bars by their close makes "nothing at t
+reads data after t" a plain ``<=`` comparison everywhere downstream, and keeps
+a daily bar from looking complete at 00:00 on the day it trades.
+
+Columns are float64 ``open high low close volume``. On disk the index becomes
+the columns ``symbol, ts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
+BAR_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
+INDEX_NAMES: tuple[str, str] = ("symbol", "ts")
+
+
+def empty_bars() -> pd.DataFrame:
+    """Return a bars frame with no rows but the canonical index and dtypes."""
+    index = pd.MultiIndex.from_arrays(
+        [pd.Index([], dtype="object"), pd.DatetimeIndex([], tz="UTC")], names=INDEX_NAMES
+    )
+    return pd.DataFrame({c: pd.Series([], dtype="float64") for c in BAR_COLUMNS}, index=index)
+
+
+def bars_from_flat(flat: pd.DataFrame) -> pd.DataFrame:
+    """Build a canonical bars frame from a flat frame with ``symbol, ts`` columns.
+
+    The result is sorted by ``(symbol, ts)``; uniqueness is the caller's duty
+    (the quality checks enforce it before anything reaches the store).
+    """
+    if flat.empty:
+        return empty_bars()
+    frame = flat.loc[:, [*INDEX_NAMES, *BAR_COLUMNS]].astype(dict.fromkeys(BAR_COLUMNS, "float64"))
+    frame["symbol"] = frame["symbol"].astype("object")
+    frame = frame.set_index(list(INDEX_NAMES)).sort_index()
+    return frame
+
+
+def flat_from_bars(bars: pd.DataFrame) -> pd.DataFrame:
+    """Turn a bars frame back into flat ``symbol, ts, open, …`` columns for storage."""
+    return bars.reset_index().loc[:, [*INDEX_NAMES, *BAR_COLUMNS]]
+
+
+def check_bars_frame(bars: pd.DataFrame) -> None:
+    """Raise ``ValueError`` when ``bars`` is not a canonical bars frame.
+
+    This is the structural contract only (index, dtypes, order); the value
+    rules (prices positive, OHLC consistent, …) live in ``data.quality``.
+    """
+    if list(bars.index.names) != list(INDEX_NAMES):
+        raise ValueError(f"bars index must be {INDEX_NAMES}, got {tuple(bars.index.names)}")
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise ValueError(f"bars frame lacks columns {missing}")
+    ts = bars.index.get_level_values("ts")
+    if not isinstance(ts, pd.DatetimeIndex) or str(ts.tz) != "UTC":
+        raise ValueError("bars 'ts' level must be tz-aware UTC")
+    if not bars.index.is_monotonic_increasing or not bars.index.is_unique:
+        raise ValueError("bars index must be sorted and unique")
+    wrong = [c for c in BAR_COLUMNS if bars[c].dtype != "float64"]
+    if wrong:
+        raise ValueError(f"bars columns must be float64: {wrong}")
+
+
+def symbols_of(bars: pd.DataFrame) -> list[str]:
+    """Return the symbols present in a bars frame, in index order."""
+    return [str(s) for s in bars.index.get_level_values("symbol").unique()]
+
+
+def select_symbols(bars: pd.DataFrame, symbols: Iterable[str]) -> pd.DataFrame:
+    """Return the rows of ``bars`` for the given symbols (missing ones are ignored)."""
+    wanted = set(symbols)
+    mask = bars.index.get_level_values("symbol").isin(wanted)
+    return bars.loc[mask]
