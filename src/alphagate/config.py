@@ -20,7 +20,10 @@ import difflib
 import hashlib
 import json
 import os
+import types
+import typing
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -142,8 +145,8 @@ class SyntheticConfig(Section):
     symbols: tuple[str, ...] = Field(
         ("SYN_A", "SYN_B", "SYN_C"), min_length=1, description="Symbols to generate."
     )
-    start: str = Field("2015-01-01", description="First session (date) to generate.")
-    end: str = Field("2019-12-31", description="Last session (date) to generate.")
+    start: date = Field(date(2015, 1, 1), description="First session (date) to generate.")
+    end: date = Field(date(2019, 12, 31), description="Last session (date) to generate.")
     seed: int = Field(7, description="Random seed; the same seed gives the same bars.")
     annual_drift: float = Field(0.06, description="Expected log return per year.")
     annual_volatility: float = Field(0.2, gt=0, description="Volatility of returns per year.")
@@ -176,13 +179,13 @@ class DataConfig(Section):
         description="When an ingested bar differs from the stored bar at the same time: "
         "refuse (error), keep the stored one, or replace it.",
     )
-    csv: CsvConfig = Field(default_factory=CsvConfig, description="CSV reading options.")  # type: ignore[arg-type]
+    csv: CsvConfig = Field(default_factory=CsvConfig, description="CSV reading options.")
     synthetic: SyntheticConfig = Field(
-        default_factory=SyntheticConfig,  # type: ignore[arg-type]
+        default_factory=SyntheticConfig,
         description="Synthetic data options.",
     )
     quality: QualityConfig = Field(
-        default_factory=QualityConfig,  # type: ignore[arg-type]
+        default_factory=QualityConfig,
         description="Data-quality policies.",
     )
 
@@ -217,13 +220,13 @@ class LoggingConfig(Section):
 class Settings(Section):
     """The whole effective configuration of one alphagate process."""
 
-    data: DataConfig = Field(default_factory=DataConfig, description="Market data.")  # type: ignore[arg-type]
+    data: DataConfig = Field(default_factory=DataConfig, description="Market data.")
     storage: StorageConfig = Field(
-        default_factory=StorageConfig,  # type: ignore[arg-type]
+        default_factory=StorageConfig,
         description="Trading-state database.",
     )
     logging: LoggingConfig = Field(
-        default_factory=LoggingConfig,  # type: ignore[arg-type]
+        default_factory=LoggingConfig,
         description="Logging.",
     )
 
@@ -340,7 +343,9 @@ def _check_keys(
     for key, value in document.items():
         dotted = f"{prefix}{key}"
         if key not in model.model_fields:
-            raise ConfigError(f"unknown key '{dotted}' in {origin}{_suggestion(str(key), fields, prefix)}")
+            raise ConfigError(
+                f"unknown key '{dotted}' in {origin}{_suggestion(str(key), fields, prefix)}"
+            )
         if reject_secrets and _is_secret_field(model, key) and value is not None:
             variable = ENV_PREFIX + dotted.upper().replace(".", "__")
             raise ConfigError(
@@ -349,12 +354,18 @@ def _check_keys(
             )
         section = _section_model(model, key)
         if section is not None and isinstance(value, Mapping):
-            _check_keys(value, section, prefix=f"{dotted}.", origin=origin, reject_secrets=reject_secrets)
+            _check_keys(
+                value, section, prefix=f"{dotted}.", origin=origin, reject_secrets=reject_secrets
+            )
 
 
 def _suggestion(key: str, candidates: Sequence[str], prefix: str) -> str:
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    return f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(candidates)}"
+    return (
+        f"; did you mean '{prefix}{close[0]}'?"
+        if close
+        else f"; known keys: {', '.join(candidates)}"
+    )
 
 
 def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -381,14 +392,43 @@ def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             if depth == len(parts) - 1:
                 if section is not None:
                     raise ConfigError(f"environment variable {variable} names a whole section")
-                raw = environ[variable]
-                node[part] = raw if _is_secret_field(model, part) else yaml.safe_load(raw)
+                node[part] = _environment_value(model, part, variable, environ[variable])
             else:
                 if section is None:
                     raise ConfigError(f"environment variable {variable}: '{part}' is not a section")
                 model = section
                 node = node.setdefault(part, {})
     return overrides
+
+
+def _environment_value(model: type[BaseModel], name: str, variable: str, raw: str) -> object:
+    """Read a variable as text for text fields, as a YAML scalar for the others.
+
+    Text fields take the value verbatim, so ``%Y-%m-%d`` or ``#`` survive;
+    ``null`` still means None where None is allowed.
+    """
+    annotation = model.model_fields[name].annotation
+    options = typing.get_args(annotation) if _is_union(annotation) else (annotation,)
+    if raw.strip().lower() in ("null", "~") and type(None) in options:
+        return None
+    if any(_is_text_type(option) for option in options):
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(f"environment variable {variable} is not a valid value: {raw!r}") from None
+
+
+def _is_union(annotation: object) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _is_text_type(annotation: object) -> bool:
+    if annotation in (str, Path, SecretStr):
+        return True
+    return typing.get_origin(annotation) is Literal and all(
+        isinstance(value, str) for value in typing.get_args(annotation)
+    )
 
 
 def _merge(

@@ -12,6 +12,7 @@ should exist) and resampling (which period a bar belongs to) cannot disagree.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -43,7 +44,12 @@ def exchange_calendar(code: str) -> ExchangeCalendar:
     import exchange_calendars
 
     try:
-        return exchange_calendars.get_calendar(code, start=_CALENDAR_START)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 reads Series.values on tz-aware data, which
+            # pandas 3.1 deprecates; the warning is the library's, not ours.
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            return exchange_calendars.get_calendar(code, start=_CALENDAR_START)
     except exchange_calendars.errors.InvalidCalendarName:
         raise DataError(
             f"unknown exchange calendar {code!r}; use an exchange_calendars code such as "
@@ -72,7 +78,7 @@ def session_closes_for_dates(dates: pd.DatetimeIndex, code: str) -> pd.DatetimeI
     table = sessions(code)
     position = table.dates.get_indexer(pd.DatetimeIndex(dates).normalize().as_unit("ns"))
     closes = table.closes.take(np.where(position >= 0, position, 0))
-    return pd.DatetimeIndex(np.where(position >= 0, closes, pd.NaT), tz="UTC")
+    return pd.DatetimeIndex(closes.where(position >= 0))
 
 
 def session_positions(ts: pd.DatetimeIndex, code: str) -> np.ndarray:
@@ -140,7 +146,7 @@ def expected_bar_ends(
         start = timeframe.period_end(pd.DatetimeIndex([open_ + pd.Timedelta(1, "ns")]))[0]
         grid = pd.date_range(start, close, freq=step)
         if len(grid) == 0 or grid[-1] != close:
-            grid = grid.append(pd.DatetimeIndex([close]))
+            grid = pd.DatetimeIndex(grid.append(pd.DatetimeIndex([close])))
         pieces.append(grid)
     if not pieces:
         return pd.DatetimeIndex([], tz="UTC").as_unit("ns")
@@ -165,14 +171,34 @@ def _plain_bar_ends(
 
 def _period_keys(dates: pd.DatetimeIndex, timeframe: Timeframe) -> pd.Index:
     """Key each session date by its calendar week (Monday-based) or month."""
-    if timeframe.unit is TimeUnit.MONTH:
-        return pd.Index(dates.to_period("M").astype(str))
-    return pd.Index(dates.to_period("W-SUN").astype(str))
-
-
+    period = "M" if timeframe.unit is TimeUnit.MONTH else "W-SUN"
+    return pd.Index([str(p) for p in dates.to_period(period)])
 
 
 def _last_close_per_period(table: Sessions, timeframe: Timeframe) -> pd.Series:
     """Close (ns since epoch) of the last session in each week or month, keyed by period."""
     keys = _period_keys(table.dates, timeframe)
     return pd.Series(table.closes.asi8, index=keys).groupby(level=0, sort=False).last()
+
+
+def day_closes_for_dates(
+    dates: pd.DatetimeIndex, timeframe: Timeframe, calendar: str | None
+) -> pd.DatetimeIndex:
+    """Map trading dates, as written in daily-or-coarser data, to the bars' closes.
+
+    A date names the day (or the week or month containing it) that the bar
+    covers. With a calendar the bar closes at that session's close, or at the
+    last session close of its week or month; a date that is not a session of a
+    daily calendar maps to NaT. Without a calendar the day ends at the next UTC
+    midnight.
+    """
+    dates = pd.DatetimeIndex(dates).normalize().as_unit("ns")
+    if calendar is None:
+        day_end = dates.tz_localize("UTC") + pd.Timedelta(days=1)
+        return timeframe.period_end(day_end)
+    if timeframe.unit is TimeUnit.DAY:
+        return session_closes_for_dates(dates, calendar)
+    table = sessions(calendar)
+    last_close = _last_close_per_period(table, timeframe)
+    keyed = last_close.reindex(_period_keys(dates, timeframe)).to_numpy(dtype="float64")
+    return pd.DatetimeIndex(pd.to_datetime(keyed, unit="ns"), tz=None).tz_localize("UTC")

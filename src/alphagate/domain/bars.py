@@ -39,8 +39,7 @@ def bars_from_flat(flat: pd.DataFrame) -> pd.DataFrame:
         return empty_bars()
     frame = flat.loc[:, [*INDEX_NAMES, *BAR_COLUMNS]].astype(dict.fromkeys(BAR_COLUMNS, "float64"))
     frame["symbol"] = frame["symbol"].astype("object")
-    frame = frame.set_index(list(INDEX_NAMES)).sort_index()
-    return frame
+    return frame.set_index(list(INDEX_NAMES)).sort_index()
 
 
 def flat_from_bars(bars: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,315 @@
+"""The ``alphagate`` command line: parse, call one ``app`` function, print.
+
+Errors a user can fix (bad input, bad config) print one clear message and
+exit 1; they never show a traceback. ``data validate`` exits 0 when the file
+is clean and 1 when it broke any rule, so scripts can gate on it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from alphagate import __version__, app
+from alphagate.config import Settings, config_hash, masked_dump, to_yaml
+from alphagate.domain.quality_report import DataValidationError, QualityReport
+from alphagate.errors import AlphagateError
+
+console = Console()
+error_console = Console(stderr=True)
+
+cli = typer.Typer(
+    name="alphagate",
+    help="From raw market data to a guarded trading engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+config_cli = typer.Typer(
+    help="Show the effective configuration and its hash.", no_args_is_help=True
+)
+data_cli = typer.Typer(help="Ingest, check, inspect and query market data.", no_args_is_help=True)
+cli.add_typer(config_cli, name="config")
+cli.add_typer(data_cli, name="data")
+
+ConfigOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML file merged over configs/default.yaml; repeat to layer several.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SourceOption = Literal["bundled", "csv", "parquet", "synthetic"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"alphagate {__version__}")
+        raise typer.Exit
+
+
+@cli.callback()
+def root(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """alphagate: point-in-time research, honest backtests, guarded trading."""
+    ctx.obj = list(config or [])
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    files: list[Path] = ctx.obj or []
+    return app.load_settings(files)
+
+
+@config_cli.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration as YAML, secrets masked."""
+    # Plain stdout, not Rich: piped output must stay valid YAML, never wrapped.
+    sys.stdout.write(to_yaml(masked_dump(_settings(ctx))))
+
+
+@config_cli.command("hash")
+def config_hash_command(ctx: typer.Context) -> None:
+    """Print the hash of the effective configuration (secrets excluded); it names a run."""
+    console.print(config_hash(_settings(ctx)), markup=False, highlight=False)
+
+
+@data_cli.command("ingest")
+def data_ingest(
+    ctx: typer.Context,
+    source: Annotated[
+        SourceOption | None,
+        typer.Option(help="Where bars come from; default: data.source (bundled)."),
+    ] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="File to read for csv and parquet sources.", dir_okay=False)
+    ] = None,
+    symbol: Annotated[
+        str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
+    ] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")] = None,
+    calendar: Annotated[
+        str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
+    ] = None,
+    label: Annotated[
+        Literal["start", "end"] | None,
+        typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
+    ] = None,
+) -> None:
+    """Check a source against every data rule and add its new bars to the store.
+
+    Nothing is stored when any rule with policy `error` is broken.
+    """
+    settings = _settings(ctx)
+    request = app.SourceRequest(source, path, symbol, timeframe, calendar, timezone, label)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+        disable=not error_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            result = app.run_ingest(settings, request, advance)
+        except DataValidationError as error:
+            progress.stop()
+            _print_report(error.report)
+            raise
+    _print_report(result.report)
+    table = Table(title=f"Ingested {result.source} ({result.timeframe})")
+    for column in ("symbol", "new", "duplicate", "replaced", "stored"):
+        table.add_column(column, justify="left" if column == "symbol" else "right")
+    for write in result.writes:
+        table.add_row(
+            write.symbol,
+            f"{write.new_rows:,}",
+            f"{write.duplicate_rows:,}",
+            f"{write.replaced_rows:,}",
+            f"{write.total_rows:,}",
+        )
+    console.print(table)
+    _print_coverage(settings)
+
+
+@data_cli.command("list")
+def data_list(ctx: typer.Context) -> None:
+    """List stored symbols and timeframes with their coverage and row counts."""
+    _print_coverage(_settings(ctx))
+
+
+@data_cli.command("show")
+def data_show(
+    ctx: typer.Context,
+    symbol: Annotated[str, typer.Argument(help="Symbol to show, e.g. ^GSPC.")],
+    start: Annotated[str | None, typer.Option(help="First date or instant (inclusive).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")] = None,
+    timeframe: Annotated[str, typer.Option(help="Stored bar size to read.")] = "1d",
+    rows: Annotated[int, typer.Option(help="Rows to print from each end; 0 prints all.")] = 10,
+) -> None:
+    """Print a symbol's stored bars (timestamps are bar closes, UTC)."""
+    bars = app.read_bars(_settings(ctx), symbol, timeframe, start, end).droplevel("symbol")
+    table = Table(title=f"{symbol} {timeframe}: {len(bars):,} bars")
+    table.add_column("ts (close, UTC)")
+    for column in bars.columns:
+        table.add_column(column, justify="right")
+    shown = (
+        bars
+        if rows <= 0 or len(bars) <= 2 * rows
+        else pd.concat([bars.head(rows), bars.tail(rows)])
+    )
+    previous = None
+    for ts, values in shown.iterrows():
+        if previous is not None and rows > 0 and len(bars) > 2 * rows and ts == bars.index[-rows]:
+            table.add_row("...", *["..." for _ in bars.columns])
+        table.add_row(
+            str(ts), *[f"{v:,.4f}" if c != "volume" else f"{v:,.0f}" for c, v in values.items()]
+        )
+        previous = ts
+    console.print(table)
+
+
+@data_cli.command("validate")
+def data_validate(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file to check.", dir_okay=False)],
+    symbol: Annotated[
+        str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
+    ] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")] = None,
+    calendar: Annotated[
+        str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
+    ] = None,
+    label: Annotated[
+        Literal["start", "end"] | None,
+        typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
+    ] = None,
+) -> None:
+    """Check a file against every data rule and print the report; store nothing.
+
+    Exit code 0 when the file is clean, 1 when it broke any rule.
+    """
+    request = app.SourceRequest(None, file, symbol, timeframe, calendar, timezone, label)
+    try:
+        report = app.run_validate(_settings(ctx), request)
+    except DataValidationError as error:
+        report = error.report
+    _print_report(report)
+    if not report.is_clean:
+        raise typer.Exit(1)
+    console.print(f"[green]{file}: clean[/green] ({report.rows_in:,} rows)")
+
+
+@data_cli.command("resample")
+def data_resample(
+    ctx: typer.Context,
+    source_timeframe: Annotated[str, typer.Option("--from", help="Stored bar size to read.")],
+    target_timeframe: Annotated[str, typer.Option("--to", help="Coarser bar size to write.")],
+    symbol: Annotated[
+        list[str] | None, typer.Option(help="Symbol to resample; repeat; default all.")
+    ] = None,
+    empty: Annotated[
+        Literal["drop", "fill"],
+        typer.Option(help="Periods without bars: leave out, or fill flat with zero volume."),
+    ] = "drop",
+) -> None:
+    """Resample stored bars to a coarser timeframe and store them beside the originals."""
+    settings = _settings(ctx)
+    result, writes = app.run_resample(
+        settings, source_timeframe, target_timeframe, symbols=symbol, empty=empty
+    )
+    console.print(
+        f"resampled {source_timeframe} -> {target_timeframe}: {len(result.bars):,} bars, "
+        f"{len(result.filled):,} filled, {sum(w.new_rows for w in writes):,} new in the store"
+    )
+    _print_coverage(settings)
+
+
+@data_cli.command("query")
+def data_query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="SQL over the view `bars` (DuckDB dialect).")],
+    output: Annotated[
+        Literal["table", "csv", "json"], typer.Option("--format", help="Output format.")
+    ] = "table",
+) -> None:
+    """Run SQL over every stored bar with DuckDB (view: `bars`)."""
+    frame = app.open_store(_settings(ctx)).query(sql)
+    if output == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif output == "json":
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
+    else:
+        table = Table()
+        for column in frame.columns:
+            table.add_column(str(column))
+        for values in frame.itertuples(index=False):
+            table.add_row(*[str(v) for v in values])
+        console.print(table)
+
+
+def _print_report(report: QualityReport) -> None:
+    if report.is_clean:
+        return
+    table = Table(title=f"Data-quality report: {report.source}")
+    table.add_column("rule")
+    table.add_column("action")
+    table.add_column("count", justify="right")
+    for (rule, action), count in sorted(report.counts.items()):
+        style = "red" if action.value == "rejected" else "yellow"
+        table.add_row(rule.value, f"[{style}]{action.value}[/{style}]", f"{count:,}")
+    console.print(table)
+    for violation in report.violations[:20]:
+        console.print(f"  {violation}", markup=False, highlight=False)
+    hidden = sum(report.counts.values()) - min(len(report.violations), 20)
+    if hidden > 0:
+        console.print(f"  ... and {hidden:,} more")
+
+
+def _print_coverage(settings: Settings) -> None:
+    coverage = app.open_store(settings).coverage()
+    table = Table(title=f"Stored bars in {settings.data.dir}")
+    for column in ("symbol", "timeframe", "first (UTC)", "last (UTC)", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for item in coverage:
+        table.add_row(
+            item.symbol, item.timeframe, str(item.first), str(item.last), f"{item.rows:,}"
+        )
+    if not coverage:
+        table.caption = "empty: run `alphagate data ingest`"
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the console script: turn user-fixable errors into one clean line."""
+    try:
+        cli()
+    except AlphagateError as error:
+        error_console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        sys.exit(1)

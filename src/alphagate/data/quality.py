@@ -1,0 +1,358 @@
+"""Value rules for one symbol's bars, each with its own policy.
+
+The checks run on a symbol's whole series, after parsing, so ordering,
+duplicates, gaps and outliers are judged across chunk boundaries. Each rule
+records every row it touched; ``error`` rejects the input, ``warn`` keeps the
+row and reports it, and ``repair`` applies the rule's one documented fix.
+Nothing here writes anywhere: the caller stores the result only when the
+report has no errors.
+
+The input is a flat frame with columns ``row`` (the row in the source, for
+messages), ``ts`` (UTC bar close), the five OHLCV columns and optionally
+``rejected``, which marks rows the source already refused: they count as
+present for ordering and gaps, but their values are not judged again.
+Rejected rows stay in the frame so every later rule still sees them; only
+``repair`` removes rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from alphagate.config import QualityConfig
+from alphagate.data.calendar import bar_end_labels, expected_bar_ends
+from alphagate.domain.bars import BAR_COLUMNS, PRICE_COLUMNS
+from alphagate.domain.quality_report import Action, QualityReport, Rule, Violation
+from alphagate.domain.timeframe import Timeframe
+
+_ROBUST_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
+
+
+@dataclass(frozen=True)
+class SeriesContext:
+    """Where a series came from and how its bars should be spaced."""
+
+    source: str
+    symbol: str
+    timeframe: Timeframe
+    calendar: str | None
+
+
+def check_series(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig
+) -> tuple[pd.DataFrame, QualityReport]:
+    """Apply every value rule to one symbol's bars; return the kept rows and the report.
+
+    Rules run in a fixed order (order, duplicates, finite values, positive
+    prices, volume, OHLC consistency, calendar, gaps, outliers) so a repair by
+    one rule is visible to the next, and later rules see sorted, unique data
+    even when an earlier rule only reported.
+    """
+    report = QualityReport(source=context.source, rows_in=len(frame))
+    frame = frame.reset_index(drop=True)
+    if "rejected" not in frame.columns:
+        frame = frame.assign(rejected=False)
+    frame = _check_order(frame, context, policy, report)
+    frame = _check_duplicates(frame, context, policy, report)
+    frame = _check_row_rule(
+        frame, context, policy.non_finite, report, rule=Rule.NON_FINITE, find=_non_finite_columns
+    )
+    frame = _check_row_rule(
+        frame,
+        context,
+        policy.price_positive,
+        report,
+        rule=Rule.PRICE_POSITIVE,
+        find=_non_positive_prices,
+    )
+    frame = _check_row_rule(
+        frame,
+        context,
+        policy.volume_non_negative,
+        report,
+        rule=Rule.VOLUME_NON_NEGATIVE,
+        find=_negative_volume,
+    )
+    frame = _check_row_rule(
+        frame,
+        context,
+        policy.ohlc_consistent,
+        report,
+        rule=Rule.OHLC_CONSISTENT,
+        find=_inconsistent_ohlc,
+    )
+    frame = _check_calendar(frame, context, policy, report)
+    frame = _check_gaps(frame, context, policy, report)
+    _check_outliers(frame, context, policy, report)
+    report.rows_out = len(frame)
+    return frame, report
+
+
+def _action(policy: str) -> Action:
+    return {"error": Action.REJECTED, "warn": Action.WARNED}.get(policy, Action.DROPPED)
+
+
+def _violation(
+    context: SeriesContext,
+    rule: Rule,
+    action: Action,
+    detail: str,
+    *,
+    row: object = None,
+    ts: object = None,
+    column: str | None = None,
+) -> Violation:
+    return Violation(
+        rule=rule,
+        action=action,
+        source=context.source,
+        detail=detail,
+        row=None if row is None or pd.isna(row) else int(row),  # type: ignore[call-overload]
+        ts=None if ts is None or pd.isna(ts) else pd.Timestamp(ts),  # type: ignore[call-overload,arg-type]
+        symbol=context.symbol,
+        column=column,
+    )
+
+
+def _check_order(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
+) -> pd.DataFrame:
+    ts = frame["ts"]
+    backwards = ts.lt(ts.cummax().shift(1)).to_numpy()
+    if not backwards.any():
+        return frame
+    action = Action.SORTED if policy.order == "repair" else _action(policy.order)
+    for index in np.flatnonzero(backwards):
+        previous = frame["ts"].iloc[:index].max()
+        report.add(
+            _violation(
+                context,
+                Rule.ORDER,
+                action,
+                f"timestamp is earlier than {previous.isoformat()} on an earlier row",
+                row=frame["row"].iloc[index],
+                ts=frame["ts"].iloc[index],
+                column="ts",
+            )
+        )
+    # Later rules judge sorted data either way; only `repair` lets it be stored.
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _check_duplicates(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
+) -> pd.DataFrame:
+    repeated = frame["ts"].duplicated(keep="last").to_numpy()
+    if not repeated.any():
+        return frame
+    action = _action(policy.duplicates)
+    later_rows = frame.groupby("ts")["row"].transform("last")
+    for index in np.flatnonzero(repeated):
+        report.add(
+            _violation(
+                context,
+                Rule.DUPLICATES,
+                action,
+                f"timestamp repeats on row {later_rows.iloc[index]} (repair keeps the last)",
+                row=frame["row"].iloc[index],
+                ts=frame["ts"].iloc[index],
+                column="ts",
+            )
+        )
+    if action is not Action.DROPPED:
+        return frame
+    return frame.loc[~repeated].reset_index(drop=True)
+
+
+def _non_finite_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    values = frame.loc[:, list(BAR_COLUMNS)]
+    return values.isna() | values.abs().eq(np.inf)
+
+
+def _non_positive_prices(frame: pd.DataFrame) -> pd.DataFrame:
+    prices = frame.loc[:, list(PRICE_COLUMNS)]
+    return prices.le(0)
+
+
+def _negative_volume(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.loc[:, ["volume"]].lt(0)
+
+
+def _inconsistent_ohlc(frame: pd.DataFrame) -> pd.DataFrame:
+    low, high = frame["low"], frame["high"]
+    return pd.DataFrame(
+        {
+            "high": high.lt(low),
+            "open": frame["open"].gt(high) | frame["open"].lt(low),
+            "close": frame["close"].gt(high) | frame["close"].lt(low),
+        }
+    )
+
+
+_ROW_RULE_TEXT = {
+    Rule.NON_FINITE: "value is NaN or infinite ({value})",
+    Rule.PRICE_POSITIVE: "price must be greater than zero, got {value}",
+    Rule.VOLUME_NON_NEGATIVE: "volume must not be negative, got {value}",
+    Rule.OHLC_CONSISTENT: "low <= open, close <= high and low <= high must hold ({bar})",
+}
+
+
+def _check_row_rule(
+    frame: pd.DataFrame,
+    context: SeriesContext,
+    rule_policy: str,
+    report: QualityReport,
+    *,
+    rule: Rule,
+    find: Callable[[pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
+    """Run one row-wise rule: ``find`` returns a boolean frame of offending cells."""
+    if frame.empty:
+        return frame
+    offending = find(frame)
+    bad_rows = offending.any(axis=1).to_numpy() & ~frame["rejected"].to_numpy(dtype=bool)
+    if not bad_rows.any():
+        return frame
+    action = _action(rule_policy)
+    for index in np.flatnonzero(bad_rows):
+        record = frame.iloc[index]
+        bar = ", ".join(f"{c}={record[c]}" for c in PRICE_COLUMNS)
+        columns = list(offending.columns[offending.iloc[index].to_numpy()])
+        values = ", ".join(str(record[c]) for c in columns)
+        detail = _ROW_RULE_TEXT[rule].format(value=values, bar=bar)
+        report.add(
+            _violation(
+                context,
+                rule,
+                action,
+                detail,
+                row=record["row"],
+                ts=record["ts"],
+                column=", ".join(columns),
+            )
+        )
+    if action is not Action.DROPPED:
+        return frame
+    kept: pd.DataFrame = frame.loc[~bad_rows].reset_index(drop=True)
+    return kept
+
+
+def _check_calendar(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
+) -> pd.DataFrame:
+    """A bar must end where its own period ends: on a session close, a clock boundary, …"""
+    if frame.empty:
+        return frame
+    ts = pd.DatetimeIndex(frame["ts"])
+    labels = bar_end_labels(ts, context.timeframe, context.calendar)
+    off = np.asarray(labels != ts.as_unit("ns"))
+    if not off.any():
+        return frame
+    action = _action(policy.off_calendar)
+    where = f"calendar {context.calendar}" if context.calendar else "UTC boundaries"
+    for index in np.flatnonzero(off):
+        report.add(
+            _violation(
+                context,
+                Rule.OFF_CALENDAR,
+                action,
+                f"not a {context.timeframe} bar close on {where} "
+                f"(the bar containing it closes at {labels[int(index)].isoformat()})",
+                row=frame["row"].iloc[index],
+                ts=frame["ts"].iloc[index],
+                column="ts",
+            )
+        )
+    if action is not Action.DROPPED:
+        return frame
+    return frame.loc[~off].reset_index(drop=True)
+
+
+def _check_gaps(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
+) -> pd.DataFrame:
+    """Compare the bars with the ones the market should have produced between first and last."""
+    if len(frame) < 2:
+        return frame
+    ts = pd.DatetimeIndex(frame["ts"]).as_unit("ns")
+    expected = expected_bar_ends(context.timeframe, context.calendar, ts[0], ts[-1])
+    missing_mask = ~expected.isin(ts)
+    if not missing_mask.any():
+        return frame
+    run_id = np.cumsum(~missing_mask)  # consecutive missing bars share a run id
+    missing = pd.Series(expected[missing_mask], index=run_id[missing_mask])
+    fills = []
+    for _, run in missing.groupby(level=0):
+        first, last, length = run.iloc[0], run.iloc[-1], len(run)
+        position = int(ts.searchsorted(first))
+        after = frame.iloc[position]
+        fill = policy.gaps == "repair" and length <= policy.max_fill_bars
+        action = (
+            Action.FILLED if fill else _action("error" if policy.gaps == "repair" else policy.gaps)
+        )
+        report.add(
+            _violation(
+                context,
+                Rule.GAPS,
+                action,
+                (
+                    f"missing bar at {first.isoformat()}"
+                    if length == 1
+                    else f"{length} missing bars from {first.isoformat()} to {last.isoformat()}"
+                )
+                + (" (longer than max_fill_bars)" if policy.gaps == "repair" and not fill else ""),
+                row=after["row"],
+                ts=first,
+                column="ts",
+            )
+        )
+        if fill:
+            previous_close = frame["close"].iloc[position - 1]
+            fills.append(
+                pd.DataFrame(
+                    {
+                        "row": pd.array([pd.NA] * length, dtype="Int64"),
+                        "ts": pd.DatetimeIndex(run.tolist()),
+                        **dict.fromkeys(PRICE_COLUMNS, previous_close),
+                        "volume": 0.0,
+                        "rejected": False,
+                    }
+                )
+            )
+    if not fills:
+        return frame
+    combined = pd.concat([frame.astype({"row": "Int64"}), *fills], ignore_index=True)
+    return combined.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _check_outliers(
+    frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
+) -> None:
+    """Flag returns far outside the series' own robust spread (a +1000% bar, say)."""
+    if len(frame) < 3:
+        return
+    returns = np.log(frame["close"]).diff()
+    median = returns.median()
+    spread = _ROBUST_SIGMA * (returns - median).abs().median()
+    if not np.isfinite(spread) or spread == 0:
+        return
+    z = (returns - median).abs() / spread
+    flagged = (z > policy.outlier_robust_z) & (returns.abs() >= policy.outlier_min_abs_return)
+    action = _action(policy.outliers)
+    for index in np.flatnonzero(flagged.to_numpy()):
+        report.add(
+            _violation(
+                context,
+                Rule.OUTLIERS,
+                action,
+                f"log return {returns.iloc[index]:+.4f} is {z.iloc[index]:.1f} robust standard "
+                f"deviations from the median",
+                row=frame["row"].iloc[index],
+                ts=frame["ts"].iloc[index],
+                column="close",
+            )
+        )

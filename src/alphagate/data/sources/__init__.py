@@ -1,0 +1,1 @@
+"""Offline bar sources behind the ``BarSource`` port: bundled, CSV, Parquet and synthetic."""
