@@ -50,6 +50,20 @@ ConfigOption = Annotated[
     ),
 ]
 SourceOption = Literal["bundled", "csv", "parquet", "synthetic"]
+SymbolOption = Annotated[
+    str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
+]
+TimeframeOption = Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")]
+CalendarOption = Annotated[
+    str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
+]
+TimezoneOption = Annotated[
+    str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
+]
+LabelOption = Annotated[
+    Literal["start", "end"] | None,
+    typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
+]
 
 
 def _version(value: bool) -> None:
@@ -98,20 +112,11 @@ def data_ingest(
     path: Annotated[
         Path | None, typer.Option(help="File to read for csv and parquet sources.", dir_okay=False)
     ] = None,
-    symbol: Annotated[
-        str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
-    ] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")] = None,
-    calendar: Annotated[
-        str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
-    ] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
-    ] = None,
-    label: Annotated[
-        Literal["start", "end"] | None,
-        typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
-    ] = None,
+    symbol: SymbolOption = None,
+    timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
+    timezone: TimezoneOption = None,
+    label: LabelOption = None,
 ) -> None:
     """Check a source against every data rule and add its new bars to the store.
 
@@ -196,20 +201,11 @@ def data_show(
 def data_validate(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file to check.", dir_okay=False)],
-    symbol: Annotated[
-        str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
-    ] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")] = None,
-    calendar: Annotated[
-        str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
-    ] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
-    ] = None,
-    label: Annotated[
-        Literal["start", "end"] | None,
-        typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
-    ] = None,
+    symbol: SymbolOption = None,
+    timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
+    timezone: TimezoneOption = None,
+    label: LabelOption = None,
 ) -> None:
     """Check a file against every data rule and print the report; store nothing.
 

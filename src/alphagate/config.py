@@ -416,7 +416,7 @@ def _environment_value(model: type[BaseModel], name: str, variable: str, raw: st
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError:
-        raise ConfigError(f"environment variable {variable} is not a valid value: {raw!r}") from None
+        raise ConfigError(f"environment variable {variable} holds no valid value") from None
 
 
 def _is_union(annotation: object) -> bool:

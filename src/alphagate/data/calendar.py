@@ -117,9 +117,7 @@ def bar_end_labels(
     elif timeframe.unit is TimeUnit.DAY:
         labels = np.where(inside, table.closes.asi8[safe], plain.asi8)
     else:
-        last_close = _last_close_per_period(table, timeframe)
-        period_of_session = _period_keys(table.dates, timeframe)
-        keyed = last_close.reindex(period_of_session[safe]).to_numpy(dtype="int64")
+        keyed = _period_close_of_sessions(calendar, timeframe.unit)[safe]
         labels = np.where(inside, keyed, plain.asi8)
     return pd.DatetimeIndex(labels.astype("datetime64[ns]"), tz="UTC")
 
@@ -137,7 +135,8 @@ def expected_bar_ends(
         if timeframe.unit is TimeUnit.DAY:
             ends = table.closes
         else:
-            ends = pd.DatetimeIndex(_last_close_per_period(table, timeframe).to_numpy(), tz="UTC")
+            closes = np.unique(_period_close_of_sessions(calendar, timeframe.unit))
+            ends = pd.DatetimeIndex(closes.astype("datetime64[ns]")).tz_localize("UTC")
         return ends[(ends >= first) & (ends <= last)]
     window = (table.closes >= first) & (table.opens < last)
     pieces = []
@@ -169,16 +168,26 @@ def _plain_bar_ends(
     return pd.DatetimeIndex(ends).as_unit("ns")
 
 
-def _period_keys(dates: pd.DatetimeIndex, timeframe: Timeframe) -> pd.Index:
-    """Key each session date by its calendar week (Monday-based) or month."""
-    period = "M" if timeframe.unit is TimeUnit.MONTH else "W-SUN"
-    return pd.Index([str(p) for p in dates.to_period(period)])
+def _period_keys(dates: pd.DatetimeIndex, unit: TimeUnit) -> np.ndarray:
+    """Key each date by its calendar week (Monday to Sunday) or month, as an integer."""
+    period = "M" if unit is TimeUnit.MONTH else "W-SUN"
+    return np.asarray(dates.to_period(period).asi8)
 
 
-def _last_close_per_period(table: Sessions, timeframe: Timeframe) -> pd.Series:
+@lru_cache(maxsize=16)
+def _last_close_per_period(code: str, unit: TimeUnit) -> pd.Series:
     """Close (ns since epoch) of the last session in each week or month, keyed by period."""
-    keys = _period_keys(table.dates, timeframe)
+    table = sessions(code)
+    keys = _period_keys(table.dates, unit)
     return pd.Series(table.closes.asi8, index=keys).groupby(level=0, sort=False).last()
+
+
+@lru_cache(maxsize=16)
+def _period_close_of_sessions(code: str, unit: TimeUnit) -> np.ndarray:
+    """For each session, the close (ns) of the last session of its week or month."""
+    table = sessions(code)
+    keys = _period_keys(table.dates, unit)
+    return _last_close_per_period(code, unit).reindex(keys).to_numpy(dtype="int64")
 
 
 def day_closes_for_dates(
@@ -198,7 +207,6 @@ def day_closes_for_dates(
         return timeframe.period_end(day_end)
     if timeframe.unit is TimeUnit.DAY:
         return session_closes_for_dates(dates, calendar)
-    table = sessions(calendar)
-    last_close = _last_close_per_period(table, timeframe)
-    keyed = last_close.reindex(_period_keys(dates, timeframe)).to_numpy(dtype="float64")
+    last_close = _last_close_per_period(calendar, timeframe.unit)
+    keyed = last_close.reindex(_period_keys(dates, timeframe.unit)).to_numpy(dtype="float64")
     return pd.DatetimeIndex(pd.to_datetime(keyed, unit="ns"), tz=None).tz_localize("UTC")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from alphagate.config import QualityConfig
 from alphagate.data.quality import SeriesContext, check_series
-from alphagate.data.store import BarStore, WriteSummary
+from alphagate.data.store import BarStore, OnConflict, WriteSummary
 from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
 from alphagate.domain.quality_report import QualityReport
 from alphagate.ports import BarSource
@@ -53,7 +53,7 @@ def ingest(
     store: BarStore,
     policy: QualityConfig,
     *,
-    on_conflict: str = "error",
+    on_conflict: OnConflict = "error",
 ) -> IngestResult:
     """Check a source and add its new bars to the store.
 
@@ -65,13 +65,17 @@ def ingest(
         When a bar differs from the stored one and ``on_conflict`` is ``error``.
     """
     report = QualityReport(source=source.name)
-    frames = [bars_from_flat(series) for series in _checked_series(source, policy, report)]
-    report.raise_for_errors()
     timeframe = source.timeframe.name
-    if not frames:
-        return IngestResult(source.name, timeframe, report, [])
-    bars = pd.concat(frames) if len(frames) > 1 else frames[0]
-    writes = store.write(bars, timeframe, on_conflict=on_conflict)  # type: ignore[arg-type]
+    series = (
+        bars_from_flat(flat)
+        for flat in _checked_series(source, policy, report)
+        if not report.error_count  # keep checking every symbol, but stage nothing rejected
+    )
+    # The store pulls one checked symbol at a time and stages it; any rejection,
+    # found in this symbol or a later one, aborts before anything is renamed.
+    with store.stage_parts(series, timeframe, on_conflict=on_conflict) as staged:
+        report.raise_for_errors()
+        writes = staged.commit()
     return IngestResult(source.name, timeframe, report, writes)
 
 

@@ -26,7 +26,13 @@ import pandas as pd
 from alphagate.config import QualityConfig
 from alphagate.data.calendar import bar_end_labels, expected_bar_ends
 from alphagate.domain.bars import BAR_COLUMNS, PRICE_COLUMNS
-from alphagate.domain.quality_report import Action, QualityReport, Rule, Violation
+from alphagate.domain.quality_report import (
+    MAX_RECORDED_PER_RULE,
+    Action,
+    QualityReport,
+    Rule,
+    Violation,
+)
 from alphagate.domain.timeframe import Timeframe
 
 _ROBUST_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -118,6 +124,40 @@ def _violation(
     )
 
 
+def _report_rows(
+    report: QualityReport,
+    context: SeriesContext,
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    *,
+    rule: Rule,
+    action: Action,
+    column: str | Callable[[int], str],
+    describe: Callable[[int], str],
+) -> None:
+    """Report each row in ``mask``; past the report's cap rows are only counted.
+
+    Building a message per row for a million bad rows would cost more than the
+    check itself, so only the rows the report keeps are described.
+    """
+    indices = np.flatnonzero(mask)
+    for index in indices[:MAX_RECORDED_PER_RULE]:
+        position = int(index)
+        report.add(
+            _violation(
+                context,
+                rule,
+                action,
+                describe(position),
+                row=frame["row"].iloc[position],
+                ts=frame["ts"].iloc[position],
+                column=column(position) if callable(column) else column,
+            )
+        )
+    if len(indices) > MAX_RECORDED_PER_RULE:
+        report.counts[(rule, action)] += len(indices) - MAX_RECORDED_PER_RULE
+
+
 def _check_order(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> pd.DataFrame:
@@ -126,19 +166,19 @@ def _check_order(
     if not backwards.any():
         return frame
     action = Action.SORTED if policy.order == "repair" else _action(policy.order)
-    for index in np.flatnonzero(backwards):
-        previous = frame["ts"].iloc[:index].max()
-        report.add(
-            _violation(
-                context,
-                Rule.ORDER,
-                action,
-                f"timestamp is earlier than {previous.isoformat()} on an earlier row",
-                row=frame["row"].iloc[index],
-                ts=frame["ts"].iloc[index],
-                column="ts",
-            )
-        )
+    latest = ts.cummax().shift(1)
+    _report_rows(
+        report,
+        context,
+        frame,
+        backwards,
+        rule=Rule.ORDER,
+        action=action,
+        column="ts",
+        describe=lambda i: (
+            f"timestamp is earlier than {latest.iloc[i].isoformat()} on an earlier row"
+        ),
+    )
     # Later rules judge sorted data either way; only `repair` lets it be stored.
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
@@ -151,18 +191,16 @@ def _check_duplicates(
         return frame
     action = _action(policy.duplicates)
     later_rows = frame.groupby("ts")["row"].transform("last")
-    for index in np.flatnonzero(repeated):
-        report.add(
-            _violation(
-                context,
-                Rule.DUPLICATES,
-                action,
-                f"timestamp repeats on row {later_rows.iloc[index]} (repair keeps the last)",
-                row=frame["row"].iloc[index],
-                ts=frame["ts"].iloc[index],
-                column="ts",
-            )
-        )
+    _report_rows(
+        report,
+        context,
+        frame,
+        repeated,
+        rule=Rule.DUPLICATES,
+        action=action,
+        column="ts",
+        describe=lambda i: f"timestamp repeats on row {later_rows.iloc[i]} (repair keeps the last)",
+    )
     if action is not Action.DROPPED:
         return frame
     return frame.loc[~repeated].reset_index(drop=True)
@@ -218,23 +256,25 @@ def _check_row_rule(
     if not bad_rows.any():
         return frame
     action = _action(rule_policy)
-    for index in np.flatnonzero(bad_rows):
-        record = frame.iloc[index]
+    flags = offending.to_numpy()
+    names = np.asarray(offending.columns)
+
+    def describe(position: int) -> str:
+        record = frame.iloc[position]
         bar = ", ".join(f"{c}={record[c]}" for c in PRICE_COLUMNS)
-        columns = list(offending.columns[offending.iloc[index].to_numpy()])
-        values = ", ".join(str(record[c]) for c in columns)
-        detail = _ROW_RULE_TEXT[rule].format(value=values, bar=bar)
-        report.add(
-            _violation(
-                context,
-                rule,
-                action,
-                detail,
-                row=record["row"],
-                ts=record["ts"],
-                column=", ".join(columns),
-            )
-        )
+        values = ", ".join(str(record[c]) for c in names[flags[position]])
+        return _ROW_RULE_TEXT[rule].format(value=values, bar=bar)
+
+    _report_rows(
+        report,
+        context,
+        frame,
+        bad_rows,
+        rule=rule,
+        action=action,
+        column=lambda position: ", ".join(names[flags[position]]),
+        describe=describe,
+    )
     if action is not Action.DROPPED:
         return frame
     kept: pd.DataFrame = frame.loc[~bad_rows].reset_index(drop=True)
@@ -254,19 +294,19 @@ def _check_calendar(
         return frame
     action = _action(policy.off_calendar)
     where = f"calendar {context.calendar}" if context.calendar else "UTC boundaries"
-    for index in np.flatnonzero(off):
-        report.add(
-            _violation(
-                context,
-                Rule.OFF_CALENDAR,
-                action,
-                f"not a {context.timeframe} bar close on {where} "
-                f"(the bar containing it closes at {labels[int(index)].isoformat()})",
-                row=frame["row"].iloc[index],
-                ts=frame["ts"].iloc[index],
-                column="ts",
-            )
-        )
+    _report_rows(
+        report,
+        context,
+        frame,
+        off,
+        rule=Rule.OFF_CALENDAR,
+        action=action,
+        column="ts",
+        describe=lambda i: (
+            f"not a {context.timeframe} bar close on {where} "
+            f"(the bar containing it closes at {labels[i].isoformat()})"
+        ),
+    )
     if action is not Action.DROPPED:
         return frame
     return frame.loc[~off].reset_index(drop=True)
@@ -343,16 +383,16 @@ def _check_outliers(
     z = (returns - median).abs() / spread
     flagged = (z > policy.outlier_robust_z) & (returns.abs() >= policy.outlier_min_abs_return)
     action = _action(policy.outliers)
-    for index in np.flatnonzero(flagged.to_numpy()):
-        report.add(
-            _violation(
-                context,
-                Rule.OUTLIERS,
-                action,
-                f"log return {returns.iloc[index]:+.4f} is {z.iloc[index]:.1f} robust standard "
-                f"deviations from the median",
-                row=frame["row"].iloc[index],
-                ts=frame["ts"].iloc[index],
-                column="close",
-            )
-        )
+    _report_rows(
+        report,
+        context,
+        frame,
+        flagged.to_numpy(),
+        rule=Rule.OUTLIERS,
+        action=action,
+        column="close",
+        describe=lambda i: (
+            f"log return {returns.iloc[i]:+.4f} is {z.iloc[i]:.1f} robust "
+            "standard deviations from the median"
+        ),
+    )

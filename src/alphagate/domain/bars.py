@@ -39,6 +39,9 @@ def bars_from_flat(flat: pd.DataFrame) -> pd.DataFrame:
         return empty_bars()
     frame = flat.loc[:, [*INDEX_NAMES, *BAR_COLUMNS]].astype(dict.fromkeys(BAR_COLUMNS, "float64"))
     frame["symbol"] = frame["symbol"].astype("object")
+    # One precision everywhere (pandas 3 defaults to microseconds for new data),
+    # so frames from different sources compare equal.
+    frame["ts"] = pd.DatetimeIndex(frame["ts"]).tz_convert("UTC").as_unit("ns")
     return frame.set_index(list(INDEX_NAMES)).sort_index()
 
 

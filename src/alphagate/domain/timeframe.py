@@ -115,6 +115,6 @@ class Timeframe:
         if self.unit is TimeUnit.WEEK:
             day_end = ts.ceil("D")
             # Monday is weekday 0; the week ends at the next Monday 00:00 (or on it).
-            days_to_monday = (7 - day_end.dayofweek) % 7
+            days_to_monday = (7 - day_end.day_of_week) % 7
             return day_end + pd.to_timedelta(days_to_monday, unit="D")
         return ts.ceil(self.delta)

@@ -10,16 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from alphagate.config import CsvConfig
-from alphagate.data.sources.tabular import TabularSpec, TimestampStyle, normalise_chunk
+from alphagate.data.sources.tabular import TabularFile, TimestampStyle, normalise_chunk
 from alphagate.domain.quality_report import (
     Action,
-    DataValidationError,
     QualityReport,
     Rule,
     Violation,
@@ -30,7 +29,7 @@ Progress = Callable[[int, int], None]
 """Called with (bytes read so far, total bytes) after each chunk."""
 
 
-class CsvSource:
+class CsvSource(TabularFile):
     """A CSV file of bars; see ``data.csv`` in the config for the column mapping."""
 
     def __init__(
@@ -43,29 +42,8 @@ class CsvSource:
         symbol: str | None = None,
         progress: Progress | None = None,
     ) -> None:
-        self._path = path
-        self._options = options
-        self._timeframe = timeframe
-        self._calendar = calendar
-        self._spec = TabularSpec.from_config(
-            str(path), options, timeframe=timeframe, calendar=calendar, symbol=symbol
-        )
+        super().__init__(path, options, timeframe=timeframe, calendar=calendar, symbol=symbol)
         self._progress = progress
-
-    @property
-    def name(self) -> str:
-        """The file path, as messages name it."""
-        return str(self._path)
-
-    @property
-    def timeframe(self) -> Timeframe:
-        """The bar size the file holds (from config or the command line)."""
-        return self._timeframe
-
-    @property
-    def calendar(self) -> str | None:
-        """The exchange calendar the bars follow."""
-        return self._calendar
 
     def chunks(self, report: QualityReport) -> Iterator[pd.DataFrame]:
         """Yield flat bars chunk by chunk; rows that do not parse go to ``report``."""
@@ -101,15 +79,15 @@ class CsvSource:
                     self._progress(counting.position, total)
                 yield chunk
         if seen == 0:
-            _raise_empty(self.name, "the file has a header but no data rows")
+            self._reject(Rule.EMPTY, "the file has a header but no data rows")
 
     def _read_header(self) -> list[str]:
         if not self._path.is_file():
-            _raise_empty(self.name, "the file does not exist")
+            self._reject(Rule.EMPTY, "the file does not exist")
         with self._path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle, delimiter=self._options.delimiter), None)
         if not header:
-            _raise_empty(self.name, "the file is empty (no header, no rows)")
+            self._reject(Rule.EMPTY, "the file is empty (no header, no rows)")
         return [name.strip() for name in header]
 
 
@@ -137,12 +115,6 @@ def _batches(reader: Any, source: str, first_row: int) -> Iterator[Any]:
             return
         first_row += batch.num_rows
         yield batch
-
-
-def _raise_empty(source: str, detail: str) -> NoReturn:
-    report = QualityReport(source=source)
-    report.add(Violation(Rule.EMPTY, Action.REJECTED, source, detail))
-    raise DataValidationError(report)
 
 
 class _CountingReader:

@@ -70,8 +70,12 @@ class SyntheticSource:
             )
 
     def bar_closes(self) -> pd.DatetimeIndex:
-        """The bar closes between the configured start and end dates."""
-        start = pd.Timestamp(self._options.start, tz="UTC")
+        """The closes of the bars that trade on the days from start to end, inclusive.
+
+        A bar closing exactly at midnight on the start date belongs to the day
+        before, so the window opens just after it.
+        """
+        start = pd.Timestamp(self._options.start, tz="UTC") + pd.Timedelta(1, "ns")
         end = pd.Timestamp(self._options.end, tz="UTC") + pd.Timedelta(days=1)
         return expected_bar_ends(self._timeframe, self._calendar, start, end)
 

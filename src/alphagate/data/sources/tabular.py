@@ -17,7 +17,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,13 @@ import pandas as pd
 from alphagate.config import CsvConfig
 from alphagate.data.calendar import day_closes_for_dates
 from alphagate.domain.bars import BAR_COLUMNS
-from alphagate.domain.quality_report import Action, QualityReport, Rule, Violation
+from alphagate.domain.quality_report import (
+    Action,
+    DataValidationError,
+    QualityReport,
+    Rule,
+    Violation,
+)
 from alphagate.domain.timeframe import Timeframe
 
 _AWARE = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -109,6 +116,48 @@ class TabularSpec:
             )
         report.raise_for_errors()
         return [self.columns[name] for name in needed]
+
+
+class TabularFile:
+    """What CSV and Parquet sources share: the file, its spec and the port's properties."""
+
+    def __init__(
+        self,
+        path: Path,
+        options: CsvConfig,
+        *,
+        timeframe: Timeframe,
+        calendar: str | None,
+        symbol: str | None = None,
+    ) -> None:
+        self._path = path
+        self._options = options
+        self._timeframe = timeframe
+        self._calendar = calendar
+        self._spec = TabularSpec.from_config(
+            str(path), options, timeframe=timeframe, calendar=calendar, symbol=symbol
+        )
+
+    @property
+    def name(self) -> str:
+        """The file path, as messages name it."""
+        return str(self._path)
+
+    @property
+    def timeframe(self) -> Timeframe:
+        """The bar size the file holds (from config or the command line)."""
+        return self._timeframe
+
+    @property
+    def calendar(self) -> str | None:
+        """The exchange calendar the bars follow."""
+        return self._calendar
+
+    def _reject(self, rule: Rule, detail: str) -> NoReturn:
+        """Refuse the whole file: it cannot be read at all."""
+        report = QualityReport(source=self.name)
+        report.add(Violation(rule, Action.REJECTED, self.name, detail))
+        raise DataValidationError(report)
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Ring 3: the edges to the outside world (databases, brokers, network data sources)."""
