@@ -22,7 +22,9 @@ from alphagate.config import Settings, config_hash, masked_dump, to_yaml
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.errors import AlphagateError
 
-console = Console()
+# Piped output is read by scripts and people scrolling logs: give tables room
+# instead of Rich's 80-column fallback, which wraps every timestamp.
+console = Console(width=None if sys.stdout.isatty() else 140)
 error_console = Console(stderr=True)
 
 cli = typer.Typer(
@@ -178,22 +180,22 @@ def data_show(
     """Print a symbol's stored bars (timestamps are bar closes, UTC)."""
     bars = app.read_bars(_settings(ctx), symbol, timeframe, start, end).droplevel("symbol")
     table = Table(title=f"{symbol} {timeframe}: {len(bars):,} bars")
-    table.add_column("ts (close, UTC)")
+    table.add_column("close time (UTC)")
     for column in bars.columns:
         table.add_column(column, justify="right")
-    shown = (
-        bars
-        if rows <= 0 or len(bars) <= 2 * rows
-        else pd.concat([bars.head(rows), bars.tail(rows)])
-    )
-    previous = None
-    for ts, values in shown.iterrows():
-        if previous is not None and rows > 0 and len(bars) > 2 * rows and ts == bars.index[-rows]:
+    elided = rows > 0 and 2 * rows < len(bars)
+    pieces = [bars.head(rows), None, bars.tail(rows)] if elided else [bars]
+    for piece in pieces:
+        if piece is None:
             table.add_row("...", *["..." for _ in bars.columns])
-        table.add_row(
-            str(ts), *[f"{v:,.4f}" if c != "volume" else f"{v:,.0f}" for c, v in values.items()]
-        )
-        previous = ts
+            continue
+        stamps = pd.DatetimeIndex(piece.index)
+        for ts, values in zip(stamps, piece.itertuples(index=False), strict=True):
+            cells = [
+                f"{v:,.0f}" if c == "volume" else f"{v:,.8g}"
+                for c, v in zip(piece.columns, values, strict=True)
+            ]
+            table.add_row(_stamp(ts), *cells)
     console.print(table)
 
 
@@ -270,8 +272,18 @@ def data_query(
         console.print(table)
 
 
+def _stamp(ts: pd.Timestamp) -> str:
+    """A UTC bar close, short enough for a table column."""
+    return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
+
+
 def _print_report(report: QualityReport) -> None:
     if report.is_clean:
+        console.print(
+            f"quality: {report.rows_in:,} rows from {report.source} passed every rule",
+            markup=False,
+            highlight=False,
+        )
         return
     table = Table(title=f"Data-quality report: {report.source}")
     table.add_column("rule")
@@ -282,7 +294,7 @@ def _print_report(report: QualityReport) -> None:
         table.add_row(rule.value, f"[{style}]{action.value}[/{style}]", f"{count:,}")
     console.print(table)
     for violation in report.violations[:20]:
-        console.print(f"  {violation}", markup=False, highlight=False)
+        console.print(f"  {violation}", markup=False, highlight=False, soft_wrap=True)
     hidden = sum(report.counts.values()) - min(len(report.violations), 20)
     if hidden > 0:
         console.print(f"  ... and {hidden:,} more")
@@ -295,7 +307,7 @@ def _print_coverage(settings: Settings) -> None:
         table.add_column(column, justify="right" if column == "rows" else "left")
     for item in coverage:
         table.add_row(
-            item.symbol, item.timeframe, str(item.first), str(item.last), f"{item.rows:,}"
+            item.symbol, item.timeframe, _stamp(item.first), _stamp(item.last), f"{item.rows:,}"
         )
     if not coverage:
         table.caption = "empty: run `alphagate data ingest`"
