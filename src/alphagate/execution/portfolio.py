@@ -1,0 +1,245 @@
+"""Cash, positions, P&L and round-trip trades, kept from fills alone.
+
+The :class:`Portfolio` is the one place fills become money. It knows nothing
+of orders or venues, only :class:`~alphagate.domain.orders.Fill`, so the
+backtest's simulated fills and a broker's real ones go through the same
+arithmetic, and a portfolio rebuilt by replaying journaled fills equals the
+one that was running.
+
+Conventions (see also :mod:`alphagate.domain.positions`):
+
+- **Cash** moves by the notional of every fill (a buy spends it, a sell,
+  short sales included, receives it) and by its fee.
+- **Average cost.** Adding to a position re-weights its average price;
+  reducing it leaves the average unchanged and realises
+  ``closed_qty * (price - average)`` (sign flipped for a short).
+- **A flip is a close plus an open.** A fill larger than the position it
+  opposes realises P&L on the whole position at the fill price, closes that
+  round trip, and opens the remainder as a new position and trade at the fill
+  price. Treating the remainder as part of the old trade would mix two
+  directions in one record and make the trade's P&L meaningless.
+- **P&L is gross of fees**, fees are counted apart in :attr:`Portfolio.fees_paid`
+  and :attr:`Trade.fees <alphagate.domain.positions.Trade.fees>`. Hence
+  ``equity == initial_cash + realised + unrealised - fees_paid``.
+- **Duplicates are harmless.** A fill is identified by its order's client id
+  and its ``trade_id``; a fill seen before changes nothing (RELIABILITY I3),
+  and one that reuses a seen id with different contents raises, since that
+  is a venue or journal inconsistency, not a re-send.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Final
+
+from alphagate.domain.orders import Fill
+from alphagate.domain.positions import Position, Trade
+
+QTY_TOLERANCE: Final = 1e-9
+"""Relative slack for "this fill closes the position exactly": selling ``0.3``
+against a holding of ``0.1 + 0.2`` leaves the position flat, not short 5e-17."""
+
+
+def _split(held: float, fill: Fill) -> tuple[float, float]:
+    """Split a fill into the quantity that closes ``held`` and the quantity that opens or adds."""
+    quantity = fill.quantity
+    if held == 0.0 or (held > 0.0) == (fill.side.sign > 0):
+        return 0.0, quantity
+    size = abs(held)
+    if abs(quantity - size) <= QTY_TOLERANCE * max(quantity, size):
+        return size, 0.0
+    if quantity < size:
+        return quantity, 0.0
+    return size, quantity - size
+
+
+class Portfolio:
+    """Positions in any number of symbols, long or short, and the cash behind them.
+
+    Parameters
+    ----------
+    cash
+        Starting cash in the account currency.
+    """
+
+    def __init__(self, cash: float) -> None:
+        if not math.isfinite(cash):
+            raise ValueError(f"starting cash must be finite, got {cash}")
+        self._initial_cash = float(cash)
+        self._cash = float(cash)
+        self._fees_paid = 0.0
+        self._realised_pnl = 0.0
+        self._positions: dict[str, Position] = {}
+        self._open_trades: dict[str, Trade] = {}
+        self._closed_trades: list[Trade] = []
+        self._fills: dict[tuple[str, str], Fill] = {}
+
+    @property
+    def initial_cash(self) -> float:
+        """Cash the portfolio started with."""
+        return self._initial_cash
+
+    @property
+    def cash(self) -> float:
+        """Cash now: starting cash, less what buys cost, plus what sells brought, less fees."""
+        return self._cash
+
+    @property
+    def fees_paid(self) -> float:
+        """Sum of the fees of every fill applied (rebates count negative)."""
+        return self._fees_paid
+
+    @property
+    def realised_pnl(self) -> float:
+        """Price P&L realised over all symbols, gross of fees."""
+        return self._realised_pnl
+
+    @property
+    def positions(self) -> Mapping[str, Position]:
+        """Every symbol ever traded (flat ones too, for their realised P&L), read-only."""
+        return MappingProxyType(self._positions)
+
+    def position(self, symbol: str) -> Position:
+        """The position in ``symbol``; flat when it was never traded."""
+        return self._positions.get(symbol) or Position(symbol)
+
+    def open_trades(self) -> tuple[Trade, ...]:
+        """Round trips still open, one per symbol with a position, in the order they opened."""
+        return tuple(self._open_trades.values())
+
+    def closed_trades(self) -> tuple[Trade, ...]:
+        """Round trips that ended, in the order they closed."""
+        return tuple(self._closed_trades)
+
+    def apply_fill(self, fill: Fill) -> bool:
+        """Book one fill; return ``False`` when it had already been booked.
+
+        Raises
+        ------
+        ValueError
+            When the fill reuses a ``(client_order_id, trade_id)`` already booked
+            with different contents.
+        """
+        key = (fill.client_order_id, fill.trade_id)
+        seen = self._fills.get(key)
+        if seen is not None:
+            if seen != fill:
+                raise ValueError(
+                    f"fill {fill.trade_id!r} of order {fill.client_order_id!r} was booked as "
+                    f"{seen!r} and is now reported as {fill!r}"
+                )
+            return False
+        self._fills[key] = fill
+
+        before = self.position(fill.symbol)
+        closing, opening = _split(before.quantity, fill)
+        realised = 0.0
+        if closing > 0.0:
+            direction = 1.0 if before.quantity > 0.0 else -1.0
+            realised = direction * closing * (fill.price - before.average_price)
+        closes_all = closing > 0.0 and closing == abs(before.quantity)
+        if closes_all:
+            quantity = fill.side.sign * opening
+            average = fill.price if opening > 0.0 else 0.0
+        elif closing > 0.0:
+            quantity = before.quantity + fill.signed_quantity
+            average = before.average_price
+        else:
+            size = abs(before.quantity) + opening
+            quantity = fill.side.sign * size
+            average = (abs(before.quantity) * before.average_price + opening * fill.price) / size
+        self._positions[fill.symbol] = Position(
+            fill.symbol, quantity, average, before.realised_pnl + realised
+        )
+
+        self._cash -= fill.signed_quantity * fill.price
+        self._cash -= fill.fee
+        self._fees_paid += fill.fee
+        self._realised_pnl += realised
+        self._book_trades(fill, closing, opening, realised, closes_all)
+        return True
+
+    def _book_trades(
+        self, fill: Fill, closing: float, opening: float, realised: float, closes_all: bool
+    ) -> None:
+        if closing > 0.0 and opening > 0.0:
+            close_fee = fill.fee * closing / fill.quantity
+            open_fee = fill.fee - close_fee
+        else:
+            close_fee = open_fee = fill.fee
+        symbol = fill.symbol
+        if closing > 0.0:
+            trade = self._open_trades.pop(symbol)
+            exited = trade.exit_quantity + closing
+            previous_exit = trade.exit_price if trade.exit_price is not None else 0.0
+            trade = replace(
+                trade,
+                exit_quantity=trade.quantity if closes_all else exited,
+                exit_price=(previous_exit * trade.exit_quantity + fill.price * closing) / exited,
+                exit_ts=fill.ts if closes_all else None,
+                pnl=trade.pnl + realised,
+                fees=trade.fees + close_fee,
+            )
+            if closes_all:
+                self._closed_trades.append(trade)
+            else:
+                self._open_trades[symbol] = trade
+        if opening > 0.0:
+            current = self._open_trades.get(symbol)
+            if current is None:
+                self._open_trades[symbol] = Trade(
+                    symbol=symbol,
+                    side=fill.side,
+                    quantity=opening,
+                    entry_ts=fill.ts,
+                    entry_price=fill.price,
+                    fees=open_fee,
+                )
+            else:
+                entered = current.quantity + opening
+                self._open_trades[symbol] = replace(
+                    current,
+                    quantity=entered,
+                    entry_price=(current.entry_price * current.quantity + fill.price * opening)
+                    / entered,
+                    fees=current.fees + open_fee,
+                )
+
+    def _price(self, symbol: str, prices: Mapping[str, float]) -> float:
+        # A missing mark is an error, not a zero: valuing a position at nothing
+        # would report a loss (or, for a short, a gain) that never happened.
+        if symbol not in prices:
+            raise KeyError(f"no mark price for open position in {symbol!r}")
+        price = float(prices[symbol])
+        if not (math.isfinite(price) and price > 0.0):
+            raise ValueError(f"mark price for {symbol!r} must be positive and finite, got {price}")
+        return price
+
+    def _open_positions(self) -> list[Position]:
+        return [p for p in self._positions.values() if not p.is_flat]
+
+    def mark(self, prices: Mapping[str, float]) -> float:
+        """Unrealised P&L of every open position at ``prices`` (one per open symbol)."""
+        return math.fsum(
+            p.unrealised_pnl(self._price(p.symbol, prices)) for p in self._open_positions()
+        )
+
+    def equity(self, prices: Mapping[str, float]) -> float:
+        """Cash plus the signed market value of every open position."""
+        values = [p.market_value(self._price(p.symbol, prices)) for p in self._open_positions()]
+        return math.fsum([self._cash, *values])
+
+    def gross_exposure(self, prices: Mapping[str, float]) -> float:
+        """Sum of the absolute market values: how much is at risk either way."""
+        return math.fsum(
+            abs(p.market_value(self._price(p.symbol, prices))) for p in self._open_positions()
+        )
+
+    def net_exposure(self, prices: Mapping[str, float]) -> float:
+        """Sum of the signed market values: longs less shorts."""
+        return math.fsum(
+            p.market_value(self._price(p.symbol, prices)) for p in self._open_positions()
+        )
