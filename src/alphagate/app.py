@@ -179,14 +179,17 @@ def read_bars(
 ) -> pd.DataFrame:
     """Read one symbol's stored bars between optional inclusive bounds (dates or instants)."""
     store = open_store(settings)
-    bars = store.read([symbol], timeframe, _utc(start), _utc(end, end_of_day=True))
+    bars = store.read(
+        [symbol], timeframe, parse_instant(start), parse_instant(end, end_of_day=True)
+    )
     if bars.empty and symbol not in store.symbols(timeframe):
         known = ", ".join(store.symbols(timeframe)) or "none"
         raise DataError(f"no {timeframe} bars stored for {symbol!r}; stored symbols: {known}")
     return bars
 
 
-def _utc(value: str | None, *, end_of_day: bool = False) -> pd.Timestamp | None:
+def parse_instant(value: str | None, *, end_of_day: bool = False) -> pd.Timestamp | None:
+    """Parse a user's date or instant as UTC; a bare date as an end bound covers its whole day."""
     if value is None:
         return None
     try:

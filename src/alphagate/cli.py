@@ -7,7 +7,9 @@ is clean and 1 when it broke any rule, so scripts can gate on it.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from alphagate import __version__, app
+from alphagate import __version__, app, research
 from alphagate.config import Settings, config_hash, masked_dump, to_yaml
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.errors import AlphagateError
@@ -38,8 +40,12 @@ config_cli = typer.Typer(
     help="Show the effective configuration and its hash.", no_args_is_help=True
 )
 data_cli = typer.Typer(help="Ingest, check, inspect and query market data.", no_args_is_help=True)
+features_cli = typer.Typer(help="Build point-in-time features.", no_args_is_help=True)
+labels_cli = typer.Typer(help="Make training labels and calibrate barriers.", no_args_is_help=True)
 cli.add_typer(config_cli, name="config")
 cli.add_typer(data_cli, name="data")
+cli.add_typer(features_cli, name="features")
+cli.add_typer(labels_cli, name="labels")
 
 ConfigOption = Annotated[
     list[Path] | None,
@@ -262,7 +268,10 @@ def data_query(
     if output == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif output == "json":
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso") + "\n")
+        # json.dumps writes floats with repr, so values survive the round trip exactly
+        # (pandas' to_json rounds to 10 significant digits by default).
+        records = frame.to_dict(orient="records")
+        sys.stdout.write(json.dumps(records, default=_json_value) + "\n")
     else:
         table = Table()
         for column in frame.columns:
@@ -272,9 +281,146 @@ def data_query(
         console.print(table)
 
 
+def _json_value(value: object) -> object:
+    """JSON for what ``json`` cannot write itself: timestamps as ISO 8601, NA as null."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return str(value)
+
+
 def _stamp(ts: pd.Timestamp) -> str:
     """A UTC bar close, short enough for a table column."""
     return ts.tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
+
+
+InputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--input", help="Bars file (CSV/Parquet), checked like an ingest; default: the store."
+    ),
+]
+SymbolsOption = Annotated[
+    list[str] | None, typer.Option("--symbol", help="Symbol to use; repeat; default all.")
+]
+StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
+EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
+
+
+@features_cli.command("build")
+def features_build(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option(help="Parquet (or .csv) file to write.")],
+    input_file: InputOption = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Feature profile: short, medium, long.")
+    ] = None,
+) -> None:
+    """Build a feature profile for stored bars or a bars file; write `symbol, ts, features...`."""
+    settings = _settings(ctx)
+    began = time.perf_counter()
+    bars = research.load_bars(
+        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    )
+    with error_console.status("building features", spinner="dots"):
+        features = research.build_feature_frame(settings, bars, profile)
+    research.write_frame(features, output)
+    console.print(
+        f"{len(features):,} rows x {features.shape[1]} features for "
+        f"{len(features.index.get_level_values('symbol').unique())} symbol(s) -> {output} "
+        f"({time.perf_counter() - began:.1f}s)",
+        markup=False,
+        highlight=False,
+    )
+
+
+@labels_cli.command("build")
+def labels_build(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option(help="Parquet (or .csv) file to write.")],
+    kind: Annotated[
+        Literal["fixed", "triple"],
+        typer.Option(help="Fixed-horizon returns and signs, or triple-barrier outcomes."),
+    ] = "fixed",
+    horizons: Annotated[
+        str | None, typer.Option(help="Comma-separated horizons in bars, e.g. 1,5,20.")
+    ] = None,
+    pt: Annotated[
+        float | None, typer.Option(help="Upper barrier, in volatility multiples (with --sl).")
+    ] = None,
+    sl: Annotated[
+        float | None, typer.Option(help="Lower barrier, in volatility multiples (with --pt).")
+    ] = None,
+    input_file: InputOption = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+) -> None:
+    """Make labels (each with `t1`, when its outcome is known) and write them.
+
+    Triple-barrier labels use the multiples saved by `labels calibrate`, or --pt and --sl.
+    """
+    settings = _settings(ctx)
+    bars = research.load_bars(
+        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    )
+    parsed = _parse_horizons(horizons) if horizons else None
+    if (pt is None) != (sl is None):
+        raise typer.BadParameter("--pt and --sl go together")
+    barriers = None
+    if pt is not None and sl is not None:
+        barriers = research.given_barriers(settings, pt, sl)
+    labels = research.build_label_frame(settings, bars, kind, horizons=parsed, barriers=barriers)
+    research.write_frame(labels, output)
+    console.print(
+        f"{len(labels):,} rows x {labels.shape[1]} label columns -> {output}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@labels_cli.command("calibrate")
+def labels_calibrate(
+    ctx: typer.Context,
+    train_end: Annotated[
+        str, typer.Option(help="Last date of the training period; later bars are never read.")
+    ],
+    input_file: InputOption = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+) -> None:
+    """Choose triple-barrier multiples on training data only and save them."""
+    settings = _settings(ctx)
+    bars = research.load_bars(
+        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start
+    )
+    choice = research.calibrate_barriers(settings, bars, train_end)
+    shares = ", ".join(f"{name} {share:.1%}" for name, share in choice.class_shares.items())
+    console.print(
+        f"pt = sl = {choice.pt:g} x volatility, horizon {choice.horizon} bars; "
+        f"training class shares: {shares} -> {settings.labels.barriers_file}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _parse_horizons(text: str) -> list[int]:
+    try:
+        horizons = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"horizons must be whole numbers separated by commas: {text!r}"
+        ) from None
+    if not horizons or any(h < 1 for h in horizons):
+        raise typer.BadParameter(f"horizons must be positive whole numbers: {text!r}")
+    return horizons
 
 
 def _print_report(report: QualityReport) -> None:
@@ -319,5 +465,5 @@ def main() -> None:
     try:
         cli()
     except AlphagateError as error:
-        error_console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        error_console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)

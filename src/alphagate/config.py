@@ -196,6 +196,41 @@ class DataConfig(Section):
         return value
 
 
+class FeaturesConfig(Section):
+    """Which features are built and where they are cached."""
+
+    profile: Literal["short", "medium", "long"] = Field(
+        "medium", description="Named feature profile: windows and indicator subset."
+    )
+    cache_dir: Path = Field(
+        Path("data/features"),
+        description="Feature cache, keyed by data, feature config and code version.",
+    )
+
+
+class LabelsConfig(Section):
+    """How training targets are made."""
+
+    horizons: tuple[int, ...] = Field(
+        (1, 5, 20), min_length=1, description="Fixed-horizon label horizons, in bars."
+    )
+    barrier_horizon: int = Field(20, ge=1, description="Triple-barrier vertical barrier, in bars.")
+    vol_span: int = Field(
+        50, ge=2, description="Span of the EWM volatility that scales the barriers, in bars."
+    )
+    target_balance: float = Field(
+        1 / 3,
+        gt=0,
+        lt=1,
+        description="Share of vertical-barrier outcomes `labels calibrate` aims for; up and "
+        "down share the rest equally.",
+    )
+    barriers_file: Path = Field(
+        Path("data/labels/barriers.json"),
+        description="Where `labels calibrate` saves the chosen barrier multiples.",
+    )
+
+
 class StorageConfig(Section):
     """The relational store for trading state and system events."""
 
@@ -221,6 +256,10 @@ class Settings(Section):
     """The whole effective configuration of one alphagate process."""
 
     data: DataConfig = Field(default_factory=DataConfig, description="Market data.")
+    features: FeaturesConfig = Field(
+        default_factory=FeaturesConfig, description="Feature building."
+    )
+    labels: LabelsConfig = Field(default_factory=LabelsConfig, description="Label making.")
     storage: StorageConfig = Field(
         default_factory=StorageConfig,
         description="Trading-state database.",

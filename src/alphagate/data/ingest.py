@@ -19,7 +19,7 @@ import pandas as pd
 from alphagate.config import QualityConfig
 from alphagate.data.quality import SeriesContext, check_series
 from alphagate.data.store import BarStore, OnConflict, WriteSummary
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
+from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, empty_bars
 from alphagate.domain.quality_report import QualityReport
 from alphagate.ports import BarSource
 
@@ -46,6 +46,25 @@ def validate_source(source: BarSource, policy: QualityConfig) -> QualityReport:
     for _ in _checked_series(source, policy, report):
         pass
     return report
+
+
+def read_source(source: BarSource, policy: QualityConfig) -> pd.DataFrame:
+    """Read a whole source as a canonical bars frame, held to the same rules as an ingest.
+
+    Commands that work on a file without storing it (``features build --input``)
+    use this, so a file that would be refused by the store is refused here too.
+
+    Raises
+    ------
+    DataValidationError
+        When any rule with policy ``error`` is broken.
+    """
+    report = QualityReport(source=source.name)
+    frames = [bars_from_flat(flat) for flat in _checked_series(source, policy, report)]
+    report.raise_for_errors()
+    if not frames:
+        return empty_bars()
+    return pd.concat(frames).sort_index()
 
 
 def ingest(

@@ -1,0 +1,179 @@
+"""Composition of the research steps the CLI exposes: bars in, features and labels out.
+
+Kept apart from ``app.py`` (ingest, store, database) so each composition
+module stays one room; both sit in ring 8 and only wire lower rings together.
+Every step reads bars either from the store or from a file (``--input``), so
+anyone can check a step from outside on data they hold.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from alphagate.app import SourceRequest, build_source, open_store, parse_instant
+from alphagate.config import Settings
+from alphagate.data.ingest import read_source
+from alphagate.errors import DataError
+from alphagate.features.cache import FeatureCache
+from alphagate.labels.calibrate import BarrierChoice, choose_barriers
+from alphagate.labels.fixed_horizon import fixed_horizon_labels
+from alphagate.labels.triple_barrier import triple_barrier_labels
+
+LabelKind = Literal["fixed", "triple"]
+
+
+def load_bars(
+    settings: Settings,
+    *,
+    path: Path | None = None,
+    symbols: Sequence[str] = (),
+    timeframe: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> pd.DataFrame:
+    """Bars from a file (checked like an ingest) or from the store, cut to ``[start, end]``.
+
+    Raises
+    ------
+    DataError
+        When no bars match, naming what was asked and what exists.
+    """
+    frame_timeframe = timeframe or settings.data.timeframe
+    if path is not None:
+        request = SourceRequest(path=path, timeframe=frame_timeframe)
+        bars = read_source(build_source(settings, request), settings.data.quality)
+        ts = bars.index.get_level_values("ts")
+        first, last = parse_instant(start), parse_instant(end, end_of_day=True)
+        keep = np.ones(len(bars), dtype=bool)
+        if symbols:
+            keep &= bars.index.get_level_values("symbol").isin(list(symbols))
+        if first is not None:
+            keep &= ts >= first
+        if last is not None:
+            keep &= ts <= last
+        bars = bars.loc[keep]
+    else:
+        store = open_store(settings)
+        bars = store.read(
+            list(symbols) or None,
+            frame_timeframe,
+            parse_instant(start),
+            parse_instant(end, end_of_day=True),
+        )
+    if bars.empty:
+        where = str(path) if path is not None else f"the store ({settings.data.dir})"
+        wanted = ", ".join(symbols) if symbols else "any symbol"
+        raise DataError(
+            f"no {frame_timeframe} bars for {wanted} in {where}"
+            + (f" between {start or '…'} and {end or '…'}" if start or end else "")
+            + "; see `alphagate data list`"
+        )
+    return bars
+
+
+def build_feature_frame(
+    settings: Settings, bars: pd.DataFrame, profile: str | None
+) -> pd.DataFrame:
+    """Features of ``profile`` for ``bars``, through the content-keyed cache."""
+    cache = FeatureCache(settings.features.cache_dir)
+    return cache.get_or_build(
+        bars, profile or settings.features.profile, calendar=settings.data.calendar
+    )
+
+
+def build_label_frame(
+    settings: Settings,
+    bars: pd.DataFrame,
+    kind: LabelKind,
+    *,
+    horizons: Sequence[int] | None = None,
+    barriers: BarrierChoice | None = None,
+) -> pd.DataFrame:
+    """Fixed-horizon labels, or triple-barrier labels with calibrated (or given) barriers.
+
+    Raises
+    ------
+    DataError
+        For triple-barrier labels without barriers: run ``labels calibrate`` first.
+    """
+    if kind == "fixed":
+        return fixed_horizon_labels(bars, horizons or settings.labels.horizons)
+    choice = barriers or _saved_barriers(settings)
+    return triple_barrier_labels(
+        bars,
+        pt=choice.pt,
+        sl=choice.sl,
+        horizon=choice.horizon,
+        vol_span=choice.vol_span,
+        min_vol=choice.min_vol,
+    )
+
+
+def calibrate_barriers(settings: Settings, bars: pd.DataFrame, train_end: str) -> BarrierChoice:
+    """Choose barrier multiples on bars up to ``train_end`` only, and save them.
+
+    The cut is explicit and required: a barrier chosen on the whole history
+    would let the test period shape its own labels.
+    """
+    cut = parse_instant(train_end, end_of_day=True)
+    train = bars.loc[bars.index.get_level_values("ts") <= cut]
+    if train.empty:
+        raise DataError(f"no bars on or before --train-end {train_end}")
+    choice = choose_barriers(
+        train,
+        horizon=settings.labels.barrier_horizon,
+        target_balance=settings.labels.target_balance,
+        vol_span=settings.labels.vol_span,
+    )
+    settings.labels.barriers_file.parent.mkdir(parents=True, exist_ok=True)
+    choice.save(settings.labels.barriers_file)
+    return choice
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a ``(symbol, ts)``-indexed frame as Parquet (or CSV by suffix), atomically.
+
+    The columns start with ``symbol, ts``; the file appears whole or not at all.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = frame.reset_index()
+    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        if path.suffix.lower() == ".csv":
+            flat.to_csv(temporary, index=False)
+        else:
+            flat.to_parquet(temporary, index=False)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def given_barriers(settings: Settings, pt: float, sl: float) -> BarrierChoice:
+    """Barrier multiples chosen by hand, with the configured horizon and volatility span."""
+    if pt <= 0 or sl <= 0:
+        raise DataError(f"--pt and --sl must be positive, got {pt} and {sl}")
+    return BarrierChoice(
+        pt=pt,
+        sl=sl,
+        horizon=settings.labels.barrier_horizon,
+        vol_span=settings.labels.vol_span,
+        min_vol=1e-8,
+        class_shares={},
+    )
+
+
+def _saved_barriers(settings: Settings) -> BarrierChoice:
+    path = settings.labels.barriers_file
+    if not path.is_file():
+        raise DataError(
+            f"no barrier multiples at {path}; run `alphagate labels calibrate --train-end DATE` "
+            "first, or pass --pt and --sl"
+        )
+    return BarrierChoice.load(path)
