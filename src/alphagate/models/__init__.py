@@ -1,0 +1,1 @@
+"""Ring 2: one ``Model`` protocol, its families, and probability calibration."""
