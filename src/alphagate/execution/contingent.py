@@ -1,0 +1,180 @@
+"""Contingent orders at the simulated venue: brackets and one-cancels-other groups.
+
+Two relations tie orders together, and this module holds both, so the venue
+itself only deals with one order at a time:
+
+- **Parent and child** (``parent_id``): a bracket's stop-loss and take-profit
+  act only on what their entry has filled. A child may fill up to
+  ``min(its quantity, entry's filled quantity)``, so a protective order is
+  always sized to the position it protects, also after a partial entry
+  (RELIABILITY BF-06). An entry's fill counts for its children on the same bar
+  only if it happened at the open; after a fill inside the bar the path is
+  unknown, so the children start on the next bar. A child whose entry ends
+  with nothing filled is canceled, and one whose entry ends partly filled is
+  canceled once it has covered that part.
+- **OCO groups** (``oco_group_id``): members are tried together on each bar;
+  when one fills, even in part, the others are canceled, and the group takes
+  no new members. When several could fill on one bar, a fill at the open wins
+  (it is known to come first); otherwise a stop wins over a limit. With an
+  unknown path inside the bar, a bracket whose stop-loss and take-profit both
+  lie in the bar's range is assumed to have hit the stop first: the adverse
+  case, as in the triple-barrier labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from alphagate.domain.order_state import FILL_TOLERANCE, Canceled, OrderEvent, OrderState
+from alphagate.domain.orders import OrderRequest, OrderType
+from alphagate.execution.fill_models import FillDecision
+
+
+@dataclass(slots=True, eq=False)
+class Ticket:
+    """The venue's mutable record of one order: its state and what the venue's rules track."""
+
+    state: OrderState
+    venue_order_id: str
+    submitted_at: pd.Timestamp
+    wait_bars: int  # latency bars still to pass
+    triggered: bool = False  # its stop was reached on an earlier bar
+    session: dt.date | None = None  # UTC date of the first bar it could fill on
+    capacity: float = 0.0  # the most it may fill on the current bar
+    fills: int = 0
+    last_fill_ts: pd.Timestamp | None = None
+    filled_before_bar: float = 0.0  # filled quantity before the bar of its last fill
+    last_fill_at_open: bool = False
+
+    @property
+    def request(self) -> OrderRequest:
+        """The order as it was sent."""
+        return self.state.request
+
+    @property
+    def client_order_id(self) -> str:
+        """The order's client id."""
+        return self.state.request.client_order_id
+
+    def record_fill(self, ts: pd.Timestamp, at_open: bool) -> None:
+        """Note a fill about to be applied on the bar at ``ts`` (call before applying it)."""
+        if self.last_fill_ts != ts:
+            self.filled_before_bar = self.state.filled_qty
+            self.last_fill_ts = ts
+        self.last_fill_at_open = at_open
+
+    def protectable_qty(self, ts: pd.Timestamp) -> float:
+        """What this order has filled that its children may act on during the bar at ``ts``."""
+        if self.last_fill_ts == ts and not self.last_fill_at_open:
+            return self.filled_before_bar
+        return self.state.filled_qty
+
+
+def _fills_first(candidate: tuple[Ticket, FillDecision]) -> tuple[bool, bool]:
+    ticket, decision = candidate
+    is_stop = ticket.request.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+    return (not decision.at_open, not is_stop)
+
+
+class ContingentOrders:
+    """The parent/child and OCO relations between a venue's orders, and what they imply.
+
+    It never changes an order: it answers which orders may fill how much,
+    which fill wins, and which orders must end, as ``(ticket, event)`` pairs
+    the venue applies.
+
+    Parameters
+    ----------
+    tickets
+        The venue's tickets by client id, read as they change.
+    """
+
+    def __init__(self, tickets: Mapping[str, Ticket]) -> None:
+        self._tickets = tickets
+        self._children: dict[str, list[str]] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._spent_groups: set[str] = set()
+
+    def refusal(self, request: OrderRequest) -> str | None:
+        """Return why the venue must reject ``request``'s links, or ``None`` when they are sound."""
+        if request.oco_group_id in self._spent_groups:
+            return f"OCO group {request.oco_group_id!r} already had a fill"
+        if request.parent_id is None:
+            return None
+        parent = self._tickets.get(request.parent_id)
+        if parent is None:
+            return f"unknown parent order {request.parent_id!r}"
+        if parent.request.symbol != request.symbol:
+            return f"parent order {request.parent_id!r} is for {parent.request.symbol!r}"
+        if parent.state.is_terminal and parent.state.filled_qty == 0:
+            return f"parent order {request.parent_id!r} ended {parent.state.status} unfilled"
+        return None
+
+    def register(self, ticket: Ticket) -> None:
+        """Record an accepted order's links."""
+        request = ticket.request
+        if request.parent_id is not None:
+            self._children.setdefault(request.parent_id, []).append(ticket.client_order_id)
+        if request.oco_group_id is not None:
+            self._groups.setdefault(request.oco_group_id, []).append(ticket.client_order_id)
+
+    def tried_with(self, ticket: Ticket) -> list[Ticket]:
+        """Return the working orders tried together with ``ticket`` on its symbol's bar."""
+        group = ticket.request.oco_group_id
+        if group is None:
+            return [ticket]
+        members = (self._tickets[cid] for cid in self._groups[group])
+        symbol = ticket.request.symbol
+        return [t for t in members if t.request.symbol == symbol and not t.state.is_terminal]
+
+    def capacity(self, ticket: Ticket, ts: pd.Timestamp) -> float:
+        """Return the most ``ticket`` may fill on the bar at ``ts`` (0 while its entry has not)."""
+        parent_id = ticket.request.parent_id
+        if parent_id is None:
+            return ticket.state.remaining_qty
+        entry = self._tickets[parent_id].protectable_qty(ts)
+        covered = min(ticket.request.quantity, entry) - ticket.state.filled_qty
+        return covered if covered > FILL_TOLERANCE * ticket.request.quantity else 0.0
+
+    @staticmethod
+    def winner(candidates: list[tuple[Ticket, FillDecision]]) -> tuple[Ticket, FillDecision]:
+        """Return the fill that happens among OCO siblings that could all fill on one bar."""
+        return min(candidates, key=_fills_first)
+
+    def after_fill(self, ticket: Ticket) -> list[tuple[Ticket, OrderEvent]]:
+        """Return what a fill of ``ticket`` ends: its OCO siblings, or itself once it is covered."""
+        ends: list[tuple[Ticket, OrderEvent]] = []
+        group = ticket.request.oco_group_id
+        if group is not None:
+            self._spent_groups.add(group)
+            reason = f"OCO group {group!r}: {ticket.client_order_id!r} filled"
+            for cid in self._groups[group]:
+                sibling = self._tickets[cid]
+                if sibling is not ticket and not sibling.state.is_terminal:
+                    ends.append((sibling, Canceled(reason)))
+        if ticket.request.parent_id is not None:
+            ends += self._settle(ticket, self._tickets[ticket.request.parent_id])
+        return ends
+
+    def after_end(self, ticket: Ticket) -> list[tuple[Ticket, OrderEvent]]:
+        """Return the children that ``ticket`` ending leaves with nothing more to protect."""
+        ends: list[tuple[Ticket, OrderEvent]] = []
+        for cid in self._children.get(ticket.client_order_id, ()):
+            ends += self._settle(self._tickets[cid], ticket)
+        return ends
+
+    @staticmethod
+    def _settle(child: Ticket, parent: Ticket) -> list[tuple[Ticket, OrderEvent]]:
+        if child.state.is_terminal or not parent.state.is_terminal:
+            return []
+        entry = parent.state.filled_qty
+        if entry == 0:
+            return [(child, Canceled(f"entry {parent.client_order_id!r} ended unfilled"))]
+        if child.state.filled_qty >= min(child.request.quantity, entry) * (1 - FILL_TOLERANCE):
+            reason = f"entry {parent.client_order_id!r} filled only {entry:g}"
+            return [(child, Canceled(reason))]
+        return []

@@ -1,0 +1,287 @@
+"""The simulated venue: an exchange for backtests and paper runs, fed bar by bar.
+
+The engine talks to it as it would to a broker: :meth:`SimulatedVenue.submit`,
+:meth:`~SimulatedVenue.cancel`, and the reports that come back, each an
+:class:`OrderUpdate` (client order id, order event) that the engine journals
+and folds into its own :class:`~alphagate.domain.order_state.OrderState`. The
+venue keeps its own copy of every order's state, changed only through
+``OrderState.apply``, so a move the lifecycle forbids raises here too.
+
+Rules, in the order :meth:`~SimulatedVenue.on_bar` applies them to each
+working order of the bar's symbol, in submission order:
+
+1. **After submission.** Only bars stamped after ``now`` at submission count;
+   the engine submits after a bar closes, so a market order fills on the next
+   bar the venue sees.
+2. **Latency.** The order then lets ``latency_bars`` bars of its symbol pass
+   before it can fill (latency 0: the next bar; 1: the one after).
+3. **Brackets and OCO** (:mod:`alphagate.execution.contingent`): a child fills
+   only what its entry has filled; OCO siblings are tried together, the
+   adverse one (the stop) first when the bar cannot tell, and one fill cancels
+   the others.
+4. **Time in force.** An order's session is the UTC date of the first bar on
+   which it could fill. A DAY order expires, unfilled part only, on the first
+   later bar whose date differs (the start of the next session); so an order
+   sent after the close works through the next session, as at a broker, and
+   latency does not eat into its session. IOC fills what it can on its first
+   such bar and cancels the rest. GTC stays until filled or canceled.
+5. **Price and fees** come from the :class:`~alphagate.execution.fill_models.FillModel`
+   and the :class:`~alphagate.execution.commission.CommissionModel`.
+
+Fills are stamped with the bar's ``ts`` (its close: the first moment the
+venue can report them). Venue and trade ids are counters, so two runs with
+the same inputs give identical reports (RELIABILITY I5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from alphagate.domain.bar import Bar
+from alphagate.domain.order_state import (
+    Accepted,
+    Canceled,
+    Expired,
+    Filled,
+    OrderEvent,
+    OrderState,
+    Rejected,
+    Submitted,
+)
+from alphagate.domain.orders import Fill, OrderRequest, TimeInForce
+from alphagate.execution.commission import CommissionModel, NoCommission
+from alphagate.execution.contingent import ContingentOrders, Ticket
+from alphagate.execution.fill_models import (
+    FillDecision,
+    FillModel,
+    WorkingOrder,
+    stop_trigger_price,
+)
+from alphagate.execution.market_history import NO_HISTORY, BarHistory, MarketState
+
+
+class UnknownOrderError(LookupError):
+    """The venue holds no order with the client id asked for."""
+
+
+class DuplicateOrderError(ValueError):
+    """A second order reuses a client id the venue already holds (RELIABILITY I1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """One event the venue reports for one order."""
+
+    client_order_id: str
+    event: OrderEvent
+
+
+class SimulatedVenue:
+    """Fills orders against bars by a fill model; see the module docstring for the rules.
+
+    Parameters
+    ----------
+    fill_model
+        Prices each fill (:class:`~alphagate.execution.fill_models.NextOpenFill`, ...).
+    commission
+        Fees per fill; none by default.
+    latency_bars
+        Bars of its symbol an order lets pass, after submission, before it may fill.
+    symbols
+        The tradable universe; orders for other symbols are rejected. ``None``
+        accepts any symbol.
+    """
+
+    def __init__(
+        self,
+        fill_model: FillModel,
+        commission: CommissionModel | None = None,
+        latency_bars: int = 0,
+        symbols: Iterable[str] | None = None,
+    ) -> None:
+        if latency_bars < 0:
+            raise ValueError(f"latency_bars must be >= 0, got {latency_bars}")
+        self._model = fill_model
+        self._commission = commission if commission is not None else NoCommission()
+        self._latency = latency_bars
+        self._symbols = None if symbols is None else frozenset(symbols)
+        self._history = BarHistory(fill_model.history_bars) if fill_model.history_bars else None
+        self._orders: dict[str, Ticket] = {}  # every order ever submitted, by client id
+        self._working: dict[str, dict[str, Ticket]] = {}  # symbol -> id -> ticket, in order
+        self._links = ContingentOrders(self._orders)
+
+    def order(self, client_order_id: str) -> OrderState:
+        """Return the venue's state of one order.
+
+        Raises
+        ------
+        UnknownOrderError
+            When no order with that id was submitted here.
+        """
+        return self._ticket(client_order_id, "query").state
+
+    def open_orders(self) -> list[OrderState]:
+        """Return every working order, in submission order within each symbol."""
+        return [t.state for book in self._working.values() for t in book.values()]
+
+    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
+        """Take an order at time ``now``: report it submitted, then accepted or rejected.
+
+        Prices and quantities were checked when the request was built; the
+        venue rejects an unknown symbol and broken bracket or OCO links.
+
+        Raises
+        ------
+        DuplicateOrderError
+            When the client id is already held: a replayed decision must not
+            become a second order, and the first order is left as it was.
+        """
+        cid = request.client_order_id
+        if cid in self._orders:
+            raise DuplicateOrderError(f"order {cid!r} was already submitted to this venue")
+        if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
+            raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
+        venue_id = f"sim-{len(self._orders) + 1}"
+        ticket = Ticket(OrderState.new(request), venue_id, now, self._latency)
+        self._orders[cid] = ticket
+        updates: list[OrderUpdate] = []
+        self._apply(ticket, Submitted(), updates)
+        reason = self._links.refusal(request)
+        if self._symbols is not None and request.symbol not in self._symbols:
+            reason = f"unknown symbol {request.symbol!r}"
+        if reason is not None:
+            self._apply(ticket, Rejected(reason), updates)
+            return updates
+        self._apply(ticket, Accepted(venue_id), updates)
+        self._working.setdefault(request.symbol, {})[cid] = ticket
+        self._links.register(ticket)
+        return updates
+
+    def cancel(self, client_order_id: str) -> list[OrderUpdate]:
+        """Cancel a working order; an order that has already ended reports nothing.
+
+        Raises
+        ------
+        UnknownOrderError
+            When no order with that id was submitted here.
+        """
+        ticket = self._ticket(client_order_id, "cancel")
+        updates: list[OrderUpdate] = []
+        self._end(ticket, Canceled("canceled on request"), updates)
+        return updates
+
+    def on_bar(self, bar: Bar) -> list[OrderUpdate]:
+        """Try every working order of ``bar.symbol`` against ``bar``; return what happened."""
+        book = self._working.get(bar.symbol)
+        if book is None:  # the common case in a backtest: nothing working, nothing to do
+            if self._history is not None:
+                self._history.observe(bar)
+            return []
+        updates: list[OrderUpdate] = []
+        market = NO_HISTORY if self._history is None else self._history.state(bar.symbol)
+        session = bar.ts.tz_convert("UTC").date()
+        tried: set[str] = set()
+        for ticket in list(book.values()):
+            if ticket.client_order_id in tried or ticket.state.is_terminal:
+                continue
+            together = self._links.tried_with(ticket)
+            tried.update(t.client_order_id for t in together)
+            live = [t for t in together if self._is_live(t, bar, session, updates)]
+            self._fill_first(live, bar, market, updates)
+            for t in live:
+                if t.request.time_in_force is TimeInForce.IOC:
+                    self._end(t, Canceled("IOC: unfilled remainder canceled"), updates)
+        if self._history is not None:  # after the fills: they must not see their own bar
+            self._history.observe(bar)
+        return updates
+
+    def _is_live(
+        self, ticket: Ticket, bar: Bar, session: dt.date, updates: list[OrderUpdate]
+    ) -> bool:
+        """Apply rules 1-4 to one order for this bar; True when it may fill on it."""
+        if bar.ts <= ticket.submitted_at:
+            return False
+        if ticket.wait_bars > 0:
+            ticket.wait_bars -= 1
+            return False
+        ticket.capacity = self._links.capacity(ticket, bar.ts)
+        if ticket.capacity == 0:
+            return False  # a child waiting for its entry to fill (more)
+        if ticket.session is None:
+            ticket.session = session
+        elif ticket.request.time_in_force is TimeInForce.DAY and session != ticket.session:
+            self._end(ticket, Expired(f"DAY order: session {ticket.session} ended"), updates)
+            return False
+        return True
+
+    def _fill_first(
+        self, live: list[Ticket], bar: Bar, market: MarketState, updates: list[OrderUpdate]
+    ) -> None:
+        """Fill the order among ``live`` (a lone order or OCO siblings) that fills first."""
+        candidates: list[tuple[Ticket, FillDecision]] = []
+        for ticket in live:
+            order = WorkingOrder(ticket.request, ticket.capacity, ticket.triggered)
+            decision = self._model.fill(order, bar, market)
+            if decision is not None:
+                candidates.append((ticket, decision))
+            stop = ticket.request.stop_price
+            if stop is not None and not ticket.triggered:
+                ticket.triggered = stop_trigger_price(ticket.request.side, stop, bar) is not None
+        if not candidates:
+            return
+        ticket, decision = self._links.winner(candidates)
+        request = ticket.request
+        ticket.fills += 1
+        fill = Fill(
+            client_order_id=request.client_order_id,
+            trade_id=f"{ticket.venue_order_id}-{ticket.fills}",
+            symbol=request.symbol,
+            side=request.side,
+            quantity=decision.quantity,
+            price=decision.price,
+            ts=bar.ts,
+            fee=self._commission.fee(decision.quantity, decision.price, decision.liquidity),
+            reference_price=decision.reference_price,
+            slippage=decision.slippage,
+            impact=decision.impact,
+            liquidity=decision.liquidity,
+        )
+        ticket.record_fill(bar.ts, decision.at_open)
+        self._apply(ticket, Filled(fill), updates)
+        if ticket.state.is_terminal:
+            self._retire(ticket, updates)
+        for other, event in self._links.after_fill(ticket):
+            self._end(other, event, updates)
+
+    def _ticket(self, client_order_id: str, action: str) -> Ticket:
+        ticket = self._orders.get(client_order_id)
+        if ticket is None:
+            raise UnknownOrderError(
+                f"cannot {action} order {client_order_id!r}: no order with that client id "
+                "was submitted to this venue"
+            )
+        return ticket
+
+    def _apply(self, ticket: Ticket, event: OrderEvent, updates: list[OrderUpdate]) -> None:
+        ticket.state = ticket.state.apply(event)
+        updates.append(OrderUpdate(ticket.client_order_id, event))
+
+    def _end(self, ticket: Ticket, event: OrderEvent, updates: list[OrderUpdate]) -> None:
+        """End a working order with ``event``; nothing happens to one that has already ended."""
+        if not ticket.state.is_terminal:
+            self._apply(ticket, event, updates)
+            self._retire(ticket, updates)
+
+    def _retire(self, ticket: Ticket, updates: list[OrderUpdate]) -> None:
+        """Drop a finished order from the working book and end what depended on it."""
+        symbol = ticket.request.symbol
+        book = self._working[symbol]
+        del book[ticket.client_order_id]
+        if not book:
+            del self._working[symbol]
+        for other, event in self._links.after_end(ticket):
+            self._end(other, event, updates)
