@@ -1,0 +1,236 @@
+"""Built-in strategies, and the registry that builds one from a name and text parameters.
+
+They are baselines and fixtures, not alpha: a buy-and-hold benchmark, the
+textbook SMA crossover (whose semantics match backtesting.py's ``crossover``
+exactly, so the engine can be checked against that library), an RSI mean
+reversion and a Bollinger breakout. All are long-only and answer with target
+weights: ``weight`` of equity when in, ``0`` when out, ``None`` when nothing
+changes. Each reads only the context's history, so each is point in time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Final
+
+import numpy as np
+import talib
+
+from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext
+from alphagate.errors import ConfigError
+
+
+def _check_period(owner: str, name: str, value: int, least: int = 1) -> None:
+    if value < least:
+        raise ValueError(f"{owner}: {name} must be an integer >= {least}, got {value}")
+
+
+def _check_weight(owner: str, weight: float) -> None:
+    if not (math.isfinite(weight) and 0.0 < weight <= 1.0):
+        raise ValueError(f"{owner}: weight must be in (0, 1], got {weight}")
+
+
+def _signals(
+    context: StrategyContext, weight: float, need: int, rule: Callable[[FloatArray], bool | None]
+) -> dict[str, float] | None:
+    """Apply ``rule`` (True: be in, False: be out, None: no change) to each ready symbol."""
+    out: dict[str, float] = {}
+    for symbol, history in context.history.items():
+        if len(history) < need:
+            continue
+        verdict = rule(history.close)
+        if verdict is True:
+            out[symbol] = weight
+        elif verdict is False and context.position(symbol) != 0.0:
+            out[symbol] = 0.0
+    return out or None
+
+
+@dataclass(frozen=True, slots=True)
+class BuyAndHold:
+    """Put ``weight`` of equity, split equally, in every symbol at the first bar; then hold."""
+
+    weight: float = 1.0
+    name: str = field(default="buy_and_hold", init=False)
+
+    def __post_init__(self) -> None:
+        _check_weight(self.name, self.weight)
+
+    @property
+    def warmup(self) -> int:
+        """No history needed."""
+        return 0
+
+    def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
+        """Ask for the equal split while nothing is held, then nothing."""
+        if context.positions or not context.history:
+            return None
+        share = self.weight / len(context.history)
+        return dict.fromkeys(context.history, share)
+
+
+@dataclass(frozen=True, slots=True)
+class SmaCross:
+    """All in when the fast SMA crosses above the slow one, flat when it crosses below.
+
+    A cross is backtesting.py's ``crossover``: ``fast[-2] < slow[-2] and
+    fast[-1] > slow[-1]``, strict on both bars, so touching is not crossing.
+    It needs two values of the slow SMA, hence ``warmup = slow + 1``.
+    """
+
+    fast: int = 10
+    slow: int = 30
+    weight: float = 1.0
+    name: str = field(default="sma_cross", init=False)
+
+    def __post_init__(self) -> None:
+        _check_period(self.name, "fast", self.fast)
+        _check_period(self.name, "slow", self.slow, self.fast + 1)
+        _check_weight(self.name, self.weight)
+
+    @property
+    def warmup(self) -> int:
+        """``slow + 1`` bars: two values of the slow SMA."""
+        return self.slow + 1
+
+    def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
+        """Target ``weight`` on a cross up, ``0`` on a cross down."""
+        return _signals(context, self.weight, self.warmup, self._rule)
+
+    def _rule(self, close: FloatArray) -> bool | None:
+        f, s = self.fast, self.slow
+        # Means of the last windows only: O(slow) per bar instead of the whole history.
+        fast_now, fast_before = close[-f:].mean(), close[-f - 1 : -1].mean()
+        slow_now, slow_before = close[-s:].mean(), close[-s - 1 : -1].mean()
+        if fast_before < slow_before and fast_now > slow_now:
+            return True
+        if slow_before < fast_before and slow_now > fast_now:
+            return False
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RsiMeanReversion:
+    """In when RSI (TA-Lib, Wilder) falls below ``low``, out when it rises above ``high``."""
+
+    period: int = 14
+    low: float = 30.0
+    high: float = 70.0
+    weight: float = 1.0
+    name: str = field(default="rsi_mean_reversion", init=False)
+
+    def __post_init__(self) -> None:
+        _check_period(self.name, "period", self.period, 2)
+        if not 0.0 <= self.low < self.high <= 100.0:
+            raise ValueError(
+                f"{self.name}: need 0 <= low < high <= 100, got {self.low}, {self.high}"
+            )
+        _check_weight(self.name, self.weight)
+
+    @property
+    def warmup(self) -> int:
+        """``period + 1`` closes: the first RSI value."""
+        return self.period + 1
+
+    def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
+        """Target ``weight`` when oversold, ``0`` when overbought."""
+        return _signals(context, self.weight, self.warmup, self._rule)
+
+    def _rule(self, close: FloatArray) -> bool | None:
+        # The whole history: Wilder smoothing depends on every earlier close,
+        # and a window would give values that change with where it starts.
+        rsi = float(talib.RSI(close, timeperiod=self.period)[-1])
+        if rsi < self.low:
+            return True
+        if rsi > self.high:
+            return False
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BollingerBreakout:
+    """In when the close breaks above SMA + k std, out when it falls below the SMA."""
+
+    period: int = 20
+    k: float = 2.0
+    weight: float = 1.0
+    name: str = field(default="bollinger_breakout", init=False)
+
+    def __post_init__(self) -> None:
+        _check_period(self.name, "period", self.period, 2)
+        if not (math.isfinite(self.k) and self.k > 0):
+            raise ValueError(f"{self.name}: k must be positive, got {self.k}")
+        _check_weight(self.name, self.weight)
+
+    @property
+    def warmup(self) -> int:
+        """``period`` closes: the first band."""
+        return self.period
+
+    def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
+        """Target ``weight`` above the upper band, ``0`` below the middle."""
+        return _signals(context, self.weight, self.warmup, self._rule)
+
+    def _rule(self, close: FloatArray) -> bool | None:
+        window = close[-self.period :]
+        middle = float(window.mean())
+        upper = middle + self.k * float(np.std(window))  # population std, as TA-Lib BBANDS
+        last = float(close[-1])
+        if last > upper:
+            return True
+        if last < middle:
+            return False
+        return None
+
+
+STRATEGIES: Final[Mapping[str, type[Strategy]]] = {
+    "buy_and_hold": BuyAndHold,
+    "sma_cross": SmaCross,
+    "rsi_mean_reversion": RsiMeanReversion,
+    "bollinger_breakout": BollingerBreakout,
+}
+"""Built-in strategies by name."""
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (choices: {', '.join(sorted(choices))})"
+
+
+def make_strategy(name: str, params: Mapping[str, str | float] | None = None) -> Strategy:
+    """Build a built-in strategy from its name and parameters given as text or numbers.
+
+    Text values (from a CLI or a config file) are converted to the type the
+    parameter has, so ``{"fast": "5"}`` works as ``{"fast": 5}``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown strategy or parameter (with the nearest valid name), a
+        value of the wrong type, or a value the strategy refuses.
+    """
+    cls = STRATEGIES.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown strategy {name!r}{_suggest(name, list(STRATEGIES))}")
+    kinds = {f.name: f.type for f in fields(cls) if f.init}  # type: ignore[arg-type]
+    kwargs: dict[str, float | int] = {}
+    for key, raw in (params or {}).items():
+        if key not in kinds:
+            raise ConfigError(f"{name}: unknown parameter {key!r}{_suggest(key, list(kinds))}")
+        want = int if kinds[key] in ("int", int) else float
+        try:
+            value = want(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: {key} must be {want.__name__}, got {raw!r}") from exc
+        if want is int and isinstance(raw, float) and raw != value:
+            raise ConfigError(f"{name}: {key} must be an integer, got {raw!r}")
+        kwargs[key] = value
+    try:
+        strategy: Strategy = cls(**kwargs)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return strategy
