@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from alphagate import __version__, app, research
+from alphagate import __version__, app, backtesting_app, research
 from alphagate.config import Settings, config_hash, masked_dump, to_yaml
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.errors import AlphagateError
@@ -409,6 +409,59 @@ def labels_calibrate(
         markup=False,
         highlight=False,
     )
+
+
+@cli.command("backtest")
+def backtest(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option(help="Folder for metrics, equity, trades, report.")],
+    strategy: Annotated[
+        str, typer.Option(help="buy_and_hold, sma_cross, rsi_mean_reversion, bollinger_breakout.")
+    ] = "sma_cross",
+    params: Annotated[
+        str | None, typer.Option(help="Strategy parameters, e.g. fast=10,slow=30.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Bars file (CSV/Parquet) instead of the store.")
+    ] = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    fill_model: Annotated[
+        Literal["next_open", "close", "conservative"],
+        typer.Option(help="How orders fill: next bar's open, its close, or adverse costs."),
+    ] = "next_open",
+    commission_bps: Annotated[float, typer.Option(help="Commission, bps of notional.")] = 0.0,
+    cash: Annotated[float, typer.Option(help="Starting cash.")] = 10_000.0,
+    units: Annotated[
+        Literal["whole", "fractional"], typer.Option(help="Round quantities to whole units?")
+    ] = "whole",
+) -> None:
+    """Backtest a built-in strategy on stored bars or a file; write outputs and report.html."""
+    settings = _settings(ctx)
+    began = time.perf_counter()
+    bars = research.load_bars(
+        settings, path=data, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    )
+    request = backtesting_app.BacktestRequest(
+        strategy=strategy,
+        params=backtesting_app.parse_params(params),
+        fill_model=fill_model,
+        commission_bps=commission_bps,
+        cash=cash,
+        units=units,
+    )
+    result = backtesting_app.run_backtest_request(bars, request, output, settings.data.calendar)
+    metrics = result.metrics.to_json_dict()
+    table = Table(title=f"{strategy}: {len(bars):,} bars -> {output}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name in ("total_return", "cagr", "sharpe", "max_drawdown", "win_rate", "trades"):
+        value = metrics[name]
+        table.add_row(name, "—" if value is None else f"{value:,.4g}")
+    console.print(table)
+    console.print(f"done in {time.perf_counter() - began:.1f}s", markup=False, highlight=False)
 
 
 def _parse_horizons(text: str) -> list[int]:

@@ -1,0 +1,103 @@
+"""Composition of a backtest run for the CLI: bars, strategy, venue models, outputs, report.
+
+Kept apart from ``research.py`` so each composition module stays one room.
+The run itself is :func:`alphagate.backtest.runner.run_backtest`, the same
+event loop paper and live trading will drive; this module only chooses its
+edges (fill and commission models) from the user's words and writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from alphagate.backtest.outputs import write_outputs
+from alphagate.backtest.report import render_report
+from alphagate.backtest.runner import BacktestResult, run_backtest
+from alphagate.engine.builtin import make_strategy
+from alphagate.errors import ConfigError
+from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.execution.fill_models import CloseFill, ConservativeFill, FillModel, NextOpenFill
+
+FillModelName = Literal["next_open", "close", "conservative"]
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What the user asked for, in the CLI's words."""
+
+    strategy: str
+    params: Mapping[str, str]
+    fill_model: FillModelName = "next_open"
+    commission_bps: float = 0.0
+    cash: float = 10_000.0
+    units: Literal["whole", "fractional"] = "whole"
+
+
+def parse_params(text: str | None) -> dict[str, str]:
+    """Parse ``fast=10,slow=30`` into a mapping; the strategy converts the types.
+
+    Raises
+    ------
+    ConfigError
+        On a part without ``=`` or an empty name.
+    """
+    params: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(
+                f"--params expects name=value pairs separated by commas, got {part!r}"
+            )
+        params[name.strip()] = value.strip()
+    return params
+
+
+def fill_model_named(name: FillModelName) -> FillModel:
+    """The fill model a name stands for, with its documented defaults."""
+    models: dict[str, FillModel] = {
+        "next_open": NextOpenFill(),
+        "close": CloseFill(),
+        "conservative": ConservativeFill(),
+    }
+    return models[name]
+
+
+def run_backtest_request(
+    bars: pd.DataFrame, request: BacktestRequest, output: Path, calendar: str | None
+) -> BacktestResult:
+    """Run one backtest and write its outputs and ``report.html`` into ``output``."""
+    if request.cash <= 0:
+        raise ConfigError(f"--cash must be positive, got {request.cash}")
+    if request.commission_bps < 0:
+        raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
+    strategy = make_strategy(request.strategy, request.params)
+    commission = BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
+    result = run_backtest(
+        bars,
+        strategy,
+        cash=request.cash,
+        fill_model=fill_model_named(request.fill_model),
+        commission=commission,
+        units=request.units,
+        calendar=calendar,
+    )
+    write_outputs(result, output)
+    closes = bars["close"].unstack("symbol")
+    first = closes.columns[0]
+    render_report(
+        equity=result.equity,
+        benchmark=closes[first].reindex(result.equity.index).ffill(),
+        trades=result.trades,
+        prices=closes,
+        metrics=result.metrics.to_json_dict(),
+        title=f"{request.strategy} on {', '.join(map(str, closes.columns))}",
+        path=output / "report.html",
+    )
+    return result
