@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from alphagate import __version__, app, backtesting_app, research
+from alphagate import __version__, app, backtesting_app, research, training_run
 from alphagate.config import Settings, config_hash, masked_dump, to_yaml
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.errors import AlphagateError
@@ -409,6 +409,80 @@ def labels_calibrate(
         markup=False,
         highlight=False,
     )
+
+
+@cli.command("train")
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        Literal["logreg", "lightgbm", "catboost"], typer.Option(help="Model family.")
+    ] = "lightgbm",
+    horizons: Annotated[
+        str | None, typer.Option(help="Comma-separated horizons in bars; default labels.horizons.")
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Optuna trials per horizon (0: defaults).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for splits, models and search.")] = 7,
+    calibration: Annotated[
+        Literal["isotonic", "sigmoid", "temperature"],
+        typer.Option(help="Calibrator fitted on out-of-fold predictions."),
+    ] = "isotonic",
+    runs_dir: Annotated[Path, typer.Option(help="Where runs/<run_id>/ goes.")] = Path("runs"),
+    run_id: Annotated[str | None, typer.Option(help="Name of the run; default time-hash.")] = None,
+    input_file: InputOption = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+) -> None:
+    """Train, calibrate and evaluate one model per horizon; track in MLflow; register it."""
+    settings = _settings(ctx)
+    began = time.perf_counter()
+    bars = research.load_bars(
+        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    )
+    chosen = _parse_horizons(horizons) if horizons else list(settings.labels.horizons)
+    if trials < 0:
+        raise typer.BadParameter("--trials must not be negative")
+
+    def say(message: str) -> None:
+        error_console.print(
+            f"[dim]{time.perf_counter() - began:6.1f}s[/dim] {message}", highlight=False
+        )
+
+    result = training_run.run_training(
+        settings,
+        bars,
+        family=model,
+        horizons=chosen,
+        trials=trials,
+        seed=seed,
+        calibration=calibration,
+        runs_dir=runs_dir,
+        run_id=run_id,
+        progress=say,
+    )
+    table = Table(title=f"{model}: out-of-sample (holdout) metrics, run {result.run_id}")
+    for column in ("horizon", "accuracy", "roc_auc", "ece raw", "ece calibrated", "ic", "model"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for h in chosen:
+        entry = result.manifest["per_horizon"][str(h)]
+        calibrated, raw = entry["holdout"], entry["holdout_raw"]
+        name, version = result.model_versions[h]
+        table.add_row(
+            str(h),
+            _number(calibrated.get("accuracy")),
+            _number(calibrated.get("roc_auc")),
+            _number(raw.get("ece_uniform")),
+            _number(calibrated.get("ece_uniform")),
+            _number(calibrated.get("ic")),
+            f"{name} v{version}",
+        )
+    console.print(table)
+    console.print(f"artifacts: {result.directory}", markup=False, highlight=False)
+
+
+def _number(value: object) -> str:
+    return "—" if not isinstance(value, int | float) else f"{value:.4f}"
 
 
 @cli.command("backtest")

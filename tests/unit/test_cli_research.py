@@ -156,3 +156,27 @@ def test_barrier_calibration_never_reads_past_the_training_end(tmp_path: Path) -
     run(config, "labels", "calibrate", "--train-end", "2016-12-30", "--input", str(altered))
     whole = json.loads((tmp_path / "e" / "barriers.json").read_text())
     assert whole["class_shares"] != chosen[0]["class_shares"]  # the check is not vacuous
+
+
+def test_train_writes_a_run_and_reports_holdout_metrics(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "t")
+    run(config, "data", "ingest", "--source", "synthetic")
+    runs = tmp_path / "runs"
+    out = run(
+        config,
+        "train",
+        "--model",
+        "logreg",
+        "--horizons",
+        "1",
+        "--runs-dir",
+        str(runs),
+        "--run-id",
+        "r1",
+    )
+    assert "alphagate-logreg-h1 v1" in out
+    manifest = json.loads((runs / "r1" / "train" / "manifest.json").read_text())
+    holdout = manifest["per_horizon"]["1"]["holdout"]
+    assert 0.0 <= holdout["accuracy"] <= 1.0
+    assert f"{holdout['accuracy']:.4f}" in out
+    assert (runs / "r1" / "train" / "h1" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
