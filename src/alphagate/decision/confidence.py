@@ -1,0 +1,225 @@
+"""How much to trust one horizon's signal now: IC * freshness * capacity * stability.
+
+Each factor answers one question and lies in [0, 1] (the IC is clipped there
+in the product), so the product is a confidence that only shrinks a position:
+
+``ic``
+    Has this signal ranked outcomes correctly lately? The rolling Spearman
+    rank correlation between predictions and their *realised* outcomes.
+``freshness``
+    Is the prediction still current? e^(-age/tau): a prediction ``tau`` old keeps
+    37 % of its weight, one ``3tau`` old 5 %.
+``capacity``
+    Can the market absorb the order? min(1, ADV*participation / |order size|).
+``stability``
+    Has the IC itself been steady? 1 / (1 + std of the rolling IC).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.stats import rankdata
+
+from alphagate.decision.standardise import per_symbol
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def rolling_ic(
+    predictions: pd.Series,
+    realised: pd.Series,
+    t1: pd.Series,
+    window: int,
+    min_periods: int | None = None,
+) -> pd.Series:
+    """Return at each decision time ``t`` the Spearman IC of the latest outcomes known by ``t``.
+
+    A prediction made at ``t0`` is scored against the return it forecast, which
+    is only known at ``t1 > t0`` (``labels`` gives both). Scoring every
+    prediction up to ``t`` against its outcome would read returns realised
+    after ``t``, the commonest look-ahead in IC monitoring. So the estimate at
+    ``t`` uses only pairs with ``t1 <= t``: of those, the ``window`` latest by
+    ``t0`` (row order), and
+
+        IC_t = corr(rank(pred), rank(realised))   (Pearson on average ranks)
+
+    Parameters
+    ----------
+    predictions, realised, t1
+        Aligned series on the same index: the prediction made at the row's
+        ``ts`` (``t0``), the return it forecast and the instant that return
+        became known (NaT or NaN: not known yet, never used). With a
+        ``(symbol, ts)`` MultiIndex each symbol is scored on its own history;
+        otherwise the index must be the time-ordered ``t0`` itself.
+    window
+        Most recent resolved pairs per estimate (at least 3).
+    min_periods
+        Fewest resolved pairs for an estimate (default ``window``; 3 to
+        ``window``); before that the IC is NaN.
+
+    Returns
+    -------
+    pandas.Series
+        float64 IC in [-1, 1] on the predictions' index. When either side is
+        constant over the window the ranks carry no ordering, no skill is
+        shown, and the IC is 0 rather than an undefined 0/0.
+    """
+    if window < 3:
+        raise ValueError(f"window must be at least 3, got {window}")
+    periods = window if min_periods is None else min_periods
+    if not 3 <= periods <= window:
+        raise ValueError(f"min_periods must be between 3 and window={window}, got {periods}")
+    if not (predictions.index.equals(realised.index) and predictions.index.equals(t1.index)):
+        raise ValueError("predictions, realised and t1 must share one index")
+    frame = pd.DataFrame({"pred": predictions, "real": realised, "t1": pd.to_datetime(t1)})
+
+    def one(rows: pd.Series) -> pd.Series:
+        part = frame.loc[rows.index]
+        t0 = pd.DatetimeIndex(
+            part.index.get_level_values("ts") if "ts" in part.index.names else part.index
+        )
+        known = pd.DatetimeIndex(part["t1"])
+        if t0.tz != known.tz:
+            raise ValueError(f"t1 is in time zone {known.tz}, the decision times in {t0.tz}")
+        values = _ic_one(
+            t0.as_unit("ns").asi8,
+            known.as_unit("ns").asi8,
+            part["pred"].to_numpy(dtype=np.float64),
+            part["real"].to_numpy(dtype=np.float64),
+            window=window,
+            periods=periods,
+        )
+        return pd.Series(values, index=rows.index, dtype="float64")
+
+    return per_symbol(predictions, one)
+
+
+def _ic_one(
+    t0: npt.NDArray[np.int64],
+    t1: npt.NDArray[np.int64],
+    pred: FloatArray,
+    real: FloatArray,
+    *,
+    window: int,
+    periods: int,
+) -> FloatArray:
+    """One symbol's rolling IC; pairs enter in ``t1`` order, the estimate reads them by ``t0``."""
+    n = len(t0)
+    usable = (t1 != np.iinfo(np.int64).min) & np.isfinite(pred) & np.isfinite(real)
+    by_t1 = [i for i in np.argsort(t1, kind="stable") if usable[i]]
+    resolved: list[int] = []  # row positions (= t0 order) of pairs known so far
+    out = np.full(n, np.nan)
+    k = 0
+    for i in range(n):
+        while k < len(by_t1) and t1[by_t1[k]] <= t0[i]:
+            bisect.insort(resolved, int(by_t1[k]))
+            k += 1
+        if len(resolved) < periods:
+            continue
+        rows = resolved[-window:]
+        out[i] = _spearman(pred[rows], real[rows])
+    return out
+
+
+def _spearman(x: FloatArray, y: FloatArray) -> float:
+    rx, ry = rankdata(x), rankdata(y)
+    dx, dy = rx - rx.mean(), ry - ry.mean()
+    denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
+    if denominator == 0.0:
+        return 0.0
+    return float((dx * dy).sum() / denominator)
+
+
+@overload
+def freshness(age: float, tau: float) -> float: ...
+@overload
+def freshness(age: FloatArray, tau: float) -> FloatArray: ...
+def freshness(age: float | FloatArray, tau: float) -> float | FloatArray:
+    """Return e^(-age/tau), the weight left to a prediction ``age`` after it was made.
+
+    ``age`` and ``tau`` share one unit (bars or seconds). An exponential decay
+    halves the weight every tau*ln 2 whatever the age, so stale signals fade
+    smoothly instead of falling off a cliff at an arbitrary cut-off. A
+    negative age would be a prediction from the future and raises.
+    """
+    if not tau > 0:
+        raise ValueError(f"tau must be positive, got {tau}")
+    values = np.asarray(age, dtype=np.float64)
+    if np.any(values < 0):
+        raise ValueError("age must not be negative (a prediction cannot come from the future)")
+    result: FloatArray = np.exp(-values / tau)
+    return float(result) if result.ndim == 0 else result
+
+
+def capacity(adv: float, participation: float, order_size: float) -> float:
+    """Return min(1, ADV*participation / |order size|): the share of the order the market absorbs.
+
+    ``adv`` (average daily volume) and ``order_size`` share one unit (shares or
+    notional); ``participation`` is the largest fraction of ADV we are willing
+    to be. An order within that limit gets 1; one twice as large gets 0.5,
+    because only half of it could trade without moving the price we modelled.
+    An empty order needs no capacity and gets 1.
+    """
+    if adv < 0 or not 0 <= participation <= 1:
+        raise ValueError(f"need adv >= 0 and 0 <= participation <= 1, got {adv}, {participation}")
+    size = abs(order_size)
+    if size == 0:
+        return 1.0
+    return min(1.0, adv * participation / size)
+
+
+def stability(ic: pd.Series, window: int, min_periods: int | None = None) -> pd.Series:
+    """Return 1 / (1 + s_t), s_t the sample std (``ddof=1``) of the last ``window`` ICs up to ``t``.
+
+    An IC that swings between +0.3 and -0.3 averages like a steady one but is
+    far less trustworthy; its spread shrinks the confidence. A constant IC
+    gives 1, and the factor never reaches 0, so it discounts but never vetoes.
+    Per symbol for a ``(symbol, ts)`` index; NaN until ``min_periods``
+    (default ``window``, at least 2) ICs exist.
+    """
+    periods = window if min_periods is None else min_periods
+    if not 2 <= periods <= window:
+        raise ValueError(f"need 2 <= min_periods <= window, got {periods} and {window}")
+
+    def one(values: pd.Series) -> pd.Series:
+        spread = values.astype("float64").rolling(window, min_periods=periods).std(ddof=1)
+        return 1.0 / (1.0 + spread)
+
+    return per_symbol(ic, one)
+
+
+@overload
+def confidence(ic: float, freshness: float, capacity: float, stability: float) -> float: ...
+@overload
+def confidence(
+    ic: FloatArray | float,
+    freshness: FloatArray | float,
+    capacity: FloatArray | float,
+    stability: FloatArray | float,
+) -> FloatArray | float: ...
+def confidence(
+    ic: FloatArray | float,
+    freshness: FloatArray | float,
+    capacity: FloatArray | float,
+    stability: FloatArray | float,
+) -> FloatArray | float:
+    """Return clip(IC * freshness * capacity * stability, 0, 1), elementwise.
+
+    A negative IC gives 0, not a flipped signal: a model that ranks backwards
+    lately is broken, not a contrarian oracle, and betting against it is a
+    decision for the research loop, not the live path. NaN (no IC yet) stays
+    NaN so the caller decides explicitly how to treat an unscored signal.
+    """
+    product = (
+        np.asarray(ic, dtype=np.float64)
+        * np.asarray(freshness, dtype=np.float64)
+        * np.asarray(capacity, dtype=np.float64)
+        * np.asarray(stability, dtype=np.float64)
+    )
+    result: FloatArray = np.clip(product, 0.0, 1.0)
+    return float(result) if result.ndim == 0 else result
