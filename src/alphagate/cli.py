@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from alphagate import __version__, app, backtesting_app, research, training_run
+from alphagate import __version__, app, backtesting_app, research, training_review, training_run
 from alphagate.config import Settings, config_hash, masked_dump, to_yaml
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.errors import AlphagateError
@@ -479,6 +479,55 @@ def train(
         )
     console.print(table)
     console.print(f"artifacts: {result.directory}", markup=False, highlight=False)
+
+
+RunOption = Annotated[str, typer.Option("--run", help="Run id under --runs-dir.")]
+RunsDirOption = Annotated[Path, typer.Option(help="Where runs/<run_id>/ lives.")]
+
+
+@cli.command("evaluate")
+def evaluate_command(run: RunOption, runs_dir: RunsDirOption = Path("runs")) -> None:
+    """Print a training run's out-of-sample evaluation per horizon, raw and calibrated."""
+    evaluations = training_review.run_evaluations(training_review.stage_directory(runs_dir, run))
+    keys = ("accuracy", "roc_auc", "log_loss", "brier", "ece_uniform", "ic", "strategy_sharpe")
+    table = Table(title=f"run {run}: holdout evaluation (raw / calibrated)")
+    table.add_column("horizon", justify="right")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for horizon, evaluation in evaluations.items():
+        raw, calibrated = evaluation["raw"], evaluation["calibrated"]
+        cells = [f"{_number(raw.get(k))} / {_number(calibrated.get(k))}" for k in keys]
+        table.add_row(str(horizon), *cells)
+    console.print(table)
+
+
+@cli.command("calibrate")
+def calibrate_command(
+    run: RunOption,
+    method: Annotated[
+        Literal["isotonic", "sigmoid", "temperature"],
+        typer.Option(help="Calibrator to fit on the run's out-of-fold predictions."),
+    ] = "sigmoid",
+    runs_dir: RunsDirOption = Path("runs"),
+) -> None:
+    """Refit a run's calibrators on its out-of-fold predictions and re-judge the holdout."""
+    directory = training_review.stage_directory(runs_dir, run)
+    before = training_review.run_evaluations(directory)
+    after = training_review.recalibrate(directory, method)
+    table = Table(title=f"run {run}: holdout calibration, saved calibrator vs {method}")
+    for column in ("horizon", "ece saved", f"ece {method}", "log loss saved", f"log loss {method}"):
+        table.add_column(column, justify="right")
+    for horizon, evaluation in after.items():
+        saved = before[horizon]["calibrated"]
+        table.add_row(
+            str(horizon),
+            _number(saved.get("ece_uniform")),
+            _number(evaluation.get("ece_uniform")),
+            _number(saved.get("log_loss")),
+            _number(evaluation.get("log_loss")),
+        )
+    console.print(table)
+    console.print(f"wrote calibrator-{method}.json and evaluation-{method}.json in {directory}")
 
 
 def _number(value: object) -> str:

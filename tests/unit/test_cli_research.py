@@ -180,3 +180,28 @@ def test_train_writes_a_run_and_reports_holdout_metrics(tmp_path: Path) -> None:
     assert 0.0 <= holdout["accuracy"] <= 1.0
     assert f"{holdout['accuracy']:.4f}" in out
     assert (runs / "r1" / "train" / "h1" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_and_recalibrate_a_finished_run_without_reading_holdout_labels(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, "v")
+    run(config, "data", "ingest", "--source", "synthetic")
+    runs = tmp_path / "runs"
+    train_args = ["train", "--model", "logreg", "--horizons", "1", "--runs-dir", str(runs)]
+    run(config, *train_args, "--run-id", "r2")
+    stage = runs / "r2" / "train"
+    saved = json.loads((stage / "h1" / "evaluation.json").read_text())
+    shown = run(config, "evaluate", "--run", "r2", "--runs-dir", str(runs))
+    assert f"{saved['raw']['accuracy']:.4f} / {saved['calibrated']['accuracy']:.4f}" in shown
+    run(config, "calibrate", "--run", "r2", "--method", "sigmoid", "--runs-dir", str(runs))
+    first = (stage / "h1" / "calibrator-sigmoid.json").read_text()
+    # Scramble the holdout labels: a calibrator fitted on out-of-fold data must not move.
+    holdout_file = stage / "h1" / "holdout_predictions.parquet"
+    holdout = pd.read_parquet(holdout_file)
+    holdout["y"] = 1 - holdout["y"]
+    holdout.to_parquet(holdout_file, index=False)
+    run(config, "calibrate", "--run", "r2", "--method", "sigmoid", "--runs-dir", str(runs))
+    assert (stage / "h1" / "calibrator-sigmoid.json").read_text() == first
+    evaluation = json.loads((stage / "h1" / "evaluation-sigmoid.json").read_text())
+    assert 0.0 <= evaluation["ece_uniform"] <= 1.0
