@@ -57,6 +57,7 @@ from alphagate.execution.venue import OrderUpdate, SimulatedVenue
 Units = Literal["whole", "fractional"]
 Sizing = Literal["close", "next_open"]
 _COLUMNS = (*PRICE_COLUMNS, "volume")
+_TS_CHUNK = 4096
 
 
 @dataclass(slots=True)
@@ -128,15 +129,27 @@ class EventLoop:
             stamps.append(ts)
         self._ts = np.unique(np.concatenate(stamps)) if stamps else np.array([], np.int64)
         # For each step, the (symbol, row) pairs of the bars closing at that step.
-        self._at: list[list[tuple[str, int]]] = [[] for _ in range(len(self._ts))]
-        for symbol in self._symbols:
-            steps = np.searchsorted(self._ts, self._data[symbol]["ts"])
-            for row, step in enumerate(steps.tolist()):
-                self._at[step].append((symbol, row))
+        self._at: list[list[tuple[str, int]]]
+        if len(self._symbols) == 1 and np.array_equal(self._ts, stamps[0]):
+            only = self._symbols[0]  # one symbol, so its row is the step
+            self._at = [[(only, row)] for row in range(len(self._ts))]
+        else:
+            self._at = [[] for _ in range(len(self._ts))]
+            for symbol in self._symbols:
+                steps = np.searchsorted(self._ts, self._data[symbol]["ts"])
+                for row, step in enumerate(steps.tolist()):
+                    self._at[step].append((symbol, row))
         self._seen: dict[str, int] = {}  # symbol -> bars of it closed so far
         self._close: dict[str, float] = {}  # symbol -> latest close
         self._working: set[str] = set()
         self._pending: dict[str, tuple[float, pd.Timestamp]] = {}  # next_open targets
+        self._histories: dict[str, tuple[int, SymbolHistory]] = {}  # symbol -> (bars, views)
+        self._columns = {
+            s: (d["ts"], d["open"], d["high"], d["low"], d["close"], d["volume"])
+            for s, d in self._data.items()
+        }
+        # The strategy's view of the positions, rebuilt only after a fill changes them.
+        self._positions_view: Mapping[str, float] | None = None
         n = len(self._ts)
         self._record = LoopRecord(
             pd.DatetimeIndex(self._ts, tz="UTC"), np.empty(n), np.empty(n), np.zeros(n)
@@ -147,21 +160,28 @@ class EventLoop:
         keep_history = self._feed_every_bar
         warmup = max(self._strategy.warmup, 0)
         record = self._record
-        for step, ts_ns in enumerate(self._ts.tolist()):
-            ts = pd.Timestamp(ts_ns, tz="UTC")
-            rows = self._at[step]
-            if self._pending:
-                self._size_pending(rows)
-            if self._working or keep_history:
+        equity_out, exposure_out = record.equity, record.position_value
+        at, seen, marks = self._at, self._seen, self._close
+        closes = {symbol: d["close"] for symbol, d in self._data.items()}
+        portfolio, venue = self._portfolio, self._venue
+        stamps = record.ts
+        # Timestamps boxed a chunk at a time: far cheaper than one Timestamp(ns)
+        # per bar, and a bounded number of them alive at once.
+        for start in range(0, len(stamps), _TS_CHUNK):
+            for step, ts in enumerate(stamps[start : start + _TS_CHUNK], start):
+                rows = at[step]
+                if self._pending:
+                    self._size_pending(rows)
+                if self._working or keep_history:
+                    for symbol, row in rows:
+                        self._on_updates(ts, step, venue.on_bar(self._bar(symbol, row, ts)))
                 for symbol, row in rows:
-                    self._on_updates(ts, step, self._venue.on_bar(self._bar(symbol, row, ts)))
-            for symbol, row in rows:
-                self._seen[symbol] = row + 1
-                self._close[symbol] = float(self._data[symbol]["close"][row])
-            record.equity[step] = self._portfolio.equity(self._close)
-            record.position_value[step] = self._portfolio.net_exposure(self._close)
-            if step + 1 >= warmup:
-                self._decide(ts, record.equity[step])
+                    seen[symbol] = row + 1
+                    marks[symbol] = closes[symbol].item(row)
+                equity_out[step] = portfolio.equity(marks)
+                exposure_out[step] = portfolio.net_exposure(marks)
+                if step + 1 >= warmup:
+                    self._decide(ts, equity_out[step])
         return record
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
@@ -180,6 +200,7 @@ class EventLoop:
             if isinstance(update.event, Filled):
                 fill = update.event.fill
                 self._portfolio.apply_fill(fill)
+                self._positions_view = None
                 self._record.fills.append(fill)
                 self._record.traded_notional[step] += fill.notional
             if state.is_terminal:
@@ -189,12 +210,22 @@ class EventLoop:
 
     def _decide(self, ts: pd.Timestamp, equity: float) -> None:
         strategy = self._strategy
+        positions = self._positions_view
+        if positions is None:
+            positions = self._positions_view = MappingProxyType(
+                {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
+            )
+        # Views are rebuilt only for symbols with a new bar since the last call.
+        cache, views = self._histories, {}
+        for symbol, n in self._seen.items():
+            cached = cache.get(symbol)
+            if cached is None or cached[0] != n:
+                cached = cache[symbol] = (n, self._history(symbol, n))
+            views[symbol] = cached[1]
         context = StrategyContext(
             ts=ts,
-            history=MappingProxyType({s: self._history(s) for s in self._seen}),
-            positions=MappingProxyType(
-                {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
-            ),
+            history=MappingProxyType(views),
+            positions=positions,
             cash=self._portfolio.cash,
             equity=equity,
         )
@@ -212,12 +243,9 @@ class EventLoop:
         except ValueError as exc:
             raise StrategyError(strategy.name, ts, str(exc)) from exc
 
-    def _history(self, symbol: str) -> SymbolHistory:
-        d, n = self._data[symbol], self._seen[symbol]
-        return SymbolHistory(
-            d["ts"][:n], d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n],
-            d["volume"][:n],
-        )  # fmt: skip
+    def _history(self, symbol: str, n: int) -> SymbolHistory:
+        ts, open_, high, low, close, volume = self._columns[symbol]
+        return SymbolHistory(ts[:n], open_[:n], high[:n], low[:n], close[:n], volume[:n])
 
     def _targets(self, ts: pd.Timestamp, weights: Mapping[str, float], equity: float) -> None:
         check_weights(weights, frozenset(self._symbols))

@@ -73,6 +73,7 @@ class Portfolio:
         self._fees_paid = 0.0
         self._realised_pnl = 0.0
         self._positions: dict[str, Position] = {}
+        self._open: tuple[Position, ...] = ()  # the non-flat positions, in ``_positions`` order
         self._open_trades: dict[str, Trade] = {}
         self._closed_trades: list[Trade] = []
         self._fills: dict[tuple[str, str], Fill] = {}
@@ -154,6 +155,7 @@ class Portfolio:
         self._positions[fill.symbol] = Position(
             fill.symbol, quantity, average, before.realised_pnl + realised
         )
+        self._open = tuple(p for p in self._positions.values() if not p.is_flat)
 
         self._cash -= fill.signed_quantity * fill.price
         self._cash -= fill.fee
@@ -218,8 +220,9 @@ class Portfolio:
             raise ValueError(f"mark price for {symbol!r} must be positive and finite, got {price}")
         return price
 
-    def _open_positions(self) -> list[Position]:
-        return [p for p in self._positions.values() if not p.is_flat]
+    def _open_positions(self) -> tuple[Position, ...]:
+        # Kept by ``apply_fill``: valuing the book every bar must not rescan every symbol.
+        return self._open
 
     def mark(self, prices: Mapping[str, float]) -> float:
         """Unrealised P&L of every open position at ``prices`` (one per open symbol)."""
@@ -229,8 +232,10 @@ class Portfolio:
 
     def equity(self, prices: Mapping[str, float]) -> float:
         """Cash plus the signed market value of every open position."""
-        values = [p.market_value(self._price(p.symbol, prices)) for p in self._open_positions()]
-        return math.fsum([self._cash, *values])
+        price = self._price
+        return math.fsum(
+            [self._cash, *[p.market_value(price(p.symbol, prices)) for p in self._open]]
+        )
 
     def gross_exposure(self, prices: Mapping[str, float]) -> float:
         """Sum of the absolute market values: how much is at risk either way."""
@@ -240,6 +245,5 @@ class Portfolio:
 
     def net_exposure(self, prices: Mapping[str, float]) -> float:
         """Sum of the signed market values: longs less shorts."""
-        return math.fsum(
-            p.market_value(self._price(p.symbol, prices)) for p in self._open_positions()
-        )
+        price = self._price
+        return math.fsum([p.market_value(price(p.symbol, prices)) for p in self._open])
