@@ -9,7 +9,6 @@ holdout stays a fair judge of the new calibrator.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +17,7 @@ import pandas as pd
 
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration import fit_out_of_fold
-from alphagate.training.evaluation import evaluate
+from alphagate.training.evaluation import evaluate, to_json_dict
 
 CalibrationKind = Literal["isotonic", "sigmoid", "temperature"]
 
@@ -64,7 +63,7 @@ def recalibrate(directory: Path, kind: CalibrationKind) -> dict[int, dict[str, A
             horizon=horizon,
         )
         _write_json(folder / f"calibrator-{kind}.json", calibrator.to_dict())
-        _write_json(folder / f"evaluation-{kind}.json", evaluation)
+        _write_json(folder / f"evaluation-{kind}.json", to_json_dict(evaluation))
         results[horizon] = evaluation
     return results
 
@@ -75,18 +74,7 @@ def _horizon_folders(directory: Path) -> list[tuple[int, Path]]:
 
 
 def _write_json(path: Path, payload: object) -> None:
-    """Write JSON atomically, with NaN and infinities as null (JSON has neither)."""
+    """Write JSON atomically: a reader sees the old file or the new one, never half."""
     temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    text = json.dumps(_json_safe(payload), indent=2, sort_keys=True)
-    temporary.write_text(text + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     temporary.replace(path)
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
