@@ -11,7 +11,7 @@ Timed, each from in-memory bars to a finished result:
 * ``event engine``: :func:`alphagate.backtest.runner.run_backtest` with
   :class:`~alphagate.engine.builtin.SmaCross` (``sizing="next_open"``,
   ``calendar=None``): orders, fills, trades, metrics;
-* ``vectorized (cold)``: :func:`~alphagate.backtest.vectorized.sma_cross_weights`
+* ``vectorized (cold)``: :func:`~alphagate.engine.signals.sma_cross_weights`
   plus :func:`~alphagate.backtest.vectorized.run_vectorized`, first call in a
   fresh process with an empty numba cache, so numba compiles the kernel;
 * ``vectorized (warm)``: the same, compiled, best of ``--repeat``;
@@ -77,7 +77,8 @@ def random_walk_bars(n: int, seed: int = SEED) -> pd.DataFrame:
 
 
 def _vectorized(bars: pd.DataFrame) -> Any:
-    from alphagate.backtest.vectorized import run_vectorized, sma_cross_weights
+    from alphagate.backtest.vectorized import run_vectorized
+    from alphagate.engine.signals import sma_cross_weights
 
     weights = sma_cross_weights(bars["close"].to_numpy(), FAST, SLOW)
     return run_vectorized(bars, weights, cash=CASH, commission_bps=0.0, units="whole")

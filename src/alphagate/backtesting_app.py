@@ -18,7 +18,9 @@ import pandas as pd
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.report import render_report
 from alphagate.backtest.runner import BacktestResult, run_backtest
+from alphagate.backtest.vector_run import run_vector_backtest
 from alphagate.engine.builtin import make_strategy
+from alphagate.engine.strategy import Strategy
 from alphagate.errors import ConfigError
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.execution.fill_models import CloseFill, ConservativeFill, FillModel, NextOpenFill
@@ -36,6 +38,7 @@ class BacktestRequest:
     commission_bps: float = 0.0
     cash: float = 10_000.0
     units: Literal["whole", "fractional"] = "whole"
+    engine: Literal["event", "vector"] = "event"
 
 
 def parse_params(text: str | None) -> dict[str, str]:
@@ -78,16 +81,21 @@ def run_backtest_request(
     if request.commission_bps < 0:
         raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
     strategy = make_strategy(request.strategy, request.params)
-    commission = BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
-    result = run_backtest(
-        bars,
-        strategy,
-        cash=request.cash,
-        fill_model=fill_model_named(request.fill_model),
-        commission=commission,
-        units=request.units,
-        calendar=calendar,
-    )
+    if request.engine == "vector":
+        result = _run_vector(bars, strategy, request, calendar)
+    else:
+        commission = (
+            BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
+        )
+        result = run_backtest(
+            bars,
+            strategy,
+            cash=request.cash,
+            fill_model=fill_model_named(request.fill_model),
+            commission=commission,
+            units=request.units,
+            calendar=calendar,
+        )
     write_outputs(result, output)
     closes = bars["close"].unstack("symbol")
     first = closes.columns[0]
@@ -101,3 +109,25 @@ def run_backtest_request(
         path=output / "report.html",
     )
     return result
+
+
+def _run_vector(
+    bars: pd.DataFrame, strategy: Strategy, request: BacktestRequest, calendar: str | None
+) -> BacktestResult:
+    """The vectorised path, or a one-line reason why this request needs the event engine."""
+    if request.fill_model != "next_open":
+        raise ConfigError(
+            f"--engine vector fills at the next open only, not --fill-model {request.fill_model}; "
+            "use --engine event"
+        )
+    try:
+        return run_vector_backtest(
+            bars,
+            strategy,
+            cash=request.cash,
+            commission_bps=request.commission_bps,
+            units=request.units,
+            calendar=calendar,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -25,7 +25,10 @@ InputOption = Annotated[
     ),
 ]
 SymbolsOption = Annotated[
-    list[str] | None, typer.Option("--symbol", help="Symbol to use; repeat; default all.")
+    list[str] | None,
+    typer.Option(
+        "--symbol", "--symbols", help="Symbols to use: repeat or separate by commas; default all."
+    ),
 ]
 StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
 EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
@@ -285,6 +288,10 @@ def backtest(
     units: Annotated[
         Literal["whole", "fractional"], typer.Option(help="Round quantities to whole units?")
     ] = "whole",
+    engine: Annotated[
+        Literal["event", "vector"],
+        typer.Option(help="event: the engine live trading runs; vector: one symbol, fast."),
+    ] = "event",
 ) -> None:
     """Backtest a built-in strategy on stored bars or a file; write outputs and report.html."""
     settings = base.settings_of(ctx)
@@ -299,6 +306,7 @@ def backtest(
         commission_bps=commission_bps,
         cash=cash,
         units=units,
+        engine=engine,
     )
     result = backtesting_app.run_backtest_request(bars, request, output, settings.data.calendar)
     metrics = result.metrics.to_json_dict()

@@ -39,11 +39,15 @@ def load_bars(
 ) -> pd.DataFrame:
     """Bars from a file (checked like an ingest) or from the store, cut to ``[start, end]``.
 
+    ``symbols`` may hold comma-separated lists (``--symbols AAA,BBB`` and
+    ``--symbol AAA --symbol BBB`` mean the same).
+
     Raises
     ------
     DataError
         When no bars match, naming what was asked and what exists.
     """
+    symbols = [part.strip() for item in symbols for part in item.split(",") if part.strip()]
     frame_timeframe = timeframe or settings.data.timeframe
     if path is not None:
         request = SourceRequest(path=path, timeframe=frame_timeframe)

@@ -91,3 +91,39 @@ def test_an_unknown_symbol_names_what_is_stored(
     assert exit_info.value.code == 1
     assert "NOPE" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_the_vector_engine_writes_what_the_event_engine_writes(
+    config: Path, tmp_path: Path
+) -> None:
+    metrics = {}
+    for engine in ("event", "vector"):
+        out = tmp_path / engine
+        args = ["--config", str(config), "backtest", "--output", str(out), "--symbols", "AAA"]
+        result = CliRunner().invoke(cli, [*args, "--engine", engine, "--commission-bps", "10"])
+        assert result.exit_code == 0, result.output
+        metrics[engine] = json.loads((out / "metrics.json").read_text())
+        assert (out / "report.html").exists()
+    assert metrics["event"]["trades"] > 0
+    numbers = {k: v for k, v in metrics["event"].items() if isinstance(v, float | int)}
+    assert {k: metrics["vector"][k] for k in numbers} == pytest.approx(numbers, rel=1e-9)
+    assert metrics["vector"].keys() == metrics["event"].keys()
+    event_trades = pd.read_csv(tmp_path / "event" / "trades.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "vector" / "trades.csv"), event_trades)
+
+
+def test_the_vector_engine_refuses_what_it_cannot_run_and_says_what_to_use(
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
+    for extra in (["--strategy", "buy_and_hold"], ["--fill-model", "conservative"]):
+        monkeypatch.setattr(sys, "argv", [*argv, "--engine", "vector", *extra])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code == 1
+        err = capsys.readouterr().err
+        assert "use --engine event" in err
+        assert "Traceback" not in err

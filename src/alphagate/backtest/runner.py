@@ -23,8 +23,10 @@ import pandas as pd
 
 from alphagate.domain.bars import symbols_of
 from alphagate.domain.order_state import OrderState
+from alphagate.domain.orders import Fill
 from alphagate.domain.positions import Trade
-from alphagate.engine.loop import EventLoop, LoopRecord, Sizing
+from alphagate.engine.guard import OrderGuard
+from alphagate.engine.loop import EventLoop, Sizing
 from alphagate.engine.strategy import Strategy
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.fill_models import FillModel, NextOpenFill
@@ -78,6 +80,7 @@ def run_backtest(
     units: Literal["whole", "fractional"] = "whole",
     sizing: Sizing = "next_open",
     calendar: str | None = "XNYS",
+    guard: OrderGuard | None = None,
 ) -> BacktestResult:
     """Run ``strategy`` over ``bars`` (a canonical bars frame) and collect the result.
 
@@ -92,6 +95,9 @@ def run_backtest(
         the fill bar's open (see :mod:`alphagate.engine.loop`).
     calendar
         Exchange calendar used only to infer bars per year for the metrics.
+    guard
+        Risk controls the loop consults after each bar and before each order
+        (:mod:`alphagate.engine.guard`); none by default.
 
     Raises
     ------
@@ -106,42 +112,62 @@ def run_backtest(
     venue = SimulatedVenue(model, fees, symbols=symbols_of(bars))
     loop = EventLoop(
         bars, strategy, venue, portfolio, commission=fees, units=units, sizing=sizing,
-        feed_every_bar=model.history_bars > 0,
+        feed_every_bar=model.history_bars > 0, guard=guard,
     )  # fmt: skip
     record = loop.run()
     if len(record.ts) < 2:
         raise ValueError(f"a backtest needs at least two bars, got {len(record.ts)}")
-    trades = [*portfolio.closed_trades(), *portfolio.open_trades()]
-    equity = pd.Series(record.equity, index=record.ts, name="equity")
-    return BacktestResult(
+    return result_frames(
         strategy=strategy.name,
-        equity=equity,
-        trades=_trades_frame(trades),
-        orders=_orders_frame(record.orders.values()),
-        fills=_fills_frame(record),
-        metrics=_metrics(bars, record, equity, portfolio, calendar),
+        bars=bars,
+        equity=pd.Series(record.equity, index=record.ts, name="equity"),
+        position_value=record.position_value,
+        traded_notional=record.traded_notional,
+        portfolio=portfolio,
+        orders=record.orders.values(),
+        fills=record.fills,
+        calendar=calendar,
     )
 
 
-def _metrics(
+def result_frames(
+    *,
+    strategy: str,
     bars: pd.DataFrame,
-    record: LoopRecord,
     equity: pd.Series,
+    position_value: np.ndarray,
+    traded_notional: np.ndarray,
     portfolio: Portfolio,
+    orders: Iterable[OrderState],
+    fills: Iterable[Fill],
     calendar: str | None,
-) -> PerformanceMetrics:
+) -> BacktestResult:
+    """Assemble a :class:`BacktestResult` from what a run left behind, whichever path ran it.
+
+    One assembly for the event engine and the vectorised path, so their
+    results have the same columns, the same trade booking and the same metrics.
+    """
     first = symbols_of(bars)[0]
     close = bars.xs(first, level="symbol")["close"]
     # A multi-symbol run may have steps where the first symbol has no bar: carry
     # its last close, the price a holder of it would have seen.
     benchmark = close.reindex(equity.index).ffill().bfill()
-    return compute_metrics(
+    metrics = compute_metrics(
         equity,
         trade_pnl=[t.net_pnl for t in portfolio.closed_trades()],
-        position_value=pd.Series(record.position_value, index=equity.index),
-        traded_notional=pd.Series(record.traded_notional, index=equity.index),
+        position_value=pd.Series(position_value, index=equity.index),
+        traded_notional=pd.Series(traded_notional, index=equity.index),
         benchmark=benchmark,
         calendar=calendar,
+    )
+    trades = [*portfolio.closed_trades(), *portfolio.open_trades()]
+    return BacktestResult(
+        strategy=strategy,
+        equity=equity,
+        trades=_trades_frame(trades),
+        orders=_orders_frame(orders),
+        fills=_fills_frame(fills),
+        metrics=metrics,
     )
 
 
@@ -185,9 +211,9 @@ def _orders_frame(states: Iterable[OrderState]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
 
 
-def _fills_frame(record: LoopRecord) -> pd.DataFrame:
+def _fills_frame(fills: Iterable[Fill]) -> pd.DataFrame:
     rows = [
         (f.client_order_id, f.trade_id, f.symbol, str(f.side), f.quantity, f.price, f.ts, f.fee)
-        for f in record.fills
+        for f in fills
     ]
     return pd.DataFrame(rows, columns=list(FILL_COLUMNS))

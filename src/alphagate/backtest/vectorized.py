@@ -43,7 +43,6 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 from numba import njit
-from numpy.lib.stride_tricks import sliding_window_view
 
 from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
 
@@ -52,7 +51,6 @@ Units = Literal["whole", "fractional"]
 _BPS: Final = 1e-4  # as execution.commission: one basis point as a fraction of notional
 _ZERO_ORDER: Final = 1e-12  # engine.loop: an order below this (relative) is not sent
 _QTY_TOLERANCE: Final = 1e-9  # execution.portfolio.QTY_TOLERANCE: "closes the position exactly"
-_TIE_TOLERANCE: Final = 1e-9  # relative gap under which SMA comparisons are recomputed exactly
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,55 +222,3 @@ def run_vectorized(
     )
     index = pd.DatetimeIndex(frame.index)
     return VectorizedResult(pd.Series(equity, index=index, name="equity"), positions, int(trades))
-
-
-def _rolling_mean(close: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(close.shape[0], np.nan)
-    if close.shape[0] >= n:
-        out[n - 1 :] = sliding_window_view(close, n).mean(axis=1)
-    return out
-
-
-def sma_cross_weights(
-    close: np.ndarray, fast: int = 10, slow: int = 30, *, weight: float = 1.0
-) -> np.ndarray:
-    """Targets of :class:`~alphagate.engine.builtin.SmaCross`, for every bar at once.
-
-    ``weight`` after a cross up (``fast[t-1] < slow[t-1]`` and ``fast[t] > slow[t]``),
-    ``0`` after a cross down, ``NaN`` otherwise and before ``slow`` + 1 bars
-    have closed. The engine sends a ``0`` only while a position is held; a ``0``
-    while flat sizes to no order here, so the runs are the same.
-
-    The means are NumPy's means of the same windows the strategy averages.
-    Computed over all windows at once they may differ from the strategy's by
-    a rounding; wherever the fast and slow means are close enough for that to
-    flip a comparison (within 1e-9 relative), they are recomputed exactly as
-    the strategy does, so the crosses are bit-for-bit the strategy's.
-
-    Raises
-    ------
-    ValueError
-        For invalid periods or weight, or a close that is not finite.
-    """
-    if fast < 1 or slow < fast + 1:
-        raise ValueError(f"sma_cross: need 1 <= fast < slow, got fast={fast}, slow={slow}")
-    if not (math.isfinite(weight) and 0.0 < weight <= 1.0):
-        raise ValueError(f"sma_cross: weight must be in (0, 1], got {weight}")
-    values = np.ascontiguousarray(close, dtype=np.float64)
-    if values.ndim != 1 or not np.isfinite(values).all():
-        raise ValueError("close must be a one-dimensional array of finite prices")
-    means = {n: _rolling_mean(values, n) for n in (fast, slow)}
-    scale = {n: _rolling_mean(np.abs(values), n) for n in (fast, slow)}
-    out = np.full(values.shape[0], np.nan)
-    if values.shape[0] <= slow:
-        return out
-    fm, sm = means[fast], means[slow]
-    near = np.abs(fm - sm) <= _TIE_TOLERANCE * (scale[fast] + scale[slow])
-    for t in np.flatnonzero(near[slow - 1 :]) + slow - 1:  # rare: exact means, as SmaCross
-        fm[t] = values[t - fast + 1 : t + 1].mean()
-        sm[t] = values[t - slow + 1 : t + 1].mean()
-    fb, sb, fn, sn = fm[slow - 1 : -1], sm[slow - 1 : -1], fm[slow:], sm[slow:]
-    tail = out[slow:]
-    tail[(fb < sb) & (fn > sn)] = weight
-    tail[(sb < fb) & (sn > fn)] = 0.0
-    return out

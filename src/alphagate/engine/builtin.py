@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Final
 
-import numpy as np
-import talib
-
-from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext
+from alphagate.engine.signals import bollinger_weights, rsi_weights, sma_cross_weights
+from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
 from alphagate.errors import ConfigError
 
 
@@ -33,20 +31,21 @@ def _check_weight(owner: str, weight: float) -> None:
         raise ValueError(f"{owner}: weight must be in (0, 1], got {weight}")
 
 
-def _signals(
-    context: StrategyContext, weight: float, need: int, rule: Callable[[FloatArray], bool | None]
-) -> dict[str, float] | None:
-    """Apply ``rule`` (True: be in, False: be out, None: no change) to each ready symbol."""
-    out: dict[str, float] = {}
-    for symbol, history in context.history.items():
-        if len(history) < need:
+def _follow_targets(context: StrategyContext) -> dict[str, float] | None:
+    """Act on each updated symbol's ``target`` indicator: weight in, ``0`` out, ``NaN`` nothing.
+
+    A ``0`` while flat is dropped: there is nothing to close, and answering
+    ``None`` when nothing changes keeps the engine's per-bar path empty.
+    """
+    out: dict[str, float] | None = None
+    for symbol in context.updated:
+        target = context.value(symbol, "target")
+        if math.isnan(target) or (target == 0.0 and context.position(symbol) == 0.0):
             continue
-        verdict = rule(history.close)
-        if verdict is True:
-            out[symbol] = weight
-        elif verdict is False and context.position(symbol) != 0.0:
-            out[symbol] = 0.0
-    return out or None
+        if out is None:
+            out = {}
+        out[symbol] = target
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +95,15 @@ class SmaCross:
         """``slow + 1`` bars: two values of the slow SMA."""
         return self.slow + 1
 
+    def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
+        """``target``: :func:`~alphagate.engine.signals.sma_cross_weights` of the closes."""
+        return {
+            "target": sma_cross_weights(history.close, self.fast, self.slow, weight=self.weight)
+        }
+
     def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
         """Target ``weight`` on a cross up, ``0`` on a cross down."""
-        return _signals(context, self.weight, self.warmup, self._rule)
-
-    def _rule(self, close: FloatArray) -> bool | None:
-        f, s = self.fast, self.slow
-        # Means of the last windows only: O(slow) per bar instead of the whole history.
-        fast_now, fast_before = close[-f:].mean(), close[-f - 1 : -1].mean()
-        slow_now, slow_before = close[-s:].mean(), close[-s - 1 : -1].mean()
-        if fast_before < slow_before and fast_now > slow_now:
-            return True
-        if slow_before < fast_before and slow_now > fast_now:
-            return False
-        return None
+        return _follow_targets(context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +129,14 @@ class RsiMeanReversion:
         """``period + 1`` closes: the first RSI value."""
         return self.period + 1
 
+    def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
+        """``target``: :func:`~alphagate.engine.signals.rsi_weights` of the closes."""
+        target = rsi_weights(history.close, self.period, self.low, self.high, weight=self.weight)
+        return {"target": target}
+
     def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
         """Target ``weight`` when oversold, ``0`` when overbought."""
-        return _signals(context, self.weight, self.warmup, self._rule)
-
-    def _rule(self, close: FloatArray) -> bool | None:
-        # The whole history: Wilder smoothing depends on every earlier close,
-        # and a window would give values that change with where it starts.
-        rsi = float(talib.RSI(close, timeperiod=self.period)[-1])
-        if rsi < self.low:
-            return True
-        if rsi > self.high:
-            return False
-        return None
+        return _follow_targets(context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,20 +159,14 @@ class BollingerBreakout:
         """``period`` closes: the first band."""
         return self.period
 
+    def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
+        """``target``: :func:`~alphagate.engine.signals.bollinger_weights` of the closes."""
+        target = bollinger_weights(history.close, self.period, self.k, weight=self.weight)
+        return {"target": target}
+
     def on_bar(self, context: StrategyContext) -> dict[str, float] | None:
         """Target ``weight`` above the upper band, ``0`` below the middle."""
-        return _signals(context, self.weight, self.warmup, self._rule)
-
-    def _rule(self, close: FloatArray) -> bool | None:
-        window = close[-self.period :]
-        middle = float(window.mean())
-        upper = middle + self.k * float(np.std(window))  # population std, as TA-Lib BBANDS
-        last = float(close[-1])
-        if last > upper:
-            return True
-        if last < middle:
-            return False
-        return None
+        return _follow_targets(context)
 
 
 STRATEGIES: Final[Mapping[str, type[Strategy]]] = {

@@ -2,13 +2,18 @@
 
 For each timestamp, in order, and for the same inputs always the same way:
 
-1. the venue sees each symbol's bar at that timestamp; its fills go to the
+1. target weights kept for ``sizing="next_open"`` are sized at the open of
+   the symbols with a bar now, and submitted;
+2. the venue sees each symbol's bar at that timestamp; its fills go to the
    portfolio and every order update is recorded;
-2. equity is marked at the bar closes;
-3. the strategy is asked (once ``warmup`` bars have closed), seeing only
+3. a guard, when there is one, sees the account marked at the closes and may
+   cancel every working order or flatten the book
+   (:mod:`alphagate.engine.guard`);
+4. the strategy is asked (once ``warmup`` bars have closed), seeing only
    history up to this close (:class:`~alphagate.engine.strategy.StrategyContext`);
-4. its answer becomes :class:`~alphagate.domain.orders.OrderRequest` objects
-   with deterministic client ids, submitted now, so they fill on a later bar.
+5. its answer becomes :class:`~alphagate.domain.orders.OrderRequest` objects
+   with deterministic client ids, reviewed by the guard and submitted now, so
+   they fill on a later bar.
 
 **Sizing target weights.** ``sizing="close"`` converts a weight into a
 quantity at decision time, with the current close as the price estimate; the
@@ -20,20 +25,29 @@ overspends the cash, so it is the default. Both leave room for the commission of
 (``price + fee(1 unit)`` per unit) and, with ``units="whole"``, round the
 target toward zero.
 
-The per-bar cost is kept small: the venue is skipped while no order is working
-(unless its fill model keeps a bar history), and the strategy receives array
-views, not copies.
+**What a bar costs.** A strategy is called on every bar, so everything else
+is kept off that path: the venue is skipped while no order is working (unless
+its fill model keeps a bar history); the context hands out history views,
+timestamps and equity only when the strategy asks for them; declared
+indicators are computed once, up front, and checked for look-ahead
+(:class:`~alphagate.engine.strategy.DeclaresIndicators`); and, without a
+guard, equity is not marked bar by bar but rebuilt after the run from the
+cash and positions after each fill, with the same arithmetic
+(:meth:`~alphagate.execution.portfolio.Portfolio.equity`: ``fsum`` of cash and
+market values), so the curve is the one per-bar marking would give.
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from alphagate.domain.bar import Bar
@@ -41,14 +55,17 @@ from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import Filled, OrderState
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
+from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
 from alphagate.engine.strategy import (
     FloatArray,
+    LookAheadError,
     OrderIntent,
     Strategy,
     StrategyContext,
     StrategyError,
     SymbolHistory,
     check_weights,
+    indicator_of,
 )
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.portfolio import Portfolio
@@ -56,8 +73,9 @@ from alphagate.execution.venue import OrderUpdate, SimulatedVenue
 
 Units = Literal["whole", "fractional"]
 Sizing = Literal["close", "next_open"]
-_COLUMNS = (*PRICE_COLUMNS, "volume")
-_TS_CHUNK = 4096
+_COLUMNS: Final = (*PRICE_COLUMNS, "volume")
+_LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)  # where declared indicators are recomputed
+_GC_YOUNG_THRESHOLD: Final = 50_000
 
 
 @dataclass(slots=True)
@@ -87,6 +105,11 @@ class EventLoop:
     feed_every_bar
         Show the venue every bar, not only those with orders working; needed
         when its fill model keeps a bar history (volatility, volume).
+    guard
+        Risk controls consulted after every bar and before every order.
+    check_look_ahead
+        Recompute declared indicators on cut histories and refuse ones that
+        change (on by default; the cost is a few extra indicator builds).
 
     Raises
     ------
@@ -106,6 +129,8 @@ class EventLoop:
         units: Units = "whole",
         sizing: Sizing = "next_open",
         feed_every_bar: bool = False,
+        guard: OrderGuard | None = None,
+        check_look_ahead: bool = True,
     ) -> None:
         check_bars_frame(bars)
         if units not in ("whole", "fractional") or sizing not in ("close", "next_open"):
@@ -113,8 +138,10 @@ class EventLoop:
         self._strategy, self._venue, self._portfolio = strategy, venue, portfolio
         self._commission = commission if commission is not None else NoCommission()
         self._whole, self._size_at_open = units == "whole", sizing == "next_open"
-        self._feed_every_bar = feed_every_bar
+        self._feed_every_bar, self._guard = feed_every_bar, guard
+        self._check_look_ahead = check_look_ahead
         self._symbols = symbols_of(bars)
+        self._known = frozenset(self._symbols)
         self._data: dict[str, dict[str, np.ndarray]] = {}
         stamps = []
         for symbol in self._symbols:
@@ -127,148 +154,296 @@ class EventLoop:
             arrays = {c: _read_only(frame[c].to_numpy(np.float64)) for c in _COLUMNS}
             self._data[symbol] = {"ts": _read_only(ts), **arrays}
             stamps.append(ts)
-        self._ts = np.unique(np.concatenate(stamps)) if stamps else np.array([], np.int64)
-        # For each step, the (symbol, row) pairs of the bars closing at that step.
-        self._at: list[list[tuple[str, int]]]
+        if len(stamps) == 1:
+            self._ts = stamps[0]  # already strictly increasing: check_bars_frame saw to it
+        else:
+            self._ts = np.unique(np.concatenate(stamps)) if stamps else np.array([], np.int64)
+        self._stamp_cache: dict[int, pd.Timestamp] = {}
+        # One symbol on its own timeline: its row is the step, nothing to store.
+        # Otherwise, for each step, the (symbol, row) pairs closing then.
+        self._single: str | None = None
+        self._at: list[list[tuple[str, int]]] = []
+        self._updated_at: list[tuple[str, ...]] = []
         if len(self._symbols) == 1 and np.array_equal(self._ts, stamps[0]):
-            only = self._symbols[0]  # one symbol, so its row is the step
-            self._at = [[(only, row)] for row in range(len(self._ts))]
+            self._single = self._symbols[0]
         else:
             self._at = [[] for _ in range(len(self._ts))]
             for symbol in self._symbols:
                 steps = np.searchsorted(self._ts, self._data[symbol]["ts"])
                 for row, step in enumerate(steps.tolist()):
                     self._at[step].append((symbol, row))
+            self._updated_at = [tuple(s for s, _ in rows) for rows in self._at]
         self._seen: dict[str, int] = {}  # symbol -> bars of it closed so far
-        self._close: dict[str, float] = {}  # symbol -> latest close
         self._working: set[str] = set()
-        self._pending: dict[str, tuple[float, pd.Timestamp]] = {}  # next_open targets
+        self._pending: dict[str, tuple[float, int]] = {}  # next_open targets -> (weight, step)
         self._histories: dict[str, tuple[int, SymbolHistory]] = {}  # symbol -> (bars, views)
-        self._columns = {
-            s: (d["ts"], d["open"], d["high"], d["low"], d["close"], d["volume"])
-            for s, d in self._data.items()
-        }
+        self._indicators: dict[str, dict[str, FloatArray]] = {}
         # The strategy's view of the positions, rebuilt only after a fill changes them.
         self._positions_view: Mapping[str, float] | None = None
+        # (step, cash, open quantities) after each step with fills: equity is rebuilt from them.
+        self._books: list[tuple[int, float, dict[str, float]]] = []
+        self._start_cash = portfolio.cash
+        self._start_book = {s: p.quantity for s, p in portfolio.positions.items() if not p.is_flat}
         n = len(self._ts)
         self._record = LoopRecord(
-            pd.DatetimeIndex(self._ts, tz="UTC"), np.empty(n), np.empty(n), np.zeros(n)
+            pd.DatetimeIndex(self._ts, tz="UTC", name="ts"), np.empty(n), np.empty(n), np.zeros(n)
         )
 
+    # -- the run ---------------------------------------------------------------------------
+
     def run(self) -> LoopRecord:
-        """Step through every timestamp once and return the record."""
-        keep_history = self._feed_every_bar
-        warmup = max(self._strategy.warmup, 0)
-        record = self._record
-        equity_out, exposure_out = record.equity, record.position_value
-        at, seen, marks = self._at, self._seen, self._close
-        closes = {symbol: d["close"] for symbol, d in self._data.items()}
-        portfolio, venue = self._portfolio, self._venue
-        stamps = record.ts
-        # Timestamps boxed a chunk at a time: far cheaper than one Timestamp(ns)
-        # per bar, and a bounded number of them alive at once.
-        for start in range(0, len(stamps), _TS_CHUNK):
-            for step, ts in enumerate(stamps[start : start + _TS_CHUNK], start):
-                rows = at[step]
-                if self._pending:
-                    self._size_pending(rows)
-                if self._working or keep_history:
-                    for symbol, row in rows:
-                        self._on_updates(ts, step, venue.on_bar(self._bar(symbol, row, ts)))
+        """Step through every timestamp once and return the record.
+
+        The collector's young-generation threshold is raised for the run and
+        restored after it: every order leaves a few acyclic objects behind
+        (states, updates, fills), and at the default threshold the collector
+        rescans them every 700 allocations, which measured as a fifth of a
+        long run's time (``benchmarks/bench_backtest.py``).
+        """
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], _GC_YOUNG_THRESHOLD), *threshold[1:])
+        try:
+            return self._run()
+        finally:
+            gc.set_threshold(*threshold)
+
+    def _run(self) -> LoopRecord:
+        self._indicators = self._declared_indicators()
+        keep_history, guard = self._feed_every_bar, self._guard
+        first_decision = max(self._strategy.warmup, 1) - 1
+        context = _LoopContext(self)
+        on_bar = self._strategy.on_bar
+        seen, single, at = self._seen, self._single, self._at
+        venue = self._venue
+        for step in range(len(self._ts)):
+            rows = [(single, step)] if single is not None else at[step]
+            if self._pending:
+                self._size_pending(step, rows)
+            if self._working or keep_history:
+                ts = self._stamp(step)
                 for symbol, row in rows:
-                    seen[symbol] = row + 1
-                    marks[symbol] = closes[symbol].item(row)
-                equity_out[step] = portfolio.equity(marks)
-                exposure_out[step] = portfolio.net_exposure(marks)
-                if step + 1 >= warmup:
-                    self._decide(ts, equity_out[step])
-        return record
+                    self._on_updates(ts, step, venue.on_bar(self._bar(symbol, row, ts)))
+            for symbol, row in rows:
+                seen[symbol] = row + 1
+            if guard is not None:
+                self._consult_guard(guard, step)
+            if step < first_decision:
+                continue
+            context.step = step
+            try:
+                output = on_bar(context)
+            except Exception as exc:
+                ts = self._stamp(step)
+                raise StrategyError(
+                    self._strategy.name, ts, f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if output is not None:
+                self._act(step, output)
+        if guard is None:
+            self._mark_in_bulk()
+        return self._record
+
+    def _stamp(self, step: int) -> pd.Timestamp:
+        # Boxing a Timestamp costs microseconds and an order needs its step's
+        # several times (id, request, venue), so the last few are kept.
+        stamp = self._stamp_cache.get(step)
+        if stamp is None:
+            if len(self._stamp_cache) > 64:
+                self._stamp_cache.clear()
+            stamp = self._stamp_cache[step] = pd.Timestamp(self._ts.item(step), tz="UTC")
+        return stamp
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
         d = self._data[symbol]
         return Bar(
-            symbol, ts, float(d["open"][row]), float(d["high"][row]), float(d["low"][row]),
-            float(d["close"][row]), float(d["volume"][row]),
+            symbol, ts, d["open"].item(row), d["high"].item(row), d["low"].item(row),
+            d["close"].item(row), d["volume"].item(row),
         )  # fmt: skip
 
     def _on_updates(self, ts: pd.Timestamp, step: int, updates: list[OrderUpdate]) -> None:
+        record = self._record
         for update in updates:
             cid = update.client_order_id
-            state = self._record.orders[cid].apply(update.event)
-            self._record.orders[cid] = state
-            self._record.updates.append((ts, update))
+            state = record.orders[cid].apply(update.event)
+            record.orders[cid] = state
+            record.updates.append((ts, update))
             if isinstance(update.event, Filled):
                 fill = update.event.fill
                 self._portfolio.apply_fill(fill)
                 self._positions_view = None
-                self._record.fills.append(fill)
-                self._record.traded_notional[step] += fill.notional
+                record.fills.append(fill)
+                record.traded_notional[step] += fill.notional
+                self._note_book(step)
             if state.is_terminal:
                 self._working.discard(cid)
             else:
                 self._working.add(cid)
 
-    def _decide(self, ts: pd.Timestamp, equity: float) -> None:
-        strategy = self._strategy
-        positions = self._positions_view
-        if positions is None:
-            positions = self._positions_view = MappingProxyType(
+    def _note_book(self, step: int) -> None:
+        book = {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
+        entry = (step, self._portfolio.cash, book)
+        if self._books and self._books[-1][0] == step:
+            self._books[-1] = entry
+        else:
+            self._books.append(entry)
+
+    # -- what the strategy and the guard see -----------------------------------------------
+
+    def positions_view(self) -> Mapping[str, float]:
+        """Signed quantities of the non-flat symbols, rebuilt only after a fill."""
+        view = self._positions_view
+        if view is None:
+            view = self._positions_view = MappingProxyType(
                 {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
             )
-        # Views are rebuilt only for symbols with a new bar since the last call.
+        return view
+
+    def latest_closes(self) -> dict[str, float]:
+        """The last close of every symbol with a bar so far."""
+        return {s: self._data[s]["close"].item(n - 1) for s, n in self._seen.items()}
+
+    def history_views(self) -> Mapping[str, SymbolHistory]:
+        """Per symbol, read-only views of its bars so far (rebuilt only after a new bar)."""
         cache, views = self._histories, {}
         for symbol, n in self._seen.items():
             cached = cache.get(symbol)
             if cached is None or cached[0] != n:
-                cached = cache[symbol] = (n, self._history(symbol, n))
+                d = self._data[symbol]
+                history = SymbolHistory(
+                    d["ts"][:n], d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n],
+                    d["volume"][:n],
+                )  # fmt: skip
+                cached = cache[symbol] = (n, history)
             views[symbol] = cached[1]
-        context = StrategyContext(
-            ts=ts,
-            history=MappingProxyType(views),
-            positions=positions,
+        return MappingProxyType(views)
+
+    def _account(self, step: int, marks: Mapping[str, float] | None = None) -> AccountView:
+        prices = self.latest_closes() if marks is None else dict(marks)
+        return AccountView(
+            ts=self._stamp(step),
+            equity=self._portfolio.equity(prices),
             cash=self._portfolio.cash,
-            equity=equity,
+            positions=self.positions_view(),
+            prices=MappingProxyType(prices),
         )
-        try:
-            output = strategy.on_bar(context)
-        except Exception as exc:
-            raise StrategyError(strategy.name, ts, f"{type(exc).__name__}: {exc}") from exc
-        if output is None:
+
+    def _declared_indicators(self) -> dict[str, dict[str, FloatArray]]:
+        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]] | None = getattr(
+            self._strategy, "indicators", None
+        )
+        if declare is None:
+            return {}
+        out: dict[str, dict[str, FloatArray]] = {}
+        for symbol in self._symbols:
+            length = len(self._data[symbol]["close"])
+            full = self._indicator_arrays(declare, symbol, length)
+            if self._check_look_ahead:
+                self._refuse_look_ahead(declare, symbol, full)
+            out[symbol] = full
+        return out
+
+    def _indicator_arrays(
+        self,
+        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]],
+        symbol: str,
+        n: int,
+    ) -> dict[str, FloatArray]:
+        d = self._data[symbol]
+        history = SymbolHistory(
+            d["ts"][:n], d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n], d["volume"][:n]
+        )
+        arrays: dict[str, FloatArray] = {}
+        for name, values in declare(symbol, history).items():
+            array = np.asarray(values, dtype=np.float64)
+            if array.shape != (n,):
+                raise StrategyError(
+                    self._strategy.name,
+                    self._stamp(0),
+                    f"indicator {name!r} of {symbol!r} has shape {array.shape}, expected ({n},)",
+                )
+            arrays[name] = _read_only(array)
+        return arrays
+
+    def _refuse_look_ahead(
+        self,
+        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]],
+        symbol: str,
+        full: Mapping[str, FloatArray],
+    ) -> None:
+        length = len(self._data[symbol]["close"])
+        for share in _LOOK_AHEAD_CUTS:
+            cut = max(1, int(length * share))
+            if cut >= length:
+                continue
+            for name, values in self._indicator_arrays(declare, symbol, cut).items():
+                differs = ~(
+                    (values == full[name][:cut]) | (np.isnan(values) & np.isnan(full[name][:cut]))
+                )
+                if differs.any():
+                    row = int(np.flatnonzero(differs)[0])
+                    at = pd.Timestamp(int(self._data[symbol]["ts"][row]), tz="UTC")
+                    raise LookAheadError(
+                        f"strategy {self._strategy.name!r}: indicator {name!r} of {symbol!r} at "
+                        f"{at.isoformat()} is {values[row]!r} from bars up to "
+                        f"{cut} but {full[name][row]!r} from all bars: it uses later bars"
+                    )
+
+    def _consult_guard(self, guard: OrderGuard, step: int) -> None:
+        account = self._account(step)
+        self._record.equity[step] = account.equity
+        self._record.position_value[step] = self._portfolio.net_exposure(account.prices)
+        action = guard.after_bar(account)
+        if action is GuardAction.NONE:
             return
+        ts = account.ts
+        for cid in sorted(self._working):
+            self._on_updates(ts, step, self._venue.cancel(cid))
+        self._pending.clear()
+        if action is GuardAction.FLATTEN:
+            for symbol, quantity in account.positions.items():
+                intent = OrderIntent(symbol, -quantity, leg="flatten", reduce_only=True)
+                self._submit(step, symbol, -quantity, intent)
+
+    # -- decisions into orders -------------------------------------------------------------
+
+    def _act(self, step: int, output: object) -> None:
         try:
             if isinstance(output, Mapping):
-                self._targets(ts, output, equity)
+                self._targets(step, output)
+            elif isinstance(output, list | tuple):
+                self._intents(step, list(output))
             else:
-                self._intents(ts, list(output))
+                raise ValueError(
+                    f"on_bar must return target weights, order intents or None, got {output!r}"
+                )
         except ValueError as exc:
-            raise StrategyError(strategy.name, ts, str(exc)) from exc
+            raise StrategyError(self._strategy.name, self._stamp(step), str(exc)) from exc
 
-    def _history(self, symbol: str, n: int) -> SymbolHistory:
-        ts, open_, high, low, close, volume = self._columns[symbol]
-        return SymbolHistory(ts[:n], open_[:n], high[:n], low[:n], close[:n], volume[:n])
-
-    def _targets(self, ts: pd.Timestamp, weights: Mapping[str, float], equity: float) -> None:
-        check_weights(weights, frozenset(self._symbols))
+    def _targets(self, step: int, weights: Mapping[str, float]) -> None:
+        check_weights(weights, self._known)
         if self._size_at_open:
-            self._pending.update((s, (float(w), ts)) for s, w in weights.items())
+            self._pending.update((s, (float(w), step)) for s, w in weights.items())
             return
+        marks = self.latest_closes()
+        equity = self._portfolio.equity(marks)
         for symbol, weight in weights.items():
-            if symbol not in self._close:
+            if symbol not in marks:
                 raise ValueError(f"target weight for {symbol!r} before its first bar")
-            delta = self._delta(symbol, float(weight), self._close[symbol], equity)
-            self._submit(ts, symbol, delta, OrderIntent(symbol, delta))
+            delta = self._delta(symbol, float(weight), marks[symbol], equity)
+            self._submit(step, symbol, delta, OrderIntent(symbol, delta))
 
-    def _size_pending(self, rows: list[tuple[str, int]]) -> None:
+    def _size_pending(self, step: int, rows: list[tuple[str, int]]) -> None:
         """Size the kept targets of the symbols with a bar now, at that bar's open."""
-        opens = {s: float(self._data[s]["open"][r]) for s, r in rows if s in self._pending}
+        pending = self._pending
+        opens = {s: self._data[s]["open"].item(r) for s, r in rows if s in pending}
         if not opens:
             return
-        marks = {**self._close, **opens}
+        marks = {**self.latest_closes(), **opens}
         equity = self._portfolio.equity(marks)
         for symbol, price in opens.items():
-            weight, decided = self._pending.pop(symbol)
+            weight, decided = pending.pop(symbol)
             delta = self._delta(symbol, weight, price, equity)
-            self._submit(decided, symbol, delta, OrderIntent(symbol, delta))
+            self._submit(decided, symbol, delta, OrderIntent(symbol, delta), price=price)
 
     def _delta(self, symbol: str, weight: float, price: float, equity: float) -> float:
         """Quantity to trade so the position is ``weight`` of ``equity`` at ``price``."""
@@ -282,23 +457,45 @@ class EventLoop:
             target = budget / unit_cost
         return target - self._portfolio.position(symbol).quantity
 
-    def _intents(self, ts: pd.Timestamp, intents: list[OrderIntent]) -> None:
+    def _intents(self, step: int, intents: list[OrderIntent]) -> None:
         keys = [(i.symbol, i.leg) for i in intents]
         if len(set(keys)) != len(keys):
             raise ValueError(f"two orders share a (symbol, leg) at one bar: {keys}")
         for intent in intents:
+            if not isinstance(intent, OrderIntent):
+                raise ValueError(f"expected OrderIntent, got {intent!r}")
             if intent.symbol not in self._data:
                 raise ValueError(f"order for unknown symbol {intent.symbol!r}")
-            self._submit(ts, intent.symbol, intent.quantity, intent)
+            if intent.parent_leg is not None and (intent.symbol, intent.parent_leg) not in keys:
+                raise ValueError(
+                    f"order {intent.leg!r} of {intent.symbol!r} protects leg "
+                    f"{intent.parent_leg!r}, which is not among this bar's orders"
+                )
+            self._submit(step, intent.symbol, intent.quantity, intent)
 
-    def _submit(self, ts: pd.Timestamp, symbol: str, quantity: float, intent: OrderIntent) -> None:
+    def _submit(
+        self,
+        step: int,
+        symbol: str,
+        quantity: float,
+        intent: OrderIntent,
+        price: float | None = None,
+    ) -> None:
         held = abs(self._portfolio.position(symbol).quantity)
         if not math.isfinite(quantity):
             raise ValueError(f"order quantity for {symbol!r} must be finite, got {quantity}")
         if abs(quantity) <= 1e-12 * max(1.0, held):  # nothing to do; never send a zero order
             return
+        ts = self._stamp(step)
+        name = self._strategy.name
+        parent = None
+        if intent.parent_leg is not None:
+            parent = client_order_id(name, symbol, ts, intent.parent_leg)
+        group = None
+        if intent.oco_group is not None:
+            group = client_order_id(name, symbol, ts, f"oco:{intent.oco_group}")
         request = OrderRequest(
-            client_order_id=client_order_id(self._strategy.name, symbol, ts, intent.leg),
+            client_order_id=client_order_id(name, symbol, ts, intent.leg),
             symbol=symbol,
             side=Side.BUY if quantity > 0 else Side.SELL,
             quantity=abs(quantity),
@@ -307,7 +504,125 @@ class EventLoop:
             time_in_force=intent.time_in_force,
             limit_price=intent.limit_price,
             stop_price=intent.stop_price,
+            parent_id=parent,
+            oco_group_id=group,
+            reduce_only=intent.reduce_only,
         )
+        if self._guard is not None:
+            reviewed = self._review(self._guard, step, request, price)
+            if reviewed is None:
+                return
+            request = reviewed
         self._record.orders[request.client_order_id] = OrderState.new(request)
-        step = int(np.searchsorted(self._ts, ts.value))
         self._on_updates(ts, step, self._venue.submit(request, now=ts))
+
+    def _review(
+        self, guard: OrderGuard, step: int, request: OrderRequest, price: float | None
+    ) -> OrderRequest | None:
+        account = self._account(step)
+        estimate = price if price is not None else account.prices.get(request.symbol)
+        if estimate is None:
+            estimate = self._data[request.symbol]["open"].item(0)
+        answer = guard.review(request, account, estimate)
+        if isinstance(answer, str):
+            return None
+        if answer.client_order_id != request.client_order_id or answer.symbol != request.symbol:
+            raise ValueError("a guard may shrink an order, not rename it or change its symbol")
+        return answer
+
+    # -- equity after the run --------------------------------------------------------------
+
+    def _mark_in_bulk(self) -> None:
+        """Fill the per-bar equity and position value from the books noted after each fill."""
+        n = len(self._ts)
+        if n == 0:
+            return
+        books = [(-1, self._start_cash, self._start_book), *self._books]
+        starts = np.array([max(step, 0) for step, _, _ in books], dtype=np.int64)
+        # The book in force at each step: the last one noted at or before it.
+        which = np.searchsorted(starts, np.arange(n), side="right") - 1
+        cash = np.array([c for _, c, _ in books])[which]
+        held = sorted({s for _, _, book in books for s in book})
+        values = np.zeros((n, len(held)))
+        for column, symbol in enumerate(held):
+            quantity = np.array([book.get(symbol, 0.0) for _, _, book in books])[which]
+            close = self._close_on_timeline(symbol)
+            open_ = quantity != 0.0
+            values[open_, column] = quantity[open_] * close[open_]
+        count = np.count_nonzero(values, axis=1)
+        equity = cash + values.sum(axis=1)
+        exposure = values.sum(axis=1)
+        # fsum where several positions are open, exactly as Portfolio.equity adds them.
+        for step in np.flatnonzero(count > 1).tolist():
+            row = values[step][values[step] != 0.0].tolist()
+            equity[step] = math.fsum([cash[step], *row])
+            exposure[step] = math.fsum(row)
+        self._record.equity[:] = equity
+        self._record.position_value[:] = exposure
+
+    def _close_on_timeline(self, symbol: str) -> npt.NDArray[np.float64]:
+        d = self._data[symbol]
+        if self._single is not None:
+            return d["close"]
+        rows = np.searchsorted(d["ts"], self._ts, side="right") - 1
+        close = d["close"][np.maximum(rows, 0)].copy()
+        close[rows < 0] = np.nan
+        return close
+
+
+class _LoopContext(StrategyContext):
+    """The engine's context: reads the loop's state when asked, so unused parts cost nothing."""
+
+    __slots__ = ("_loop", "step")
+
+    def __init__(self, loop: EventLoop) -> None:
+        super().__init__(pd.Timestamp(0, tz="UTC"), {}, {}, 0.0, 0.0)
+        self._loop = loop
+        self.step = 0
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        return self._loop._stamp(self.step)
+
+    @property
+    def history(self) -> Mapping[str, SymbolHistory]:
+        return self._loop.history_views()
+
+    @property
+    def positions(self) -> Mapping[str, float]:
+        return self._loop.positions_view()
+
+    @property
+    def cash(self) -> float:
+        return self._loop._portfolio.cash
+
+    @property
+    def equity(self) -> float:
+        return self._loop._portfolio.equity(self._loop.latest_closes())
+
+    @property
+    def updated(self) -> tuple[str, ...]:
+        loop = self._loop
+        if loop._single is not None:
+            return (loop._single,)
+        return loop._updated_at[self.step]
+
+    def position(self, symbol: str) -> float:
+        return self._loop.positions_view().get(symbol, 0.0)
+
+    def bars_seen(self, symbol: str) -> int:
+        return self._loop._seen.get(symbol, 0)
+
+    def indicator(self, symbol: str, name: str) -> FloatArray:
+        values = indicator_of(self._loop._indicators, symbol, name)
+        return values[: self._loop._seen.get(symbol, 0)]
+
+    def value(self, symbol: str, name: str, ago: int = 0) -> float:
+        row = self._loop._seen.get(symbol, 0) - 1 - ago
+        try:
+            values = self._loop._indicators[symbol][name]
+        except KeyError:
+            values = indicator_of(self._loop._indicators, symbol, name)
+        if ago < 0 or row < 0:
+            raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
+        return float(values[row])

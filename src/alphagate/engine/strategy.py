@@ -59,6 +59,15 @@ class OrderIntent:
         Distinguishes several orders for one symbol at one bar; it is part of
         the deterministic client order id, so two intents for the same symbol
         at the same bar need different legs.
+    parent_leg
+        The leg of an entry intent of the same symbol and bar that this order
+        protects (a bracket's stop-loss or take-profit): it rests until that
+        entry fills and never for more than the entry filled.
+    oco_group
+        Intents of the same symbol and bar naming the same group cancel each
+        other when one fills (a bracket's stop and take-profit).
+    reduce_only
+        The order may only shrink the position, never open or flip one.
     """
 
     symbol: str
@@ -68,6 +77,9 @@ class OrderIntent:
     stop_price: float | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
     leg: str = "entry"
+    parent_leg: str | None = None
+    oco_group: str | None = None
+    reduce_only: bool = False
 
 
 StrategyOutput: TypeAlias = Sequence[OrderIntent] | Mapping[str, float] | None
@@ -93,9 +105,14 @@ class SymbolHistory:
         return len(self.close)
 
 
-@dataclass(frozen=True, slots=True)
 class StrategyContext:
-    """Everything a strategy may know at one bar close; nothing in it can be changed.
+    """Everything a strategy may know at one bar close; see the module docstring.
+
+    A plain holder built from values, for tests and for callers outside the
+    engine; the event loop passes a subclass that reads its own state lazily,
+    so a strategy that never asks for ``equity`` or ``history`` never pays for
+    them. Either way the context is only valid during the ``on_bar`` call that
+    received it: keep values, not the context.
 
     Attributes
     ----------
@@ -107,17 +124,101 @@ class StrategyContext:
         Signed quantity held per symbol (symbols never traded are absent).
     cash, equity
         Account cash, and cash plus positions marked at the latest closes.
+    updated
+        The symbols whose bar closed at this step (all of ``history`` unless given).
     """
 
-    ts: pd.Timestamp
-    history: Mapping[str, SymbolHistory]
-    positions: Mapping[str, float]
-    cash: float
-    equity: float
+    __slots__ = ("_cash", "_equity", "_history", "_indicators", "_positions", "_ts", "_updated")
+
+    def __init__(
+        self,
+        ts: pd.Timestamp,
+        history: Mapping[str, SymbolHistory],
+        positions: Mapping[str, float],
+        cash: float,
+        equity: float,
+        *,
+        updated: Sequence[str] | None = None,
+        indicators: Mapping[str, Mapping[str, FloatArray]] | None = None,
+    ) -> None:
+        self._ts, self._history, self._positions = ts, history, positions
+        self._cash, self._equity = cash, equity
+        self._updated = tuple(history) if updated is None else tuple(updated)
+        self._indicators = indicators if indicators is not None else {}
+
+    @property
+    def ts(self) -> pd.Timestamp:
+        """The current bar's close."""
+        return self._ts
+
+    @property
+    def history(self) -> Mapping[str, SymbolHistory]:
+        """Per symbol, its bars up to and including the current close."""
+        return self._history
+
+    @property
+    def positions(self) -> Mapping[str, float]:
+        """Signed quantity held per non-flat symbol."""
+        return self._positions
+
+    @property
+    def cash(self) -> float:
+        """Account cash."""
+        return self._cash
+
+    @property
+    def equity(self) -> float:
+        """Cash plus every position marked at its latest close."""
+        return self._equity
+
+    @property
+    def updated(self) -> tuple[str, ...]:
+        """Symbols with a bar closing now, in the run's symbol order."""
+        return self._updated
 
     def position(self, symbol: str) -> float:
         """Signed quantity held in ``symbol``, ``0.0`` when none."""
         return self.positions.get(symbol, 0.0)
+
+    def bars_seen(self, symbol: str) -> int:
+        """Bars of ``symbol`` closed so far (``0`` before its first)."""
+        history = self.history.get(symbol)
+        return 0 if history is None else len(history)
+
+    def indicator(self, symbol: str, name: str) -> FloatArray:
+        """The strategy's indicator ``name`` for ``symbol``, up to the current bar (read-only)."""
+        return indicator_of(self._indicators, symbol, name)[: self.bars_seen(symbol)]
+
+    def value(self, symbol: str, name: str, ago: int = 0) -> float:
+        """Indicator ``name`` of ``symbol`` at the current bar, or ``ago`` bars before it.
+
+        Raises
+        ------
+        IndexError
+            When ``ago`` reaches before the symbol's first bar (or is negative:
+            a value after the current bar does not exist for a strategy).
+        """
+        return _value_at(indicator_of(self._indicators, symbol, name), self.bars_seen(symbol), ago)
+
+
+def indicator_of(
+    indicators: Mapping[str, Mapping[str, FloatArray]], symbol: str, name: str
+) -> FloatArray:
+    """Look up one declared indicator, or say which ones the symbol has."""
+    try:
+        return indicators[symbol][name]
+    except KeyError:
+        known = sorted(indicators.get(symbol, {}))
+        raise KeyError(
+            f"no indicator {name!r} for {symbol!r} (declared: {', '.join(known) or 'none'})"
+        ) from None
+
+
+def _value_at(values: FloatArray, seen: int, ago: int) -> float:
+    row = seen - 1 - ago
+    if ago < 0 or row < 0:
+        raise IndexError(f"indicator value {ago} bars ago does not exist after {seen} bars")
+    return float(values[row])
 
 
 class Strategy(Protocol):
@@ -136,6 +237,29 @@ class Strategy(Protocol):
     def on_bar(self, context: StrategyContext) -> StrategyOutput:
         """Decide at the current bar's close."""
         ...
+
+
+class DeclaresIndicators(Protocol):
+    """A strategy that asks the engine to compute arrays once instead of at every bar.
+
+    ``indicators`` receives a symbol's whole history and returns arrays of the
+    same length, value ``i`` computed from bars ``0..i`` only. Computing them
+    once is what makes a strategy called on every bar cheap (backtesting.py's
+    ``self.I`` does the same); the price is that the function sees the future,
+    so the engine does not take "from bars ``0..i`` only" on trust: it
+    recomputes on histories cut at several bars and refuses the run when a
+    value changes (:class:`LookAheadError`). The strategy then reads them
+    through :meth:`StrategyContext.indicator` and :meth:`StrategyContext.value`,
+    which stop at the current bar.
+    """
+
+    def indicators(self, symbol: str, history: SymbolHistory) -> Mapping[str, FloatArray]:
+        """Arrays over ``history``, one value per bar, each from that bar and earlier."""
+        ...
+
+
+class LookAheadError(AlphagateError):
+    """A declared indicator changed when later bars were added: it used the future."""
 
 
 def check_weights(weights: Mapping[str, float], symbols: frozenset[str]) -> None:

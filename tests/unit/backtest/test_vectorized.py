@@ -11,15 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphagate.backtest.runner import run_backtest
-from alphagate.backtest.vectorized import (
-    _floordiv,
-    run_vectorized,
-    sma_cross_weights,
-)
+from alphagate.backtest.vectorized import _floordiv, run_vectorized
 from alphagate.data.sources.bundled import BundledSource
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.quality_report import QualityReport
 from alphagate.engine.builtin import SmaCross
+from alphagate.engine.signals import sma_cross_weights
 from alphagate.engine.strategy import StrategyContext
 from alphagate.execution.commission import BasisPoints, NoCommission
 

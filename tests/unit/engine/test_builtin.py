@@ -17,21 +17,30 @@ from alphagate.engine.builtin import (
     SmaCross,
     make_strategy,
 )
-from alphagate.engine.strategy import StrategyContext, SymbolHistory
+from alphagate.engine.strategy import Strategy, StrategyContext, SymbolHistory
 from alphagate.errors import ConfigError
 
 
-def context(close: list[float] | np.ndarray, held: float = 0.0) -> StrategyContext:
+def context(
+    close: list[float] | np.ndarray, strategy: Strategy, held: float = 0.0
+) -> StrategyContext:
+    """The context the engine would pass after ``close``; indicators built from it alone."""
     values = np.asarray(close, dtype=np.float64)
     history = SymbolHistory(np.arange(len(values)), values, values, values, values, values)
     positions = {"AAA": held} if held else {}
+    declare = getattr(strategy, "indicators", None)
     return StrategyContext(
         ts=pd.Timestamp("2024-01-02 21:00", tz="UTC"),
         history=MappingProxyType({"AAA": history}),
         positions=MappingProxyType(positions),
         cash=1000.0,
         equity=1000.0,
+        indicators={"AAA": declare("AAA", history)} if declare else None,
     )
+
+
+def decide(strategy: Strategy, close: list[float] | np.ndarray, held: float = 0.0) -> object:
+    return strategy.on_bar(context(close, strategy, held))
 
 
 def crossover(a: np.ndarray, b: np.ndarray) -> bool:
@@ -46,7 +55,7 @@ def test_sma_cross_goes_all_in_exactly_when_the_fast_sma_crosses_above_the_slow(
     fast, slow = talib.SMA(close, 5), talib.SMA(close, 15)
     ups = downs = 0
     for n in range(strategy.warmup, len(close) + 1):
-        out = strategy.on_bar(context(close[:n], held=1.0))
+        out = decide(strategy, close[:n], held=1.0)
         up, down = crossover(fast[:n], slow[:n]), crossover(slow[:n], fast[:n])
         assert out == ({"AAA": 1.0} if up else {"AAA": 0.0} if down else None)
         ups, downs = ups + up, downs + down
@@ -54,36 +63,36 @@ def test_sma_cross_goes_all_in_exactly_when_the_fast_sma_crosses_above_the_slow(
 
 
 def test_sma_cross_says_nothing_before_two_slow_values_exist() -> None:
-    assert SmaCross(2, 3).on_bar(context([1.0, 2.0, 3.0])) is None
+    assert decide(SmaCross(2, 3), [1.0, 2.0, 3.0]) is None
     assert SmaCross(2, 3).warmup == 4
 
 
 def test_a_cross_down_while_flat_asks_for_nothing() -> None:
     close = [10.0, 10.0, 10.0, 10.0, 1.0]
-    assert SmaCross(1, 3).on_bar(context(close)) is None
-    assert SmaCross(1, 3).on_bar(context(close, held=2.0)) is None  # 10 == 10: no strict cross
+    assert decide(SmaCross(1, 3), close) is None
+    assert decide(SmaCross(1, 3), close, held=2.0) is None  # 10 == 10: no strict cross
 
 
 def test_buy_and_hold_buys_once_then_holds() -> None:
-    assert BuyAndHold().on_bar(context([1.0])) == {"AAA": 1.0}
-    assert BuyAndHold().on_bar(context([1.0], held=3.0)) is None
+    assert decide(BuyAndHold(), [1.0]) == {"AAA": 1.0}
+    assert decide(BuyAndHold(), [1.0], held=3.0) is None
 
 
 def test_rsi_mean_reversion_buys_oversold_and_exits_overbought() -> None:
     falling = np.linspace(100, 50, 30)
     rising = np.linspace(50, 100, 30)
     strategy = RsiMeanReversion()
-    assert strategy.on_bar(context(falling)) == {"AAA": 1.0}
-    assert strategy.on_bar(context(rising, held=1.0)) == {"AAA": 0.0}
-    assert strategy.on_bar(context(falling[:10])) is None  # before the first RSI value
+    assert decide(strategy, falling) == {"AAA": 1.0}
+    assert decide(strategy, rising, held=1.0) == {"AAA": 0.0}
+    assert decide(strategy, falling[:10]) is None  # before the first RSI value
 
 
 def test_bollinger_breakout_buys_above_the_upper_band_and_exits_below_the_middle() -> None:
     flat = [100.0, 101.0] * 10
     strategy = BollingerBreakout(period=20, k=2)
-    assert strategy.on_bar(context([*flat[1:], 110.0])) == {"AAA": 1.0}
-    assert strategy.on_bar(context([*flat[1:], 90.0], held=1.0)) == {"AAA": 0.0}
-    assert strategy.on_bar(context(flat)) is None
+    assert decide(strategy, [*flat[1:], 110.0]) == {"AAA": 1.0}
+    assert decide(strategy, [*flat[1:], 90.0], held=1.0) == {"AAA": 0.0}
+    assert decide(strategy, flat) is None
 
 
 def test_make_strategy_converts_text_parameters_to_their_types() -> None:

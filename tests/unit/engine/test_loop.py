@@ -54,7 +54,16 @@ class Scripted:
         self.seen: list[StrategyContext] = []
 
     def on_bar(self, context: StrategyContext) -> object:
-        self.seen.append(context)
+        # The engine's context is only valid during the call: keep what it showed.
+        snapshot = StrategyContext(
+            context.ts,
+            context.history,
+            context.positions,
+            context.cash,
+            context.equity,
+            updated=context.updated,
+        )
+        self.seen.append(snapshot)
         return self.outputs.get(len(self.seen) - 1)
 
 
