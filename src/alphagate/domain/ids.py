@@ -86,15 +86,15 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
 
 _ID_CHARS: Final = CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)
 _B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
+_B32_PAIRS: Final = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]  # 10 bits -> 2 chars
+_PAIR_SHIFTS: Final = range(10 * (_ID_CHARS // 2 - 1), -1, -10)
 
 
 def _base32_head(digest: bytes) -> str:
     """The first 30 characters of the lower-case RFC 4648 base32 of ``digest``.
 
     The same characters as ``base64.b32encode(digest).lower()[:30]``, without
-    encoding the whole digest: the leading 150 bits, five at a time.
+    encoding the whole digest: the leading 150 bits, ten at a time.
     """
     bits = int.from_bytes(digest[:19]) >> 2  # 152 bits -> the leading 150
-    return "".join(
-        _B32_ALPHABET[(bits >> shift) & 31] for shift in range(5 * (_ID_CHARS - 1), -1, -5)
-    )
+    return "".join([_B32_PAIRS[(bits >> shift) & 1023] for shift in _PAIR_SHIFTS])
