@@ -13,6 +13,9 @@ adapter together. The choices that make a run trustworthy afterwards:
 * **All or nothing on disk.** The stage is built in ``train.tmp-<uuid>`` and
   renamed to ``train`` only when every file is written, so a crash never
   leaves a ``train/`` that looks finished; the temporary directory is removed.
+  The HTML summary (``report.html``, ``training_report``) is one of those
+  files: it is rendered from the finished manifest inside the temporary
+  directory, so every stage that exists has its report.
 * **Models are registered last,** after every horizon trained, so a failed
   run adds no half a set of versions to the registry.
 """
@@ -46,6 +49,7 @@ from alphagate.training.dataset import TrainingSet, make_dataset
 from alphagate.training.evaluation import to_json_dict
 from alphagate.training.search import search_hyperparameters
 from alphagate.training.trainer import HorizonResult, holdout_split, train_horizon
+from alphagate.training_report import render_training_report
 
 CalibrationKind = Literal["isotonic", "sigmoid", "temperature"]
 HOLDOUT_FRACTION = 0.2
@@ -290,7 +294,9 @@ def run_training(
                 "peak_memory_mb": round(peak_memory_mb(), 1),
             }
             _write_json(building / "manifest.json", manifest)
+            report = render_training_report(building)
             tracker.log_artifact(building / "manifest.json")
+            tracker.log_artifact(report)
             tracker.log_metrics({key: manifest[key] for key in ("wall_seconds", "peak_memory_mb")})
             building.rename(stage)
     finally:

@@ -81,6 +81,7 @@ def test_every_horizon_writes_every_file_and_no_temporary_directory_is_left(
     for name, result in runs.items():
         assert result.directory == workspace / "runs" / name / "train"
         assert (result.directory / "manifest.json").is_file()
+        assert (result.directory / "report.html").is_file()
         for h in HORIZONS:
             for file in HORIZON_FILES:
                 assert (result.directory / f"h{h}" / file).is_file(), (name, h, file)

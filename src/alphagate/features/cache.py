@@ -82,7 +82,8 @@ def config_hash(
 
 
 def _spec_identity(spec: FeatureSpec) -> dict[str, object]:
-    function = spec.function
+    # A kernel spec's ``function`` is a generic wrapper; the kernel is what computes.
+    function: Callable[..., object] = spec.function if spec.kernel is None else spec.kernel
     qualname = f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', '?')}"
     try:
         source = inspect.getsource(function)

@@ -11,20 +11,32 @@ user's own features (``FeatureProfile.with_features``).
 
 ``build_features`` computes every per-symbol feature on one symbol at a time,
 so no symbol's rows can leak into another's; only the explicit
-cross-sectional stage looks across symbols, and only at one timestamp.
+cross-sectional stage looks across symbols, and only at one timestamp. It
+works on NumPy arrays: the frame is converted once, each symbol is a
+contiguous slice of the arrays, every feature fills one full-length array
+per column, and a single DataFrame is assembled at the end. Per-symbol pandas
+objects are created only for a user's feature that has no array kernel.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from alphagate.domain.bars import BAR_COLUMNS, check_bars_frame
+from alphagate.features.arrays import (
+    BarArrays,
+    Columns,
+    FloatArray,
+    fill_by_symbol,
+    symbol_bounds,
+)
 from alphagate.features.registry import FeatureRegistry, FeatureSpec
 from alphagate.features.technical import (
     adx,
@@ -32,7 +44,7 @@ from alphagate.features.technical import (
     bollinger,
     calendar_features,
     cci,
-    cross_sectional_ranks,
+    cross_sectional_columns,
     ema_distance,
     gap,
     high_low_range,
@@ -268,63 +280,117 @@ def build_features(
         An unknown profile or feature name.
     ValueError
         ``bars`` is not a canonical frame, or a feature function returned a
-        frame on another index, a non-numeric column, or a column another
-        feature already produced.
+        frame on another index (a kernel: a column of another length), a
+        non-numeric column, other columns for different symbols, or a column
+        another feature already produced.
     """
     check_bars_frame(bars)
     resolved = resolve_profile(profile)
     specs = profile_specs(resolved, registry, calendar)
     bars = bars.loc[:, list(BAR_COLUMNS)]
-    pieces: list[pd.DataFrame] = []
-    for _, group in bars.groupby(level="symbol", sort=False):
-        one = _one_symbol(specs, group.droplevel("symbol"))
-        pieces.append(one.set_axis(group.index, axis=0))
-    if pieces:
-        result = pd.concat(pieces, axis=0)
-    else:  # no rows: run on the empty frame anyway, so the columns are still known
-        result = _one_symbol(specs, bars.droplevel("symbol")).set_axis(bars.index, axis=0)
-    if not result.index.equals(bars.index):  # pragma: no cover - groupby keeps sorted order
-        raise AssertionError("per-symbol feature rows do not line up with the bars")
-    if resolved.cross_sectional:
-        ranks = cross_sectional_ranks(bars, resolved.xs_return_lag, resolved.xs_volatility_window)
-        _refuse_clashes("cross-sectional ranks", list(ranks.columns), list(result.columns))
-        result = pd.concat([result, ranks], axis=1)
-    result = result.set_axis(bars.index, axis=0)
-    return result.loc[:, sorted(result.columns)]
-
-
-def _one_symbol(specs: list[FeatureSpec], bars: pd.DataFrame) -> pd.DataFrame:
-    """Run every spec on one symbol's bars and join their columns, checking each output."""
-    outputs: list[pd.DataFrame] = []
-    seen: list[str] = []
+    rows = _SymbolRows(bars)
+    columns: dict[str, FloatArray] = {}
     for spec in specs:
-        out = spec.function(bars)
-        if not isinstance(out, pd.DataFrame):
-            raise ValueError(
-                f"feature {spec.name!r} returned {type(out).__name__}, not a DataFrame"
-            )
-        if not out.index.equals(bars.index):
-            raise ValueError(
-                f"feature {spec.name!r} returned rows on another index than its bars; "
-                "a feature must keep the bars' ts index (use NaN where undefined)"
-            )
-        columns = [str(c) for c in out.columns]
-        if not columns:
-            raise ValueError(f"feature {spec.name!r} returned no columns")
-        if len(set(columns)) != len(columns):
-            raise ValueError(f"feature {spec.name!r} returned duplicate columns {columns}")
-        _refuse_clashes(f"feature {spec.name!r}", columns, seen)
+        produced = _run_spec(spec, rows)
+        _refuse_clashes(f"feature {spec.name!r}", list(produced), list(columns))
+        columns.update(produced)
+    if resolved.cross_sectional:
+        ranks = cross_sectional_columns(
+            rows.arrays, rows.bounds, resolved.xs_return_lag, resolved.xs_volatility_window
+        )
+        _refuse_clashes("cross-sectional ranks", list(ranks), list(columns))
+        columns.update(ranks)
+    return pd.DataFrame(
+        {name: columns[name] for name in sorted(columns)}, index=bars.index, copy=False
+    )
+
+
+class _SymbolRows:
+    """A canonical bars frame as arrays, with each symbol's rows and, on demand, its frame."""
+
+    def __init__(self, bars: pd.DataFrame) -> None:
+        self.bars = bars
+        self.arrays = BarArrays.from_frame(bars)
+        self.bounds = symbol_bounds(bars.index)
+        self._frames: dict[tuple[int, int], pd.DataFrame] = {}
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def frame(self, start: int, stop: int) -> pd.DataFrame:
+        """One symbol's bars indexed by ``ts``, for features without a kernel; built once."""
+        if (start, stop) not in self._frames:
+            self._frames[start, stop] = self.bars.iloc[start:stop].droplevel("symbol")
+        return self._frames[start, stop]
+
+
+def _run_spec(spec: FeatureSpec, rows: _SymbolRows) -> dict[str, FloatArray]:
+    """Compute ``spec`` for every symbol into full-length, checked float64 columns.
+
+    A row-local kernel runs once on all rows (one slice spanning every
+    symbol). Results are always copied into new arrays, so the returned frame,
+    built without a further copy, never shares memory with the bars or with a
+    kernel's own arrays.
+    """
+    kernel = spec.kernel
+    compute: Callable[[int, int], Columns]
+    if kernel is not None:
+
+        def compute(start: int, stop: int) -> Columns:
+            return _checked_arrays(spec, kernel(rows.arrays.rows(start, stop)), stop - start)
+
+    else:
+
+        def compute(start: int, stop: int) -> Columns:
+            return _checked_frame(spec, rows.frame(start, stop))
+
+    bounds = [(0, len(rows))] if spec.row_local else rows.bounds
+    return fill_by_symbol(f"feature {spec.name!r}", compute, bounds, len(rows))
+
+
+def _checked_arrays(spec: FeatureSpec, columns: Columns, length: int) -> Columns:
+    """A kernel's output as float64 arrays of ``length``, or ``ValueError`` naming the feature."""
+    if not columns:
+        raise ValueError(f"feature {spec.name!r} returned no columns")
+    checked: dict[str, FloatArray] = {}
+    for name, values in columns.items():
         try:
-            out = out.set_axis(columns, axis=1).astype("float64")
+            array = np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"feature {spec.name!r} returned non-numeric columns: {error}"
             ) from None
-        outputs.append(out)
-        seen += columns
-    if not outputs:
-        return pd.DataFrame(index=bars.index)
-    return pd.concat(outputs, axis=1)
+        if array.shape != (length,):
+            raise ValueError(
+                f"feature {spec.name!r} returned column {name!r} of shape {array.shape} "
+                f"for {length} bars; a feature must give one value per bar (NaN where undefined)"
+            )
+        checked[str(name)] = array
+    if len(checked) != len(columns):
+        raise ValueError(f"feature {spec.name!r} returned duplicate columns {list(columns)}")
+    return checked
+
+
+def _checked_frame(spec: FeatureSpec, bars: pd.DataFrame) -> Columns:
+    """Run a DataFrame feature on one symbol's bars and return its checked columns as arrays."""
+    out = spec.function(bars)
+    if not isinstance(out, pd.DataFrame):
+        raise ValueError(f"feature {spec.name!r} returned {type(out).__name__}, not a DataFrame")
+    if not out.index.equals(bars.index):
+        raise ValueError(
+            f"feature {spec.name!r} returned rows on another index than its bars; "
+            "a feature must keep the bars' ts index (use NaN where undefined)"
+        )
+    columns = [str(c) for c in out.columns]
+    if not columns:
+        raise ValueError(f"feature {spec.name!r} returned no columns")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"feature {spec.name!r} returned duplicate columns {columns}")
+    try:
+        out = out.set_axis(columns, axis=1).astype("float64")
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"feature {spec.name!r} returned non-numeric columns: {error}") from None
+    return {name: out[name].to_numpy() for name in columns}
 
 
 def _refuse_clashes(what: str, columns: list[str], existing: list[str]) -> None:

@@ -13,6 +13,14 @@ many bars of history precede its first defined value. Declaring it (rather
 than discovering it from NaNs) lets callers size the history they load and
 lets tests check that a feature is NaN exactly where it says it may be.
 
+A feature may also give an array *kernel*: the same computation on one
+symbol's bars as NumPy arrays (``features.arrays.BarArrays``), returning its
+columns as arrays. ``build_features`` prefers the kernel, because creating a
+pandas frame per symbol and per feature cost far more than the indicators
+themselves; the DataFrame function stays the public contract (and is derived
+from the kernel, so the two cannot disagree). Every built-in feature has one;
+a user's feature may bring either.
+
 Profiles name features as strings so that they are plain, hashable data (the
 feature cache keys on them); the registry turns names into functions and
 fails loudly, with a suggestion, on a typo.
@@ -25,10 +33,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
+
+from alphagate.features.arrays import BarArrays, Columns
 
 FeatureFunction = Callable[[pd.DataFrame], pd.DataFrame]
 """One symbol's bars (indexed by ``ts``) in, feature columns on the same index out."""
+
+ArrayKernel = Callable[[BarArrays], Columns]
+"""One symbol's bars as arrays in, feature columns (arrays as long as the bars) out."""
 
 _Function = TypeVar("_Function", bound=FeatureFunction)
 
@@ -51,12 +65,38 @@ class FeatureSpec:
         row is. For TA-Lib indicators this is TA-Lib's lookback.
     description
         One line shown by listings.
+    kernel
+        The same computation on arrays, which ``build_features`` runs instead
+        of ``function`` when present (see ``FeatureSpec.from_kernel``).
+    row_local
+        The kernel's value at a row reads only that row (its ``ts`` and bar),
+        so ``build_features`` may run it on every symbol's rows in one call.
     """
 
     name: str
     function: FeatureFunction
     warmup: int
     description: str = ""
+    kernel: ArrayKernel | None = None
+    row_local: bool = False
+
+    @classmethod
+    def from_kernel(
+        cls,
+        name: str,
+        kernel: ArrayKernel,
+        *,
+        warmup: int,
+        description: str = "",
+        row_local: bool = False,
+    ) -> FeatureSpec:
+        """A spec computed by an array kernel, with the DataFrame function derived from it.
+
+        Deriving ``function`` from ``kernel`` (rather than writing both) means
+        a feature called on a frame and the same feature inside
+        ``build_features`` run the same arithmetic and give the same bits.
+        """
+        return cls(name, _frame_function(kernel), warmup, description, kernel, row_local)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.strip():
@@ -67,6 +107,23 @@ class FeatureSpec:
             )
         if not callable(self.function):
             raise TypeError(f"feature {self.name!r}: function must be callable")
+        if self.kernel is not None and not callable(self.kernel):
+            raise TypeError(f"feature {self.name!r}: kernel must be callable")
+        if self.row_local and self.kernel is None:
+            raise ValueError(f"feature {self.name!r}: only a kernel can be row-local")
+
+
+def _frame_function(kernel: ArrayKernel) -> FeatureFunction:
+    """Wrap ``kernel`` as a ``FeatureFunction``: arrays of the frame in, float64 frame out."""
+
+    def function(bars: pd.DataFrame) -> pd.DataFrame:
+        columns = kernel(BarArrays.from_frame(bars))
+        return pd.DataFrame(
+            {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()},
+            index=bars.index,
+        )
+
+    return function
 
 
 class FeatureRegistry:

@@ -1,8 +1,9 @@
 """Technical features of one symbol's bars: TA-Lib indicators and plain return statistics.
 
 Every public function here except ``cross_sectional_ranks`` is a *factory*:
-it takes the indicator's parameters and returns a ``FeatureSpec`` whose
-function computes the columns from one symbol's bars (indexed by ``ts``). The
+it takes the indicator's parameters and returns a ``FeatureSpec`` whose array
+kernel computes the columns from one symbol's bars as NumPy arrays
+(``BarArrays``); its DataFrame ``function`` is derived from the kernel. The
 parameters are written into the column names (``rsi_14``, ``macd_hist_12_26_9``)
 so a model's inputs say exactly what they are, and the declared ``warmup`` is
 TA-Lib's lookback for those parameters.
@@ -29,31 +30,23 @@ zero (a flat window) is NaN, never infinite.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import talib
 
 from alphagate.data.calendar import session_positions, sessions
+from alphagate.features.arrays import (
+    BarArrays,
+    Columns,
+    FloatArray,
+    fill_by_symbol,
+    percentile_rank_by_key,
+    symbol_bounds,
+)
 from alphagate.features.registry import FeatureSpec
-
-FloatArray = npt.NDArray[np.float64]
 
 # Simple moving averages inside BBANDS and STOCH, the textbook definitions. The
 # stubs declare MA_Type but ``talib/__init__`` re-exports it implicitly.
 _SIMPLE_MA = talib.MA_Type.SMA  # type: ignore[attr-defined]
-
-
-def _column(bars: pd.DataFrame, name: str) -> FloatArray:
-    """A bars column as the contiguous float64 array TA-Lib requires."""
-    return np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64))
-
-
-def _frame(bars: pd.DataFrame, columns: dict[str, FloatArray]) -> pd.DataFrame:
-    """Feature columns on the bars' own index, float64."""
-    return pd.DataFrame(
-        {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()},
-        index=bars.index,
-    )
 
 
 def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
@@ -83,10 +76,12 @@ def rsi(period: int = 14) -> FeatureSpec:
     """Relative strength index ``rsi_<period>`` (0 to 100), Wilder's smoothing."""
     _check_period("rsi period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        return _frame(bars, {f"rsi_{period}": talib.RSI(_column(bars, "close"), period)})
+    def kernel(bars: BarArrays) -> Columns:
+        return {f"rsi_{period}": talib.RSI(bars.close, period)}
 
-    return FeatureSpec(f"rsi_{period}", compute, warmup=period, description=rsi.__doc__ or "")
+    return FeatureSpec.from_kernel(
+        f"rsi_{period}", kernel, warmup=period, description=rsi.__doc__ or ""
+    )
 
 
 def macd(fast: int = 12, slow: int = 26, signal: int = 9) -> FeatureSpec:
@@ -102,20 +97,17 @@ def macd(fast: int = 12, slow: int = 26, signal: int = 9) -> FeatureSpec:
         raise ValueError(f"macd fast period ({fast}) must be shorter than slow ({slow})")
     suffix = f"{fast}_{slow}_{signal}"
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
         line, sig, hist = talib.MACD(close, fastperiod=fast, slowperiod=slow, signalperiod=signal)
-        return _frame(
-            bars,
-            {
-                f"macd_{suffix}": _ratio(line, close),
-                f"macd_signal_{suffix}": _ratio(sig, close),
-                f"macd_hist_{suffix}": _ratio(hist, close),
-            },
-        )
+        return {
+            f"macd_{suffix}": _ratio(line, close),
+            f"macd_signal_{suffix}": _ratio(sig, close),
+            f"macd_hist_{suffix}": _ratio(hist, close),
+        }
 
-    return FeatureSpec(
-        f"macd_{suffix}", compute, warmup=slow + signal - 2, description="MACD / close"
+    return FeatureSpec.from_kernel(
+        f"macd_{suffix}", kernel, warmup=slow + signal - 2, description="MACD / close"
     )
 
 
@@ -125,8 +117,8 @@ def bollinger(period: int = 20, deviations: float = 2.0) -> FeatureSpec:
     if not deviations > 0:
         raise ValueError(f"bollinger deviations must be positive, got {deviations!r}")
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
         upper, middle, lower = talib.BBANDS(
             close,
             timeperiod=period,
@@ -134,16 +126,13 @@ def bollinger(period: int = 20, deviations: float = 2.0) -> FeatureSpec:
             nbdevdn=deviations,
             matype=_SIMPLE_MA,
         )
-        return _frame(
-            bars,
-            {
-                f"bb_pctb_{period}": _ratio(close - lower, upper - lower),
-                f"bb_width_{period}": _ratio(upper - lower, middle),
-            },
-        )
+        return {
+            f"bb_pctb_{period}": _ratio(close - lower, upper - lower),
+            f"bb_width_{period}": _ratio(upper - lower, middle),
+        }
 
-    return FeatureSpec(
-        f"bbands_{period}", compute, warmup=period - 1, description="Bollinger %B and width"
+    return FeatureSpec.from_kernel(
+        f"bbands_{period}", kernel, warmup=period - 1, description="Bollinger %B and width"
     )
 
 
@@ -151,12 +140,14 @@ def atr(period: int = 14) -> FeatureSpec:
     """Average true range in price units (``atr_<n>``) and as a fraction of the close."""
     _check_period("atr period", period)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
-        values = talib.ATR(_column(bars, "high"), _column(bars, "low"), close, timeperiod=period)
-        return _frame(bars, {f"atr_{period}": values, f"atr_pct_{period}": _ratio(values, close)})
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
+        values = talib.ATR(bars.high, bars.low, close, timeperiod=period)
+        return {f"atr_{period}": values, f"atr_pct_{period}": _ratio(values, close)}
 
-    return FeatureSpec(f"atr_{period}", compute, warmup=period, description="ATR and ATR / close")
+    return FeatureSpec.from_kernel(
+        f"atr_{period}", kernel, warmup=period, description="ATR and ATR / close"
+    )
 
 
 def adx(period: int = 14) -> FeatureSpec:
@@ -167,18 +158,17 @@ def adx(period: int = 14) -> FeatureSpec:
     """
     _check_period("adx period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        high, low, close = _column(bars, "high"), _column(bars, "low"), _column(bars, "close")
-        return _frame(
-            bars,
-            {
-                f"adx_{period}": talib.ADX(high, low, close, timeperiod=period),
-                f"plus_di_{period}": talib.PLUS_DI(high, low, close, timeperiod=period),
-                f"minus_di_{period}": talib.MINUS_DI(high, low, close, timeperiod=period),
-            },
-        )
+    def kernel(bars: BarArrays) -> Columns:
+        high, low, close = bars.high, bars.low, bars.close
+        return {
+            f"adx_{period}": talib.ADX(high, low, close, timeperiod=period),
+            f"plus_di_{period}": talib.PLUS_DI(high, low, close, timeperiod=period),
+            f"minus_di_{period}": talib.MINUS_DI(high, low, close, timeperiod=period),
+        }
 
-    return FeatureSpec(f"adx_{period}", compute, warmup=2 * period - 1, description="ADX, +DI, -DI")
+    return FeatureSpec.from_kernel(
+        f"adx_{period}", kernel, warmup=2 * period - 1, description="ADX, +DI, -DI"
+    )
 
 
 def stochastic(k_period: int = 14, k_smooth: int = 3, d_period: int = 3) -> FeatureSpec:
@@ -188,22 +178,22 @@ def stochastic(k_period: int = 14, k_smooth: int = 3, d_period: int = 3) -> Feat
     _check_period("stochastic %D period", d_period)
     suffix = f"{k_period}_{k_smooth}_{d_period}"
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
+    def kernel(bars: BarArrays) -> Columns:
         slow_k, slow_d = talib.STOCH(
-            _column(bars, "high"),
-            _column(bars, "low"),
-            _column(bars, "close"),
+            bars.high,
+            bars.low,
+            bars.close,
             fastk_period=k_period,
             slowk_period=k_smooth,
             slowk_matype=_SIMPLE_MA,
             slowd_period=d_period,
             slowd_matype=_SIMPLE_MA,
         )
-        return _frame(bars, {f"stoch_k_{suffix}": slow_k, f"stoch_d_{suffix}": slow_d})
+        return {f"stoch_k_{suffix}": slow_k, f"stoch_d_{suffix}": slow_d}
 
-    return FeatureSpec(
+    return FeatureSpec.from_kernel(
         f"stoch_{suffix}",
-        compute,
+        kernel,
         warmup=k_period + k_smooth + d_period - 3,
         description="slow stochastic %K and %D",
     )
@@ -213,40 +203,44 @@ def cci(period: int = 20) -> FeatureSpec:
     """Commodity channel index ``cci_<n>`` of the typical price."""
     _check_period("cci period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        values = talib.CCI(
-            _column(bars, "high"), _column(bars, "low"), _column(bars, "close"), timeperiod=period
-        )
-        return _frame(bars, {f"cci_{period}": values})
+    def kernel(bars: BarArrays) -> Columns:
+        values = talib.CCI(bars.high, bars.low, bars.close, timeperiod=period)
+        return {f"cci_{period}": values}
 
-    return FeatureSpec(f"cci_{period}", compute, warmup=period - 1, description=cci.__doc__ or "")
+    return FeatureSpec.from_kernel(
+        f"cci_{period}", kernel, warmup=period - 1, description=cci.__doc__ or ""
+    )
 
 
 def roc(period: int = 10) -> FeatureSpec:
     """Rate of change ``roc_<n>`` in percent: ``100 * (close / close n bars ago - 1)``."""
     _check_period("roc period", period)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        return _frame(bars, {f"roc_{period}": talib.ROC(_column(bars, "close"), timeperiod=period)})
+    def kernel(bars: BarArrays) -> Columns:
+        return {f"roc_{period}": talib.ROC(bars.close, timeperiod=period)}
 
-    return FeatureSpec(f"roc_{period}", compute, warmup=period, description="rate of change, %")
+    return FeatureSpec.from_kernel(
+        f"roc_{period}", kernel, warmup=period, description="rate of change, %"
+    )
 
 
 def mfi(period: int = 14) -> FeatureSpec:
     """Money flow index ``mfi_<n>``: a volume-weighted RSI, 0 to 100."""
     _check_period("mfi period", period)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
+    def kernel(bars: BarArrays) -> Columns:
         values = talib.MFI(
-            _column(bars, "high"),
-            _column(bars, "low"),
-            _column(bars, "close"),
-            _column(bars, "volume"),
+            bars.high,
+            bars.low,
+            bars.close,
+            bars.volume,
             timeperiod=period,
         )
-        return _frame(bars, {f"mfi_{period}": values})
+        return {f"mfi_{period}": values}
 
-    return FeatureSpec(f"mfi_{period}", compute, warmup=period, description="money flow index")
+    return FeatureSpec.from_kernel(
+        f"mfi_{period}", kernel, warmup=period, description="money flow index"
+    )
 
 
 def obv_slope(period: int = 20) -> FeatureSpec:
@@ -259,16 +253,14 @@ def obv_slope(period: int = 20) -> FeatureSpec:
     """
     _check_period("obv slope period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        volume = _column(bars, "volume")
-        obv = talib.OBV(_column(bars, "close"), volume)
+    def kernel(bars: BarArrays) -> Columns:
+        volume = bars.volume
+        obv = talib.OBV(bars.close, volume)
         slope = talib.LINEARREG_SLOPE(obv, timeperiod=period)
-        return _frame(
-            bars, {f"obv_slope_{period}": _ratio(slope, talib.SMA(volume, timeperiod=period))}
-        )
+        return {f"obv_slope_{period}": _ratio(slope, talib.SMA(volume, timeperiod=period))}
 
-    return FeatureSpec(
-        f"obv_slope_{period}", compute, warmup=period - 1, description="OBV slope / mean volume"
+    return FeatureSpec.from_kernel(
+        f"obv_slope_{period}", kernel, warmup=period - 1, description="OBV slope / mean volume"
     )
 
 
@@ -276,27 +268,25 @@ def williams_r(period: int = 14) -> FeatureSpec:
     """Williams %R ``willr_<n>``, -100 (close at the window's low) to 0 (at its high)."""
     _check_period("williams %R period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        values = talib.WILLR(
-            _column(bars, "high"), _column(bars, "low"), _column(bars, "close"), timeperiod=period
-        )
-        return _frame(bars, {f"willr_{period}": values})
+    def kernel(bars: BarArrays) -> Columns:
+        values = talib.WILLR(bars.high, bars.low, bars.close, timeperiod=period)
+        return {f"willr_{period}": values}
 
-    return FeatureSpec(f"willr_{period}", compute, warmup=period - 1, description="Williams %R")
+    return FeatureSpec.from_kernel(
+        f"willr_{period}", kernel, warmup=period - 1, description="Williams %R"
+    )
 
 
 def ema_distance(period: int = 20) -> FeatureSpec:
     """``close / EMA(close, n) - 1``: how far the price is stretched from its trend."""
     _check_period("ema period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
-        return _frame(
-            bars, {f"ema_dist_{period}": _ratio(close, talib.EMA(close, timeperiod=period)) - 1.0}
-        )
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
+        return {f"ema_dist_{period}": _ratio(close, talib.EMA(close, timeperiod=period)) - 1.0}
 
-    return FeatureSpec(
-        f"ema_dist_{period}", compute, warmup=period - 1, description="close / EMA - 1"
+    return FeatureSpec.from_kernel(
+        f"ema_dist_{period}", kernel, warmup=period - 1, description="close / EMA - 1"
     )
 
 
@@ -304,18 +294,35 @@ def sma_distance(period: int = 50) -> FeatureSpec:
     """``close / SMA(close, n) - 1``."""
     _check_period("sma period", period, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
-        return _frame(
-            bars, {f"sma_dist_{period}": _ratio(close, talib.SMA(close, timeperiod=period)) - 1.0}
-        )
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
+        return {f"sma_dist_{period}": _ratio(close, talib.SMA(close, timeperiod=period)) - 1.0}
 
-    return FeatureSpec(
-        f"sma_dist_{period}", compute, warmup=period - 1, description="close / SMA - 1"
+    return FeatureSpec.from_kernel(
+        f"sma_dist_{period}", kernel, warmup=period - 1, description="close / SMA - 1"
     )
 
 
 # --------------------------------------------------------------------------- NumPy / pandas
+
+
+def _log_returns(close: FloatArray, lag: int) -> FloatArray:
+    """``log(close_t / close_{t-lag})`` as a difference of logs; NaN for the first ``lag`` bars."""
+    log_close = np.log(close)
+    values = np.full(len(log_close), np.nan)
+    values[lag:] = log_close[lag:] - log_close[:-lag]
+    return values
+
+
+def _realised_volatility(close: FloatArray, window: int) -> FloatArray:
+    """Rolling sample std of one-bar log returns.
+
+    pandas' rolling std is kept (one Series per symbol and window) rather than
+    a NumPy formula: its compensated online sums define these values, and a
+    different summation would change their last bits.
+    """
+    returns = _log_returns(close, 1)
+    return pd.Series(returns).rolling(window, min_periods=window).std(ddof=1).to_numpy()
 
 
 def log_return(lag: int = 1) -> FeatureSpec:
@@ -326,13 +333,10 @@ def log_return(lag: int = 1) -> FeatureSpec:
     """
     _check_period("return lag", lag)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        log_close = np.log(_column(bars, "close"))
-        values = np.full(len(log_close), np.nan)
-        values[lag:] = log_close[lag:] - log_close[:-lag]
-        return _frame(bars, {f"log_ret_{lag}": values})
+    def kernel(bars: BarArrays) -> Columns:
+        return {f"log_ret_{lag}": _log_returns(bars.close, lag)}
 
-    return FeatureSpec(f"log_ret_{lag}", compute, warmup=lag, description="log return")
+    return FeatureSpec.from_kernel(f"log_ret_{lag}", kernel, warmup=lag, description="log return")
 
 
 def realised_volatility(window: int = 20) -> FeatureSpec:
@@ -344,12 +348,12 @@ def realised_volatility(window: int = 20) -> FeatureSpec:
     """
     _check_period("volatility window", window, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        returns = pd.Series(np.log(_column(bars, "close"))).diff()
-        values = returns.rolling(window, min_periods=window).std(ddof=1).to_numpy()
-        return _frame(bars, {f"rvol_{window}": values})
+    def kernel(bars: BarArrays) -> Columns:
+        return {f"rvol_{window}": _realised_volatility(bars.close, window)}
 
-    return FeatureSpec(f"rvol_{window}", compute, warmup=window, description="realised volatility")
+    return FeatureSpec.from_kernel(
+        f"rvol_{window}", kernel, warmup=window, description="realised volatility"
+    )
 
 
 def volume_zscore(window: int = 20) -> FeatureSpec:
@@ -360,35 +364,41 @@ def volume_zscore(window: int = 20) -> FeatureSpec:
     """
     _check_period("volume window", window, 2)
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        volume = pd.Series(_column(bars, "volume"))
+    def kernel(bars: BarArrays) -> Columns:
+        volume = pd.Series(bars.volume)
         rolling = volume.rolling(window, min_periods=window)
         mean = rolling.mean().to_numpy()
         std = rolling.std(ddof=1).to_numpy()
-        return _frame(bars, {f"vol_z_{window}": _ratio(volume.to_numpy() - mean, std)})
+        return {f"vol_z_{window}": _ratio(volume.to_numpy() - mean, std)}
 
-    return FeatureSpec(f"vol_z_{window}", compute, warmup=window - 1, description="volume z-score")
+    return FeatureSpec.from_kernel(
+        f"vol_z_{window}", kernel, warmup=window - 1, description="volume z-score"
+    )
 
 
 def gap() -> FeatureSpec:
     """Overnight gap ``log(open_t / close_{t-1})``: news that arrived between bars."""
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        close = _column(bars, "close")
+    def kernel(bars: BarArrays) -> Columns:
+        close = bars.close
         values = np.full(len(close), np.nan)
-        values[1:] = np.log(_column(bars, "open")[1:] / close[:-1])
-        return _frame(bars, {"gap": values})
+        values[1:] = np.log(bars.open[1:] / close[:-1])
+        return {"gap": values}
 
-    return FeatureSpec("gap", compute, warmup=1, description="log(open / previous close)")
+    return FeatureSpec.from_kernel(
+        "gap", kernel, warmup=1, description="log(open / previous close)"
+    )
 
 
 def high_low_range() -> FeatureSpec:
     """Intrabar range ``log(high / low)``, a one-bar volatility estimate."""
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        return _frame(bars, {"hl_range": np.log(_column(bars, "high") / _column(bars, "low"))})
+    def kernel(bars: BarArrays) -> Columns:
+        return {"hl_range": np.log(bars.high / bars.low)}
 
-    return FeatureSpec("hl_range", compute, warmup=0, description="log(high / low)")
+    return FeatureSpec.from_kernel(
+        "hl_range", kernel, warmup=0, description="log(high / low)", row_local=True
+    )
 
 
 def calendar_features(calendar: str | None) -> FeatureSpec:
@@ -410,14 +420,14 @@ def calendar_features(calendar: str | None) -> FeatureSpec:
     end.
     """
 
-    def compute(bars: pd.DataFrame) -> pd.DataFrame:
-        ts = pd.DatetimeIndex(bars.index).as_unit("ns")
+    def kernel(bars: BarArrays) -> Columns:
+        ts = bars.timestamps()
         if calendar is None:
             days = (ts - pd.Timedelta(1, "ns")).tz_convert("UTC").tz_localize(None).normalize()
             weekday = np.asarray(days.day_of_week, dtype=np.float64)
             following = days + pd.Timedelta(days=1)
             month_end = np.asarray(following.month != days.month, dtype=np.float64)
-            return _frame(bars, {"day_of_week": weekday, "month_end": month_end})
+            return {"day_of_week": weekday, "month_end": month_end}
         table = sessions(calendar)
         position = session_positions(ts, calendar)
         count = len(table.dates)
@@ -428,9 +438,11 @@ def calendar_features(calendar: str | None) -> FeatureSpec:
         months = np.asarray(table.dates.year * 12 + table.dates.month)
         weekday = np.where(inside, np.asarray(table.dates.day_of_week)[here], np.nan)
         month_end = np.where(has_next, (months[here] != months[after]).astype(np.float64), np.nan)
-        return _frame(bars, {"day_of_week": weekday, "month_end": month_end})
+        return {"day_of_week": weekday, "month_end": month_end}
 
-    return FeatureSpec("calendar", compute, warmup=0, description="day of week and month-end flag")
+    return FeatureSpec.from_kernel(
+        "calendar", kernel, warmup=0, description="day of week and month-end flag", row_local=True
+    )
 
 
 # --------------------------------------------------------------------------- cross-section
@@ -461,16 +473,32 @@ def cross_sectional_ranks(
     pandas.DataFrame
         Columns ``xs_rank_log_ret_<lag>`` and ``xs_rank_rvol_<window>`` on ``bars.index``.
     """
-    specs = (log_return(return_lag), realised_volatility(volatility_window))
-    pieces = []
-    for _, group in bars.groupby(level="symbol", sort=False):
-        one = group.droplevel("symbol")
-        values = pd.concat([spec.function(one) for spec in specs], axis=1)
-        pieces.append(values.set_axis(group.index, axis=0))
-    if not pieces:
-        names = [f"log_ret_{return_lag}", f"rvol_{volatility_window}"]
-        raw = pd.DataFrame({n: pd.Series([], dtype="float64") for n in names}, index=bars.index)
-    else:
-        raw = pd.concat(pieces, axis=0).reindex(bars.index)
-    ranks = raw.groupby(level="ts", sort=False).rank(method="average", pct=True)
-    return ranks.add_prefix("xs_rank_").astype("float64")
+    columns = cross_sectional_columns(
+        BarArrays.from_frame(bars), symbol_bounds(bars.index), return_lag, volatility_window
+    )
+    return pd.DataFrame(columns, index=bars.index)
+
+
+def cross_sectional_columns(
+    bars: BarArrays, bounds: list[tuple[int, int]], return_lag: int, volatility_window: int
+) -> dict[str, FloatArray]:
+    """``cross_sectional_ranks`` on bars already split by symbol (``build_features``' path).
+
+    The ranked values are computed per symbol by the same functions as
+    ``log_return`` and ``realised_volatility``, then ranked across the rows
+    that share a ``ts``.
+    """
+    _check_period("return lag", return_lag)
+    _check_period("volatility window", volatility_window, 2)
+
+    def one_symbol(start: int, stop: int) -> Columns:
+        close = bars.close[start:stop]
+        return {
+            f"log_ret_{return_lag}": _log_returns(close, return_lag),
+            f"rvol_{volatility_window}": _realised_volatility(close, volatility_window),
+        }
+
+    raw = fill_by_symbol("cross-sectional ranks", one_symbol, bounds, len(bars))
+    return {
+        f"xs_rank_{name}": percentile_rank_by_key(bars.ts, values) for name, values in raw.items()
+    }

@@ -11,22 +11,44 @@ The choice is a fitted parameter like any other. It must see **training data
 only**, or the test period's volatility regime leaks into every label; it is
 saved as JSON beside the model so the same barriers label the test and live
 data.
+
+A grid search can only say which candidate is best, not that the best width
+lies inside the grid: a choice on the grid's smallest or largest candidate
+may be that edge only because the real optimum lies beyond it. The result
+records this (``grid_edge``) and a warning is logged, so a caller can widen
+the candidates rather than silently label with a clipped width. The default
+grid runs from 0.25 to 8 volatilities, finer at the narrow end where the
+class mix changes fastest per step: with the default 20-bar horizon on daily
+index data the balanced width is about 4, above the old grid's top of 3.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
 
 from alphagate.labels.triple_barrier import daily_volatility, triple_barrier_labels
 
-DEFAULT_CANDIDATES: tuple[float, ...] = tuple(float(m) for m in np.arange(0.5, 3.0001, 0.25))
+_log = logging.getLogger(__name__)
+
+DEFAULT_CANDIDATES: tuple[float, ...] = (
+    *(k / 8 for k in range(2, 17)),  # 0.25 to 2 by 0.125
+    *(k / 4 for k in range(9, 21)),  # 2.25 to 5 by 0.25
+    *(k / 2 for k in range(11, 17)),  # 5.5 to 8 by 0.5
+)
+"""Widths tried by default, in volatility units (exact binary fractions, plain in JSON)."""
+
 CLASSES: tuple[str, str, str] = ("up", "down", "vertical")
+
+GridEdge = Literal["lowest", "highest", "only"]
+"""Where a chosen width sits on its grid: its smallest, its largest, or its single candidate."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,11 @@ class BarrierChoice:
     class_shares
         Share of ``up``, ``down`` and ``vertical`` labels on the training data
         (labelled rows only), summing to 1.
+    grid_edge
+        ``"lowest"`` or ``"highest"`` when the width is the smallest or largest
+        candidate searched (``"only"`` for a single candidate), so the best
+        width may lie outside the grid; ``None`` for an interior choice, or
+        widths given by hand.
     """
 
     pt: float
@@ -51,6 +78,7 @@ class BarrierChoice:
     vol_span: int
     min_vol: float
     class_shares: dict[str, float] = field(hash=False)
+    grid_edge: GridEdge | None = None
 
     def save(self, path: Path | str) -> None:
         """Write the choice as JSON (UTF-8, keys sorted, so equal choices give equal files)."""
@@ -58,14 +86,21 @@ class BarrierChoice:
 
     @classmethod
     def load(cls, path: Path | str) -> BarrierChoice:
-        """Read a choice written by ``save``; a missing or unknown key raises ``ValueError``."""
+        """Read a choice written by ``save``; a missing or unknown key raises ``ValueError``.
+
+        ``grid_edge`` may be absent: files saved before it existed still load
+        (as ``None``, since nothing was recorded about their grid).
+        """
         raw = json.loads(Path(path).read_text("utf-8"))
-        expected = {"pt", "sl", "horizon", "vol_span", "min_vol", "class_shares"}
-        if not isinstance(raw, dict) or set(raw) != expected:
-            raise ValueError(f"{path}: expected keys {sorted(expected)}")
+        required = {"pt", "sl", "horizon", "vol_span", "min_vol", "class_shares"}
+        if not isinstance(raw, dict) or not required <= set(raw) <= required | {"grid_edge"}:
+            raise ValueError(f"{path}: expected keys {sorted(required)} and optionally grid_edge")
         shares = raw["class_shares"]
         if not isinstance(shares, dict) or set(shares) != set(CLASSES):
             raise ValueError(f"{path}: class_shares must have keys {list(CLASSES)}")
+        edge = raw.get("grid_edge")
+        if edge is not None and edge not in get_args(GridEdge):
+            raise ValueError(f"{path}: grid_edge must be one of {get_args(GridEdge)} or null")
         return cls(
             pt=float(raw["pt"]),
             sl=float(raw["sl"]),
@@ -73,6 +108,7 @@ class BarrierChoice:
             vol_span=int(raw["vol_span"]),
             min_vol=float(raw["min_vol"]),
             class_shares={k: float(shares[k]) for k in CLASSES},
+            grid_edge=cast("GridEdge | None", edge),
         )
 
 
@@ -121,6 +157,8 @@ def choose_barriers(
         The candidate minimising the L1 distance between its ``(up, down,
         vertical)`` shares and the target; on a tie the earlier candidate wins,
         so the result does not depend on floating-point noise in the order.
+        ``grid_edge`` says whether it is the smallest or largest candidate; if
+        so, a warning is logged on this module's logger.
     """
     if not 0.0 <= target_balance <= 1.0:
         raise ValueError(f"target_balance must be in [0, 1], got {target_balance}")
@@ -149,6 +187,9 @@ def choose_barriers(
             best = (width, distance, shares)
     assert best is not None  # widths is not empty
     width, _, shares = best
+    edge = grid_edge(width, widths)
+    if edge is not None:
+        _log.warning(edge_warning(width, edge, widths))
     return BarrierChoice(
         pt=width,
         sl=width,
@@ -156,4 +197,29 @@ def choose_barriers(
         vol_span=vol_span,
         min_vol=min_vol,
         class_shares=shares,
+        grid_edge=edge,
+    )
+
+
+def grid_edge(width: float, candidates: Sequence[float]) -> GridEdge | None:
+    """Where ``width`` sits among ``candidates`` by value (their order does not matter)."""
+    low, high = min(candidates), max(candidates)
+    if low == high:
+        return "only"
+    if width == low:
+        return "lowest"
+    if width == high:
+        return "highest"
+    return None
+
+
+def edge_warning(width: float, edge: GridEdge, candidates: Sequence[float]) -> str:
+    """The sentence that tells a user a chosen width may be clipped by its grid."""
+    low, high = min(candidates), max(candidates)
+    if edge == "only":
+        return f"barrier width {width:g} was the only candidate; nothing was searched"
+    beyond = "below" if edge == "lowest" else "above"
+    return (
+        f"barrier width {width:g} is the {edge} candidate of the grid {low:g}..{high:g}; "
+        f"the best width may lie {beyond} it, so search wider candidates"
     )
