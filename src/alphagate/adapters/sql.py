@@ -10,6 +10,11 @@ is made safe for that job on every connection:
 * ``busy_timeout=5000`` so a second process waits for the lock instead of
   failing at once with "database is locked".
 
+Risk events (:class:`~alphagate.risk.events.RiskEvent`) get their own table,
+``risk_events``, rather than rows of ``system_events``: they are queried by
+component and severity and replayed per run, and their columns are the
+event's own fields, so a stored event reads back equal to the one raised.
+
 A PostgreSQL URL works unchanged. Its password comes from the environment
 (``storage.database_password``) and is set on the parsed URL, never pasted
 into a string, so it cannot leak through a log line or an exception.
@@ -18,12 +23,15 @@ into a string, so it cannot leak through a log line or an exception.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pydantic import SecretStr
 from sqlalchemy import (
     JSON,
@@ -36,6 +44,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -44,6 +53,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from alphagate.errors import ConfigError
+from alphagate.risk.events import RiskEvent, Severity
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +76,19 @@ system_events = Table(
     Column("message", Text, nullable=False),
     # none_as_null: a missing payload is SQL NULL, not the JSON text 'null'.
     Column("payload", JSON(none_as_null=True), nullable=True),
+)
+
+risk_events = Table(
+    "risk_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("component", String(64), nullable=False, index=True),
+    Column("severity", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("data", JSON(none_as_null=True), nullable=True),
+    # Which run raised it (a backtest's output folder, a live session): many runs share a db.
+    Column("run", String(128), nullable=True, index=True),
 )
 
 
@@ -177,6 +200,97 @@ def recent_events(engine: Engine, limit: int = 20, kind: str | None = None) -> l
         )
         for row in rows
     ]
+
+
+def record_risk_events(
+    engine: Engine, events: Iterable[RiskEvent], *, run: str | None = None, replace: bool = False
+) -> int:
+    """Append risk events in one transaction (all or none) and return how many were stored.
+
+    With ``replace`` the events already stored for ``run`` are deleted in the
+    same transaction, so a run repeated into the same place (a backtest
+    rewritten to its output folder) leaves its events once, not twice.
+
+    ``data`` is stored as JSON: tuples become lists, NumPy scalars plain
+    numbers, timestamps ISO strings, and NaN or infinity ``null`` (JSON has no
+    such numbers and PostgreSQL refuses them).
+
+    Raises
+    ------
+    ValueError
+        On a ``run`` or component longer than its column.
+    """
+    if run is not None and len(run) > 128:
+        raise ValueError(f"run must be at most 128 characters, got {len(run)}")
+    rows = []
+    for item in events:
+        if len(item.component) > 64:
+            raise ValueError(f"risk event component is longer than 64: {item.component[:70]!r}")
+        rows.append(
+            {
+                "ts": item.ts.to_pydatetime().astimezone(UTC),
+                "component": item.component,
+                "severity": item.severity.value,
+                "reason": item.reason,
+                "data": _json_ready(item.data),
+                "run": run,
+            }
+        )
+    with engine.begin() as connection:
+        if replace:
+            connection.execute(delete(risk_events).where(risk_events.c.run == run))
+        if rows:
+            connection.execute(insert(risk_events), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class StoredRiskEvent:
+    """A risk event as stored: its row id, the run that raised it, and the event."""
+
+    id: int
+    run: str | None
+    event: RiskEvent
+
+
+def load_risk_events(
+    engine: Engine, *, run: str | None = None, component: str | None = None
+) -> list[StoredRiskEvent]:
+    """Risk events, oldest first, optionally of one ``run`` and one ``component``."""
+    query = select(risk_events).order_by(risk_events.c.ts, risk_events.c.id)
+    if run is not None:
+        query = query.where(risk_events.c.run == run)
+    if component is not None:
+        query = query.where(risk_events.c.component == component)
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [
+        StoredRiskEvent(
+            id=int(row["id"]),
+            run=row["run"],
+            event=RiskEvent(
+                ts=pd.Timestamp(_as_utc(row["ts"])),
+                component=str(row["component"]),
+                severity=Severity(str(row["severity"])),
+                reason=str(row["reason"]),
+                data=row["data"] or {},
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _json_ready(value: object) -> Any:
+    """``value`` as plain JSON types; see :func:`record_risk_events`."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic | datetime):
+        return _json_ready(value.item() if isinstance(value, np.generic) else value.isoformat())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value if value is None or isinstance(value, str | int | bool) else str(value)
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -1,0 +1,469 @@
+"""Composition of ``alphagate backtest --strategy model``: a trained run, out of sample.
+
+Steps, and what keeps each honest:
+
+1. **Load the run** (``runs/<run_id>/train``): per horizon the saved model and
+   calibrator, and the manifest.
+2. **Find each horizon's cut.** The training bars are taken back from the
+   bars given (the manifest's symbols and span) and must hash to the
+   manifest's ``data_hash``; features and labels are rebuilt with the run's
+   settings and the holdout is cut by :func:`alphagate.training.trainer.holdout_split`,
+   the very rule training used. The cut is cross-checked with the first
+   timestamp of the run's saved holdout predictions.
+3. **Predict only after the cut**: calibrated P(up) per horizon for bars at or
+   after that horizon's cut, never before; this is checked, not assumed
+   (:func:`check_out_of_sample`), and the predictions on the holdout must
+   reproduce the ones the run saved, which proves the features were rebuilt
+   as trained.
+4. **Backtest** the bars from the earliest cut on with
+   :class:`~alphagate.engine.model_strategy.ModelStrategy`, a
+   :class:`~alphagate.engine.risk_guard.RiskGuard` (correlation baseline from
+   the training bars only), conservative fills and a commission.
+5. **Write** the usual outputs and report, plus ``decisions.parquet`` (the
+   per-decision trace), ``risk_events.csv`` (also stored in the database),
+   ``predictions.parquet`` and ``model_backtest.json``; with ``ablate``, run
+   again with each decision step switched off and write ``ablation.csv`` and
+   ``ablation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphagate.adapters.sql import create_db_engine, create_schema, record_risk_events
+from alphagate.backtest.outputs import write_outputs
+from alphagate.backtest.report import render_report
+from alphagate.backtest.runner import BacktestResult, run_backtest
+from alphagate.backtesting_app import FillModelName, fill_model_named
+from alphagate.config import Settings
+from alphagate.engine.decision_settings import STEPS, DecisionSettings
+from alphagate.engine.model_strategy import ModelStrategy
+from alphagate.engine.risk_guard import RiskGuard, RiskSettings, baseline_correlation
+from alphagate.errors import AlphagateError, ConfigError
+from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.models.calibration import Calibrator, calibrator_from_dict
+from alphagate.models.factory import load_model
+from alphagate.models.protocol import Model
+from alphagate.research import build_feature_frame, build_label_frame
+from alphagate.risk.events import RiskEvent
+from alphagate.risk.kill_switch import KillSwitch
+from alphagate.risk.limits import RiskLimits
+from alphagate.training.dataset import make_dataset
+from alphagate.training.trainer import holdout_split
+from alphagate.training_review import stage_directory
+from alphagate.training_run import HOLDOUT_FRACTION, data_hash
+
+ABLATION_COLUMNS = (
+    "step_off", "sharpe", "max_drawdown", "turnover", "trades", "total_return", "fills",
+    "risk_events", "seconds",
+)  # fmt: skip
+_REPRODUCE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedHorizon:
+    """One horizon of a training run: its fitted model and calibrator, and the saved holdout."""
+
+    horizon: int
+    model: Model
+    calibrator: Calibrator
+    saved_holdout: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedRun:
+    """A finished training run, loaded back."""
+
+    run_id: str
+    directory: Path
+    manifest: dict[str, Any]
+    horizons: dict[int, TrainedHorizon]
+
+    @property
+    def family(self) -> str:
+        """The model family every horizon was trained with."""
+        return str(self.manifest["family"])
+
+
+def load_trained_run(runs_dir: Path, run_id: str) -> TrainedRun:
+    """Load every horizon's model, calibrator and saved holdout predictions of a run."""
+    return load_trained_directory(stage_directory(runs_dir, run_id), run_id)
+
+
+def load_trained_directory(
+    directory: Path,
+    run_id: str,
+    *,
+    manifest_name: str = "manifest.json",
+    calibrators: Path | None = None,
+) -> TrainedRun:
+    """Load a training stage from its folder.
+
+    ``manifest_name`` names the training manifest (a pipeline's train stage
+    keeps it as ``training.json`` beside its own stage manifest), and
+    ``calibrators`` a folder of ``h<h>/calibrator.json`` chosen after training
+    (the pipeline's calibrate stage) that replace the ones trained with.
+    """
+    manifest = json.loads((directory / manifest_name).read_text(encoding="utf-8"))
+    horizons: dict[int, TrainedHorizon] = {}
+    for h in manifest["horizons"]:
+        folder = directory / f"h{h}"
+        chosen = (calibrators if calibrators is not None else directory) / f"h{h}"
+        calibrator = json.loads((chosen / "calibrator.json").read_text(encoding="utf-8"))
+        horizons[int(h)] = TrainedHorizon(
+            horizon=int(h),
+            model=load_model(folder / "model"),
+            calibrator=calibrator_from_dict(calibrator),
+            saved_holdout=pd.read_parquet(folder / "holdout_predictions.parquet"),
+        )
+    return TrainedRun(run_id, directory, manifest, horizons)
+
+
+def training_bars(bars: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """The rows of ``bars`` the run was trained on, checked against its ``data_hash``.
+
+    Raises
+    ------
+    AlphagateError
+        When those rows differ from the training data: the holdout cut and the
+        features would not be the run's.
+    """
+    summary = manifest["bars"]
+    ts = bars.index.get_level_values("ts")
+    keep = bars.index.get_level_values("symbol").isin(summary["symbols"])
+    keep &= (ts >= pd.Timestamp(summary["start"])) & (ts <= pd.Timestamp(summary["end"]))
+    train = bars.loc[keep]
+    if data_hash(train) != manifest["data_hash"]:
+        raise AlphagateError(
+            f"the bars given differ from run {manifest['run_id']}'s training bars "
+            f"({', '.join(summary['symbols'])}, {summary['start']} to {summary['end']}); "
+            "backtest it on the data it was trained on (and any later bars)"
+        )
+    return train
+
+
+def holdout_cuts(
+    settings: Settings, train: pd.DataFrame, features: pd.DataFrame, trained: TrainedRun
+) -> dict[int, pd.Timestamp]:
+    """Per horizon, the first holdout timestamp, cut exactly as training cut it.
+
+    Raises
+    ------
+    AlphagateError
+        When the recomputed cut is not the first timestamp of the run's saved
+        holdout predictions.
+    """
+    horizons = sorted(trained.horizons)
+    labels = build_label_frame(settings, train, "fixed", horizons=horizons)
+    train_features = features.loc[features.index.isin(train.index)]
+    cuts: dict[int, pd.Timestamp] = {}
+    for h in horizons:
+        samples = make_dataset(train_features, labels, h)
+        _, holdout = holdout_split(samples.t0, samples.t1, HOLDOUT_FRACTION)
+        cut = pd.Timestamp(samples.t0.iloc[holdout].min())
+        saved = pd.Timestamp(trained.horizons[h].saved_holdout["ts"].min())
+        if cut != saved:
+            raise AlphagateError(
+                f"h{h}: the holdout starts at {cut} when rebuilt but at {saved} in run "
+                f"{trained.run_id}; the features or labels are not rebuilt as trained"
+            )
+        cuts[h] = cut
+    return cuts
+
+
+def check_out_of_sample(predictions: pd.DataFrame, cuts: dict[str, pd.Timestamp]) -> None:
+    """Raise unless every prediction of each column is at or after that column's cut."""
+    ts = predictions.index.get_level_values("ts")
+    for column, cut in cuts.items():
+        early = predictions[column].notna().to_numpy() & np.asarray(ts < cut)
+        if early.any():
+            first = ts[np.flatnonzero(early)[0]]
+            raise AlphagateError(
+                f"{column}: a prediction at {first} is before the training cut {cut}; "
+                "only out-of-sample predictions may be backtested"
+            )
+
+
+def out_of_sample_predictions(
+    trained: TrainedRun, features: pd.DataFrame, cuts: dict[int, pd.Timestamp]
+) -> pd.DataFrame:
+    """Calibrated P(up) per horizon (columns ``<family>_h<h>``) from each horizon's cut on.
+
+    The model's raw probabilities on the holdout must equal the ones the run
+    saved: that proves the features were rebuilt as trained, whichever
+    calibrator is applied on top.
+
+    Raises
+    ------
+    AlphagateError
+        When the raw predictions on the holdout differ from those the run saved.
+    """
+    ts = features.index.get_level_values("ts")
+    finite = np.isfinite(features.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
+    columns: dict[str, pd.Series] = {}
+    for h, part in trained.horizons.items():
+        rows = features.loc[finite & np.asarray(ts >= cuts[h])]
+        raw = pd.Series(part.model.predict_proba(rows), index=rows.index, dtype="float64")
+        column = pd.Series(part.calibrator.transform(raw.to_numpy()), index=rows.index)
+        saved = part.saved_holdout.set_index(["symbol", "ts"])["p_raw"]
+        common = saved.index.intersection(raw.index)
+        difference = raw.loc[common].to_numpy() - saved.loc[common].to_numpy(np.float64)
+        gap = float(np.max(np.abs(difference), initial=0.0))
+        if len(common) < len(saved) or gap > _REPRODUCE_TOLERANCE:
+            raise AlphagateError(
+                f"h{h}: rebuilt features do not reproduce run {trained.run_id}'s holdout "
+                f"predictions ({len(common)} of {len(saved)} rows, largest gap {gap:.3g}); "
+                "use the configuration the run was trained with"
+            )
+        columns[f"{trained.family}_h{h}"] = column
+    predictions = pd.DataFrame(columns).reindex(features.index)
+    check_out_of_sample(predictions, {f"{trained.family}_h{h}": c for h, c in cuts.items()})
+    return predictions
+
+
+@dataclass(frozen=True)
+class ModelBacktestRequest:
+    """What the user asked for, with the model path's defaults (costs on, conservative fills)."""
+
+    run_id: str
+    runs_dir: Path = Path("runs")
+    cash: float = 10_000.0
+    commission_bps: float = 1.0
+    fill_model: FillModelName = "conservative"
+    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    risk: RiskSettings | None = None
+    ablate: bool = False
+    kill_file: Path | None = None
+
+
+def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettings:
+    """Limits that fit the decision path's own sizing, so they catch mistakes, not every trade.
+
+    The collar is wide because protective limit orders sit several daily ATRs
+    from the last close; the order notional is capped at the starting cash.
+    """
+    limits = RiskLimits(
+        max_position_weight=min(1.0, 1.2 * decision.size.max_weight),
+        max_gross_exposure=max(1.0, decision.gross.max_gross),
+        max_net_exposure=max(1.0, decision.gross.max_gross),
+        max_order_notional=cash,
+        max_orders_per_day=100,
+        price_collar_pct=0.2,
+    )
+    return RiskSettings(limits=limits)
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Everything the runs of one request share."""
+
+    bars: pd.DataFrame
+    predictions: pd.DataFrame
+    cuts: dict[int, pd.Timestamp]
+    baseline: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBacktestResult:
+    """The baseline run, its trace and risk events, the cuts, and the ablation table if asked."""
+
+    result: BacktestResult
+    decisions: pd.DataFrame
+    risk_events: list[RiskEvent]
+    cuts: dict[int, pd.Timestamp]
+    ablation: pd.DataFrame | None
+    seconds: float
+
+
+def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Prepared:
+    # Only the run's symbols: cross-sectional features would change with others in the frame.
+    bars = bars.loc[bars.index.get_level_values("symbol").isin(trained.manifest["bars"]["symbols"])]
+    train = training_bars(bars, trained.manifest)
+    features = build_feature_frame(settings, bars, None)
+    cuts = holdout_cuts(settings, train, features, trained)
+    predictions = out_of_sample_predictions(trained, features, cuts)
+    start = min(cuts.values())
+    ts = bars.index.get_level_values("ts")
+    history = train.loc[train.index.get_level_values("ts") < start]
+    return _Prepared(
+        bars=bars.loc[ts >= start],
+        predictions=predictions.loc[predictions.index.get_level_values("ts") >= start],
+        cuts=cuts,
+        baseline=baseline_correlation(history["close"].unstack("symbol")),
+    )
+
+
+def _run_once(
+    prepared: _Prepared,
+    request: ModelBacktestRequest,
+    decision: DecisionSettings,
+    calendar: str | None,
+) -> tuple[BacktestResult, ModelStrategy, list[RiskEvent]]:
+    """One backtest with a fresh strategy, guard and kill-switch state."""
+    events: list[RiskEvent] = []
+    strategy = ModelStrategy(prepared.predictions, decision)
+    risk = request.risk or default_risk_settings(request.cash, decision)
+    fees = BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
+    with tempfile.TemporaryDirectory(prefix="alphagate-kill-") as state:
+        kill_switch = KillSwitch(Path(state) / "kill_switch.json", request.kill_file)
+        guard = RiskGuard.from_settings(
+            risk, kill_switch, events.append, baseline=prepared.baseline
+        )
+        result = run_backtest(
+            prepared.bars,
+            strategy,
+            cash=request.cash,
+            fill_model=fill_model_named(request.fill_model),
+            commission=fees,
+            units="whole" if decision.whole_units else "fractional",
+            calendar=calendar,
+            guard=guard,
+        )
+    return result, strategy, events
+
+
+def _ablation_row(step: str, result: BacktestResult, events: int, seconds: float) -> dict[str, Any]:
+    metrics = result.metrics
+    return {
+        "step_off": step,
+        "sharpe": metrics.sharpe,
+        "max_drawdown": metrics.max_drawdown,
+        "turnover": metrics.turnover,
+        "trades": metrics.trades,
+        "total_return": metrics.total_return,
+        "fills": len(result.fills),
+        "risk_events": events,
+        "seconds": round(seconds, 2),
+    }
+
+
+def run_model_backtest(
+    settings: Settings,
+    bars: pd.DataFrame,
+    request: ModelBacktestRequest,
+    output: Path,
+    calendar: str | None,
+    *,
+    trained: TrainedRun | None = None,
+) -> ModelBacktestResult:
+    """Backtest a training run out of sample and write every output; see the module docstring.
+
+    ``trained`` is the run already loaded (the pipeline loads its own stage
+    folders); by default it is loaded from ``request.runs_dir``.
+
+    Raises
+    ------
+    ConfigError
+        For a non-positive cash or a negative commission.
+    AlphagateError
+        When the run is missing, the bars are not the run's, or a prediction
+        would fall inside the training period.
+    """
+    if request.cash <= 0:
+        raise ConfigError(f"--cash must be positive, got {request.cash}")
+    if request.commission_bps < 0:
+        raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
+    began = time.perf_counter()
+    if trained is None:
+        trained = load_trained_run(request.runs_dir, request.run_id)
+    prepared = _prepare(settings, bars, trained)
+    started = time.perf_counter()
+    result, strategy, events = _run_once(prepared, request, request.decision, calendar)
+    decisions = strategy.decisions()
+    ablation = None
+    if request.ablate:
+        rows = [_ablation_row("none", result, len(events), time.perf_counter() - started)]
+        for step in STEPS:
+            started = time.perf_counter()
+            variant = request.decision.without(step)
+            other, _, other_events = _run_once(prepared, request, variant, calendar)
+            rows.append(
+                _ablation_row(step, other, len(other_events), time.perf_counter() - started)
+            )
+        ablation = pd.DataFrame(rows, columns=list(ABLATION_COLUMNS))
+    outcome = ModelBacktestResult(
+        result, decisions, events, prepared.cuts, ablation, time.perf_counter() - began
+    )
+    _write(output, trained, prepared, request, outcome)
+    _store_events(settings, events, f"{request.run_id}:{output.name}")
+    return outcome
+
+
+def _events_frame(events: list[RiskEvent]) -> pd.DataFrame:
+    rows = [
+        {
+            "ts": e.ts,
+            "component": e.component,
+            "severity": e.severity.value,
+            "reason": e.reason,
+            "data": json.dumps(dict(e.data), default=str, sort_keys=True),
+        }
+        for e in events
+    ]
+    return pd.DataFrame(rows, columns=["ts", "component", "severity", "reason", "data"])
+
+
+def _write(
+    output: Path,
+    trained: TrainedRun,
+    prepared: _Prepared,
+    request: ModelBacktestRequest,
+    outcome: ModelBacktestResult,
+) -> None:
+    """The standard outputs, then the model path's own files beside them."""
+    result, decisions, events = outcome.result, outcome.decisions, outcome.risk_events
+    write_outputs(result, output)
+    decisions.to_parquet(output / "decisions.parquet", index=False)
+    _events_frame(events).to_csv(output / "risk_events.csv", index=False)
+    prepared.predictions.reset_index().to_parquet(output / "predictions.parquet", index=False)
+    summary = {
+        "run_id": trained.run_id,
+        "family": trained.family,
+        "cuts": {str(h): c.isoformat() for h, c in prepared.cuts.items()},
+        "first_bar": str(prepared.bars.index.get_level_values("ts").min()),
+        "baseline_correlation": prepared.baseline,
+        "decisions": len(decisions),
+        "risk_events": len(events),
+        "commission_bps": request.commission_bps,
+        "fill_model": request.fill_model,
+        "decision_settings": request.decision.to_json_dict(),
+        "wall_seconds": round(outcome.seconds, 3),
+    }
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str)
+    (output / "model_backtest.json").write_text(text + "\n", encoding="utf-8")
+    if outcome.ablation is not None:
+        table = outcome.ablation
+        table.to_csv(output / "ablation.csv", index=False)
+        # JSON has no NaN (a Sharpe of a run without trades): write null instead.
+        records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        text = json.dumps(records, indent=2, allow_nan=False)
+        (output / "ablation.json").write_text(text + "\n", encoding="utf-8")
+    closes = prepared.bars["close"].unstack("symbol")
+    first = closes.columns[0]
+    render_report(
+        equity=result.equity,
+        benchmark=closes[first].reindex(result.equity.index).ffill(),
+        trades=result.trades,
+        prices=closes,
+        metrics=result.metrics.to_json_dict(),
+        title=f"model run {trained.run_id} out of sample on {', '.join(map(str, closes.columns))}",
+        path=output / "report.html",
+    )
+
+
+def _store_events(settings: Settings, events: list[RiskEvent], run: str) -> None:
+    """Keep the baseline run's risk events in the project database, replacing a rerun's."""
+    engine = create_db_engine(settings.storage.database_url, settings.storage.database_password)
+    try:
+        create_schema(engine)
+        record_risk_events(engine, events, run=run[:128], replace=True)
+    finally:
+        engine.dispose()

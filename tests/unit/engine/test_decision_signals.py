@@ -1,0 +1,134 @@
+"""The decision path's per-bar series: point in time, realised outcomes only, hand-checked rows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphagate.domain.bars import bars_from_flat
+from alphagate.engine.decision_settings import ConfidenceStep, DecisionSettings
+from alphagate.engine.decision_signals import (
+    ModelColumn,
+    model_columns,
+    signal_frame,
+    symbol_signals,
+)
+from alphagate.engine.strategy import SymbolHistory
+from alphagate.features import PointInTimeError, assert_point_in_time
+
+
+def random_bars(n: int = 260, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    ts = pd.date_range("2022-01-03 21:00", periods=n, freq="D", tz="UTC")
+    frames = []
+    for symbol in symbols:
+        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": symbol,
+                    "ts": ts,
+                    "open": close,
+                    "high": close * 1.01,
+                    "low": close * 0.99,
+                    "close": close,
+                    "volume": rng.uniform(5e5, 2e6, n),
+                }
+            )
+        )
+    return bars_from_flat(pd.concat(frames))
+
+
+def random_predictions(bars: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "m_h1": rng.uniform(0.3, 0.7, len(bars)),
+            "m_h5": rng.uniform(0.3, 0.7, len(bars)),
+        },
+        index=bars.index,
+    )
+    frame.iloc[::7] = np.nan  # some bars without a prediction
+    return frame
+
+
+def history(close: np.ndarray) -> SymbolHistory:
+    n = len(close)
+    ts = pd.date_range("2023-01-02 21:00", periods=n, freq="D", tz="UTC").as_unit("ns").asi8
+    return SymbolHistory(ts, close, close * 1.01, close * 0.99, close, np.full(n, 1e6))
+
+
+SETTINGS = DecisionSettings()
+
+
+def test_the_standardiser_and_the_ic_estimate_pass_the_point_in_time_checker() -> None:
+    bars = random_bars()
+    predictions = random_predictions(bars)
+
+    def build(cut: pd.DataFrame) -> pd.DataFrame:
+        return signal_frame(cut, predictions, SETTINGS)
+
+    assert_point_in_time(build, bars, cuts=6)
+
+
+def test_an_ic_scored_on_outcomes_not_yet_known_fails_the_checker() -> None:
+    bars = random_bars(120, ("AAA",))
+    predictions = random_predictions(bars)
+    leaky = replace(SETTINGS, confidence=ConfidenceStep(ic_window=20, ic_min_periods=10))
+
+    def build(cut: pd.DataFrame) -> pd.DataFrame:
+        # Pretends every outcome is known at its own bar: the look-ahead rolling_ic prevents.
+        close = cut["close"].to_numpy()
+        realised = np.r_[np.log(close[5:] / close[:-5]), np.full(5, np.nan)]
+        scores = signal_frame(cut, predictions, leaky)["score:m_h5"].to_numpy()
+        both = pd.DataFrame({"s": scores, "r": realised}, index=cut.index)
+        return both["s"].rolling(20, min_periods=10).corr(both["r"]).to_frame("ic")
+
+    with pytest.raises(PointInTimeError):
+        assert_point_in_time(build, bars, cuts=3)
+
+
+def test_the_first_ic_needs_min_periods_outcomes_known_h_bars_after_their_prediction() -> None:
+    close = 100.0 * np.exp(np.cumsum(np.r_[0.0, np.tile([0.01, -0.02, 0.015], 20)]))
+    p = np.r_[0.5 + 10 * np.log(close[2:] / close[:-2]), [0.5, 0.5]]
+    settings = replace(
+        SETTINGS.without("standardise"), confidence=ConfidenceStep(ic_window=10, ic_min_periods=5)
+    )
+    out = symbol_signals(history(close), {"m_h2": p}, settings)
+    ic = out["ic:m_h2"]
+    # Predictions 0..4 are resolved at bars 2..6: the first IC is at bar 6 (= 5 + 2 - 1).
+    assert np.isnan(ic[:6]).all()
+    assert np.isfinite(ic[6])
+    # These probabilities rise with the realised 2-bar move: a perfect ranking.
+    assert ic[6] == pytest.approx(1.0)
+    assert out["score:m_h2"] == pytest.approx(2 * p - 1)
+
+
+def test_a_missing_prediction_is_carried_forward_and_its_age_counted() -> None:
+    close = np.linspace(100, 110, 8)
+    p = np.array([np.nan, 0.6, np.nan, np.nan, 0.4, np.nan, np.nan, np.nan])
+    out = symbol_signals(history(close), {"m_h1": p}, SETTINGS)
+    np.testing.assert_array_equal(out["p:m_h1"], [np.nan, 0.6, 0.6, 0.6, 0.4, 0.4, 0.4, 0.4])
+    np.testing.assert_array_equal(out["age:m_h1"], [np.nan, 0, 1, 2, 0, 1, 2, 3])
+
+
+def test_volatility_is_the_sample_std_of_log_returns_over_the_window() -> None:
+    close = 100.0 * np.exp(np.cumsum(np.r_[0.0, np.tile([0.01, -0.01], 15)]))
+    out = symbol_signals(history(close), {"m_h1": np.full(31, 0.5)}, SETTINGS)
+    returns = np.tile([0.01, -0.01], 10)
+    assert out["sigma"][20] == pytest.approx(np.std(returns, ddof=1))
+    assert np.isnan(out["sigma"][19])
+
+
+def test_prediction_columns_must_name_a_horizon() -> None:
+    assert model_columns(["lightgbm_h5", "p_peak", "logreg_h20"]) == (
+        ModelColumn("lightgbm_h5", 5),
+        ModelColumn("logreg_h20", 20),
+    )
+    with pytest.raises(ValueError, match="<model>_h<horizon>"):
+        model_columns(["lightgbm"])
+    with pytest.raises(ValueError, match="at least one"):
+        model_columns(["p_peak"])

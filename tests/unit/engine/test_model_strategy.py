@@ -1,0 +1,147 @@
+"""ModelStrategy in the real event loop: its trace, blocking steps, brackets and Kelly record."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphagate.backtest.runner import run_backtest
+from alphagate.domain.bars import bars_from_flat
+from alphagate.engine.decision_settings import ArbitrateStep, DecisionSettings
+from alphagate.engine.decision_signals import signal_frame
+from alphagate.engine.model_strategy import ModelStrategy
+from alphagate.engine.strategy import SymbolHistory
+
+TS = pd.bdate_range("2021-01-04", periods=160, tz="UTC") + pd.Timedelta(hours=21)
+
+
+def noisy_bars(symbols: tuple[str, ...] = ("AAA", "BBB"), seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for symbol in symbols:
+        close = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, len(TS))))
+        open_ = np.r_[100.0, close[:-1]]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": symbol,
+                    "ts": TS,
+                    "open": open_,
+                    "high": np.maximum(open_, close) * 1.004,
+                    "low": np.minimum(open_, close) * 0.996,
+                    "close": close,
+                    "volume": 1e6,
+                }
+            )
+        )
+    return bars_from_flat(pd.concat(frames))
+
+
+def oracle(bars: pd.DataFrame, horizon: int = 5, seed: int = 2) -> pd.DataFrame:
+    """P(up) that knows the next ``horizon`` bars, so that trades happen in a short test."""
+    rng = np.random.default_rng(seed)
+    close = bars["close"]
+    future = close.groupby(level="symbol").shift(-horizon)
+    edge = np.log(future / close).fillna(0.0).to_numpy()
+    p = 1 / (1 + np.exp(-(30 * edge + rng.normal(0, 0.3, len(bars)))))
+    return pd.DataFrame({f"oracle_h{horizon}": p}, index=bars.index)
+
+
+def run(bars: pd.DataFrame, predictions: pd.DataFrame, settings: DecisionSettings) -> tuple:
+    strategy = ModelStrategy(predictions, settings)
+    result = run_backtest(bars, strategy, cash=100_000.0, units="fractional")
+    return strategy, result
+
+
+def test_every_updated_symbol_gets_one_trace_row_per_bar_with_each_steps_numbers() -> None:
+    bars = noisy_bars()
+    strategy, result = run(bars, oracle(bars), DecisionSettings())
+    decisions = strategy.decisions()
+    assert len(decisions) == len(bars)
+    assert not decisions.duplicated(["ts", "symbol"]).any()
+    assert list(decisions.columns[:4]) == ["ts", "symbol", "action", "blocked_by"]
+    for column in ("score:oracle_h5", "ic:oracle_h5", "conf:h5", "expected:h5", "cost:h5"):
+        assert column in decisions.columns
+    traded = decisions.loc[decisions["action"] == "enter"]
+    assert len(traded) > 0 and traded["blocked_by"].isna().all()
+    assert (traded["w_target"] != 0).all()
+    assert len(result.fills) > 0
+
+
+def test_the_trace_names_the_step_that_blocked_every_trade() -> None:
+    bars = noisy_bars()
+    costly = replace(DecisionSettings(), arbitrate=ArbitrateStep(k1=1000.0))
+    strategy, result = run(bars, oracle(bars), costly)
+    blocked = strategy.decisions()["blocked_by"]
+    assert set(blocked) <= {"warmup", "no_prediction", "confidence", "cost"}
+    assert (blocked == "cost").sum() > 50
+    assert result.orders.empty
+    wide = replace(DecisionSettings(), spread_bps=80.0).without("arbitrate")
+    strategy, _ = run(bars, oracle(bars), wide)
+    assert "gate:spread" in set(strategy.decisions()["blocked_by"])
+
+
+def test_entries_are_bracketed_by_a_stop_and_a_take_profit_around_the_close() -> None:
+    bars = noisy_bars()
+    strategy, result = run(bars, oracle(bars), DecisionSettings())
+    entries = strategy.decisions().query("action == 'enter'")
+    long = entries.loc[entries["qty_target"] > 0].iloc[0]
+    atr, close = long["atr"], long["close"]
+    assert long["stop_loss"] == pytest.approx(close - 2 * atr)
+    assert long["take_profit"] == pytest.approx(close + 3 * atr)
+    assert {"stop", "limit", "market"} <= set(result.orders["order_type"])
+    unprotected = run(bars, oracle(bars), DecisionSettings().without("protect"))[1]
+    assert set(unprotected.orders["order_type"]) == {"market"}
+
+
+def test_a_stop_out_is_recorded_as_a_loss_in_the_kelly_posterior() -> None:
+    n = 60
+    close = 100 * 1.004 ** np.arange(n) * (1 + 0.002 * np.sin(np.arange(n)))
+    open_ = np.r_[100.0, close[:-1]]
+    high, low = np.maximum(open_, close) * 1.003, np.minimum(open_, close) * 0.997
+    crash = 45
+    low[crash], close[crash] = open_[crash] * 0.85, open_[crash] * 0.9
+    frame = pd.DataFrame(
+        {"symbol": "AAA", "ts": TS[:n], "open": open_, "high": high, "low": low}
+        | {"close": close, "volume": 1e6}
+    )
+    bars = bars_from_flat(frame)
+    predictions = pd.DataFrame({"up_h5": 0.9}, index=bars.index)
+    settings = DecisionSettings().without("standardise").without("confidence")
+    strategy, result = run(bars, predictions, settings.without("arbitrate"))
+    decisions = strategy.decisions().set_index("ts")
+    assert decisions.loc[TS[crash - 1], "qty_held"] > 0
+    stop = decisions.loc[TS[crash - 1], "stop_loss"]
+    assert low[crash] < stop
+    assert decisions.loc[TS[crash], "qty_held"] == 0  # the stop closed it on the crash bar
+    assert decisions.loc[TS[crash], "kelly_losses"] == 1
+    assert decisions.loc[TS[crash - 1], "kelly_losses"] == 0
+    stops = result.orders.loc[result.orders["order_type"] == "stop"]
+    assert (stops["status"] == "filled").sum() == 1
+
+
+def test_a_symbol_without_predictions_never_trades() -> None:
+    bars = noisy_bars()
+    predictions = oracle(bars).loc[["AAA"]]
+    strategy, result = run(bars, predictions, DecisionSettings())
+    other = strategy.decisions().query("symbol == 'BBB'")
+    assert set(other["blocked_by"]) <= {"warmup", "no_prediction"}
+    assert "BBB" not in set(result.orders["symbol"])
+
+
+def test_the_indicators_served_are_the_frame_the_point_in_time_checker_verifies() -> None:
+    bars = noisy_bars(("AAA",))
+    predictions = oracle(bars)
+    strategy = ModelStrategy(predictions)
+    rows = bars.xs("AAA", level="symbol")
+    history = SymbolHistory(
+        pd.DatetimeIndex(rows.index).as_unit("ns").asi8,
+        *(rows[c].to_numpy() for c in ("open", "high", "low", "close", "volume")),
+    )
+    served = strategy.indicators("AAA", history)
+    frame = signal_frame(bars, predictions, strategy.settings)
+    for name, values in served.items():
+        np.testing.assert_array_equal(values, frame[name].to_numpy(), err_msg=name)
