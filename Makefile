@@ -8,12 +8,20 @@ BIN    := $(VENV)/bin
 # dependencies re-installs and anything else is a no-op.
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 BENCH_ROWS ?= 10000000
+BENCH_STAMP := $(VENV)/.bench-$(shell sha256sum pyproject.toml | cut -c1-16)
+# `make pipeline` runs every stage on the bundled data; the stage targets run one
+# stage of the same run (reusing what is unchanged). PIPELINE_ARGS adds options,
+# e.g. PIPELINE_ARGS="--symbols ^GSPC --start 2005-01-01".
+PIPELINE_ARGS ?=
+PIPE   := $(BIN)/alphagate pipeline run $(PIPELINE_ARGS)
+MODELS ?= logreg lightgbm catboost
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test test-fast pipeline bench clean distclean
+.PHONY: help setup lint format test test-fast pipeline pipeline-fast data features labels \
+	train calibrate train-all backtest validate analyze bench clean distclean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv and install alphagate with its dev tools (quick when done)
 
@@ -40,12 +48,48 @@ test: setup lint ## Lint, then run every test suite (slow ones included)
 test-fast: setup ## Run the tests not marked slow
 	$(BIN)/pytest -m "not slow"
 
-pipeline: setup ## Ingest and check the bundled real data, print the coverage
-	$(BIN)/alphagate data ingest --source bundled
-	$(BIN)/alphagate data query "SELECT symbol, timeframe, count(*) AS bars, round(min(close), 2) AS min_close, round(max(close), 2) AS max_close FROM bars GROUP BY ALL ORDER BY ALL"
+pipeline: setup ## The whole research pipeline on the bundled data, then its report
+	$(PIPE)
 
-bench: setup ## Benchmarks: ingest of a generated CSV (BENCH_ROWS rows) against pandas.read_csv
+pipeline-fast: setup ## Reuse data, features and labels; retrain, recalibrate, backtest, validate
+	$(PIPE) --from-stage train
+
+data: setup ## Pipeline stage: ingest the bundled data and snapshot the selection
+	$(PIPE) --stage data
+
+features: setup ## Pipeline stage: point-in-time features
+	$(PIPE) --stage features
+
+labels: setup ## Pipeline stage: fixed-horizon and triple-barrier labels
+	$(PIPE) --stage labels
+
+train: setup ## Pipeline stage: one calibrated model per horizon
+	$(PIPE) --stage train
+
+calibrate: setup ## Pipeline stage: choose each horizon's calibrator on out-of-fold predictions
+	$(PIPE) --stage calibrate
+
+train-all: setup ## The pipeline once per model family in MODELS (each its own run)
+	for model in $(MODELS); do ALPHAGATE__PIPELINE__MODEL=$$model $(PIPE) || exit 1; done
+
+backtest: setup ## Pipeline stage: the models through the decision path, out of sample
+	$(PIPE) --stage backtest
+
+validate: setup ## Pipeline stage: every check with its threshold, and the verdict
+	$(PIPE) --stage validate
+
+analyze: setup ## Print the latest run's validation table and where its report is
+	$(BIN)/alphagate pipeline show $(PIPELINE_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	@rm -f $(VENV)/.bench-*
+	@touch $@
+
+bench: setup $(BENCH_STAMP) ## Benchmarks: ingest (BENCH_ROWS rows), features, backtest vs peers
 	$(BIN)/python benchmarks/bench_ingest.py --rows $(BENCH_ROWS)
+	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_backtest.py
 
 clean: ## Remove generated data, state, runs and caches (keeps .venv)
 	rm -rf data state runs bench-out .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

@@ -333,7 +333,7 @@ def _print_coverage(settings: Settings) -> None:
 
 # The research and run commands live in their own module and register on `cli`
 # when imported; the import sits here, after everything they use is defined.
-from alphagate import cli_research  # noqa: E402, F401
+from alphagate import cli_pipeline, cli_research  # noqa: E402, F401
 
 
 def main() -> None:

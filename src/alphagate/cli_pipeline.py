@@ -1,0 +1,193 @@
+"""``alphagate pipeline run`` and ``alphagate pipeline status``.
+
+Split from ``cli.py`` like ``cli_research``; the commands register on the same
+Typer app when ``cli.py`` imports this module. Progress goes to stderr (live on
+a terminal, plain lines in a log); the summary table goes to stdout.
+
+Exit codes: 0 when every selected stage ran or was reused (whatever the
+validation verdict: a failed check is a finding, reported in the table and in
+``validation_report.json``, not a crash); 1 when a stage failed or the request
+was wrong; 130 on Ctrl-C, whose half-written stage is removed by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from alphagate import app
+from alphagate import cli as base
+from alphagate.config import Settings
+from alphagate.errors import AlphagateError
+from alphagate.pipeline.progress import (
+    RichReporter,
+    status_table,
+    summary_table,
+    validation_table,
+)
+
+pipeline_cli = typer.Typer(
+    help="Run the research pipeline (data to validation) with checkpoints.",
+    no_args_is_help=True,
+)
+
+
+def _root() -> typer.Typer:
+    """The main app; a function, so mypy can type it across the cli <-> cli_pipeline cycle."""
+    return base.cli
+
+
+_root().add_typer(pipeline_cli, name="pipeline")
+
+SymbolsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--symbols", help="Symbols to use, comma-separated or repeated; default all stored."
+    ),
+]
+StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
+EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
+RunIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run-id", help="Run folder name; default: derived from the config and selection."
+    ),
+]
+LocalConfigOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML file merged over the others (after any given before `pipeline`); repeatable.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+class StageFailedError(AlphagateError):
+    """A stage raised; the summary was printed, this is the one-line reason."""
+
+
+@pipeline_cli.command("run")
+def pipeline_run(
+    ctx: typer.Context,
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="Run only this stage (its inputs must exist).")
+    ] = None,
+    from_stage: Annotated[
+        str | None,
+        typer.Option("--from-stage", help="Re-run this stage and every later one, even if cached."),
+    ] = None,
+    symbols: SymbolsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    config: LocalConfigOption = None,
+    run_id: RunIdOption = None,
+) -> None:
+    """Run data -> features -> labels -> train -> calibrate -> validate, reusing what is unchanged.
+
+    Each stage is written to runs/<run_id>/<stage>/ with a manifest; a stage
+    whose inputs, configuration and code are unchanged is reported as cached.
+    """
+    from alphagate import pipeline_app  # training and MLflow: seconds to import
+
+    settings = _settings(ctx, config)
+    selection = pipeline_app.selection_of(settings, _split(symbols), start, end)
+    try:
+        with RichReporter(base.error_console) as reporter:
+            result = pipeline_app.run(
+                settings,
+                selection,
+                run_id=run_id,
+                only=stage,
+                from_stage=from_stage,
+                reporter=reporter,
+            )
+    except KeyboardInterrupt:
+        base.error_console.print(
+            "interrupted: the stage in progress was not completed; its scratch directory is "
+            "removed and the stage re-run by the next `alphagate pipeline run`",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    base.console.print(summary_table(result))
+    failed = result.failed
+    if failed is not None:
+        raise StageFailedError(
+            f"stage {failed.name!r} failed: {failed.error} "
+            f"(traceback: {failed.directory / 'traceback.txt'}, kept until the next run)"
+        )
+    report = result.run_dir / "validate" / "validation_report.json"
+    if report.is_file():
+        verdict = json.loads(report.read_text(encoding="utf-8"))
+        base.console.print(validation_table(result.run_dir.name, verdict))
+        base.console.print(f"validation report: {report}", markup=False, highlight=False)
+    page = result.run_dir / "report" / "report.html"
+    if page.is_file():
+        base.console.print(f"HTML report: {page}", markup=False, highlight=False)
+
+
+@pipeline_cli.command("status")
+def pipeline_status(
+    ctx: typer.Context,
+    symbols: SymbolsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    config: LocalConfigOption = None,
+    run_id: RunIdOption = None,
+) -> None:
+    """Show each stage of a run: complete, stale (and why), interrupted or missing."""
+    from alphagate import pipeline_app
+
+    settings = _settings(ctx, config)
+    chosen_symbols = _split(symbols)
+    selection = None
+    if chosen_symbols or start or end or run_id is None:
+        selection = pipeline_app.selection_of(settings, chosen_symbols, start, end)
+    name, states = pipeline_app.status(settings, selection, run_id)
+    base.console.print(status_table(name, states))
+
+
+@pipeline_cli.command("show")
+def pipeline_show(
+    ctx: typer.Context,
+    symbols: SymbolsOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    config: LocalConfigOption = None,
+    run_id: RunIdOption = None,
+) -> None:
+    """Print a run's validation table and where its HTML report is."""
+    from alphagate import pipeline_app
+
+    settings = _settings(ctx, config)
+    chosen_symbols = _split(symbols)
+    selection = None
+    if chosen_symbols or start or end or run_id is None:
+        selection = pipeline_app.selection_of(settings, chosen_symbols, start, end)
+    name, _ = pipeline_app.status(settings, selection, run_id)
+    run_dir = settings.pipeline.runs_dir / name
+    report = run_dir / "validate" / "validation_report.json"
+    if not report.is_file():
+        raise AlphagateError(
+            f"run {name} has no validation report yet; run `alphagate pipeline run` first"
+        )
+    base.console.print(validation_table(name, json.loads(report.read_text(encoding="utf-8"))))
+    page = run_dir / "report" / "report.html"
+    where = page.resolve().as_uri() if page.is_file() else "not rendered yet (stage report)"
+    base.console.print(f"report: {where}", markup=False, highlight=False)
+
+
+def _settings(ctx: typer.Context, local: list[Path] | None) -> Settings:
+    files: list[Path] = [*(ctx.obj or []), *(local or [])]
+    return app.load_settings(files)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """``--symbols A,B --symbols C`` -> ``[A, B, C]``."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]

@@ -1,0 +1,679 @@
+"""Composition of ``alphagate pipeline``: the concrete stages, from bars to a validation report.
+
+The generic machinery (checkpoints, manifests, skipping) is ``alphagate.pipeline``;
+this module only says what each stage computes, and sits in ring 8 with the
+other composition modules because it wires data, research, training and the
+gates together. The list in ``build_stages`` is the pipeline; adding a stage
+is one more entry.
+
+Choices that keep a run honest and reproducible:
+
+* **The data stage snapshots the bars** it selected into ``data/bars.parquet``
+  and every later stage reads that file, not the store, so an ingest made
+  between two stages (or two runs) can never mix data under one manifest.
+* **Barriers are chosen on the training part only**, cut before the earliest
+  instant any horizon's holdout can start (see ``_training_end``).
+* **The train stage is a function of its inputs.** It searches afresh each
+  time it runs: a study left half-done by an interrupted attempt is deleted
+  first, so a resumed stage finds the same parameters as an uninterrupted one.
+* **The calibrator is chosen on out-of-fold predictions only**
+  (``training.calibration_choice``); the holdout only reports the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import alphagate
+from alphagate import app, model_backtest, research, training_review, training_run
+from alphagate.backtest.runner import run_backtest
+from alphagate.config import Settings, config_hash, masked_dump
+from alphagate.domain.bars import bars_from_flat
+from alphagate.engine.builtin import BuyAndHold
+from alphagate.features.profiles import build_features
+from alphagate.gates.validation import (
+    ValidationReport,
+    backtest_checks,
+    deflated_sharpe_check,
+    leakage_check,
+    model_checks,
+)
+from alphagate.labels.calibrate import choose_barriers
+from alphagate.pipeline import (
+    PipelineError,
+    PipelineResult,
+    Stage,
+    StageContext,
+    StageOutput,
+    StageState,
+    inspect_run,
+    run_pipeline,
+)
+from alphagate.pipeline.runner import RUN_INFO, Reporter
+from alphagate.pipeline_report import render_run_report
+from alphagate.training.calibration_choice import choose_calibration
+
+INGESTIBLE = ("bundled", "synthetic")
+"""Sources the data stage can ingest by itself; file sources must be ingested first."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which bars a run uses: the source and the symbols and dates cut from the store."""
+
+    source: app.SourceKind
+    timeframe: str
+    symbols: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for the run's configuration and ``run.json``."""
+        return {**asdict(self), "symbols": list(self.symbols)}
+
+
+def selection_of(
+    settings: Settings,
+    symbols: Sequence[str] = (),
+    start: str | None = None,
+    end: str | None = None,
+) -> Selection:
+    """The selection a command line asks for; dates are checked here, not mid-run."""
+    app.parse_instant(start)
+    app.parse_instant(end)
+    return Selection(
+        source=settings.data.source,
+        timeframe=settings.data.timeframe,
+        symbols=tuple(dict.fromkeys(s for s in symbols if s)),
+        start=start,
+        end=end,
+    )
+
+
+def default_run_id(settings: Settings, selection: Selection) -> str:
+    """A stable name from the configuration hash and the selection.
+
+    Running the same command again lands in the same run and reuses every
+    unchanged stage; any other configuration or selection gets its own run.
+    """
+    payload = json.dumps([config_hash(settings), selection.to_json()], sort_keys=True)
+    return f"pipeline-{selection.source}-{hashlib.sha256(payload.encode()).hexdigest()[:10]}"
+
+
+def run_config(settings: Settings, selection: Selection) -> dict[str, Any]:
+    """The nested configuration the stages' keys point into: settings plus ``selection``."""
+    return {**masked_dump(settings), "selection": selection.to_json()}
+
+
+def build_stages(settings: Settings, selection: Selection) -> list[Stage]:
+    """The pipeline, in order."""
+    return [
+        Stage(
+            "data",
+            partial(_data_stage, settings, selection),
+            config=("data", "selection"),
+            description="ingest the source (or use the store) and snapshot the selected bars",
+        ),
+        Stage(
+            "features",
+            partial(_features_stage, settings),
+            inputs=("data",),
+            config=("features.profile", "data.calendar"),
+            description="point-in-time features of the configured profile",
+        ),
+        Stage(
+            "labels",
+            partial(_labels_stage, settings),
+            inputs=("data",),
+            config=(
+                "labels.horizons",
+                "labels.barrier_horizon",
+                "labels.vol_span",
+                "labels.target_balance",
+            ),
+            description="fixed-horizon labels and triple-barrier labels, barriers from training",
+        ),
+        Stage(
+            "train",
+            partial(_train_stage, settings),
+            inputs=("data", "features", "labels"),
+            config=(
+                "pipeline.model",
+                "pipeline.trials",
+                "pipeline.seed",
+                "pipeline.calibration_methods",
+                "labels.horizons",
+                "features.profile",
+                "data.calendar",
+            ),
+            description="one model per horizon: search, purged CV, OOF calibration, holdout",
+        ),
+        Stage(
+            "calibrate",
+            partial(_calibrate_stage, settings),
+            inputs=("train",),
+            config=("pipeline.calibration_methods", "pipeline.calibration_folds"),
+            description="choose each horizon's calibrator on out-of-fold predictions",
+        ),
+        Stage(
+            "backtest",
+            partial(_backtest_stage, settings),
+            inputs=("data", "train", "calibrate"),
+            config=("pipeline.backtest", "features.profile", "data.calendar", "labels.horizons"),
+            description="the models through the decision path and risk guard, out of sample only",
+        ),
+        Stage(
+            "validate",
+            partial(_validate_stage, settings),
+            inputs=("data", "train", "calibrate", "backtest"),
+            config=("pipeline.validation", "features.profile", "data.calendar"),
+            description="every check with its threshold, and the verdict",
+        ),
+        Stage(
+            "report",
+            _report_stage,
+            inputs=("data", "train", "calibrate", "backtest", "validate"),
+            description="one self-contained HTML page: verdict, evidence, provenance",
+        ),
+    ]
+
+
+def run(
+    settings: Settings,
+    selection: Selection,
+    *,
+    run_id: str | None = None,
+    only: str | None = None,
+    from_stage: str | None = None,
+    reporter: Reporter | None = None,
+) -> PipelineResult:
+    """Run the pipeline for ``selection`` under ``pipeline.runs_dir/<run_id>``."""
+    chosen = run_id or default_run_id(settings, selection)
+    return run_pipeline(
+        build_stages(settings, selection),
+        root=settings.pipeline.runs_dir,
+        run_id=chosen,
+        config=run_config(settings, selection),
+        seed=settings.pipeline.seed,
+        code_version=alphagate.code_version(),
+        only=only,
+        from_stage=from_stage,
+        run_info={
+            "run_id": chosen,
+            "selection": selection.to_json(),
+            "config_hash": config_hash(settings),
+            "code_version": alphagate.code_version(),
+        },
+        reporter=reporter,
+    )
+
+
+def status(
+    settings: Settings, selection: Selection | None, run_id: str | None
+) -> tuple[str, list[StageState]]:
+    """Each stage's state for a run against the current configuration.
+
+    With a run id and no selection, the selection the run was started with
+    (its ``run.json``) is used, so ``status --run-id X`` judges X as it was asked.
+
+    Raises
+    ------
+    PipelineError
+        When the run does not exist, naming the runs that do.
+    """
+    root = settings.pipeline.runs_dir
+    if run_id is not None and selection is None:
+        selection = _recorded_selection(root / run_id) or selection_of(settings)
+    selection = selection or selection_of(settings)
+    chosen = run_id or default_run_id(settings, selection)
+    if not (root / chosen).is_dir():
+        known = sorted(p.parent.name for p in root.glob(f"*/{RUN_INFO}"))
+        raise PipelineError(
+            f"no pipeline run {chosen!r} in {root}; runs there: "
+            + (", ".join(known) or "none (run `alphagate pipeline run` first)")
+        )
+    states = inspect_run(
+        build_stages(settings, selection),
+        root=root,
+        run_id=chosen,
+        config=run_config(settings, selection),
+        code_version=alphagate.code_version(),
+    )
+    return chosen, states
+
+
+def _recorded_selection(run_dir: Path) -> Selection | None:
+    try:
+        recorded = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8"))["selection"]
+        return Selection(
+            source=recorded["source"],
+            timeframe=str(recorded["timeframe"]),
+            symbols=tuple(recorded["symbols"]),
+            start=recorded["start"],
+            end=recorded["end"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _data_stage(settings: Settings, selection: Selection, context: StageContext) -> StageOutput:
+    """Ingest the source when it can be ingested unaided, then snapshot the selection."""
+    new_rows: int | None = None
+    if selection.source in INGESTIBLE:
+        context.say(f"ingesting {selection.source} bars into {settings.data.dir}")
+        request = app.SourceRequest(kind=selection.source, timeframe=selection.timeframe)
+        result = app.run_ingest(settings, request)
+        new_rows = sum(w.new_rows for w in result.writes)
+    else:
+        context.say(f"using the {selection.source} bars already in {settings.data.dir}")
+    bars = research.load_bars(
+        settings,
+        symbols=selection.symbols,
+        timeframe=selection.timeframe,
+        start=selection.start,
+        end=selection.end,
+    )
+    research.write_frame(bars, context.directory / "bars.parquet")
+    coverage = {
+        str(symbol): {
+            "first": group.index.get_level_values("ts").min().isoformat(),
+            "last": group.index.get_level_values("ts").max().isoformat(),
+            "rows": len(group),
+        }
+        for symbol, group in bars.groupby(level="symbol", sort=True)
+    }
+    _write_json(context.directory / "coverage.json", coverage)
+    ts = bars.index.get_level_values("ts")
+    summary = (
+        f"{len(coverage)} symbol(s), {len(bars):,} bars, {ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}"
+    )
+    if new_rows is not None:
+        summary += f", {new_rows:,} new in the store"
+    return StageOutput(
+        summary,
+        {
+            "symbols": sorted(coverage),
+            "rows": len(bars),
+            "coverage": coverage,
+            "data_hash": training_run.data_hash(bars),
+            "ingested_new_rows": new_rows,
+        },
+    )
+
+
+def _read_bars(context: StageContext) -> pd.DataFrame:
+    return bars_from_flat(pd.read_parquet(context.inputs["data"] / "bars.parquet"))
+
+
+def _features_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """The configured feature profile on the snapshot, through the feature cache."""
+    features = research.build_feature_frame(settings, _read_bars(context), None)
+    research.write_frame(features, context.directory / "features.parquet")
+    profile = settings.features.profile
+    return StageOutput(
+        f"{len(features):,} rows x {features.shape[1]} features ({profile})",
+        {"rows": len(features), "columns": [str(c) for c in features.columns], "profile": profile},
+    )
+
+
+def _training_end(bars: pd.DataFrame, horizons: Sequence[int]) -> pd.Timestamp:
+    """The last bar close that is surely before every horizon's holdout.
+
+    ``train`` holds out the last ``HOLDOUT_FRACTION`` of the distinct times of
+    each horizon's samples, which end ``h`` bars before the data and start
+    after a warm-up. Of ``T`` bar times, the first ``floor((1 - f)(T - max h))``
+    therefore lie before any holdout, whatever the warm-up.
+    """
+    stamps = pd.DatetimeIndex(bars.index.get_level_values("ts").unique()).sort_values()
+    usable = len(stamps) - max(horizons)
+    count = math.floor((1 - training_run.HOLDOUT_FRACTION) * usable)
+    if count < 2:
+        raise PipelineError(
+            f"{len(stamps)} bar times are too few to train on; select a longer period"
+        )
+    return pd.Timestamp(stamps[count - 1])
+
+
+def _labels_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Fixed-horizon labels (what ``train`` learns) and triple-barrier labels.
+
+    Barrier widths are chosen on the bars up to ``_training_end`` only and
+    saved as ``barriers.json`` in the stage, never to the global barriers file.
+    """
+    bars = _read_bars(context)
+    horizons = list(settings.labels.horizons)
+    fixed = research.build_label_frame(settings, bars, "fixed", horizons=horizons)
+    train_end = _training_end(bars, horizons)
+    context.say(f"choosing barriers on bars up to {train_end:%Y-%m-%d}")
+    training = bars.loc[bars.index.get_level_values("ts") <= train_end]
+    choice = choose_barriers(
+        training,
+        horizon=settings.labels.barrier_horizon,
+        target_balance=settings.labels.target_balance,
+        vol_span=settings.labels.vol_span,
+    )
+    choice.save(context.directory / "barriers.json")
+    triple = research.build_label_frame(settings, bars, "triple", barriers=choice)
+    labels = fixed.join(triple.add_prefix("tb_"))
+    research.write_frame(labels, context.directory / "labels.parquet")
+    return StageOutput(
+        f"horizons {','.join(map(str, horizons))}; barriers +/-{choice.pt:g} vol "
+        f"chosen on bars to {train_end:%Y-%m-%d}",
+        {
+            "rows": len(labels),
+            "horizons": horizons,
+            "barriers": asdict(choice),
+            "training_end": train_end.isoformat(),
+        },
+    )
+
+
+def _train_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """``training_run.run_training`` into this stage's scratch directory.
+
+    ``run_training`` builds ``<runs_dir>/<run_id>/train`` itself; naming the
+    run ``<run id>/<scratch name>`` puts that folder inside the scratch
+    directory, while MLflow and Optuna stay in ``pipeline.runs_dir`` as for
+    ``alphagate train``. Its files are then lifted into the stage, and its
+    manifest kept as ``training.json`` (``manifest.json`` is the stage's).
+
+    ``n_trials`` counts every model tried: the search's trials of each horizon
+    (one where nothing was searched), summed over the horizons, since each
+    horizon is another candidate too. The validate stage deflates the
+    backtest's Sharpe ratio by it.
+    """
+    options = settings.pipeline
+    bars = _read_bars(context)
+    horizons = list(settings.labels.horizons)
+    runs_dir = context.run_dir.parent
+    if options.trials > 0:
+        _forget_studies(settings, bars, horizons, runs_dir)
+    with _quiet_optuna():
+        result = training_run.run_training(
+            settings,
+            bars,
+            family=options.model,
+            horizons=horizons,
+            trials=options.trials,
+            seed=context.seed,
+            calibration=options.calibration_methods[0],
+            runs_dir=runs_dir,
+            run_id=f"{context.run_dir.name}/{context.directory.name}",
+            progress=context.say,
+        )
+    for item in result.directory.iterdir():
+        if item.name != "manifest.json":
+            item.rename(context.directory / item.name)
+    training = {**result.manifest, "run_id": context.run_id}
+    _write_json(context.directory / "training.json", training, allow_nan=True)
+    (result.directory / "manifest.json").unlink()
+    result.directory.rmdir()
+    per_horizon = result.manifest["per_horizon"]
+    trials = {
+        h: int((entry.get("search") or {}).get("n_trials", 1)) for h, entry in per_horizon.items()
+    }
+    holdout = {
+        h: {k: entry["holdout"].get(k) for k in ("accuracy", "roc_auc", "ece_uniform", "log_loss")}
+        for h, entry in per_horizon.items()
+    }
+    accuracy = ", ".join(f"h{h} {_fmt(v['accuracy'])}" for h, v in holdout.items())
+    return StageOutput(
+        f"{options.model}, {sum(trials.values())} trial(s); holdout accuracy {accuracy}",
+        {
+            "family": options.model,
+            "horizons": horizons,
+            "n_trials": sum(trials.values()),
+            "trials_per_horizon": trials,
+            "holdout": holdout,
+            "data_hash": result.manifest["data_hash"],
+            "mlflow_run_id": result.mlflow_run_id,
+            "model_versions": {str(h): list(v) for h, v in result.model_versions.items()},
+        },
+    )
+
+
+def _forget_studies(
+    settings: Settings, bars: pd.DataFrame, horizons: Sequence[int], runs_dir: Path
+) -> None:
+    """Delete this stage's Optuna studies left by an earlier or interrupted attempt.
+
+    ``run_training`` resumes a study of the same name and adds its trials to
+    the ones stored, so a second attempt would search longer than the first
+    and could pick other parameters. The names follow ``training_run._search``:
+    ``<family>-h<h>-<config hash>-<data hash[:12]>``.
+    """
+    database = runs_dir / "optuna.db"
+    if not database.is_file():
+        return
+    import optuna
+
+    url = f"sqlite:///{database}"
+    stored = set(optuna.get_all_study_names(storage=url))
+    suffix = f"{config_hash(settings)}-{training_run.data_hash(bars)[:12]}"
+    for horizon in horizons:
+        name = f"{settings.pipeline.model}-h{horizon}-{suffix}"
+        if name in stored:
+            optuna.delete_study(study_name=name, storage=url)
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's per-trial warnings while the stage runs.
+
+    A trial stopped by Ctrl-C or an error is logged by Optuna with a full
+    traceback before the exception reaches the runner, which records it
+    itself (``traceback.txt``); the console should show one line, not two
+    tracebacks.
+    """
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
+def _calibrate_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Choose each horizon's calibrator on its out-of-fold predictions, then judge the holdout.
+
+    The train stage's predictions are copied in, so ``training_review.recalibrate``
+    writes its calibrators and evaluations here and never into a finished stage.
+    """
+    methods = list(settings.pipeline.calibration_methods)
+    copied: list[Path] = []
+    for folder in _horizon_folders(context.inputs["train"]):
+        target = context.directory / folder.name
+        target.mkdir()
+        for name in ("oof.parquet", "holdout_predictions.parquet"):
+            shutil.copy2(folder / name, target / name)
+            copied.append(target / name)
+    choices = {}
+    for folder in _horizon_folders(context.directory):
+        oof = pd.read_parquet(folder / "oof.parquet")
+        choices[folder.name] = choose_calibration(
+            oof["p_oof"],
+            oof["y"],
+            oof["ts"],
+            methods,
+            n_folds=settings.pipeline.calibration_folds,
+        )
+        context.say(f"{folder.name}: {choices[folder.name].kind} (OOF cross-validated log loss)")
+    evaluations = {kind: training_review.recalibrate(context.directory, kind) for kind in methods}
+    report: dict[str, Any] = {}
+    for folder in _horizon_folders(context.directory):
+        chosen = choices[folder.name]
+        shutil.copy2(folder / f"calibrator-{chosen.kind}.json", folder / "calibrator.json")
+        shutil.copy2(folder / f"evaluation-{chosen.kind}.json", folder / "evaluation.json")
+        evaluation = evaluations[chosen.kind][int(folder.name[1:])]
+        report[folder.name] = {
+            "method": chosen.kind,
+            "oof_cv_log_loss": {
+                k: (v if math.isfinite(v) else None) for k, v in chosen.scores.items()
+            },
+            "holdout": {
+                k: _finite(evaluation.get(k))
+                for k in ("accuracy", "ece_uniform", "log_loss", "brier")
+            },
+        }
+    for path in copied:
+        path.unlink()
+    _write_json(context.directory / "choice.json", report)
+    summary = ", ".join(
+        f"{h} {entry['method']} (ECE {_fmt(entry['holdout']['ece_uniform'])})"
+        for h, entry in report.items()
+    )
+    return StageOutput(summary, {"horizons": report})
+
+
+def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Backtest the trained models with the calibrators the calibrate stage chose.
+
+    Out of sample only (``model_backtest`` refuses a prediction before a
+    horizon's holdout cut); conservative fills and a commission by default.
+    Buy-and-hold over the same bars is written beside it as
+    ``benchmark_equity.csv``, the yardstick the report draws it against.
+    """
+    options = settings.pipeline.backtest
+    bars = _read_bars(context)
+    trained = model_backtest.load_trained_directory(
+        context.inputs["train"],
+        context.run_id,
+        manifest_name="training.json",
+        calibrators=context.inputs["calibrate"],
+    )
+    request = model_backtest.ModelBacktestRequest(
+        run_id=context.run_id,
+        runs_dir=context.run_dir.parent,
+        cash=options.cash,
+        commission_bps=options.commission_bps,
+        fill_model=options.fill_model,
+    )
+    context.say("predicting out of sample and running the decision path")
+    outcome = model_backtest.run_model_backtest(
+        settings, bars, request, context.directory, settings.data.calendar, trained=trained
+    )
+    equity = outcome.result.equity
+    held = bars.loc[bars.index.get_level_values("ts") >= equity.index[0]]
+    benchmark = run_backtest(held, BuyAndHold(), cash=options.cash, calendar=settings.data.calendar)
+    benchmark.equity.rename("equity").to_csv(context.directory / "benchmark_equity.csv")
+    metrics = outcome.result.metrics
+    return StageOutput(
+        f"from {equity.index[0]:%Y-%m-%d}: Sharpe {_fmt(metrics.sharpe)}, "
+        f"max drawdown {_fmt(metrics.max_drawdown)}, {metrics.trades} trades "
+        f"(buy-and-hold Sharpe {_fmt(benchmark.metrics.sharpe)})",
+        {
+            "first_bar": equity.index[0].isoformat(),
+            "cuts": {str(h): c.isoformat() for h, c in outcome.cuts.items()},
+            "sharpe": _finite(metrics.sharpe),
+            "max_drawdown": _finite(metrics.max_drawdown),
+            "trades": metrics.trades,
+            "benchmark_sharpe": _finite(benchmark.metrics.sharpe),
+            "risk_events": len(outcome.risk_events),
+        },
+    )
+
+
+def _report_stage(context: StageContext) -> StageOutput:
+    """Render ``report.html`` from what the other stages wrote (it judges nothing itself)."""
+    page = render_run_report(context.run_dir, context.directory / "report.html")
+    size = page.stat().st_size / 2**20
+    return StageOutput(f"report.html, {size:.1f} MiB", {"report": "report/report.html"})
+
+
+def _validate_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Run every check and write ``validation_report.json``."""
+    limits = settings.pipeline.validation
+    backtest = context.inputs["backtest"]
+    metrics = _read_json(backtest / "metrics.json")
+    returns = _equity_returns(backtest / "equity.csv")
+    calibrate = context.inputs["calibrate"]
+    evaluations = {
+        int(folder.name[1:]): _read_json(folder / "evaluation.json") or {}
+        for folder in _horizon_folders(calibrate)
+    }
+    for folder in _horizon_folders(context.inputs["train"]):
+        outcomes = pd.read_parquet(folder / "holdout_predictions.parquet", columns=["y"])["y"]
+        share = float(outcomes.mean())
+        evaluations.setdefault(int(folder.name[1:]), {})["base_rate"] = max(share, 1.0 - share)
+    n_trials = context.manifests["train"].get("outputs", {}).get("n_trials")
+    context.say(f"checking features for look-ahead at {limits.leakage_cuts} cut(s)")
+    profile, calendar = settings.features.profile, settings.data.calendar
+    checks = (
+        *backtest_checks(metrics, limits),
+        deflated_sharpe_check(returns, n_trials, limits),
+        *model_checks(evaluations, limits, "calibrate stage (chosen calibrator)"),
+        leakage_check(
+            lambda bars: build_features(bars, profile, calendar=calendar),
+            _read_bars(context),
+            limits.leakage_cuts,
+        ),
+    )
+    report = ValidationReport(tuple(checks))
+    payload = {
+        "run_id": context.run_id,
+        **report.to_json_dict(),
+        "n_trials": n_trials,
+        "thresholds": limits.model_dump(),
+    }
+    _write_json(context.directory / "validation_report.json", payload)
+    counts = report.counts()
+    return StageOutput(
+        f"verdict {report.verdict}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['missing']} missing",
+        {"verdict": report.verdict, "counts": counts},
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _horizon_folders(directory: Path) -> list[Path]:
+    folders = [p for p in directory.glob("h*") if p.is_dir() and p.name[1:].isdigit()]
+    return sorted(folders, key=lambda p: int(p.name[1:]))
+
+
+def _equity_returns(path: Path) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+    if not path.is_file():
+        return None
+    equity: np.ndarray[Any, np.dtype[np.float64]] = pd.read_csv(path)["equity"].to_numpy(
+        dtype=np.float64
+    )
+    return np.asarray(equity[1:] / equity[:-1] - 1.0, dtype=np.float64)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _write_json(path: Path, payload: Mapping[str, Any], *, allow_nan: bool = False) -> None:
+    """Indented, key-sorted JSON; NaN refused unless the payload is someone else's record."""
+    text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=allow_nan)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _finite(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "n/a"

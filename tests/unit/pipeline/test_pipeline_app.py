@@ -1,0 +1,99 @@
+"""The concrete pipeline's definition: its stages, run ids, and the barrier training cut."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from alphagate import pipeline_app
+from alphagate.config import Settings, SyntheticConfig
+from alphagate.data.ingest import read_source
+from alphagate.data.sources.synthetic import SyntheticSource
+from alphagate.domain.timeframe import Timeframe
+from alphagate.errors import DataError
+from alphagate.features.profiles import build_features
+from alphagate.labels.fixed_horizon import fixed_horizon_labels
+from alphagate.pipeline.stage import check_stages
+from alphagate.training.dataset import make_dataset
+from alphagate.training.trainer import holdout_split
+
+
+def test_the_pipeline_is_the_eight_stages_in_order_and_is_valid_over_its_config() -> None:
+    settings = Settings()
+    selection = pipeline_app.selection_of(settings)
+    stages = pipeline_app.build_stages(settings, selection)
+
+    assert [s.name for s in stages] == [
+        "data",
+        "features",
+        "labels",
+        "train",
+        "calibrate",
+        "backtest",
+        "validate",
+        "report",
+    ]
+    check_stages(stages, pipeline_app.run_config(settings, selection))
+    by_name = {s.name: s for s in stages}
+    assert "backtest" in by_name["validate"].inputs
+    assert "pipeline.validation" in by_name["validate"].config
+    assert "pipeline.backtest" in by_name["backtest"].config
+    assert set(by_name["report"].inputs) >= {"backtest", "validate"}
+
+
+def test_the_default_run_id_is_stable_and_names_config_and_selection() -> None:
+    settings = Settings()
+    selection = pipeline_app.selection_of(settings, ["^GSPC"], "2016-01-01", "2018-12-31")
+    run_id = pipeline_app.default_run_id(settings, selection)
+
+    assert run_id == pipeline_app.default_run_id(Settings(), selection)
+    assert run_id.startswith("pipeline-bundled-")
+    assert len(run_id) == len("pipeline-bundled-") + 10
+    others = {
+        pipeline_app.default_run_id(settings, pipeline_app.selection_of(settings, ["^IXIC"])),
+        pipeline_app.default_run_id(
+            settings, pipeline_app.selection_of(settings, ["^GSPC"], "2017-01-01", "2018-12-31")
+        ),
+        pipeline_app.default_run_id(
+            Settings.model_validate({"pipeline": {"trials": 3}}), selection
+        ),
+    }
+    assert run_id not in others
+    assert len(others) == 3
+
+
+def test_symbols_are_deduplicated_and_bad_dates_refused_before_running() -> None:
+    selection = pipeline_app.selection_of(Settings(), ["A", "B", "A", ""])
+    assert selection.symbols == ("A", "B")
+
+    with pytest.raises(DataError, match="not a date"):
+        pipeline_app.selection_of(Settings(), start="yesterday-ish")
+
+
+@pytest.fixture(scope="module")
+def bars() -> pd.DataFrame:
+    options = SyntheticConfig(
+        symbols=("AAA", "BBB"), start=date(2017, 1, 1), end=date(2019, 12, 31)
+    )
+    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
+    return read_source(source, Settings().data.quality)
+
+
+@pytest.mark.parametrize("horizons", [(1,), (1, 5, 20), (60,)])
+def test_the_barrier_training_cut_precedes_every_horizons_holdout(
+    bars: pd.DataFrame, horizons: tuple[int, ...]
+) -> None:
+    end = pipeline_app._training_end(bars, horizons)
+
+    features = build_features(bars, "medium", calendar="XNYS")
+    labels = fixed_horizon_labels(bars, horizons)
+    for h in horizons:
+        samples = make_dataset(features, labels, h)
+        _, holdout = holdout_split(samples.t0, samples.t1, 0.2)
+        first_holdout = pd.DatetimeIndex(samples.t0).take(holdout).min()
+        assert end < first_holdout, (h, end, first_holdout)
+    # ... and is not needlessly early: most of the bars are training bars.
+    share = (bars.index.get_level_values("ts") <= end).mean()
+    assert share > 0.7 * (1 - max(horizons) / bars.index.get_level_values("ts").nunique())
