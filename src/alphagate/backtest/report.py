@@ -21,6 +21,21 @@ strings are kept out of the charts themselves (a symbol heads its chart as an
 HTML heading, not a Plotly title), because Plotly interprets some HTML-like
 tags in its labels.
 
+Long runs are drawn reduced, so that a report of a million bars opens as fast
+as one of a thousand and stays a few MB. Every line (equity, benchmark,
+drawdown, each close) with more than ``max_points`` points is cut into equal
+buckets of consecutive bars and only each bucket's first, lowest, highest and
+last point are drawn, in time order (plus its first missing value, so a gap
+stays a gap): peaks, troughs, the deepest drawdown and both ends appear at
+their exact values and times, and only wiggles narrower than a bucket, which
+the screen could not show anyway, are lost. A line with at most
+``max_points`` points is drawn untouched. Nothing shown as a number is taken
+from a reduced line: the metrics are the caller's (computed from the full
+run) and the monthly returns are computed from the full equity. A symbol with
+more than ``max_trade_markers`` trades gets markers for that many of them (open
+trades, the largest by absolute P&L, and the rest spread evenly in trade
+order), and its caption says how many of how many are marked.
+
 The output is deterministic: chart ``div`` ids are fixed rather than Plotly's
 random UUIDs and no clock is read, so the same inputs give the same bytes and
 two reports can be compared with ``diff`` or a hash. The file is written to a
@@ -43,7 +58,25 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-__all__ = ["MAX_TRADE_ROWS", "TRADE_COLUMNS", "monthly_returns", "render_report"]
+__all__ = [
+    "MAX_PLOT_POINTS",
+    "MAX_TRADE_MARKERS",
+    "MAX_TRADE_ROWS",
+    "TRADE_COLUMNS",
+    "monthly_returns",
+    "render_report",
+]
+
+MAX_PLOT_POINTS = 4_000
+"""Points drawn per line by default. A chart is about 1,000 pixels wide, so
+4,000 points (up to four per bucket: first, lowest, highest, last) keep every
+visible peak and trough, while a line of a million bars would make the page
+weigh a hundred MB and take seconds to draw."""
+
+MAX_TRADE_MARKERS = 2_000
+"""Trades marked on one symbol's price chart by default (each has an entry and
+possibly an exit marker). Past that, markers cover one another and only slow
+the page; see :func:`render_report` for which trades are marked."""
 
 MAX_TRADE_ROWS = 500
 """Trades listed in the table. Longer lists are cut (with the full count shown)
@@ -195,6 +228,8 @@ def render_report(
     title: str,
     path: Path,
     log_scale: bool = False,
+    max_points: int = MAX_PLOT_POINTS,
+    max_trade_markers: int = MAX_TRADE_MARKERS,
 ) -> Path:
     """Write a backtest's report as one self-contained HTML file.
 
@@ -229,6 +264,17 @@ def render_report(
         Start the equity chart on a log axis (a button switches either way).
         A log axis shows equal percentage moves as equal heights, which is
         what matters on a long, compounding curve.
+    max_points
+        Most points drawn per line (at least 5). A longer line is cut into
+        buckets of consecutive bars of which only the first, lowest, highest
+        and last point are drawn (and the first missing value, if any), so
+        its extremes and ends are drawn exactly; see the module docstring.
+        Metrics and monthly returns always come from the full series.
+    max_trade_markers
+        Most trades marked on one symbol's price chart (at least 0). With
+        more, the marked ones are the open trades, then the largest by
+        absolute P&L (half of what is left), then trades spread evenly over
+        the rest in trade order; the chart's caption gives the counts.
 
     Returns
     -------
@@ -240,8 +286,13 @@ def render_report(
     ValueError
         When the equity is invalid (see :func:`monthly_returns`), the
         benchmark has no value on any equity timestamp, a non-empty trades
-        frame lacks a column, or a trade's side is not recognised.
+        frame lacks a column, a trade's side is not recognised, or a limit is
+        out of range.
     """
+    if max_points < 5:
+        raise ValueError(f"max_points must be at least 5, got {max_points}")
+    if max_trade_markers < 0:
+        raise ValueError(f"max_trade_markers must be at least 0, got {max_trade_markers}")
     _checked_equity(equity, "equity")
     trades = _checked_trades(trades)
     equity_utc = equity.set_axis(_utc(equity.index))
@@ -276,16 +327,24 @@ def render_report(
             "equity",
             "Equity vs benchmark",
             _equity_note(benchmark)
-            + embed(_equity_figure(equity_utc, benchmark, log_scale), "equity-chart", 460),
+            + _reduced_note(len(equity_utc), max_points)
+            + embed(
+                _equity_figure(equity_utc, benchmark, log_scale, max_points), "equity-chart", 460
+            ),
         ),
         _section(
             "drawdown",
             "Drawdown",
             '<p class="note">Distance below the running peak of equity (underwater curve).</p>'
-            + embed(_drawdown_figure(equity_utc), "drawdown-chart", 300),
+            + _reduced_note(len(equity_utc), max_points)
+            + embed(_drawdown_figure(equity_utc, max_points), "drawdown-chart", 300),
         ),
         _section("monthly-returns", "Monthly returns", _monthly_html(equity_utc, embed)),
-        _section("trades-on-price", "Trades on price", _price_html(prices, trades, embed)),
+        _section(
+            "trades-on-price",
+            "Trades on price",
+            _price_html(prices, trades, embed, max_points, max_trade_markers),
+        ),
         _section("trades", "Trades", _trades_table(trades)),
     ]
     document = (
@@ -330,22 +389,38 @@ def _equity_note(benchmark: pd.Series | None) -> str:
     )
 
 
-def _equity_figure(equity: pd.Series, benchmark: pd.Series | None, log_scale: bool) -> go.Figure:
+def _reduced_note(points: int, max_points: int) -> str:
+    """A note under a chart whose lines are drawn reduced; nothing for a short run."""
+    if points <= max_points:
+        return ""
+    return (
+        f'<p class="note">{points:,} bars, drawn as at most {max_points:,} points per line: '
+        "the first, lowest, highest and last point of each stretch of bars, so peaks, troughs "
+        "and both ends are exact. Every number in this report uses all the bars.</p>"
+    )
+
+
+def _equity_figure(
+    equity: pd.Series, benchmark: pd.Series | None, log_scale: bool, max_points: int
+) -> go.Figure:
     fig = go.Figure()
-    x = _plot_times(equity.index)
+    values = equity.to_numpy(dtype=np.float64)
+    keep = _min_max_indices(values, max_points)
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=equity.to_numpy(dtype=np.float64),
+            x=_plot_times(equity.index[keep]),
+            y=values[keep],
             name="Strategy",
             line={"color": _STRATEGY_COLOUR, "width": 2},
         )
     )
     if benchmark is not None:
+        rescaled = _rescaled_benchmark(benchmark, equity)
+        keep = _min_max_indices(rescaled, max_points)
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=_rescaled_benchmark(benchmark, equity),
+                x=_plot_times(equity.index[keep]),
+                y=rescaled[keep],
                 name="Benchmark",
                 line={"color": _BENCHMARK_COLOUR, "width": 1.5, "dash": "dot"},
                 connectgaps=False,
@@ -375,13 +450,16 @@ def _equity_figure(equity: pd.Series, benchmark: pd.Series | None, log_scale: bo
     return fig
 
 
-def _drawdown_figure(equity: pd.Series) -> go.Figure:
+def _drawdown_figure(equity: pd.Series, max_points: int) -> go.Figure:
     values = equity.to_numpy(dtype=np.float64)
+    # Computed from every bar, then reduced: the deepest point is a bucket's
+    # lowest, so it is drawn at its exact depth and time.
     underwater = (values / np.maximum.accumulate(values) - 1.0) * 100.0
+    keep = _min_max_indices(underwater, max_points)
     fig = go.Figure(
         go.Scatter(
-            x=_plot_times(equity.index),
-            y=underwater,
+            x=_plot_times(equity.index[keep]),
+            y=underwater[keep],
             name="Drawdown",
             fill="tozeroy",
             line={"color": _RED, "width": 1},
@@ -428,26 +506,37 @@ def _monthly_html(equity: pd.Series, embed: _Embed) -> str:
     return note + embed(fig, "monthly-returns-chart", height)
 
 
-def _price_html(prices: pd.DataFrame | None, trades: pd.DataFrame, embed: _Embed) -> str:
+def _price_html(
+    prices: pd.DataFrame | None,
+    trades: pd.DataFrame,
+    embed: _Embed,
+    max_points: int,
+    max_trade_markers: int,
+) -> str:
     if prices is None or prices.shape[1] == 0:
         return '<p class="note">No prices were given, so trades are not marked on a chart.</p>'
     parts = [
         '<p class="note">Entries: &#9650; long (green), &#9660; short (red); '
         "exits: &#10005;. Open trades have an entry only.</p>"
     ]
-    times = _plot_times(_utc(prices.index))
+    if len(prices) > max_points:
+        parts.append(_reduced_note(len(prices), max_points))
+    stamps = _utc(prices.index)
     for number, column in enumerate(prices.columns):
         symbol = str(column)
         mine = trades[(trades["symbol"] == symbol).to_numpy(dtype=bool)]
+        closes = prices[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        keep = _min_max_indices(closes, max_points)
+        marked = _marked_trades(mine, max_trade_markers)
         fig = go.Figure(
             go.Scatter(
-                x=times,
-                y=prices[column].to_numpy(dtype=np.float64, na_value=np.nan),
+                x=_plot_times(stamps[keep]),
+                y=closes[keep],
                 name="Close",
                 line={"color": _BENCHMARK_COLOUR, "width": 1.2},
             )
         )
-        for trace in _trade_marker_traces(mine):
+        for trace in _trade_marker_traces(marked):
             fig.add_trace(trace)
         fig.update_layout(
             yaxis={"title": {"text": "Price"}},
@@ -455,12 +544,46 @@ def _price_html(prices: pd.DataFrame | None, trades: pd.DataFrame, embed: _Embed
             margin={"t": 40, "b": 40},
         )
         count = len(mine)
+        caption = f"{count:,} trade{'' if count == 1 else 's'}"
+        if len(marked) < count:
+            caption += (
+                f"; markers for {len(marked):,} of {count:,} trades: the open ones, the largest "
+                "by absolute P&amp;L, and the rest spread evenly in trade order"
+            )
         parts.append(
             f"<h3>{html.escape(symbol)}</h3>"
-            f'<p class="note">{count:,} trade{"" if count == 1 else "s"}</p>'
-            + embed(fig, f"price-chart-{number}", 380)
+            f'<p class="note">{caption}</p>' + embed(fig, f"price-chart-{number}", 380)
         )
     return "\n".join(parts)
+
+
+def _marked_trades(trades: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The trades to mark on a price chart: all of them, or ``limit`` chosen ones.
+
+    Chosen, in this order, until ``limit`` are taken: the open trades (the
+    position the run ended with), the largest by absolute P&L (ties: the
+    earlier row) up to half of what is left, then trades spread evenly over
+    the remaining rows, which are in trade order, so quiet stretches of the
+    run keep some markers. The chosen rows keep their original order.
+    """
+    count = len(trades)
+    if count <= limit:
+        return trades
+    keep = np.zeros(count, dtype=bool)
+    keep[np.flatnonzero(trades["exit_ts"].isna().to_numpy())[:limit]] = True
+    magnitude = np.abs(trades["pnl"].to_numpy(dtype=np.float64, na_value=np.nan))
+    order = np.argsort(-np.nan_to_num(magnitude, nan=-1.0), kind="stable")
+    order = order[~keep[order]]
+    keep[order[: (limit - int(keep.sum())) // 2]] = True
+    rest = np.flatnonzero(~keep)
+    wanted = limit - int(keep.sum())
+    if wanted == 1:
+        keep[rest[0]] = True
+    elif wanted > 1:
+        # rest.size > wanted (count > limit), so the steps are at least 1 and
+        # the integer positions are distinct, first and last included.
+        keep[rest[np.arange(wanted) * (rest.size - 1) // (wanted - 1)]] = True
+    return trades[keep]
 
 
 def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
@@ -651,7 +774,50 @@ def _utc(index: pd.Index) -> pd.DatetimeIndex:
 def _plot_times(index: pd.Index) -> list[str]:
     # Plotly.js draws the wall time it is given and ignores any offset, so
     # UTC wall times are passed as plain ISO strings: every axis reads UTC.
-    return [stamp.strftime("%Y-%m-%d %H:%M:%S") for stamp in _utc(index)]
+    # Formatted by NumPy in one call ("YYYY-MM-DDTHH:MM:SS", whole seconds);
+    # Plotly takes either "T" or a space, the space reads better in a hover.
+    seconds = _utc(index).tz_localize(None).to_numpy().astype("datetime64[s]")
+    text = np.char.replace(np.datetime_as_string(seconds, unit="s"), "T", " ")
+    return [str(stamp) for stamp in text.tolist()]
+
+
+def _min_max_indices(values: np.ndarray[Any, Any], max_points: int) -> np.ndarray[Any, Any]:
+    """Positions (sorted, int64) of the points of ``values`` to draw, at most ``max_points``.
+
+    All of them when there are at most ``max_points``. Otherwise the series
+    is cut into buckets of equal width (the last may be shorter) and each
+    bucket contributes its first point, its lowest and its highest (the first
+    of equal ones, missing values ignored) and its last point; a bucket with a
+    missing value also contributes its first one, so that a gap in the line
+    is still drawn as a gap. Four (five with gaps) points per bucket and
+    ``max_points // 4`` (``// 5``) buckets keep within the limit, and the
+    series' first, last, lowest and highest points are always among them.
+    """
+    count = values.size
+    if count <= max_points:
+        return np.arange(count, dtype=np.int64)
+    missing = np.isnan(values)
+    has_gaps = bool(missing.any())
+    width = -(-count // max(1, max_points // (5 if has_gaps else 4)))
+    buckets = -(-count // width)
+    starts = np.arange(buckets, dtype=np.int64) * width
+    ends = np.minimum(starts + width, count) - 1
+    low = np.full(buckets * width, np.inf)
+    low[:count] = np.where(missing, np.inf, values)
+    high = np.full(buckets * width, -np.inf)
+    high[:count] = np.where(missing, -np.inf, values)
+    parts = [
+        starts,
+        starts + low.reshape(buckets, width).argmin(axis=1),
+        starts + high.reshape(buckets, width).argmax(axis=1),
+        ends,
+    ]
+    if has_gaps:
+        gaps = np.zeros(buckets * width, dtype=bool)
+        gaps[:count] = missing
+        rows = gaps.reshape(buckets, width)
+        parts.append((starts + rows.argmax(axis=1))[rows.any(axis=1)])
+    return np.unique(np.concatenate(parts))
 
 
 # --------------------------------------------------------------------------- formatting

@@ -570,3 +570,193 @@ def test_report_renders_in_headless_chromium(
         timeout=60,
     )
     assert screenshot.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------- long runs
+
+
+def random_walk(count: int, seed: int = 11) -> np.ndarray[Any, Any]:
+    rng = np.random.default_rng(seed)
+    return np.asarray(100.0 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, count))))
+
+
+def test_reduction_keeps_both_ends_and_the_global_extremes_exactly() -> None:
+    values = random_walk(250_003)  # not a multiple of the bucket count
+    keep = report_module._min_max_indices(values, 4_000)
+
+    assert len(keep) <= 4_000
+    assert np.all(np.diff(keep) > 0)  # time order, no repeats
+    for position in (0, values.size - 1, int(values.argmin()), int(values.argmax())):
+        assert position in keep
+    assert values[keep].min() == values.min()
+    assert values[keep].max() == values.max()
+
+
+def test_reduction_keeps_every_buckets_first_lowest_highest_and_last_point() -> None:
+    values = random_walk(10_000)
+    keep = set(report_module._min_max_indices(values, 400).tolist())  # 100 buckets of 100
+
+    for start in range(0, 10_000, 100):
+        bucket = values[start : start + 100]
+        lowest, highest = start + int(bucket.argmin()), start + int(bucket.argmax())
+        assert {start, start + 99, lowest, highest} <= keep
+
+
+def test_reduction_keeps_a_gap_and_ignores_missing_values_for_the_extremes() -> None:
+    values = random_walk(100_000)
+    values[40_000:41_000] = np.nan
+    keep = report_module._min_max_indices(values, 1_000)
+
+    assert len(keep) <= 1_000
+    assert np.isnan(values[keep]).any()  # the line still breaks there
+    assert np.nanmin(values[keep]) == np.nanmin(values)
+    assert np.nanmax(values[keep]) == np.nanmax(values)
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 4_000])
+def test_a_series_within_the_limit_is_drawn_untouched(count: int) -> None:
+    values = random_walk(count)
+    assert report_module._min_max_indices(values, 4_000).tolist() == list(range(count))
+
+
+def test_plot_times_are_utc_wall_times_to_the_second() -> None:
+    stamps = pd.DatetimeIndex(
+        [
+            pd.Timestamp("2024-03-10 01:59:59.999", tz="America/New_York"),
+            pd.Timestamp("2024-03-10 03:00:00", tz="America/New_York"),
+            pd.Timestamp("1999-12-31 18:59:59", tz="America/New_York"),
+        ]
+    )
+    assert report_module._plot_times(stamps) == [plot_time(s) for s in stamps]
+    naive = stamps.tz_convert("UTC").tz_localize(None)
+    assert report_module._plot_times(naive) == [plot_time(s) for s in stamps]
+
+
+def test_reduced_charts_keep_extremes_and_every_number_comes_from_the_full_run(
+    tmp_path: Path,
+) -> None:
+    inputs = make_inputs()  # 300 bars, drawn as at most 40 points per line
+    page = render_report(**inputs, path=tmp_path / "r.html", max_points=40).read_text(
+        encoding="utf-8"
+    )
+    full = render_report(**make_inputs(), path=tmp_path / "full.html").read_text(encoding="utf-8")
+    equity = inputs["equity"]
+
+    traces, _ = plot_data(page, "equity-chart")
+    strategy = trace(traces, "Strategy")
+    assert len(strategy["y"]) <= 40
+    assert strategy["y"][0] == equity.iloc[0] and strategy["y"][-1] == equity.iloc[-1]
+    assert min(strategy["y"]) == equity.min() and max(strategy["y"]) == equity.max()
+    assert strategy["x"][0] == plot_time(equity.index[0])
+    assert strategy["x"][-1] == plot_time(equity.index[-1])
+    assert len(trace(traces, "Benchmark")["y"]) <= 40
+
+    traces, _ = plot_data(page, "drawdown-chart")
+    drawdown = trace(traces, "Drawdown")
+    deepest = (equity / equity.cummax() - 1.0) * 100.0
+    assert len(drawdown["y"]) <= 40
+    assert min(drawdown["y"]) == pytest.approx(deepest.min(), rel=1e-15)
+    assert drawdown["x"][drawdown["y"].index(min(drawdown["y"]))] == plot_time(deepest.idxmin())
+
+    traces, _ = plot_data(page, "price-chart-0")
+    assert len(trace(traces, "Close")["y"]) <= 40
+    assert "drawn as at most 40 points per line" in page
+    assert "points per line" not in full  # a short run has no such note
+    # Metrics and monthly returns are the full run's, whatever is drawn.
+    metric_rows = re.findall(r'<tr data-metric="[^"]+">.*?</tr>', page)
+    assert metric_rows == re.findall(r'<tr data-metric="[^"]+">.*?</tr>', full)
+    assert plot_data(page, "monthly-returns-chart") == plot_data(full, "monthly-returns-chart")
+
+
+def test_many_trades_are_marked_in_part_and_the_caption_says_how_many(tmp_path: Path) -> None:
+    inputs = make_inputs()
+    stamps = inputs["equity"].index
+    count = 50
+    pnl = [float(i % 7) for i in range(count)]
+    pnl[17], pnl[33] = -500.0, 400.0  # the two largest by absolute P&L
+    inputs["trades"] = pd.DataFrame(
+        {
+            "symbol": ["AAA"] * count,
+            "side": ["long"] * count,
+            "qty": 1.0,
+            "entry_ts": [stamps[5 * i] for i in range(count)],
+            "entry_price": 100.0,
+            "exit_ts": [stamps[5 * i + 2] for i in range(count - 1)] + [pd.NaT],
+            "exit_price": [101.0] * (count - 1) + [np.nan],
+            "pnl": [*pnl[:-1], np.nan],
+            "fees": 0.0,
+        }
+    )
+    page = render_report(**inputs, path=tmp_path / "r.html", max_trade_markers=10).read_text(
+        encoding="utf-8"
+    )
+
+    assert "50 trades; markers for 10 of 50 trades" in page
+    traces, _ = plot_data(page, "price-chart-0")
+    entries = trace(traces, "Long entry")["x"]
+    assert len(entries) == 10
+    assert entries == sorted(entries)
+    for row in (count - 1, 17, 33, 0):  # open, largest |P&L| (twice), evenly spaced from the first
+        assert plot_time(stamps[5 * row]) in entries
+    assert len(trace(traces, "Exit")["x"]) == 9  # the open one has no exit
+    assert len(trade_rows(page)) == count  # the table is not affected
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [({"max_points": 4}, "max_points"), ({"max_trade_markers": -1}, "max_trade_markers")],
+)
+def test_limits_out_of_range_are_rejected(
+    tmp_path: Path, limits: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        render_report(**make_inputs(), path=tmp_path / "r.html", **limits)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_million_bar_report_stays_a_few_megabytes(tmp_path: Path) -> None:
+    count = 1_000_000
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2020-01-01 00:01", periods=count, freq="min", tz="UTC")
+    close = random_walk(count, seed=5)
+    equity = pd.Series(10_000.0 * close / close[0], index=stamps)
+    entries = np.sort(rng.choice(count - 20, size=30_000, replace=False))
+    exits = entries + rng.integers(1, 20, entries.size)
+    trades = pd.DataFrame(
+        {
+            "symbol": "RW",
+            "side": "buy",
+            "qty": 10.0,
+            "entry_ts": stamps[entries],
+            "entry_price": close[entries],
+            "exit_ts": stamps[exits],
+            "exit_price": close[exits],
+            "pnl": (close[exits] - close[entries]) * 10.0,
+            "fees": 0.0,
+        }
+    )
+    path = render_report(
+        equity=equity,
+        benchmark=pd.Series(close, index=stamps),
+        trades=trades,
+        prices=pd.DataFrame({"RW": close}, index=stamps),
+        metrics={"max_drawdown": -0.25},
+        title="a million bars",
+        path=tmp_path / "report.html",
+    )
+
+    page = path.read_text(encoding="utf-8")
+    bundle, rest = split_bundle(page)
+    # Plotly's bundle alone is about 4.6 MiB; everything else, all five
+    # lines of 4,000 points and 2,000 trades' markers included, is under 1 MiB
+    # (it was about 130 MiB when every bar was drawn).
+    assert path.stat().st_size < 6 * 2**20
+    assert len(rest.encode("utf-8")) < 2**20
+    assert "30,000 trades; markers for 2,000 of 30,000 trades" in page
+    assert "1,000,000 bars, drawn as at most 4,000 points per line" in page
+    traces, _ = plot_data(page, "equity-chart")
+    assert all(len(t["y"]) <= report_module.MAX_PLOT_POINTS for t in traces)
+    assert min(trace(traces, "Strategy")["y"]) == equity.min()
+    assert max(trace(traces, "Strategy")["y"]) == equity.max()
+    assert "<td>-25.00%</td>" in page  # the caller's metric, not one of the drawn points
+    assert len(bundle) > 1_000_000
