@@ -19,6 +19,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from alphagate.backtest.runner import BacktestResult
 
 INCOMPLETE_MARKER = "INCOMPLETE"
@@ -52,8 +58,7 @@ def write_outputs(result: BacktestResult, directory: str | Path) -> Path:
 
 
 def _write_all(result: BacktestResult, directory: Path) -> None:
-    equity = result.equity.rename("equity").rename_axis("ts").reset_index()
-    equity.to_csv(directory / "equity.csv", index=False)
+    _write_equity(result.equity, directory / "equity.csv")
     result.trades.to_csv(directory / "trades.csv", index=False)
     result.orders.to_csv(directory / "orders.csv", index=False)
     # metrics.json last: its presence is what says "this run is complete".
@@ -63,6 +68,36 @@ def _write_all(result: BacktestResult, directory: Path) -> None:
     partial = directory / f"{METRICS_FILE}.tmp"
     partial.write_text(text + "\n")
     partial.replace(directory / METRICS_FILE)
+
+
+def utc_text(index: pd.DatetimeIndex) -> pa.Array:
+    """Timestamps as pandas writes them to CSV (``2024-01-02 21:00:00+00:00``), vectorised.
+
+    pandas formats a datetime column one value at a time: three seconds for a
+    million-bar equity curve. Arrow's cast to text does the whole array in C++;
+    the unit is the coarsest that loses nothing (seconds unless some value has
+    a fraction), which is also how pandas chooses, so the text is the same
+    (tested against ``DataFrame.to_csv``).
+    """
+    naive = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+    values = naive.as_unit("ns").asi8
+    unit, step = "ns", 1
+    for unit, step in (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1)):  # noqa: B007
+        if not (values % step).any():
+            break
+    text = pa.array(values // step, type=pa.timestamp(unit)).cast(pa.string())
+    if index.tz is None:
+        return text
+    return pc.binary_join_element_wise(text, pa.scalar("+00:00"), "")
+
+
+def _write_equity(equity: pd.Series, path: Path) -> None:
+    """``ts, equity`` as ``DataFrame.to_csv`` would write them, through Arrow's writer."""
+    table = pa.table(
+        {"ts": utc_text(pd.DatetimeIndex(equity.index)), "equity": equity.to_numpy(np.float64)}
+    )
+    options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
+    pacsv.write_csv(table, path, options)
 
 
 def _replace(staging: Path, target: Path) -> None:
