@@ -16,6 +16,17 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 
+def source_digest(folder: Path) -> str:
+    """SHA-256 over the names and contents of every ``.py`` file below ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """The package version plus a hash of every source file of the package.
@@ -24,14 +35,7 @@ def code_version() -> str:
     the code is edited, so a pipeline keyed on it would reuse stages computed
     by code that no longer exists.
     """
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return f"{__version__}+{digest.hexdigest()[:16]}"
+    return f"{__version__}+{source_digest(Path(__file__).resolve().parent)[:16]}"
 
 
-__all__ = ["__version__", "code_version"]
+__all__ = ["__version__", "code_version", "source_digest"]

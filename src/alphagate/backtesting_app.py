@@ -97,6 +97,12 @@ def run_backtest_request(
             calendar=calendar,
         )
     write_outputs(result, output)
+    write_report(result, bars, request.strategy, output / "report.html")
+    return result
+
+
+def write_report(result: BacktestResult, bars: pd.DataFrame, what: str, path: Path) -> None:
+    """``report.html`` of a run, against the first symbol held from the first bar."""
     closes = bars["close"].unstack("symbol")
     first = closes.columns[0]
     render_report(
@@ -105,10 +111,9 @@ def run_backtest_request(
         trades=result.trades,
         prices=closes,
         metrics=result.metrics.to_json_dict(),
-        title=f"{request.strategy} on {', '.join(map(str, closes.columns))}",
-        path=output / "report.html",
+        title=f"{what} on {', '.join(map(str, closes.columns))}",
+        path=path,
     )
-    return result
 
 
 def _run_vector(

@@ -22,6 +22,7 @@ from alphagate import app
 from alphagate import cli as base
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
+from alphagate.pipeline import StageState
 from alphagate.pipeline.progress import (
     RichReporter,
     status_table,
@@ -142,14 +143,8 @@ def pipeline_status(
     run_id: RunIdOption = None,
 ) -> None:
     """Show each stage of a run: complete, stale (and why), interrupted or missing."""
-    from alphagate import pipeline_app
-
     settings = _settings(ctx, config)
-    chosen_symbols = _split(symbols)
-    selection = None
-    if chosen_symbols or start or end or run_id is None:
-        selection = pipeline_app.selection_of(settings, chosen_symbols, start, end)
-    name, states = pipeline_app.status(settings, selection, run_id)
+    name, states = _inspect(settings, symbols, start, end, run_id)
     base.console.print(status_table(name, states))
 
 
@@ -163,14 +158,8 @@ def pipeline_show(
     run_id: RunIdOption = None,
 ) -> None:
     """Print a run's validation table and where its HTML report is."""
-    from alphagate import pipeline_app
-
     settings = _settings(ctx, config)
-    chosen_symbols = _split(symbols)
-    selection = None
-    if chosen_symbols or start or end or run_id is None:
-        selection = pipeline_app.selection_of(settings, chosen_symbols, start, end)
-    name, _ = pipeline_app.status(settings, selection, run_id)
+    name, _ = _inspect(settings, symbols, start, end, run_id)
     run_dir = settings.pipeline.runs_dir / name
     report = run_dir / "validate" / "validation_report.json"
     if not report.is_file():
@@ -181,6 +170,27 @@ def pipeline_show(
     page = run_dir / "report" / "report.html"
     where = page.resolve().as_uri() if page.is_file() else "not rendered yet (stage report)"
     base.console.print(f"report: {where}", markup=False, highlight=False)
+
+
+def _inspect(
+    settings: Settings,
+    symbols: list[str] | None,
+    start: str | None,
+    end: str | None,
+    run_id: str | None,
+) -> tuple[str, list[StageState]]:
+    """The run the options name and its stages' states.
+
+    With only ``--run-id``, the run is judged by the selection it was started
+    with; any selection option (or none at all) derives the selection anew.
+    """
+    from alphagate import pipeline_app
+
+    chosen = _split(symbols)
+    selection = None
+    if chosen or start or end or run_id is None:
+        selection = pipeline_app.selection_of(settings, chosen, start, end)
+    return pipeline_app.status(settings, selection, run_id)
 
 
 def _settings(ctx: typer.Context, local: list[Path] | None) -> Settings:

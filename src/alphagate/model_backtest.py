@@ -40,9 +40,8 @@ import pandas as pd
 
 from alphagate.adapters.sql import create_db_engine, create_schema, record_risk_events
 from alphagate.backtest.outputs import write_outputs
-from alphagate.backtest.report import render_report
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.backtesting_app import FillModelName, fill_model_named
+from alphagate.backtesting_app import FillModelName, fill_model_named, write_report
 from alphagate.config import Settings
 from alphagate.engine.decision_settings import STEPS, DecisionSettings
 from alphagate.engine.model_strategy import ModelStrategy
@@ -446,17 +445,8 @@ def _write(
         records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
         text = json.dumps(records, indent=2, allow_nan=False)
         (output / "ablation.json").write_text(text + "\n", encoding="utf-8")
-    closes = prepared.bars["close"].unstack("symbol")
-    first = closes.columns[0]
-    render_report(
-        equity=result.equity,
-        benchmark=closes[first].reindex(result.equity.index).ffill(),
-        trades=result.trades,
-        prices=closes,
-        metrics=result.metrics.to_json_dict(),
-        title=f"model run {trained.run_id} out of sample on {', '.join(map(str, closes.columns))}",
-        path=output / "report.html",
-    )
+    what = f"model run {trained.run_id} out of sample"
+    write_report(result, prepared.bars, what, output / "report.html")
 
 
 def _store_events(settings: Settings, events: list[RiskEvent], run: str) -> None:

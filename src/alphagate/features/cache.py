@@ -100,14 +100,7 @@ def _spec_identity(spec: FeatureSpec) -> dict[str, object]:
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """``alphagate.__version__`` plus a hash of the ``features`` package's source files."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return f"{alphagate.__version__}+{digest.hexdigest()}"
+    return f"{alphagate.__version__}+{alphagate.source_digest(Path(__file__).resolve().parent)}"
 
 
 class FeatureCache:
