@@ -58,6 +58,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from alphagate.backtest.chart_series import (
+    TRADE_COLUMNS,
+    checked_equity,
+    checked_trades,
+    marked_trades,
+    min_max_indices,
+    monthly_returns,
+    plot_times,
+    rescaled_benchmark,
+    utc_index,
+)
+
 __all__ = [
     "MAX_PLOT_POINTS",
     "MAX_TRADE_MARKERS",
@@ -83,18 +95,6 @@ MAX_TRADE_ROWS = 500
 because a table of tens of thousands of rows makes the page slow to open and
 nobody reads it; the complete list belongs in the run's trades file."""
 
-TRADE_COLUMNS = (
-    "symbol",
-    "side",
-    "qty",
-    "entry_ts",
-    "entry_price",
-    "exit_ts",
-    "exit_price",
-    "pnl",
-    "fees",
-)
-"""Columns a non-empty trades frame must have (others are ignored)."""
 
 _MONTH_NAMES = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -129,8 +129,6 @@ _METRIC_LABELS: Mapping[str, str] = {
     "periods_per_year": "Periods per year",
 }
 
-_LONG_SIDES = frozenset({"buy", "long"})
-_SHORT_SIDES = frozenset({"sell", "short"})
 _GREEN = "#1a9850"
 _RED = "#d73027"
 _EXIT_COLOUR = "#2b2b2b"
@@ -161,61 +159,6 @@ tr.open td { background: #fffbe6; }
 
 
 # --------------------------------------------------------------------------- monthly returns
-
-
-def monthly_returns(equity: pd.Series) -> pd.DataFrame:
-    """Compounded return of each calendar month, as a years x months table.
-
-    A month's return is its last equity value over the last value before the
-    month began, minus one; the first month is measured from the curve's
-    first value, because that is the starting capital and there is nothing
-    before it. Measuring month end to month end (rather than summing daily
-    returns) makes the months compound exactly: the product of ``1 + r`` over
-    all months equals the curve's last value over its first. A month with no
-    equity point is ``NaN`` (not 0 %, which would claim the account was
-    flat); whatever changed during such a month is counted in the next month
-    that has data, which is the first time the curve shows it.
-
-    Months are calendar months in UTC, as every ``ts`` in alphagate is UTC (a
-    tz-naive index is taken to be UTC already).
-
-    Parameters
-    ----------
-    equity
-        Account value at each bar close, positive and finite, indexed by
-        strictly increasing timestamps.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per year from the first to the last (``int`` index named
-        ``"year"``), one column per month ``1`` to ``12`` (named ``"month"``),
-        values as fractions (0.012 is 1.2 %).
-
-    Raises
-    ------
-    ValueError
-        When ``equity`` is empty, not indexed by timestamps, not strictly
-        increasing, or has a value that is not finite or not positive.
-    """
-    values, index = _checked_equity(equity, "equity")
-    month_key = index.year * 100 + index.month
-    last = pd.Series(values, index=index).groupby(month_key).last()
-    base = np.concatenate(([values[0]], last.to_numpy()[:-1]))
-    returns = last.to_numpy() / base - 1.0
-
-    years = range(int(index.year[0]), int(index.year[-1]) + 1)
-    table = pd.DataFrame(
-        np.nan,
-        index=pd.Index(years, name="year", dtype="int64"),
-        columns=pd.Index(range(1, 13), name="month", dtype="int64"),
-    )
-    for key, value in zip(last.index, returns, strict=True):
-        table.loc[int(key) // 100, int(key) % 100] = float(value)
-    return table
-
-
-# --------------------------------------------------------------------------- report
 
 
 def render_report(
@@ -293,9 +236,9 @@ def render_report(
         raise ValueError(f"max_points must be at least 5, got {max_points}")
     if max_trade_markers < 0:
         raise ValueError(f"max_trade_markers must be at least 0, got {max_trade_markers}")
-    _checked_equity(equity, "equity")
-    trades = _checked_trades(trades)
-    equity_utc = equity.set_axis(_utc(equity.index))
+    checked_equity(equity, "equity")
+    trades = checked_trades(trades)
+    equity_utc = equity.set_axis(utc_index(equity.index))
 
     figures: list[str] = []
 
@@ -405,21 +348,21 @@ def _equity_figure(
 ) -> go.Figure:
     fig = go.Figure()
     values = equity.to_numpy(dtype=np.float64)
-    keep = _min_max_indices(values, max_points)
+    keep = min_max_indices(values, max_points)
     fig.add_trace(
         go.Scatter(
-            x=_plot_times(equity.index[keep]),
+            x=plot_times(equity.index[keep]),
             y=values[keep],
             name="Strategy",
             line={"color": _STRATEGY_COLOUR, "width": 2},
         )
     )
     if benchmark is not None:
-        rescaled = _rescaled_benchmark(benchmark, equity)
-        keep = _min_max_indices(rescaled, max_points)
+        rescaled = rescaled_benchmark(benchmark, equity)
+        keep = min_max_indices(rescaled, max_points)
         fig.add_trace(
             go.Scatter(
-                x=_plot_times(equity.index[keep]),
+                x=plot_times(equity.index[keep]),
                 y=rescaled[keep],
                 name="Benchmark",
                 line={"color": _BENCHMARK_COLOUR, "width": 1.5, "dash": "dot"},
@@ -455,10 +398,10 @@ def _drawdown_figure(equity: pd.Series, max_points: int) -> go.Figure:
     # Computed from every bar, then reduced: the deepest point is a bucket's
     # lowest, so it is drawn at its exact depth and time.
     underwater = (values / np.maximum.accumulate(values) - 1.0) * 100.0
-    keep = _min_max_indices(underwater, max_points)
+    keep = min_max_indices(underwater, max_points)
     fig = go.Figure(
         go.Scatter(
-            x=_plot_times(equity.index[keep]),
+            x=plot_times(equity.index[keep]),
             y=underwater[keep],
             name="Drawdown",
             fill="tozeroy",
@@ -521,16 +464,16 @@ def _price_html(
     ]
     if len(prices) > max_points:
         parts.append(_reduced_note(len(prices), max_points))
-    stamps = _utc(prices.index)
+    stamps = utc_index(prices.index)
     for number, column in enumerate(prices.columns):
         symbol = str(column)
         mine = trades[(trades["symbol"] == symbol).to_numpy(dtype=bool)]
         closes = prices[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        keep = _min_max_indices(closes, max_points)
-        marked = _marked_trades(mine, max_trade_markers)
+        keep = min_max_indices(closes, max_points)
+        marked = marked_trades(mine, max_trade_markers)
         fig = go.Figure(
             go.Scatter(
-                x=_plot_times(stamps[keep]),
+                x=plot_times(stamps[keep]),
                 y=closes[keep],
                 name="Close",
                 line={"color": _BENCHMARK_COLOUR, "width": 1.2},
@@ -557,35 +500,6 @@ def _price_html(
     return "\n".join(parts)
 
 
-def _marked_trades(trades: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """The trades to mark on a price chart: all of them, or ``limit`` chosen ones.
-
-    Chosen, in this order, until ``limit`` are taken: the open trades (the
-    position the run ended with), the largest by absolute P&L (ties: the
-    earlier row) up to half of what is left, then trades spread evenly over
-    the remaining rows, which are in trade order, so quiet stretches of the
-    run keep some markers. The chosen rows keep their original order.
-    """
-    count = len(trades)
-    if count <= limit:
-        return trades
-    keep = np.zeros(count, dtype=bool)
-    keep[np.flatnonzero(trades["exit_ts"].isna().to_numpy())[:limit]] = True
-    magnitude = np.abs(trades["pnl"].to_numpy(dtype=np.float64, na_value=np.nan))
-    order = np.argsort(-np.nan_to_num(magnitude, nan=-1.0), kind="stable")
-    order = order[~keep[order]]
-    keep[order[: (limit - int(keep.sum())) // 2]] = True
-    rest = np.flatnonzero(~keep)
-    wanted = limit - int(keep.sum())
-    if wanted == 1:
-        keep[rest[0]] = True
-    elif wanted > 1:
-        # rest.size > wanted (count > limit), so the steps are at least 1 and
-        # the integer positions are distinct, first and last included.
-        keep[rest[np.arange(wanted) * (rest.size - 1) // (wanted - 1)]] = True
-    return trades[keep]
-
-
 def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
     """Entry markers (long up and green, short down and red) and exit crosses."""
     traces = []
@@ -597,7 +511,7 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
         if len(entries):
             traces.append(
                 go.Scatter(
-                    x=_plot_times(pd.DatetimeIndex(entries["entry_ts"])),
+                    x=plot_times(pd.DatetimeIndex(entries["entry_ts"])),
                     y=entries["entry_price"].to_numpy(dtype=np.float64),
                     mode="markers",
                     name=name,
@@ -612,7 +526,7 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
     if len(exits):
         traces.append(
             go.Scatter(
-                x=_plot_times(pd.DatetimeIndex(exits["exit_ts"])),
+                x=plot_times(pd.DatetimeIndex(exits["exit_ts"])),
                 y=exits["exit_price"].to_numpy(dtype=np.float64),
                 mode="markers",
                 name="Exit",
@@ -680,144 +594,6 @@ def _trades_table(trades: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def _checked_equity(equity: pd.Series, name: str) -> tuple[np.ndarray[Any, Any], pd.DatetimeIndex]:
-    """Validate an equity curve; return its values and its index in UTC."""
-    if not isinstance(equity, pd.Series):
-        raise ValueError(f"{name} must be a pandas Series, got {type(equity).__name__}")
-    if len(equity) == 0:
-        raise ValueError(f"{name} is empty; a report needs at least one equity point")
-    if not isinstance(equity.index, pd.DatetimeIndex):
-        raise ValueError(f"{name} must be indexed by timestamps, got {type(equity.index).__name__}")
-    index = _utc(equity.index)
-    if not (index.is_monotonic_increasing and index.is_unique):
-        raise ValueError(f"{name} timestamps must be strictly increasing (sorted, no duplicates)")
-    values = equity.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values) | (values <= 0.0)
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} must be positive and finite: {int(bad.sum())} bad value(s), "
-            f"the first {values[first]} at {equity.index[first]}"
-        )
-    return values, index
-
-
-def _checked_trades(trades: pd.DataFrame) -> pd.DataFrame:
-    """Validate the trades and return them with uniform types.
-
-    Engines and tests build trade frames in different ways (``Side`` enums or
-    strings, ``None`` or ``NaT`` for an open exit, naive or aware times), so
-    everything is normalised once here: ``symbol`` as text, a boolean
-    ``long``, times as UTC ``datetime64`` (missing exit = ``NaT``), numbers as
-    float64 (missing = ``NaN``). A frame with no rows may lack the columns.
-    """
-    if len(trades) == 0:
-        trades = pd.DataFrame({column: pd.Series(dtype=object) for column in TRADE_COLUMNS})
-    missing = [column for column in TRADE_COLUMNS if column not in trades.columns]
-    if missing:
-        raise ValueError(f"trades lack column(s) {missing}; expected {list(TRADE_COLUMNS)}")
-    trades = trades.reset_index(drop=True)
-    out = pd.DataFrame(
-        {
-            "symbol": trades["symbol"].astype(str),
-            "long": _is_long(trades["side"]),
-            "entry_ts": pd.to_datetime(trades["entry_ts"], utc=True),
-            "exit_ts": pd.to_datetime(trades["exit_ts"], utc=True),
-        }
-    )
-    for column in ("qty", "entry_price", "exit_price", "pnl", "fees"):
-        out[column] = pd.to_numeric(trades[column], errors="coerce").astype(np.float64)
-    if out["entry_ts"].isna().any():
-        row = int(np.flatnonzero(out["entry_ts"].isna().to_numpy())[0])
-        raise ValueError(f"the trade in row {row} has no entry_ts; every trade has one")
-    return out
-
-
-def _is_long(sides: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    normalised = sides.astype(str).str.strip().str.lower()
-    unknown = ~normalised.isin(_LONG_SIDES | _SHORT_SIDES)
-    if unknown.any():
-        raise ValueError(
-            f"trade side must be one of {sorted(_LONG_SIDES | _SHORT_SIDES)}, "
-            f"got {sides[unknown].iloc[0]!r}"
-        )
-    return normalised.isin(_LONG_SIDES).to_numpy(dtype=bool)
-
-
-def _rescaled_benchmark(benchmark: pd.Series, equity: pd.Series) -> np.ndarray[Any, Any]:
-    """Benchmark at the equity's timestamps, scaled so it starts at the first equity."""
-    aligned = (
-        benchmark.set_axis(_utc(pd.DatetimeIndex(benchmark.index)))
-        .reindex(equity.index)
-        .to_numpy(dtype=np.float64, na_value=np.nan)
-    )
-    valid = np.flatnonzero(np.isfinite(aligned) & (aligned > 0.0))
-    if valid.size == 0:
-        raise ValueError(
-            "benchmark has no positive value on any of the equity's timestamps; "
-            "both must be stamped at the same bar closes"
-        )
-    # Anchor at the first timestamp where both exist (normally the first one),
-    # so the lines start at the same height even if the benchmark starts late.
-    start = int(valid[0])
-    return aligned * (float(equity.iloc[start]) / float(aligned[start]))
-
-
-def _utc(index: pd.Index) -> pd.DatetimeIndex:
-    """``index`` as UTC timestamps; a tz-naive index is taken to be UTC already."""
-    stamps = pd.DatetimeIndex(index)
-    return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
-
-
-def _plot_times(index: pd.Index) -> list[str]:
-    # Plotly.js draws the wall time it is given and ignores any offset, so
-    # UTC wall times are passed as plain ISO strings: every axis reads UTC.
-    # Formatted by NumPy in one call ("YYYY-MM-DDTHH:MM:SS", whole seconds);
-    # Plotly takes either "T" or a space, the space reads better in a hover.
-    seconds = _utc(index).tz_localize(None).to_numpy().astype("datetime64[s]")
-    text = np.char.replace(np.datetime_as_string(seconds, unit="s"), "T", " ")
-    return [str(stamp) for stamp in text.tolist()]
-
-
-def _min_max_indices(values: np.ndarray[Any, Any], max_points: int) -> np.ndarray[Any, Any]:
-    """Positions (sorted, int64) of the points of ``values`` to draw, at most ``max_points``.
-
-    All of them when there are at most ``max_points``. Otherwise the series
-    is cut into buckets of equal width (the last may be shorter) and each
-    bucket contributes its first point, its lowest and its highest (the first
-    of equal ones, missing values ignored) and its last point; a bucket with a
-    missing value also contributes its first one, so that a gap in the line
-    is still drawn as a gap. Four (five with gaps) points per bucket and
-    ``max_points // 4`` (``// 5``) buckets keep within the limit, and the
-    series' first, last, lowest and highest points are always among them.
-    """
-    count = values.size
-    if count <= max_points:
-        return np.arange(count, dtype=np.int64)
-    missing = np.isnan(values)
-    has_gaps = bool(missing.any())
-    width = -(-count // max(1, max_points // (5 if has_gaps else 4)))
-    buckets = -(-count // width)
-    starts = np.arange(buckets, dtype=np.int64) * width
-    ends = np.minimum(starts + width, count) - 1
-    low = np.full(buckets * width, np.inf)
-    low[:count] = np.where(missing, np.inf, values)
-    high = np.full(buckets * width, -np.inf)
-    high[:count] = np.where(missing, -np.inf, values)
-    parts = [
-        starts,
-        starts + low.reshape(buckets, width).argmin(axis=1),
-        starts + high.reshape(buckets, width).argmax(axis=1),
-        ends,
-    ]
-    if has_gaps:
-        gaps = np.zeros(buckets * width, dtype=bool)
-        gaps[:count] = missing
-        rows = gaps.reshape(buckets, width)
-        parts.append((starts + rows.argmax(axis=1))[rows.any(axis=1)])
-    return np.unique(np.concatenate(parts))
 
 
 # --------------------------------------------------------------------------- formatting

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.backtest import chart_series
 from alphagate.backtest import report as report_module
 from alphagate.backtest.report import MAX_TRADE_ROWS, TRADE_COLUMNS, monthly_returns, render_report
 from alphagate.domain.orders import Side
@@ -582,7 +583,7 @@ def random_walk(count: int, seed: int = 11) -> np.ndarray[Any, Any]:
 
 def test_reduction_keeps_both_ends_and_the_global_extremes_exactly() -> None:
     values = random_walk(250_003)  # not a multiple of the bucket count
-    keep = report_module._min_max_indices(values, 4_000)
+    keep = chart_series.min_max_indices(values, 4_000)
 
     assert len(keep) <= 4_000
     assert np.all(np.diff(keep) > 0)  # time order, no repeats
@@ -594,7 +595,7 @@ def test_reduction_keeps_both_ends_and_the_global_extremes_exactly() -> None:
 
 def test_reduction_keeps_every_buckets_first_lowest_highest_and_last_point() -> None:
     values = random_walk(10_000)
-    keep = set(report_module._min_max_indices(values, 400).tolist())  # 100 buckets of 100
+    keep = set(chart_series.min_max_indices(values, 400).tolist())  # 100 buckets of 100
 
     for start in range(0, 10_000, 100):
         bucket = values[start : start + 100]
@@ -605,7 +606,7 @@ def test_reduction_keeps_every_buckets_first_lowest_highest_and_last_point() -> 
 def test_reduction_keeps_a_gap_and_ignores_missing_values_for_the_extremes() -> None:
     values = random_walk(100_000)
     values[40_000:41_000] = np.nan
-    keep = report_module._min_max_indices(values, 1_000)
+    keep = chart_series.min_max_indices(values, 1_000)
 
     assert len(keep) <= 1_000
     assert np.isnan(values[keep]).any()  # the line still breaks there
@@ -616,7 +617,7 @@ def test_reduction_keeps_a_gap_and_ignores_missing_values_for_the_extremes() -> 
 @pytest.mark.parametrize("count", [0, 1, 7, 4_000])
 def test_a_series_within_the_limit_is_drawn_untouched(count: int) -> None:
     values = random_walk(count)
-    assert report_module._min_max_indices(values, 4_000).tolist() == list(range(count))
+    assert chart_series.min_max_indices(values, 4_000).tolist() == list(range(count))
 
 
 def test_plot_times_are_utc_wall_times_to_the_second() -> None:
@@ -627,9 +628,9 @@ def test_plot_times_are_utc_wall_times_to_the_second() -> None:
             pd.Timestamp("1999-12-31 18:59:59", tz="America/New_York"),
         ]
     )
-    assert report_module._plot_times(stamps) == [plot_time(s) for s in stamps]
+    assert chart_series.plot_times(stamps) == [plot_time(s) for s in stamps]
     naive = stamps.tz_convert("UTC").tz_localize(None)
-    assert report_module._plot_times(naive) == [plot_time(s) for s in stamps]
+    assert chart_series.plot_times(naive) == [plot_time(s) for s in stamps]
 
 
 def test_reduced_charts_keep_extremes_and_every_number_comes_from_the_full_run(
