@@ -61,6 +61,14 @@ SymbolOption = Annotated[
     str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
 ]
 TimeframeOption = Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")]
+SymbolsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--symbol", "--symbols", help="Symbols to use: repeat or separate by commas; default all."
+    ),
+]
+StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
+EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
 CalendarOption = Annotated[
     str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
 ]
@@ -177,8 +185,8 @@ def data_list(ctx: typer.Context) -> None:
 def data_show(
     ctx: typer.Context,
     symbol: Annotated[str, typer.Argument(help="Symbol to show, e.g. ^GSPC.")],
-    start: Annotated[str | None, typer.Option(help="First date or instant (inclusive).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     timeframe: Annotated[str, typer.Option(help="Stored bar size to read.")] = "1d",
     rows: Annotated[int, typer.Option(help="Rows to print from each end; 0 prints all.")] = 10,
 ) -> None:

@@ -20,6 +20,7 @@ import typer
 
 from alphagate import app
 from alphagate import cli as base
+from alphagate.cli import EndOption, StartOption, SymbolsOption
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
 from alphagate.pipeline import StageState
@@ -43,14 +44,6 @@ def _root() -> typer.Typer:
 
 _root().add_typer(pipeline_cli, name="pipeline")
 
-SymbolsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--symbols", help="Symbols to use, comma-separated or repeated; default all stored."
-    ),
-]
-StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
-EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
 RunIdOption = Annotated[
     str | None,
     typer.Option(

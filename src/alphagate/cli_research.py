@@ -16,7 +16,7 @@ from rich.table import Table
 
 from alphagate import backtesting_app, research
 from alphagate import cli as base
-from alphagate.cli import TimeframeOption
+from alphagate.cli import EndOption, StartOption, SymbolsOption, TimeframeOption
 
 if TYPE_CHECKING:
     from alphagate import model_backtest
@@ -30,14 +30,6 @@ InputOption = Annotated[
         "--input", help="Bars file (CSV/Parquet), checked like an ingest; default: the store."
     ),
 ]
-SymbolsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--symbol", "--symbols", help="Symbols to use: repeat or separate by commas; default all."
-    ),
-]
-StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
-EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
 
 
 @base.features_cli.command("build")

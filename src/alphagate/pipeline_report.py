@@ -16,7 +16,6 @@ import html
 import io
 import json
 import math
-import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from alphagate.atomic import write_text_atomically
 from alphagate.models.calibration import calibrator_from_dict
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 
@@ -68,11 +68,7 @@ def render_run_report(run_dir: Path, path: Path) -> Path:
         + "".join(sections)
         + "</body></html>"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    scratch.write_text(page, encoding="utf-8")
-    scratch.replace(path)
-    return path
+    return write_text_atomically(path, page)
 
 
 def _verdict_section(report: Mapping[str, Any]) -> str:

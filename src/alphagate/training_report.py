@@ -30,11 +30,11 @@ import csv
 import html
 import json
 import math
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from alphagate.atomic import write_text_atomically
 
 __all__ = ["REPORT_NAME", "TOP_FEATURES", "render_training_report"]
 
@@ -125,7 +125,7 @@ def render_training_report(train_dir: Path) -> Path:
         + "\n</body>\n</html>\n"
     )
     path = train_dir / REPORT_NAME
-    _write_atomically(path, document)
+    write_text_atomically(path, document)
     return path
 
 
@@ -378,17 +378,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return payload
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside ``path`` and rename over it, so a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

@@ -47,8 +47,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +56,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from alphagate.atomic import write_text_atomically
 from alphagate.backtest.chart_series import (
     TRADE_COLUMNS,
     checked_equity,
@@ -299,7 +298,7 @@ def render_report(
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
-    _write_atomically(path, document)
+    write_text_atomically(path, document)
     return path
 
 
@@ -638,23 +637,3 @@ def _format_ts(stamp: pd.Timestamp) -> str:
 
 
 # --------------------------------------------------------------------------- output
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    The rename is atomic on one filesystem, so whoever opens ``path`` gets the
-    previous report or the complete new one. The temporary name is unique
-    (concurrent renders do not collide) and is removed if writing fails.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temporary.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)  # os.replace
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
