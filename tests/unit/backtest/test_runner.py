@@ -127,3 +127,24 @@ def test_a_result_is_frozen(bars: pd.DataFrame) -> None:
     result: BacktestResult = run_backtest(bars, BuyAndHold())
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.strategy = "other"  # type: ignore[misc]
+
+
+class NeverTrades:
+    name = "never"
+    warmup = 0
+
+    def on_bar(self, context: StrategyContext) -> None:
+        return None
+
+
+def test_a_run_without_orders_gives_empty_frames_with_the_same_column_types(
+    bars: pd.DataFrame,
+) -> None:
+    traded = run_backtest(bars, RoundTrip(), cash=1000.0)
+    idle = run_backtest(bars, NeverTrades(), cash=1000.0)
+    for name in ("trades", "orders", "fills"):
+        full, empty = getattr(traded, name), getattr(idle, name)
+        assert len(full) > 0 and len(empty) == 0
+        assert empty.dtypes.to_dict() == full.dtypes.to_dict(), name
+    # An open trade's missing exit is a NaT of the same unit as the entries.
+    assert traded.trades["exit_ts"].dtype == traded.trades["entry_ts"].dtype
