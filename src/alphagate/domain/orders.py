@@ -139,6 +139,23 @@ class OrderRequest:
     reduce_only: bool = False
 
     def __post_init__(self) -> None:
+        # The common case, a well-formed market order, is recognised in one
+        # expression: every order of a backtest passes here.
+        if (
+            self.order_type is OrderType.MARKET
+            and self.limit_price is None
+            and self.stop_price is None
+            and self.client_order_id
+            and self.symbol
+            and 0.0 < self.quantity < math.inf
+            and type(self.ts_created) is pd.Timestamp
+            and self.ts_created.tzinfo is not None
+            and self.parent_id != self.client_order_id
+        ):
+            return
+        self._check_each_field()
+
+    def _check_each_field(self) -> None:
         if not self.client_order_id:
             raise ValueError("an order request needs a non-empty client_order_id")
         owner = f"order {self.client_order_id!r}"
@@ -207,6 +224,25 @@ class Fill:
     liquidity: Liquidity = Liquidity.TAKER
 
     def __post_init__(self) -> None:
+        # One expression for the common case, a well-formed fill; the checks
+        # below name what is wrong when it is not.
+        if (
+            self.client_order_id
+            and self.trade_id
+            and self.symbol
+            and 0.0 < self.quantity < math.inf
+            and 0.0 < self.price < math.inf
+            and (self.reference_price is None or 0.0 < self.reference_price < math.inf)
+            and math.isfinite(self.fee)
+            and math.isfinite(self.slippage)
+            and math.isfinite(self.impact)
+            and type(self.ts) is pd.Timestamp
+            and self.ts.tzinfo is not None
+        ):
+            return
+        self._check_each_field()
+
+    def _check_each_field(self) -> None:
         if not self.client_order_id or not self.trade_id:
             raise ValueError(
                 f"a fill needs a client_order_id and a trade_id, got "

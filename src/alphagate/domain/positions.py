@@ -47,6 +47,14 @@ class Position:
     realised_pnl: float = 0.0
 
     def __post_init__(self) -> None:
+        if (
+            self.symbol
+            and math.isfinite(self.quantity)
+            and math.isfinite(self.average_price)
+            and math.isfinite(self.realised_pnl)
+            and (self.quantity == 0.0 or self.average_price > 0.0)
+        ):
+            return  # the common case in one expression; below, what is wrong
         if not self.symbol:
             raise ValueError("a position needs a symbol")
         for name, value in (

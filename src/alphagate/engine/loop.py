@@ -39,6 +39,7 @@ market values), so the curve is the one per-bar marking would give.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import math
 from collections.abc import Callable, Mapping
@@ -53,7 +54,7 @@ import pandas as pd
 from alphagate.domain.bar import Bar
 from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
 from alphagate.domain.ids import client_order_id
-from alphagate.domain.order_state import Filled, OrderState
+from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
 from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
 from alphagate.engine.strategy import (
@@ -76,6 +77,11 @@ Sizing = Literal["close", "next_open"]
 _COLUMNS: Final = (*PRICE_COLUMNS, "volume")
 _LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)  # where declared indicators are recomputed
 _GC_YOUNG_THRESHOLD: Final = 50_000
+_SUBMITTED: Final = Submitted()  # carries nothing: one instance serves every order
+# What a target weight becomes: a plain market DAY entry. ``_submit`` reads only
+# this shape from it (symbol and quantity come apart), so one instance serves all.
+_TARGET_ORDER: Final = OrderIntent(symbol="", quantity=0.0)
+_UTC: Final = dt.UTC  # pandas' own UTC; passing the object skips a name lookup per stamp
 
 
 @dataclass(slots=True)
@@ -164,8 +170,10 @@ class EventLoop:
         self._single: str | None = None
         self._at: list[list[tuple[str, int]]] = []
         self._updated_at: list[tuple[str, ...]] = []
+        self._single_updated: tuple[str, ...] = ()
         if len(self._symbols) == 1 and np.array_equal(self._ts, stamps[0]):
             self._single = self._symbols[0]
+            self._single_updated = (self._single,)
         else:
             self._at = [[] for _ in range(len(self._ts))]
             for symbol in self._symbols:
@@ -213,18 +221,13 @@ class EventLoop:
         first_decision = max(self._strategy.warmup, 1) - 1
         context = _LoopContext(self)
         on_bar = self._strategy.on_bar
-        seen, single, at = self._seen, self._single, self._at
-        venue = self._venue
+        seen, single = self._seen, self._single
+        pending, working = self._pending, self._working
         for step in range(len(self._ts)):
-            rows = [(single, step)] if single is not None else at[step]
-            if self._pending:
-                self._size_pending(step, rows)
-            if self._working or keep_history:
-                ts = self._stamp(step)
-                for symbol, row in rows:
-                    self._on_updates(ts, step, venue.on_bar(self._bar(symbol, row, ts)))
-            for symbol, row in rows:
-                seen[symbol] = row + 1
+            if single is None or pending or working or keep_history:
+                self._close_bars(step)
+            else:  # one symbol and nothing to size or fill: only count its bar
+                seen[single] = step + 1
             if guard is not None:
                 self._consult_guard(guard, step)
             if step < first_decision:
@@ -243,6 +246,20 @@ class EventLoop:
             self._mark_in_bulk()
         return self._record
 
+    def _close_bars(self, step: int) -> None:
+        """Size kept targets at this step's opens, show the venue its bars, count them as seen."""
+        single = self._single
+        rows = [(single, step)] if single is not None else self._at[step]
+        if self._pending:
+            self._size_pending(step, rows)
+        if self._working or self._feed_every_bar:
+            ts = self._stamp(step)
+            for symbol, row in rows:
+                self._on_updates(ts, step, self._venue.on_bar(self._bar(symbol, row, ts)))
+        seen = self._seen
+        for symbol, row in rows:
+            seen[symbol] = row + 1
+
     def _stamp(self, step: int) -> pd.Timestamp:
         # Boxing a Timestamp costs microseconds and an order needs its step's
         # several times (id, request, venue), so the last few are kept.
@@ -250,7 +267,7 @@ class EventLoop:
         if stamp is None:
             if len(self._stamp_cache) > 64:
                 self._stamp_cache.clear()
-            stamp = self._stamp_cache[step] = pd.Timestamp(self._ts.item(step), tz="UTC")
+            stamp = self._stamp_cache[step] = pd.Timestamp(self._ts.item(step), tz=_UTC)
         return stamp
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
@@ -261,23 +278,22 @@ class EventLoop:
         )  # fmt: skip
 
     def _on_updates(self, ts: pd.Timestamp, step: int, updates: list[OrderUpdate]) -> None:
-        record = self._record
+        record, orders, working = self._record, self._record.orders, self._working
         for update in updates:
-            cid = update.client_order_id
-            state = record.orders[cid].apply(update.event)
-            record.orders[cid] = state
+            cid, event = update.client_order_id, update.event
+            state = orders[cid] = orders[cid].apply(event)
             record.updates.append((ts, update))
-            if isinstance(update.event, Filled):
-                fill = update.event.fill
+            if type(event) is Filled:
+                fill = event.fill
                 self._portfolio.apply_fill(fill)
                 self._positions_view = None
                 record.fills.append(fill)
-                record.traded_notional[step] += fill.notional
+                record.traded_notional[step] += fill.quantity * fill.price
                 self._note_book(step)
-            if state.is_terminal:
-                self._working.discard(cid)
+            if state.status in TERMINAL_STATUSES:
+                working.discard(cid)
             else:
-                self._working.add(cid)
+                working.add(cid)
 
     def _note_book(self, step: int) -> None:
         book = {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
@@ -430,7 +446,7 @@ class EventLoop:
             if symbol not in marks:
                 raise ValueError(f"target weight for {symbol!r} before its first bar")
             delta = self._delta(symbol, float(weight), marks[symbol], equity)
-            self._submit(step, symbol, delta, OrderIntent(symbol, delta))
+            self._submit(step, symbol, delta, _TARGET_ORDER)
 
     def _size_pending(self, step: int, rows: list[tuple[str, int]]) -> None:
         """Size the kept targets of the symbols with a bar now, at that bar's open."""
@@ -443,7 +459,7 @@ class EventLoop:
         for symbol, price in opens.items():
             weight, decided = pending.pop(symbol)
             delta = self._delta(symbol, weight, price, equity)
-            self._submit(decided, symbol, delta, OrderIntent(symbol, delta), price=price)
+            self._submit(decided, symbol, delta, _TARGET_ORDER, price=price)
 
     def _delta(self, symbol: str, weight: float, price: float, equity: float) -> float:
         """Quantity to trade so the position is ``weight`` of ``equity`` at ``price``."""
@@ -513,7 +529,9 @@ class EventLoop:
             if reviewed is None:
                 return
             request = reviewed
-        self._record.orders[request.client_order_id] = OrderState.new(request)
+        # Marked sent before the venue sees it, as a live engine marks it once the
+        # intent is journaled and the order handed over; the venue's reports follow.
+        self._record.orders[request.client_order_id] = OrderState.new(request).apply(_SUBMITTED)
         self._on_updates(ts, step, self._venue.submit(request, now=ts))
 
     def _review(
@@ -604,7 +622,7 @@ class _LoopContext(StrategyContext):
     def updated(self) -> tuple[str, ...]:
         loop = self._loop
         if loop._single is not None:
-            return (loop._single,)
+            return loop._single_updated
         return loop._updated_at[self.step]
 
     def position(self, symbol: str) -> float:
@@ -625,4 +643,4 @@ class _LoopContext(StrategyContext):
             values = indicator_of(self._loop._indicators, symbol, name)
         if ago < 0 or row < 0:
             raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
-        return float(values[row])
+        return values.item(row)  # a Python float, without boxing a NumPy scalar first

@@ -68,7 +68,10 @@ def sma_cross_weights(
     _check_weight("sma_cross", weight)
     values = _closes(close)
     means = {n: _rolling_mean(values, n) for n in (fast, slow)}
-    scale = {n: _rolling_mean(np.abs(values), n) for n in (fast, slow)}
+    # The scale of the tie test is the mean of |close|: the means themselves for
+    # positive prices (the usual case, and half the work), computed apart otherwise.
+    positive = bool((values > 0.0).all())
+    scale = means if positive else {n: _rolling_mean(np.abs(values), n) for n in (fast, slow)}
     out = np.full(values.shape[0], np.nan)
     if values.shape[0] <= slow:
         return out

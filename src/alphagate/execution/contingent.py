@@ -25,23 +25,39 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from alphagate.domain.order_state import FILL_TOLERANCE, Canceled, OrderEvent, OrderState
-from alphagate.domain.orders import OrderRequest, OrderType
+from alphagate.domain.order_state import (
+    FILL_TOLERANCE,
+    TERMINAL_STATUSES,
+    Canceled,
+    OrderEvent,
+    OrderState,
+    Submitted,
+)
+from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType
 from alphagate.execution.fill_models import FillDecision
 
 
 @dataclass(slots=True, eq=False)
 class Ticket:
-    """The venue's mutable record of one order: its state and what the venue's rules track."""
+    """The venue's mutable record of one order: where it stands and what its rules track.
 
-    state: OrderState
+    The venue keeps the status and filled quantity its rules read, and the
+    events it reported, rather than an :class:`OrderState` rebuilt at every
+    event: the engine folds the same reports into its own state, and
+    :meth:`state` folds them here when someone asks.
+    """
+
+    request: OrderRequest
     venue_order_id: str
     submitted_at: pd.Timestamp
     wait_bars: int  # latency bars still to pass
+    status: OrderStatus = OrderStatus.SUBMITTED
+    filled_qty: float = 0.0
+    events: list[OrderEvent] = field(default_factory=list)  # as reported, in order
     triggered: bool = False  # its stop was reached on an earlier bar
     session: dt.date | None = None  # UTC date of the first bar it could fill on
     capacity: float = 0.0  # the most it may fill on the current bar
@@ -51,19 +67,31 @@ class Ticket:
     last_fill_at_open: bool = False
 
     @property
-    def request(self) -> OrderRequest:
-        """The order as it was sent."""
-        return self.state.request
-
-    @property
     def client_order_id(self) -> str:
         """The order's client id."""
-        return self.state.request.client_order_id
+        return self.request.client_order_id
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the order has ended (filled, canceled, rejected or expired)."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def remaining_qty(self) -> float:
+        """Quantity still to be filled."""
+        return max(self.request.quantity - self.filled_qty, 0.0)
+
+    def state(self) -> OrderState:
+        """The order's state as the venue reported it: its events folded over the submission."""
+        state = OrderState.new(self.request).apply(Submitted())
+        for event in self.events:
+            state = state.apply(event)
+        return state
 
     def record_fill(self, ts: pd.Timestamp, at_open: bool) -> None:
         """Note a fill about to be applied on the bar at ``ts`` (call before applying it)."""
         if self.last_fill_ts != ts:
-            self.filled_before_bar = self.state.filled_qty
+            self.filled_before_bar = self.filled_qty
             self.last_fill_ts = ts
         self.last_fill_at_open = at_open
 
@@ -71,7 +99,7 @@ class Ticket:
         """What this order has filled that its children may act on during the bar at ``ts``."""
         if self.last_fill_ts == ts and not self.last_fill_at_open:
             return self.filled_before_bar
-        return self.state.filled_qty
+        return self.filled_qty
 
 
 def _fills_first(candidate: tuple[Ticket, FillDecision]) -> tuple[bool, bool]:
@@ -110,8 +138,8 @@ class ContingentOrders:
             return f"unknown parent order {request.parent_id!r}"
         if parent.request.symbol != request.symbol:
             return f"parent order {request.parent_id!r} is for {parent.request.symbol!r}"
-        if parent.state.is_terminal and parent.state.filled_qty == 0:
-            return f"parent order {request.parent_id!r} ended {parent.state.status} unfilled"
+        if parent.is_terminal and parent.filled_qty == 0:
+            return f"parent order {request.parent_id!r} ended {parent.status} unfilled"
         return None
 
     def register(self, ticket: Ticket) -> None:
@@ -129,15 +157,15 @@ class ContingentOrders:
             return [ticket]
         members = (self._tickets[cid] for cid in self._groups[group])
         symbol = ticket.request.symbol
-        return [t for t in members if t.request.symbol == symbol and not t.state.is_terminal]
+        return [t for t in members if t.request.symbol == symbol and not t.is_terminal]
 
     def capacity(self, ticket: Ticket, ts: pd.Timestamp) -> float:
         """Return the most ``ticket`` may fill on the bar at ``ts`` (0 while its entry has not)."""
         parent_id = ticket.request.parent_id
         if parent_id is None:
-            return ticket.state.remaining_qty
+            return ticket.remaining_qty
         entry = self._tickets[parent_id].protectable_qty(ts)
-        covered = min(ticket.request.quantity, entry) - ticket.state.filled_qty
+        covered = min(ticket.request.quantity, entry) - ticket.filled_qty
         return covered if covered > FILL_TOLERANCE * ticket.request.quantity else 0.0
 
     @staticmethod
@@ -154,7 +182,7 @@ class ContingentOrders:
             reason = f"OCO group {group!r}: {ticket.client_order_id!r} filled"
             for cid in self._groups[group]:
                 sibling = self._tickets[cid]
-                if sibling is not ticket and not sibling.state.is_terminal:
+                if sibling is not ticket and not sibling.is_terminal:
                     ends.append((sibling, Canceled(reason)))
         if ticket.request.parent_id is not None:
             ends += self._settle(ticket, self._tickets[ticket.request.parent_id])
@@ -169,12 +197,12 @@ class ContingentOrders:
 
     @staticmethod
     def _settle(child: Ticket, parent: Ticket) -> list[tuple[Ticket, OrderEvent]]:
-        if child.state.is_terminal or not parent.state.is_terminal:
+        if child.is_terminal or not parent.is_terminal:
             return []
-        entry = parent.state.filled_qty
+        entry = parent.filled_qty
         if entry == 0:
             return [(child, Canceled(f"entry {parent.client_order_id!r} ended unfilled"))]
-        if child.state.filled_qty >= min(child.request.quantity, entry) * (1 - FILL_TOLERANCE):
+        if child.filled_qty >= min(child.request.quantity, entry) * (1 - FILL_TOLERANCE):
             reason = f"entry {parent.client_order_id!r} filled only {entry:g}"
             return [(child, Canceled(reason))]
         return []

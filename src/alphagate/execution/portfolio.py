@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
-from alphagate.domain.orders import Fill
+from alphagate.domain.orders import Fill, Side
 from alphagate.domain.positions import Position, Trade
 
 QTY_TOLERANCE: Final = 1e-9
@@ -135,29 +134,31 @@ class Portfolio:
             return False
         self._fills[key] = fill
 
-        before = self.position(fill.symbol)
-        closing, opening = _split(before.quantity, fill)
+        symbol, price, sign = fill.symbol, fill.price, 1.0 if fill.side is Side.BUY else -1.0
+        before = self._positions.get(symbol)
+        held = 0.0 if before is None else before.quantity
+        average_before = 0.0 if before is None else before.average_price
+        closing, opening = _split(held, fill)
         realised = 0.0
         if closing > 0.0:
-            direction = 1.0 if before.quantity > 0.0 else -1.0
-            realised = direction * closing * (fill.price - before.average_price)
-        closes_all = closing > 0.0 and closing == abs(before.quantity)
+            direction = 1.0 if held > 0.0 else -1.0
+            realised = direction * closing * (price - average_before)
+        closes_all = closing > 0.0 and closing == abs(held)
         if closes_all:
-            quantity = fill.side.sign * opening
-            average = fill.price if opening > 0.0 else 0.0
+            quantity = sign * opening
+            average = price if opening > 0.0 else 0.0
         elif closing > 0.0:
-            quantity = before.quantity + fill.signed_quantity
-            average = before.average_price
+            quantity = held + sign * fill.quantity
+            average = average_before
         else:
-            size = abs(before.quantity) + opening
-            quantity = fill.side.sign * size
-            average = (abs(before.quantity) * before.average_price + opening * fill.price) / size
-        self._positions[fill.symbol] = Position(
-            fill.symbol, quantity, average, before.realised_pnl + realised
-        )
-        self._open = tuple(p for p in self._positions.values() if not p.is_flat)
+            size = abs(held) + opening
+            quantity = sign * size
+            average = (abs(held) * average_before + opening * price) / size
+        realised_before = 0.0 if before is None else before.realised_pnl
+        self._positions[symbol] = Position(symbol, quantity, average, realised_before + realised)
+        self._open = tuple([p for p in self._positions.values() if p.quantity != 0.0])
 
-        self._cash -= fill.signed_quantity * fill.price
+        self._cash -= sign * fill.quantity * price
         self._cash -= fill.fee
         self._fees_paid += fill.fee
         self._realised_pnl += realised
@@ -177,13 +178,19 @@ class Portfolio:
             trade = self._open_trades.pop(symbol)
             exited = trade.exit_quantity + closing
             previous_exit = trade.exit_price if trade.exit_price is not None else 0.0
-            trade = replace(
-                trade,
-                exit_quantity=trade.quantity if closes_all else exited,
-                exit_price=(previous_exit * trade.exit_quantity + fill.price * closing) / exited,
-                exit_ts=fill.ts if closes_all else None,
-                pnl=trade.pnl + realised,
-                fees=trade.fees + close_fee,
+            # Built directly rather than with ``dataclasses.replace``, which costs
+            # several times more and runs on every closing fill.
+            trade = Trade(
+                symbol,
+                trade.side,
+                trade.quantity,
+                trade.entry_ts,
+                trade.entry_price,
+                trade.quantity if closes_all else exited,
+                fill.ts if closes_all else None,
+                (previous_exit * trade.exit_quantity + fill.price * closing) / exited,
+                trade.pnl + realised,
+                trade.fees + close_fee,
             )
             if closes_all:
                 self._closed_trades.append(trade)
@@ -202,12 +209,17 @@ class Portfolio:
                 )
             else:
                 entered = current.quantity + opening
-                self._open_trades[symbol] = replace(
-                    current,
-                    quantity=entered,
-                    entry_price=(current.entry_price * current.quantity + fill.price * opening)
-                    / entered,
-                    fees=current.fees + open_fee,
+                self._open_trades[symbol] = Trade(
+                    symbol,
+                    current.side,
+                    entered,
+                    current.entry_ts,
+                    (current.entry_price * current.quantity + fill.price * opening) / entered,
+                    current.exit_quantity,
+                    current.exit_ts,
+                    current.exit_price,
+                    current.pnl,
+                    current.fees + open_fee,
                 )
 
     def _price(self, symbol: str, prices: Mapping[str, float]) -> float:

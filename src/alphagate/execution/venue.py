@@ -1,11 +1,15 @@
 """The simulated venue: an exchange for backtests and paper runs, fed bar by bar.
 
-The engine talks to it as it would to a broker: :meth:`SimulatedVenue.submit`,
-:meth:`~SimulatedVenue.cancel`, and the reports that come back, each an
-:class:`OrderUpdate` (client order id, order event) that the engine journals
-and folds into its own :class:`~alphagate.domain.order_state.OrderState`. The
-venue keeps its own copy of every order's state, changed only through
-``OrderState.apply``, so a move the lifecycle forbids raises here too.
+The engine talks to it as it would to a broker: it marks an order
+``SUBMITTED`` itself when it hands it to :meth:`SimulatedVenue.submit` (as it
+would after journaling the intent and sending it), and folds the reports that
+come back into its own :class:`~alphagate.domain.order_state.OrderState`: each
+report an :class:`OrderUpdate` (client order id, order event), starting with
+the venue's ``Accepted`` or ``Rejected``, as a broker acknowledges. The venue
+keeps its own books of every order (status, filled quantity and the events it
+reported) and checks each move against the same transition table, so a move
+the lifecycle forbids raises here too; :meth:`SimulatedVenue.order` folds the
+events into an ``OrderState`` when asked.
 
 Rules, in the order :meth:`~SimulatedVenue.on_bar` applies them to each
 working order of the bar's symbol, in submission order:
@@ -37,8 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import pandas as pd
 
@@ -51,9 +54,10 @@ from alphagate.domain.order_state import (
     OrderEvent,
     OrderState,
     Rejected,
-    Submitted,
+    after_fill,
+    check_transition,
 )
-from alphagate.domain.orders import Fill, OrderRequest, TimeInForce
+from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, TimeInForce
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.contingent import ContingentOrders, Ticket
 from alphagate.execution.fill_models import (
@@ -64,6 +68,13 @@ from alphagate.execution.fill_models import (
 )
 from alphagate.execution.market_history import NO_HISTORY, BarHistory, MarketState
 
+_STATUS_AFTER: Final[dict[type, OrderStatus]] = {
+    Accepted: OrderStatus.ACCEPTED,
+    Canceled: OrderStatus.CANCELED,
+    Rejected: OrderStatus.REJECTED,
+    Expired: OrderStatus.EXPIRED,
+}
+
 
 class UnknownOrderError(LookupError):
     """The venue holds no order with the client id asked for."""
@@ -73,9 +84,8 @@ class DuplicateOrderError(ValueError):
     """A second order reuses a client id the venue already holds (RELIABILITY I1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdate:
-    """One event the venue reports for one order."""
+class OrderUpdate(NamedTuple):
+    """One event the venue reports for one order (a named tuple: every order makes a few)."""
 
     client_order_id: str
     event: OrderEvent
@@ -123,14 +133,14 @@ class SimulatedVenue:
         UnknownOrderError
             When no order with that id was submitted here.
         """
-        return self._ticket(client_order_id, "query").state
+        return self._ticket(client_order_id, "query").state()
 
     def open_orders(self) -> list[OrderState]:
         """Return every working order, in submission order within each symbol."""
-        return [t.state for book in self._working.values() for t in book.values()]
+        return [t.state() for book in self._working.values() for t in book.values()]
 
     def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
-        """Take an order at time ``now``: report it submitted, then accepted or rejected.
+        """Take an order sent at time ``now``; report it accepted or rejected.
 
         Prices and quantities were checked when the request was built; the
         venue rejects an unknown symbol and broken bracket or OCO links.
@@ -147,10 +157,9 @@ class SimulatedVenue:
         if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
             raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
         venue_id = f"sim-{len(self._orders) + 1}"
-        ticket = Ticket(OrderState.new(request), venue_id, now, self._latency)
+        ticket = Ticket(request, venue_id, now, self._latency)
         self._orders[cid] = ticket
         updates: list[OrderUpdate] = []
-        self._apply(ticket, Submitted(), updates)
         reason = self._links.refusal(request)
         if self._symbols is not None and request.symbol not in self._symbols:
             reason = f"unknown symbol {request.symbol!r}"
@@ -187,12 +196,16 @@ class SimulatedVenue:
         session = _utc_date(bar.ts)
         tried: set[str] = set()
         for ticket in list(book.values()):
-            if ticket.client_order_id in tried or ticket.state.is_terminal:
+            if ticket.is_terminal or ticket.client_order_id in tried:
                 continue
-            together = self._links.tried_with(ticket)
-            tried.update(t.client_order_id for t in together)
+            if ticket.request.oco_group_id is None:  # the common case: an order on its own
+                together = [ticket]
+            else:
+                together = self._links.tried_with(ticket)
+                tried.update(t.client_order_id for t in together)
             live = [t for t in together if self._is_live(t, bar, session, updates)]
-            self._fill_first(live, bar, market, updates)
+            if live:
+                self._fill_first(live, bar, market, updates)
             for t in live:
                 if t.request.time_in_force is TimeInForce.IOC:
                     self._end(t, Canceled("IOC: unfilled remainder canceled"), updates)
@@ -234,7 +247,7 @@ class SimulatedVenue:
                 ticket.triggered = stop_trigger_price(ticket.request.side, stop, bar) is not None
         if not candidates:
             return
-        ticket, decision = self._links.winner(candidates)
+        ticket, decision = candidates[0] if len(candidates) == 1 else self._links.winner(candidates)
         request = ticket.request
         ticket.fills += 1
         fill = Fill(
@@ -253,7 +266,7 @@ class SimulatedVenue:
         )
         ticket.record_fill(bar.ts, decision.at_open)
         self._apply(ticket, Filled(fill), updates)
-        if ticket.state.is_terminal:
+        if ticket.is_terminal:
             self._retire(ticket, updates)
         for other, event in self._links.after_fill(ticket):
             self._end(other, event, updates)
@@ -268,12 +281,23 @@ class SimulatedVenue:
         return ticket
 
     def _apply(self, ticket: Ticket, event: OrderEvent, updates: list[OrderUpdate]) -> None:
-        ticket.state = ticket.state.apply(event)
+        """Move ``ticket`` by ``event`` (refusing a move the lifecycle forbids) and report it."""
+        if type(event) is Filled:
+            filled, status = after_fill(
+                ticket.request.quantity, ticket.filled_qty, event.fill.quantity
+            )
+            check_transition(ticket.client_order_id, ticket.status, status)
+            ticket.filled_qty = filled
+        else:
+            status = _STATUS_AFTER[type(event)]
+            check_transition(ticket.client_order_id, ticket.status, status)
+        ticket.status = status
+        ticket.events.append(event)
         updates.append(OrderUpdate(ticket.client_order_id, event))
 
     def _end(self, ticket: Ticket, event: OrderEvent, updates: list[OrderUpdate]) -> None:
         """End a working order with ``event``; nothing happens to one that has already ended."""
-        if not ticket.state.is_terminal:
+        if not ticket.is_terminal:
             self._apply(ticket, event, updates)
             self._retire(ticket, updates)
 
