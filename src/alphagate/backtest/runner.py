@@ -115,6 +115,9 @@ def run_backtest(
         feed_every_bar=model.history_bars > 0, guard=guard,
     )  # fmt: skip
     record = loop.run()
+    # The venue's books and the loop's indicators are not needed for the result;
+    # letting them go before the frames and metrics are built lowers the peak.
+    del loop, venue
     if len(record.ts) < 2:
         raise ValueError(f"a backtest needs at least two bars, got {len(record.ts)}")
     return result_frames(
@@ -147,11 +150,15 @@ def result_frames(
     One assembly for the event engine and the vectorised path, so their
     results have the same columns, the same trade booking and the same metrics.
     """
-    first = symbols_of(bars)[0]
-    close = bars.xs(first, level="symbol")["close"]
-    # A multi-symbol run may have steps where the first symbol has no bar: carry
-    # its last close, the price a holder of it would have seen.
-    benchmark = close.reindex(equity.index).ffill().bfill()
+    first = str(bars.index[0][0])  # the first row's symbol: the index is sorted by symbol
+    # Only the close column is taken apart: cutting the whole frame would copy every column.
+    close = bars["close"].xs(first, level="symbol")
+    if close.index.equals(equity.index):
+        benchmark = close
+    else:
+        # A multi-symbol run may have steps where the first symbol has no bar: carry
+        # its last close, the price a holder of it would have seen.
+        benchmark = close.reindex(equity.index).ffill().bfill()
     metrics = compute_metrics(
         equity,
         trade_pnl=[t.net_pnl for t in portfolio.closed_trades()],

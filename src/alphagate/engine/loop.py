@@ -56,6 +56,7 @@ from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
+from alphagate.engine.book_log import BookLog
 from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
 from alphagate.engine.strategy import (
     FloatArray,
@@ -95,6 +96,30 @@ class LoopRecord:
     fills: list[Fill] = field(default_factory=list)
     orders: dict[str, OrderState] = field(default_factory=dict)
     updates: list[tuple[pd.Timestamp, OrderUpdate]] = field(default_factory=list)
+
+
+def _symbol_arrays(bars: pd.DataFrame, symbols: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Per symbol, read-only ``ts`` (int64 ns) and OHLCV arrays; refuse a NaN price.
+
+    Each symbol's rows are one run of the sorted index, so its arrays are
+    views of the frame's columns, not copies: a run of a million bars would
+    otherwise hold the prices twice.
+    """
+    all_ts = pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8
+    columns = {c: bars[c].to_numpy(np.float64) for c in _COLUMNS}
+    data = {}
+    for symbol in symbols:
+        found = bars.index.get_loc(symbol)
+        rows = found if isinstance(found, slice) else np.flatnonzero(found)
+        ts = all_ts[rows]
+        for column in PRICE_COLUMNS:
+            bad = np.flatnonzero(np.isnan(columns[column][rows]))
+            if bad.size:
+                at = pd.Timestamp(int(ts[bad[0]]), tz="UTC")
+                raise ValueError(f"NaN {column} for {symbol!r} at {at}")
+        arrays = {c: _read_only(columns[c][rows]) for c in _COLUMNS}
+        data[symbol] = {"ts": _read_only(ts), **arrays}
+    return data
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
@@ -148,18 +173,8 @@ class EventLoop:
         self._check_look_ahead = check_look_ahead
         self._symbols = symbols_of(bars)
         self._known = frozenset(self._symbols)
-        self._data: dict[str, dict[str, np.ndarray]] = {}
-        stamps = []
-        for symbol in self._symbols:
-            frame = bars.xs(symbol, level="symbol")
-            ts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
-            for column in PRICE_COLUMNS:
-                bad = np.flatnonzero(np.isnan(frame[column].to_numpy()))
-                if bad.size:
-                    raise ValueError(f"NaN {column} for {symbol!r} at {frame.index[bad[0]]}")
-            arrays = {c: _read_only(frame[c].to_numpy(np.float64)) for c in _COLUMNS}
-            self._data[symbol] = {"ts": _read_only(ts), **arrays}
-            stamps.append(ts)
+        self._data = _symbol_arrays(bars, self._symbols)
+        stamps = [d["ts"] for d in self._data.values()]
         if len(stamps) == 1:
             self._ts = stamps[0]  # already strictly increasing: check_bars_frame saw to it
         else:
@@ -189,9 +204,10 @@ class EventLoop:
         # The strategy's view of the positions, rebuilt only after a fill changes them.
         self._positions_view: Mapping[str, float] | None = None
         # (step, cash, open quantities) after each step with fills: equity is rebuilt from them.
-        self._books: list[tuple[int, float, dict[str, float]]] = []
-        self._start_cash = portfolio.cash
-        self._start_book = {s: p.quantity for s, p in portfolio.positions.items() if not p.is_flat}
+        self._books = BookLog(
+            portfolio.cash,
+            {s: p.quantity for s, p in portfolio.positions.items() if not p.is_flat},
+        )
         n = len(self._ts)
         self._record = LoopRecord(
             pd.DatetimeIndex(self._ts, tz="UTC", name="ts"), np.empty(n), np.empty(n), np.zeros(n)
@@ -289,19 +305,13 @@ class EventLoop:
                 self._positions_view = None
                 record.fills.append(fill)
                 record.traded_notional[step] += fill.quantity * fill.price
-                self._note_book(step)
+                portfolio = self._portfolio
+                quantity = portfolio.position(fill.symbol).quantity
+                self._books.note(step, portfolio.cash, fill.symbol, quantity)
             if state.status in TERMINAL_STATUSES:
                 working.discard(cid)
             else:
                 working.add(cid)
-
-    def _note_book(self, step: int) -> None:
-        book = {s: p.quantity for s, p in self._portfolio.positions.items() if not p.is_flat}
-        entry = (step, self._portfolio.cash, book)
-        if self._books and self._books[-1][0] == step:
-            self._books[-1] = entry
-        else:
-            self._books.append(entry)
 
     # -- what the strategy and the guard see -----------------------------------------------
 
@@ -551,32 +561,12 @@ class EventLoop:
     # -- equity after the run --------------------------------------------------------------
 
     def _mark_in_bulk(self) -> None:
-        """Fill the per-bar equity and position value from the books noted after each fill."""
-        n = len(self._ts)
-        if n == 0:
-            return
-        books = [(-1, self._start_cash, self._start_book), *self._books]
-        starts = np.array([max(step, 0) for step, _, _ in books], dtype=np.int64)
-        # The book in force at each step: the last one noted at or before it.
-        which = np.searchsorted(starts, np.arange(n), side="right") - 1
-        cash = np.array([c for _, c, _ in books])[which]
-        held = sorted({s for _, _, book in books for s in book})
-        values = np.zeros((n, len(held)))
-        for column, symbol in enumerate(held):
-            quantity = np.array([book.get(symbol, 0.0) for _, _, book in books])[which]
-            close = self._close_on_timeline(symbol)
-            open_ = quantity != 0.0
-            values[open_, column] = quantity[open_] * close[open_]
-        count = np.count_nonzero(values, axis=1)
-        equity = cash + values.sum(axis=1)
-        exposure = values.sum(axis=1)
-        # fsum where several positions are open, exactly as Portfolio.equity adds them.
-        for step in np.flatnonzero(count > 1).tolist():
-            row = values[step][values[step] != 0.0].tolist()
-            equity[step] = math.fsum([cash[step], *row])
-            exposure[step] = math.fsum(row)
-        self._record.equity[:] = equity
-        self._record.position_value[:] = exposure
+        """Fill the per-bar equity and position value from the book noted after each fill."""
+        if len(self._ts):
+            record = self._record
+            self._books.mark(
+                len(self._ts), self._close_on_timeline, record.equity, record.position_value
+            )
 
     def _close_on_timeline(self, symbol: str) -> npt.NDArray[np.float64]:
         d = self._data[symbol]
