@@ -185,10 +185,8 @@ class EventLoop:
         self._single: str | None = None
         self._at: list[list[tuple[str, int]]] = []
         self._updated_at: list[tuple[str, ...]] = []
-        self._single_updated: tuple[str, ...] = ()
         if len(self._symbols) == 1 and np.array_equal(self._ts, stamps[0]):
             self._single = self._symbols[0]
-            self._single_updated = (self._single,)
         else:
             self._at = [[] for _ in range(len(self._ts))]
             for symbol in self._symbols:
@@ -236,6 +234,7 @@ class EventLoop:
         keep_history, guard = self._feed_every_bar, self._guard
         first_decision = max(self._strategy.warmup, 1) - 1
         context = _LoopContext(self)
+        updated_at = self._updated_at  # empty for one symbol: the context's stays (symbol,)
         on_bar = self._strategy.on_bar
         seen, single = self._seen, self._single
         pending, working = self._pending, self._working
@@ -249,6 +248,8 @@ class EventLoop:
             if step < first_decision:
                 continue
             context.step = step
+            if updated_at:
+                context._updated = updated_at[step]
             try:
                 output = on_bar(context)
             except Exception as exc:
@@ -584,7 +585,10 @@ class _LoopContext(StrategyContext):
     __slots__ = ("_loop", "step")
 
     def __init__(self, loop: EventLoop) -> None:
-        super().__init__(pd.Timestamp(0, tz="UTC"), {}, {}, 0.0, 0.0)
+        # ``updated`` is the base class's plain slot, set by the loop at each step
+        # (once, for a single symbol): the strategy reads it every bar.
+        updated = () if loop._single is None else (loop._single,)
+        super().__init__(pd.Timestamp(0, tz="UTC"), {}, {}, 0.0, 0.0, updated=updated)
         self._loop = loop
         self.step = 0
 
@@ -608,13 +612,6 @@ class _LoopContext(StrategyContext):
     def equity(self) -> float:
         return self._loop._portfolio.equity(self._loop.latest_closes())
 
-    @property
-    def updated(self) -> tuple[str, ...]:
-        loop = self._loop
-        if loop._single is not None:
-            return loop._single_updated
-        return loop._updated_at[self.step]
-
     def position(self, symbol: str) -> float:
         return self._loop.positions_view().get(symbol, 0.0)
 
@@ -626,11 +623,12 @@ class _LoopContext(StrategyContext):
         return values[: self._loop._seen.get(symbol, 0)]
 
     def value(self, symbol: str, name: str, ago: int = 0) -> float:
-        row = self._loop._seen.get(symbol, 0) - 1 - ago
+        loop = self._loop
         try:
-            values = self._loop._indicators[symbol][name]
+            values = loop._indicators[symbol][name]
         except KeyError:
-            values = indicator_of(self._loop._indicators, symbol, name)
+            values = indicator_of(loop._indicators, symbol, name)
+        row = loop._seen.get(symbol, 0) - 1 - ago
         if ago < 0 or row < 0:
             raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
         return values.item(row)  # a Python float, without boxing a NumPy scalar first

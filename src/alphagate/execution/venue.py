@@ -217,7 +217,7 @@ class SimulatedVenue:
         self, ticket: Ticket, bar: Bar, session: dt.date, updates: list[OrderUpdate]
     ) -> bool:
         """Apply rules 1-4 to one order for this bar; True when it may fill on it."""
-        if bar.ts <= ticket.submitted_at:
+        if bar.ts.value <= ticket.submitted_at.value:  # ns since the epoch: no Timestamp compare
             return False
         if ticket.wait_bars > 0:
             ticket.wait_bars -= 1
