@@ -7,13 +7,30 @@ adapters and the composition root (``app``, ``cli``) at the top.
 
 import hashlib
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-try:
-    __version__ = version("alphagate")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+
+@lru_cache(maxsize=1)
+def _package_version() -> str:
+    """The installed distribution's version, looked up on first use.
+
+    ``importlib.metadata`` and the scan of installed distributions cost tens
+    of milliseconds, paid by every command at start-up if done on import,
+    while only ``--version`` and the pipeline's code version read it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("alphagate")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    """``alphagate.__version__``, computed when first read (see ``_package_version``)."""
+    if name == "__version__":
+        return _package_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def source_digest(folder: Path) -> str:
@@ -35,7 +52,7 @@ def code_version() -> str:
     the code is edited, so a pipeline keyed on it would reuse stages computed
     by code that no longer exists.
     """
-    return f"{__version__}+{source_digest(Path(__file__).resolve().parent)[:16]}"
+    return f"{_package_version()}+{source_digest(Path(__file__).resolve().parent)[:16]}"
 
 
 __all__ = ["__version__", "code_version", "source_digest"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,13 +23,13 @@ from alphagate import cli as base
 from alphagate.cli import EndOption, StartOption, SymbolsOption
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
-from alphagate.pipeline import StageState
-from alphagate.pipeline.progress import (
-    RichReporter,
-    status_table,
-    summary_table,
-    validation_table,
-)
+
+if TYPE_CHECKING:
+    from alphagate.pipeline import StageState
+
+# The pipeline package and its Rich progress display are imported by the
+# commands below, not here: every other command (a backtest, say) imports this
+# module to register them and should not pay for what it never runs.
 
 pipeline_cli = typer.Typer(
     help="Run the research pipeline (data to validation) with checkpoints.",
@@ -88,6 +88,7 @@ def pipeline_run(
     whose inputs, configuration and code are unchanged is reported as cached.
     """
     from alphagate import pipeline_app  # training and MLflow: seconds to import
+    from alphagate.pipeline.progress import RichReporter, summary_table, validation_table
 
     settings = _settings(ctx, config)
     selection = pipeline_app.selection_of(settings, _split(symbols), start, end)
@@ -136,6 +137,8 @@ def pipeline_status(
     run_id: RunIdOption = None,
 ) -> None:
     """Show each stage of a run: complete, stale (and why), interrupted or missing."""
+    from alphagate.pipeline.progress import status_table
+
     settings = _settings(ctx, config)
     name, states = _inspect(settings, symbols, start, end, run_id)
     base.console.print(status_table(name, states))
@@ -151,6 +154,8 @@ def pipeline_show(
     run_id: RunIdOption = None,
 ) -> None:
     """Print a run's validation table and where its HTML report is."""
+    from alphagate.pipeline.progress import validation_table
+
     settings = _settings(ctx, config)
     name, _ = _inspect(settings, symbols, start, end, run_id)
     run_dir = settings.pipeline.runs_dir / name

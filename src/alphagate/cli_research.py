@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from alphagate import backtesting_app, research
 from alphagate import cli as base
+from alphagate import research
 from alphagate.cli import EndOption, StartOption, SymbolsOption, TimeframeOption
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # Training, MLflow and the model path load in seconds; they are imported by the
 # commands that use them, so `alphagate --help` and `alphagate backtest` start fast.
+# The backtest composition (event engine, Plotly for the report) is imported by
+# `backtest` alone for the same reason: no other command runs it.
 
 InputOption = Annotated[
     Path | None,
@@ -351,6 +353,8 @@ def backtest(
             f"done in {time.perf_counter() - began:.1f}s", markup=False, highlight=False
         )
         return
+    from alphagate import backtesting_app
+
     request = backtesting_app.BacktestRequest(
         strategy=strategy,
         params=backtesting_app.parse_params(params),

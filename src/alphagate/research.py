@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,13 @@ from alphagate.app import SourceRequest, build_source, open_store, parse_instant
 from alphagate.config import Settings
 from alphagate.data.ingest import read_source
 from alphagate.errors import DataError
-from alphagate.features.cache import FeatureCache
-from alphagate.labels.calibrate import BarrierChoice, choose_barriers
-from alphagate.labels.fixed_horizon import fixed_horizon_labels
-from alphagate.labels.triple_barrier import triple_barrier_labels
+
+if TYPE_CHECKING:
+    from alphagate.labels.calibrate import BarrierChoice
+
+# Features and labels are imported by the functions that build them: the CLI
+# imports this module for ``load_bars`` on every command (a backtest among
+# them), which needs neither.
 
 LabelKind = Literal["fixed", "triple"]
 
@@ -52,16 +55,17 @@ def load_bars(
     if path is not None:
         request = SourceRequest(path=path, timeframe=frame_timeframe)
         bars = read_source(build_source(settings, request), settings.data.quality)
-        ts = bars.index.get_level_values("ts")
         first, last = parse_instant(start), parse_instant(end, end_of_day=True)
-        keep = np.ones(len(bars), dtype=bool)
-        if symbols:
-            keep &= bars.index.get_level_values("symbol").isin(list(symbols))
-        if first is not None:
-            keep &= ts >= first
-        if last is not None:
-            keep &= ts <= last
-        bars = bars.loc[keep]
+        if symbols or first is not None or last is not None:  # else every row stays: no copy
+            ts = bars.index.get_level_values("ts")
+            keep = np.ones(len(bars), dtype=bool)
+            if symbols:
+                keep &= bars.index.get_level_values("symbol").isin(list(symbols))
+            if first is not None:
+                keep &= ts >= first
+            if last is not None:
+                keep &= ts <= last
+            bars = bars.loc[keep]
     else:
         store = open_store(settings)
         bars = store.read(
@@ -85,6 +89,8 @@ def build_feature_frame(
     settings: Settings, bars: pd.DataFrame, profile: str | None
 ) -> pd.DataFrame:
     """Features of ``profile`` for ``bars``, through the content-keyed cache."""
+    from alphagate.features.cache import FeatureCache
+
     cache = FeatureCache(settings.features.cache_dir)
     return cache.get_or_build(
         bars, profile or settings.features.profile, calendar=settings.data.calendar
@@ -106,6 +112,9 @@ def build_label_frame(
     DataError
         For triple-barrier labels without barriers: run ``labels calibrate`` first.
     """
+    from alphagate.labels.fixed_horizon import fixed_horizon_labels
+    from alphagate.labels.triple_barrier import triple_barrier_labels
+
     if kind == "fixed":
         return fixed_horizon_labels(bars, horizons or settings.labels.horizons)
     choice = barriers or _saved_barriers(settings)
@@ -125,6 +134,8 @@ def calibrate_barriers(settings: Settings, bars: pd.DataFrame, train_end: str) -
     The cut is explicit and required: a barrier chosen on the whole history
     would let the test period shape its own labels.
     """
+    from alphagate.labels.calibrate import choose_barriers
+
     cut = parse_instant(train_end, end_of_day=True)
     train = bars.loc[bars.index.get_level_values("ts") <= cut]
     if train.empty:
@@ -163,6 +174,8 @@ def given_barriers(settings: Settings, pt: float, sl: float) -> BarrierChoice:
     """Barrier multiples chosen by hand, with the configured horizon and volatility span."""
     if pt <= 0 or sl <= 0:
         raise DataError(f"--pt and --sl must be positive, got {pt} and {sl}")
+    from alphagate.labels.calibrate import BarrierChoice
+
     return BarrierChoice(
         pt=pt,
         sl=sl,
@@ -180,4 +193,6 @@ def _saved_barriers(settings: Settings) -> BarrierChoice:
             f"no barrier multiples at {path}; run `alphagate labels calibrate --train-end DATE` "
             "first, or pass --pt and --sl"
         )
+    from alphagate.labels.calibrate import BarrierChoice
+
     return BarrierChoice.load(path)

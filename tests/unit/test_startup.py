@@ -1,0 +1,80 @@
+"""Start-up stays light: importing the CLI loads only what every command needs.
+
+Each check runs in a fresh interpreter, since this one has long imported
+everything; it then reads ``sys.modules`` to see what the import pulled in.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+
+import pytest
+
+from alphagate.cli import main
+
+# Heavy packages with their one user: the database (ingest), numba (the
+# vectorised engine), MLflow (training), the Plotly figure classes (none: the
+# report builds plain dicts) and the backtest composition (backtest only).
+DEFERRED = (
+    "sqlalchemy",
+    "numba",
+    "mlflow",
+    "plotly.graph_objects",
+    "alphagate.backtesting_app",
+    "alphagate.adapters.sql",
+    "alphagate.backtest.vectorized",
+)
+
+
+def modules_after(statement: str) -> set[str]:
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_cli_leaves_the_heavy_packages_unloaded() -> None:
+    loaded = modules_after("import alphagate.cli")
+    assert "alphagate.cli_research" in loaded  # the commands are all registered
+    assert not [name for name in DEFERRED if name in loaded]
+
+
+def test_the_backtest_composition_loads_neither_other_paths_nor_plotlys_figure_classes() -> None:
+    loaded = modules_after("import alphagate.backtesting_app")
+    heavy = ("sqlalchemy", "numba", "mlflow", "plotly.graph_objects", "plotly.io", "narwhals")
+    assert not [name for name in heavy if name in loaded]
+
+
+def test_the_version_is_read_when_asked_for() -> None:
+    loaded = modules_after("import alphagate; assert alphagate.__version__")
+    assert "importlib.metadata" in loaded
+    assert "importlib.metadata" not in modules_after("import alphagate")
+
+
+def test_a_caller_of_main_keeps_its_garbage_collector_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the console script's own process freezes its objects (see ``cli.main``)."""
+    monkeypatch.setattr(sys, "argv", ["alphagate", "--version"])
+    frozen = gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main()
+    assert gc.get_freeze_count() == frozen
+
+
+def test_the_console_script_freezes_what_its_imports_made() -> None:
+    code = (
+        "import gc, sys\n"
+        "from alphagate.cli import main\n"
+        "sys.argv = ['alphagate', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert int(done.stdout.strip().splitlines()[-1]) > 10_000
