@@ -186,7 +186,7 @@ def _check_order(
 def _check_duplicates(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> pd.DataFrame:
-    repeated = frame["ts"].duplicated(keep="last").to_numpy()
+    repeated = _repeated_stamps(frame["ts"])
     if not repeated.any():
         return frame
     action = _action(policy.duplicates)
@@ -206,29 +206,52 @@ def _check_duplicates(
     return frame.loc[~repeated].reset_index(drop=True)
 
 
-def _non_finite_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    values = frame.loc[:, list(BAR_COLUMNS)]
-    return values.isna() | values.abs().eq(np.inf)
+def _repeated_stamps(ts: pd.Series) -> np.ndarray:
+    """``ts.duplicated(keep="last")``: each timestamp that occurs again on a later row.
+
+    Sorted timestamps, which is what this rule sees unless a missing one
+    kept them from being sorted, repeat on neighbouring rows only, so
+    comparing neighbours finds them without hashing a million values.
+    """
+    index = pd.DatetimeIndex(ts)
+    stamps = index.asi8
+    if index.hasnans or not bool(np.all(stamps[1:] >= stamps[:-1])):
+        return ts.duplicated(keep="last").to_numpy()
+    repeated = np.zeros(len(stamps), dtype=bool)
+    repeated[:-1] = stamps[1:] == stamps[:-1]
+    return repeated
 
 
-def _non_positive_prices(frame: pd.DataFrame) -> pd.DataFrame:
-    prices = frame.loc[:, list(PRICE_COLUMNS)]
-    return prices.le(0)
+# Row rules flag cells in NumPy: a million rows of pandas comparisons, each
+# building a frame, cost more than the rest of the checks together.
+_Flags = dict[str, np.ndarray]
+"""Per judged column, in order, a boolean array of the rows whose cell breaks a rule."""
 
 
-def _negative_volume(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.loc[:, ["volume"]].lt(0)
+def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _inconsistent_ohlc(frame: pd.DataFrame) -> pd.DataFrame:
-    low, high = frame["low"], frame["high"]
-    return pd.DataFrame(
-        {
-            "high": high.lt(low),
-            "open": frame["open"].gt(high) | frame["open"].lt(low),
-            "close": frame["close"].gt(high) | frame["close"].lt(low),
-        }
-    )
+def _non_finite_columns(frame: pd.DataFrame) -> _Flags:
+    return {c: ~np.isfinite(_floats(frame, c)) for c in BAR_COLUMNS}
+
+
+def _non_positive_prices(frame: pd.DataFrame) -> _Flags:
+    return {c: _floats(frame, c) <= 0 for c in PRICE_COLUMNS}
+
+
+def _negative_volume(frame: pd.DataFrame) -> _Flags:
+    return {"volume": _floats(frame, "volume") < 0}
+
+
+def _inconsistent_ohlc(frame: pd.DataFrame) -> _Flags:
+    low, high = _floats(frame, "low"), _floats(frame, "high")
+    open_, close = _floats(frame, "open"), _floats(frame, "close")
+    return {
+        "high": high < low,
+        "open": (open_ > high) | (open_ < low),
+        "close": (close > high) | (close < low),
+    }
 
 
 _ROW_RULE_TEXT = {
@@ -246,23 +269,24 @@ def _check_row_rule(
     report: QualityReport,
     *,
     rule: Rule,
-    find: Callable[[pd.DataFrame], pd.DataFrame],
+    find: Callable[[pd.DataFrame], _Flags],
 ) -> pd.DataFrame:
-    """Run one row-wise rule: ``find`` returns a boolean frame of offending cells."""
+    """Run one row-wise rule: ``find`` flags the offending cells of each column it judges."""
     if frame.empty:
         return frame
-    offending = find(frame)
-    bad_rows = offending.any(axis=1).to_numpy() & ~frame["rejected"].to_numpy(dtype=bool)
+    flags = find(frame)
+    bad_rows = np.logical_or.reduce(list(flags.values())) & ~frame["rejected"].to_numpy(dtype=bool)
     if not bad_rows.any():
         return frame
     action = _action(rule_policy)
-    flags = offending.to_numpy()
-    names = np.asarray(offending.columns)
+
+    def offending(position: int) -> list[str]:
+        return [name for name, flagged in flags.items() if flagged[position]]
 
     def describe(position: int) -> str:
         record = frame.iloc[position]
         bar = ", ".join(f"{c}={record[c]}" for c in PRICE_COLUMNS)
-        values = ", ".join(str(record[c]) for c in names[flags[position]])
+        values = ", ".join(str(record[c]) for c in offending(position))
         return _ROW_RULE_TEXT[rule].format(value=values, bar=bar)
 
     _report_rows(
@@ -272,7 +296,7 @@ def _check_row_rule(
         bad_rows,
         rule=rule,
         action=action,
-        column=lambda position: ", ".join(names[flags[position]]),
+        column=lambda position: ", ".join(offending(position)),
         describe=describe,
     )
     if action is not Action.DROPPED:
@@ -320,7 +344,7 @@ def _check_gaps(
         return frame
     ts = pd.DatetimeIndex(frame["ts"]).as_unit("ns")
     expected = expected_bar_ends(context.timeframe, context.calendar, ts[0], ts[-1])
-    missing_mask = ~expected.isin(ts)
+    missing_mask = _missing(expected, ts)
     if not missing_mask.any():
         return frame
     run_id = np.cumsum(~missing_mask)  # consecutive missing bars share a run id
@@ -367,6 +391,22 @@ def _check_gaps(
         return frame
     combined = pd.concat([frame.astype({"row": "Int64"}), *fills], ignore_index=True)
     return combined.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def _missing(expected: pd.DatetimeIndex, ts: pd.DatetimeIndex) -> np.ndarray:
+    """``~expected.isin(ts)``: the expected bar ends that no bar has.
+
+    ``expected`` is sorted and unique; so is ``ts`` in a clean series, where
+    the two are usually equal outright. Sorted stamps are looked up by binary
+    search; hashing a million of them is left for unsorted input.
+    """
+    wanted, present = expected.as_unit("ns").asi8, ts.asi8
+    if len(wanted) == len(present) and np.array_equal(wanted, present):
+        return np.zeros(len(wanted), dtype=bool)
+    if ts.hasnans or not bool(np.all(present[1:] >= present[:-1])):
+        return np.asarray(~expected.isin(ts))
+    position = np.minimum(np.searchsorted(present, wanted), len(present) - 1)
+    return np.asarray(present[position] != wanted)
 
 
 def _check_outliers(

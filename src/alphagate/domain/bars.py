@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
@@ -43,6 +44,33 @@ def bars_from_flat(flat: pd.DataFrame) -> pd.DataFrame:
     # so frames from different sources compare equal.
     frame["ts"] = pd.DatetimeIndex(frame["ts"]).tz_convert("UTC").as_unit("ns")
     return frame.set_index(list(INDEX_NAMES)).sort_index()
+
+
+def bars_of_symbol(symbol: str, flat: pd.DataFrame) -> pd.DataFrame:
+    """Build the bars frame of one symbol from flat ``ts, open, …`` columns (others ignored).
+
+    The same frame as :func:`bars_from_flat` of these columns with ``symbol``
+    added. When the timestamps strictly increase, as a checked series' do
+    unless a rule only warned, the index is built directly from them: the
+    general path hashes and sorts a million timestamps to find what is
+    already known, that they are unique and in order.
+    """
+    ts = pd.DatetimeIndex(flat["ts"]).tz_convert("UTC").as_unit("ns")
+    stamps = ts.asi8
+    if len(ts) == 0 or not bool(np.all(stamps[1:] > stamps[:-1])) or ts.hasnans:
+        return bars_from_flat(flat.assign(symbol=symbol).loc[:, [*INDEX_NAMES, *BAR_COLUMNS]])
+    # What MultiIndex.from_arrays would build: each level's sorted unique values, and codes.
+    levels: list[pd.Index] = [pd.Index([symbol], dtype="object"), ts.rename(None)]
+    codes: list[np.ndarray] = [np.zeros(len(ts), dtype=np.int8), np.arange(len(ts))]
+    index = pd.MultiIndex(
+        levels=levels,  # type: ignore[arg-type]  # the stubs want plain sequences
+        codes=codes,  # type: ignore[arg-type]
+        names=list(INDEX_NAMES),
+        verify_integrity=False,
+    )
+    # Own, writable copies, one block per column, as ``bars_from_flat`` leaves them.
+    columns = {c: flat[c].to_numpy(dtype="float64", copy=True) for c in BAR_COLUMNS}
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def flat_from_bars(bars: pd.DataFrame) -> pd.DataFrame:

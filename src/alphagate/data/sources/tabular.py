@@ -18,7 +18,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -183,10 +183,9 @@ def normalise_chunk(
     ``report`` holds errors.
     """
     ts, bad = _parse_timestamps(raw[spec.columns["ts"]], rows, spec, style, report)
-    out = pd.DataFrame({"row": rows.astype("int64"), "ts": ts})
+    columns: dict[str, object] = {}
     if spec.columns["symbol"] in raw.columns:
-        symbols = raw[spec.columns["symbol"]].astype("string").str.strip()
-        empty = (symbols.isna() | symbols.eq("")).to_numpy(dtype=bool)
+        symbols, empty = _symbols(raw[spec.columns["symbol"]])
         _record(
             report,
             spec,
@@ -199,9 +198,11 @@ def normalise_chunk(
             ts=ts,
         )
         bad |= empty
-        out["symbol"] = symbols.astype(object).to_numpy()
+        columns["symbol"] = symbols
     else:
-        out["symbol"] = spec.symbol
+        columns["symbol"] = spec.symbol
+    columns["row"] = rows.astype("int64")
+    columns["ts"] = ts
     for name in BAR_COLUMNS:
         column = raw[spec.columns[name]]
         values, invalid = _parse_numbers(column)
@@ -217,12 +218,38 @@ def normalise_chunk(
             ts=ts,
         )
         bad |= invalid.to_numpy()
-        out[name] = values.to_numpy()
+        columns[name] = values.to_numpy()
     # Rows whose timestamp parsed stay, marked, so the series checks can still
     # place them (a malformed row is not a missing bar) without judging their values.
-    out["rejected"] = bad
-    kept = out.loc[out["ts"].notna().to_numpy()].reset_index(drop=True)
-    return kept.loc[:, ["symbol", "row", "ts", *BAR_COLUMNS, "rejected"]]
+    columns["rejected"] = bad
+    out = pd.DataFrame(columns, copy=False)  # no copy into one block: the series is joined later
+    parsed = ~np.asarray(ts.isna())
+    if parsed.all():
+        return out
+    return out.loc[parsed].reset_index(drop=True)
+
+
+def _symbols(column: pd.Series) -> tuple[Any, np.ndarray]:
+    """Symbols without surrounding blanks (missing ones stay missing), and a mask of empty ones.
+
+    The same as converting every cell to text and stripping it, but a file
+    repeats a handful of symbols over a million rows, so each distinct value
+    is converted once and the rows take theirs. Only text columns are done
+    this way: in a column of mixed objects, values that compare equal (``1``
+    and ``1.0``) can still be written differently.
+    """
+    if not isinstance(column.dtype, pd.StringDtype):
+        text = column.astype("string").str.strip()
+        return text.astype(object).to_numpy(), (text.isna() | text.eq("")).to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = pd.Series(pd.array([*uniques, None], dtype=column.dtype))
+    text = distinct.astype("string").str.strip()
+    empty = (text.isna() | text.eq("")).to_numpy(dtype=bool)
+    # pandas infers a column's type from its values: inferred from the distinct
+    # ones, it is the type the whole column would get.
+    stripped = pd.Series(text.astype(object).to_numpy()).array
+    position = np.where(codes < 0, len(uniques), codes)  # a missing symbol takes the last entry
+    return stripped.take(position), empty.take(position)
 
 
 def _record(
@@ -330,13 +357,21 @@ class _TimestampParser:
         self.bad |= fresh
 
     def keep(self, instants: pd.Series, mask: np.ndarray) -> None:
-        """Store aware instants (as UTC) and their wall-clock dates where ``mask``."""
+        """Store aware instants (as UTC) and their wall-clock dates where ``mask``.
+
+        Intraday bars are stamped from the instants alone, so their dates are
+        not worked out: for them a date only marks a row that has one but no
+        instant, and a row given an instant here would have had both.
+        """
         instants = instants.reset_index(drop=True)
         mask = mask & ~self.bad
+        everywhere = bool(mask.all())
         utc = instants.dt.tz_convert("UTC").dt.as_unit("ns")
+        self.instants = utc if everywhere else self.instants.where(~mask, utc)
+        if self.spec.timeframe.is_intraday:
+            return
         wall = instants.dt.tz_localize(None).dt.normalize().dt.as_unit("ns")
-        self.instants = self.instants.where(~mask, utc)
-        self.dates = self.dates.where(~mask, wall)
+        self.dates = wall if everywhere else self.dates.where(~mask, wall)
 
     def keep_naive(self, wall_clock: pd.Series, mask: np.ndarray) -> None:
         """Attach the configured zone to naive times, refusing DST-ambiguous or missing ones."""
