@@ -9,16 +9,18 @@ edges (fill and commission models) from the user's words and writes files.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
+from alphagate.atomic import write_text_atomically
 from alphagate.backtest.outputs import write_outputs
-from alphagate.backtest.report import render_report
+from alphagate.backtest.report import report_page
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.backtest.vector_run import run_vector_backtest
 from alphagate.engine.builtin import make_strategy
 from alphagate.engine.strategy import Strategy
 from alphagate.errors import ConfigError
@@ -96,24 +98,65 @@ def run_backtest_request(
             units=request.units,
             calendar=calendar,
         )
-    write_outputs(result, output)
-    write_report(result, bars, request.strategy, output / "report.html")
+    write_outputs_and_report(result, bars, request.strategy, output)
     return result
+
+
+def write_outputs_and_report(
+    result: BacktestResult, bars: pd.DataFrame, what: str, output: Path
+) -> None:
+    """:func:`write_outputs` into ``output``, then ``report.html`` there (see :func:`write_report`).
+
+    The page is drawn while the files are written, on another thread: the
+    equity curve, the largest file, is formatted and written by Arrow, which
+    runs without holding the interpreter, so on a second core the two take
+    little more than the longer of them. Files and failures are as if one
+    followed the other: the page is written only once the outputs are in
+    place, and an error in writing them wins over one in drawing the page.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alphagate-outputs") as pool:
+        written = pool.submit(write_outputs, result, output)
+        try:
+            page = _report_page(result, bars, what)
+        finally:
+            written.result()
+    write_text_atomically(output / "report.html", page)
 
 
 def write_report(result: BacktestResult, bars: pd.DataFrame, what: str, path: Path) -> None:
     """``report.html`` of a run, against the first symbol held from the first bar."""
-    closes = bars["close"].unstack("symbol")
+    write_text_atomically(path, _report_page(result, bars, what))
+
+
+def _report_page(result: BacktestResult, bars: pd.DataFrame, what: str) -> str:
+    closes = _closes_by_symbol(bars)
     first = closes.columns[0]
-    render_report(
+    return report_page(
         equity=result.equity,
         benchmark=closes[first].reindex(result.equity.index).ffill(),
         trades=result.trades,
         prices=closes,
         metrics=result.metrics.to_json_dict(),
         title=f"{what} on {', '.join(map(str, closes.columns))}",
-        path=path,
     )
+
+
+def _closes_by_symbol(bars: pd.DataFrame) -> pd.DataFrame:
+    """``bars["close"].unstack("symbol")``: one column of closes per symbol, indexed by ts.
+
+    With one symbol whose stamps strictly increase (a loaded file's), the
+    column is the closes as they are; unstacking would sort and reshape a
+    million rows to arrive at the same frame.
+    """
+    index = bars.index
+    if isinstance(index, pd.MultiIndex) and len(index.levels[0]) == 1 and len(bars):
+        ts = pd.DatetimeIndex(index.get_level_values("ts"))
+        stamps = ts.asi8
+        if not ts.hasnans and bool(np.all(stamps[1:] > stamps[:-1])):
+            symbols = pd.Index(index.levels[0], name="symbol")
+            closes = bars["close"].to_numpy(copy=True).reshape(-1, 1)
+            return pd.DataFrame(closes, index=ts, columns=symbols)
+    return bars["close"].unstack("symbol")
 
 
 def _run_vector(
@@ -125,6 +168,10 @@ def _run_vector(
             f"--engine vector fills at the next open only, not --fill-model {request.fill_model}; "
             "use --engine event"
         )
+    # Imported here, not at the top: the vectorised path loads numba (a tenth of
+    # a second or more), which the default event engine never needs.
+    from alphagate.backtest.vector_run import run_vector_backtest
+
     try:
         return run_vector_backtest(
             bars,

@@ -29,7 +29,7 @@ random series. Where this module departs, the function says why. Common rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import TypeAlias
 
@@ -160,7 +160,10 @@ def total_return(returns: ReturnsLike) -> float:
 
     Like ``empyrical.cum_returns_final``; ``nan`` for an empty series.
     """
-    r = _as_finite_array(returns, "returns")
+    return _total_return(_as_finite_array(returns, "returns"))
+
+
+def _total_return(r: FloatArray) -> float:
     if r.size == 0:
         return math.nan
     return float(np.prod(1.0 + r) - 1.0)
@@ -175,7 +178,10 @@ def cagr(returns: ReturnsLike, ppy: float) -> float:
     other annualised figures, which all count bars. ``nan`` for an empty series
     or when the compounded wealth goes negative (returns below -100 %).
     """
-    r = _as_finite_array(returns, "returns")
+    return _cagr(_as_finite_array(returns, "returns"), ppy)
+
+
+def _cagr(r: FloatArray, ppy: float) -> float:
     _check_ppy(ppy)
     if r.size == 0:
         return math.nan
@@ -192,7 +198,10 @@ def annual_volatility(returns: ReturnsLike, ppy: float) -> float:
 
     As ``empyrical.annual_volatility``; ``nan`` with fewer than two returns.
     """
-    r = _as_finite_array(returns, "returns")
+    return _annual_volatility(_as_finite_array(returns, "returns"), ppy)
+
+
+def _annual_volatility(r: FloatArray, ppy: float) -> float:
     _check_ppy(ppy)
     if r.size < 2:
         return math.nan
@@ -209,7 +218,10 @@ def sharpe(returns: ReturnsLike, ppy: float) -> float:
     on the values, not on ``std == 0``, because the floating-point standard
     deviation of identical values can be a tiny non-zero residue.
     """
-    r = _as_finite_array(returns, "returns")
+    return _sharpe(_as_finite_array(returns, "returns"), ppy)
+
+
+def _sharpe(r: FloatArray, ppy: float) -> float:
     _check_ppy(ppy)
     if r.size < 2 or float(r.max()) == float(r.min()):
         return math.nan
@@ -223,7 +235,10 @@ def downside_deviation(returns: ReturnsLike, ppy: float) -> float:
     ``empyrical.downside_risk``: the standard deviation of the losses alone
     would rate a strategy that rarely loses as risky as one that often does.
     """
-    r = _as_finite_array(returns, "returns")
+    return _downside_deviation(_as_finite_array(returns, "returns"), ppy)
+
+
+def _downside_deviation(r: FloatArray, ppy: float) -> float:
     _check_ppy(ppy)
     if r.size == 0:
         return math.nan
@@ -237,11 +252,14 @@ def sortino(returns: ReturnsLike, ppy: float) -> float:
     ``inf`` when nothing was ever lost and the mean is positive, ``nan`` with
     fewer than two returns or when mean and downside are both zero.
     """
-    r = _as_finite_array(returns, "returns")
+    return _sortino(_as_finite_array(returns, "returns"), ppy)
+
+
+def _sortino(r: FloatArray, ppy: float) -> float:
     _check_ppy(ppy)
     if r.size < 2:
         return math.nan
-    return _divide(float(np.mean(r)) * ppy, downside_deviation(r, ppy))
+    return _divide(float(np.mean(r)) * ppy, _downside_deviation(r, ppy))
 
 
 def _wealth(returns: FloatArray) -> FloatArray:
@@ -263,9 +281,18 @@ def max_drawdown(returns: ReturnsLike) -> float:
     r = _as_finite_array(returns, "returns")
     if r.size == 0:
         return math.nan
+    return _max_drawdown(*_wealth_and_peak(r))
+
+
+def _wealth_and_peak(r: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Compounded wealth (see ``_wealth``) and its running peak, which both drawdown figures use."""
     wealth = _wealth(r)
-    peak = np.maximum.accumulate(wealth)
-    return float(np.min((wealth - peak) / peak))
+    return wealth, np.maximum.accumulate(wealth)
+
+
+def _max_drawdown(wealth: FloatArray, peak: FloatArray) -> float:
+    drawdown = np.subtract(wealth, peak)
+    return float(np.min(np.divide(drawdown, peak, out=drawdown)))  # (wealth - peak) / peak
 
 
 def max_drawdown_duration(returns: ReturnsLike) -> int:
@@ -280,8 +307,10 @@ def max_drawdown_duration(returns: ReturnsLike) -> int:
     r = _as_finite_array(returns, "returns")
     if r.size == 0:
         return 0
-    wealth = _wealth(r)
-    peak = np.maximum.accumulate(wealth)
+    return _max_drawdown_duration(*_wealth_and_peak(r))
+
+
+def _max_drawdown_duration(wealth: FloatArray, peak: FloatArray) -> int:
     under = wealth < peak * (1.0 - _RECOVERY_TOLERANCE)
     if not under.any():
         return 0
@@ -296,10 +325,14 @@ def calmar(returns: ReturnsLike, ppy: float) -> float:
     no information) or when it is otherwise infinite, as ``empyrical.calmar_ratio``.
     """
     r = _as_finite_array(returns, "returns")
-    mdd = max_drawdown(r)
+    return _calmar(lambda: _cagr(r, ppy), max_drawdown(r))
+
+
+def _calmar(growth: Callable[[], float], mdd: float) -> float:
+    """Calmar from the maximum drawdown and the CAGR, which is only computed when needed."""
     if not mdd < 0.0:
         return math.nan
-    value = cagr(r, ppy) / abs(mdd)
+    value = growth() / abs(mdd)
     return value if not math.isinf(value) else math.nan
 
 
@@ -317,9 +350,11 @@ def alpha_beta(returns: ReturnsLike, benchmark: ReturnsLike, ppy: float) -> tupl
     """
     _check_ppy(ppy)
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
-        joined = pd.concat([returns, benchmark], axis=1, join="inner")
-        r = _as_finite_array(joined.iloc[:, 0], "returns")
-        b = _as_finite_array(joined.iloc[:, 1], "benchmark returns")
+        if not returns.index.equals(benchmark.index):  # else the join would keep every row
+            joined = pd.concat([returns, benchmark], axis=1, join="inner")
+            returns, benchmark = joined.iloc[:, 0], joined.iloc[:, 1]
+        r = _as_finite_array(returns, "returns")
+        b = _as_finite_array(benchmark, "benchmark returns")
     else:
         r = _as_finite_array(returns, "returns")
         b = _as_finite_array(benchmark, "benchmark returns")
@@ -331,13 +366,17 @@ def alpha_beta(returns: ReturnsLike, benchmark: ReturnsLike, ppy: float) -> tupl
     if r.size < 2:
         return math.nan, math.nan
     b_residual = b - np.mean(b)
-    variance = float(np.mean(b_residual**2))
+    # One scratch array holds each product in turn (b_residual ** 2, b_residual * r,
+    # r - beta * b): the same values, without a fresh million-element array for each.
+    scratch = np.multiply(b_residual, b_residual)
+    variance = float(np.mean(scratch))
     if variance < _MIN_BENCHMARK_VARIANCE:
         return math.nan, math.nan
-    beta = float(np.mean(b_residual * r)) / variance
+    beta = float(np.mean(np.multiply(b_residual, r, out=scratch))) / variance
+    np.subtract(r, np.multiply(beta, b, out=scratch), out=scratch)
     # A negative base (mean excess loss beyond -100 %) gives nan, as in empyrical.
     with np.errstate(over="ignore", invalid="ignore"):
-        alpha = float(np.power(1.0 + np.mean(r - beta * b), ppy) - 1.0)
+        alpha = float(np.power(1.0 + np.mean(scratch), ppy) - 1.0)
     return alpha, beta
 
 
@@ -415,7 +454,10 @@ def turnover(traded_notional: pd.Series, equity: pd.Series, ppy: float) -> float
     notional = _on_equity_index(traded_notional, equity, "traded_notional")
     if notional.size == 0:
         return math.nan
-    capital = _check_equity(equity)
+    return _turnover(notional, _check_equity(equity), ppy)
+
+
+def _turnover(notional: FloatArray, capital: FloatArray, ppy: float) -> float:
     return float(np.mean(np.abs(notional) / capital) * ppy)
 
 
@@ -516,28 +558,47 @@ def compute_metrics(
     """
     capital = _check_equity(equity)
     ppy = _resolve_ppy(equity, periods_per_year, calendar)
-    returns = pd.Series(capital[1:] / capital[:-1] - 1.0, index=equity.index[1:])
+    # copy=False: the array is new and this Series its only holder (pandas copies by default).
+    returns = pd.Series(capital[1:] / capital[:-1] - 1.0, index=equity.index[1:], copy=False)
     pnl = _as_finite_array(trade_pnl, "trade_pnl")
 
     alpha, beta = math.nan, math.nan
     if benchmark is not None:
         alpha, beta = alpha_beta(returns, _benchmark_returns(benchmark, equity), ppy)
 
+    # Each public function validates its input and recomputes what it needs;
+    # on a million bars that is most of the time spent here. The returns are
+    # validated once, and the wealth curve, its peak and the CAGR are computed
+    # once, with the same operations, so every figure is the same to the bit.
+    r = _as_finite_array(returns, "returns")
+    growth = _cagr(r, ppy)
+    if r.size:
+        wealth, peak = _wealth_and_peak(r)
+        mdd, mdd_duration = _max_drawdown(wealth, peak), _max_drawdown_duration(wealth, peak)
+    else:
+        mdd, mdd_duration = math.nan, 0
+    exposure_value = math.nan if position_value is None else exposure(position_value, equity)
+    turnover_value = math.nan
+    if traded_notional is not None:
+        _check_ppy(ppy)
+        notional = _on_equity_index(traded_notional, equity, "traded_notional")
+        if notional.size:
+            turnover_value = _turnover(notional, capital, ppy)
     return PerformanceMetrics(
-        total_return=total_return(returns),
-        cagr=cagr(returns, ppy),
-        annual_volatility=annual_volatility(returns, ppy),
-        sharpe=sharpe(returns, ppy),
-        sortino=sortino(returns, ppy),
-        max_drawdown=max_drawdown(returns),
-        max_drawdown_duration=max_drawdown_duration(returns),
-        calmar=calmar(returns, ppy),
+        total_return=_total_return(r),
+        cagr=growth,
+        annual_volatility=_annual_volatility(r, ppy),
+        sharpe=_sharpe(r, ppy),
+        sortino=_sortino(r, ppy),
+        max_drawdown=mdd,
+        max_drawdown_duration=mdd_duration,
+        calmar=_calmar(lambda: growth, mdd),
         win_rate=win_rate(pnl),
         profit_factor=profit_factor(pnl),
         avg_win=avg_win(pnl),
         avg_loss=avg_loss(pnl),
-        exposure=math.nan if position_value is None else exposure(position_value, equity),
-        turnover=(math.nan if traded_notional is None else turnover(traded_notional, equity, ppy)),
+        exposure=exposure_value,
+        turnover=turnover_value,
         trades=int(pnl.size),
         alpha=alpha,
         beta=beta,
@@ -586,11 +647,15 @@ def _check_equity(equity: pd.Series) -> FloatArray:
             f"{values[first]} at {equity.index[first]}"
         )
     index = equity.index
-    if isinstance(index, pd.DatetimeIndex) and not (
-        index.is_monotonic_increasing and index.is_unique
-    ):
+    if isinstance(index, pd.DatetimeIndex) and not _strictly_increasing(index):
         raise ValueError("equity timestamps must be strictly increasing (sorted, no duplicates)")
     return values
+
+
+def _strictly_increasing(index: pd.DatetimeIndex) -> bool:
+    """``is_monotonic_increasing and is_unique``, by comparing neighbours instead of hashing."""
+    stamps = index.asi8
+    return not index.hasnans and bool(np.all(stamps[1:] > stamps[:-1]))
 
 
 def _resolve_ppy(equity: pd.Series, ppy: float | None, calendar: str | None) -> float:
@@ -619,7 +684,7 @@ def _benchmark_returns(benchmark: pd.Series, equity: pd.Series) -> pd.Series:
         raise ValueError(
             f"benchmark prices must be positive: {prices[first]} at {equity.index[first]}"
         )
-    return pd.Series(prices[1:] / prices[:-1] - 1.0, index=equity.index[1:])
+    return pd.Series(prices[1:] / prices[:-1] - 1.0, index=equity.index[1:], copy=False)
 
 
 def _on_equity_index(values: pd.Series, equity: pd.Series, name: str) -> FloatArray:

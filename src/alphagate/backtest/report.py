@@ -45,16 +45,18 @@ sees the old report or the new one, never half of one.
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import math
+import pkgutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
+from plotly.colors import diverging
 
 from alphagate.atomic import write_text_atomically
 from alphagate.backtest.chart_series import (
@@ -76,6 +78,7 @@ __all__ = [
     "TRADE_COLUMNS",
     "monthly_returns",
     "render_report",
+    "report_page",
 ]
 
 MAX_PLOT_POINTS = 4_000
@@ -134,8 +137,21 @@ _EXIT_COLOUR = "#2b2b2b"
 _STRATEGY_COLOUR = "#2c5fa8"
 _BENCHMARK_COLOUR = "#8c8c8c"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+_TEMPLATE = "plotly_white"
 
-_Embed = Callable[[go.Figure, str, int], str]
+_Figure = dict[str, Any]
+"""A chart as the plain dict Plotly makes of a figure (``Figure.to_dict()``): data and layout.
+
+The charts are written as these dicts directly, their keys in the order
+Plotly's figure objects give them, and put on the page as
+``plotly.io.to_html`` would put them. Building the objects checked every
+value, imported a class for every kind of property and copied the whole
+template into each chart: most of the report's time, for charts whose every
+value is fixed here. The one difference on the page is the order of the
+template's keys (see :func:`_plotly_template`).
+"""
+
+_Embed = Callable[[_Figure, str, int], str]
 """``render_report``'s callback that turns a figure into an HTML fragment."""
 
 _CSS = """
@@ -231,6 +247,37 @@ def render_report(
         frame lacks a column, a trade's side is not recognised, or a limit is
         out of range.
     """
+    page = report_page(
+        equity=equity,
+        benchmark=benchmark,
+        trades=trades,
+        prices=prices,
+        metrics=metrics,
+        title=title,
+        log_scale=log_scale,
+        max_points=max_points,
+        max_trade_markers=max_trade_markers,
+    )
+    write_text_atomically(path, page)
+    return path
+
+
+def report_page(
+    *,
+    equity: pd.Series,
+    benchmark: pd.Series | None,
+    trades: pd.DataFrame,
+    prices: pd.DataFrame | None,
+    metrics: Mapping[str, float | int | None],
+    title: str,
+    log_scale: bool = False,
+    max_points: int = MAX_PLOT_POINTS,
+    max_trade_markers: int = MAX_TRADE_MARKERS,
+) -> str:
+    """The page :func:`render_report` writes, as text, for a caller that writes it itself.
+
+    Parameters and errors are those of :func:`render_report`.
+    """
     if max_points < 5:
         raise ValueError(f"max_points must be at least 5, got {max_points}")
     if max_trade_markers < 0:
@@ -240,21 +287,15 @@ def render_report(
     equity_utc = equity.set_axis(utc_index(equity.index))
 
     figures: list[str] = []
+    template = _plotly_template(_TEMPLATE)
 
-    def embed(fig: go.Figure, div_id: str, height: int) -> str:
+    def embed(fig: _Figure, div_id: str, height: int) -> str:
         # The first chart carries the whole Plotly bundle; later charts run
         # after it in document order and find ``Plotly`` already defined.
-        fig.update_layout(height=height, template="plotly_white")
+        fig["layout"] = {"template": template, **fig["layout"], "height": height}
         figures.append(div_id)
-        fragment: str = pio.to_html(
-            fig,
-            include_plotlyjs=len(figures) == 1,
-            full_html=False,
-            div_id=div_id,
-            config=_PLOT_CONFIG,
-            default_height=f"{height}px",
-        )
-        return fragment
+        bundle = _plotly_file("plotly.min.js") if len(figures) == 1 else None
+        return _chart_html(fig, div_id, f"{height}px", bundle)
 
     safe_title = html.escape(title)
     first, last = equity_utc.index[0], equity_utc.index[-1]
@@ -289,7 +330,7 @@ def render_report(
         ),
         _section("trades", "Trades", _trades_table(trades)),
     ]
-    document = (
+    return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -298,11 +339,108 @@ def render_report(
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
-    write_text_atomically(path, document)
-    return path
 
 
 # --------------------------------------------------------------------------- sections
+
+
+def _plotly_file(name: str) -> str:
+    """A file of Plotly's package data, read as Plotly reads it, without importing its modules."""
+    data = pkgutil.get_data("plotly", f"package_data/{name}")
+    if data is None:
+        raise FileNotFoundError(f"plotly's package data has no {name}")
+    return data.decode("utf-8")
+
+
+def _plotly_template(name: str) -> dict[str, Any]:
+    """A registered Plotly template, as ``plotly.io.templates[name]`` gives it: data, layout.
+
+    Read from Plotly's own file: building the template object would import
+    Plotly's figure machinery (a tenth of a second) only to hand the file's
+    values back. A figure object would also reorder the keys as it checks
+    them; the values are the same, and so is the drawing.
+    """
+    stored = json.loads(_plotly_file(f"templates/{name}.json"))
+    return {"data": stored["data"], "layout": stored["layout"]}
+
+
+def _plotly_json(value: object) -> str:
+    """JSON as Plotly writes a figure into a page (``plotly.io.to_json_plotly``, ``json`` engine).
+
+    Compact, with NaN and infinities as ``null`` (strict JSON), and ``<``, ``>``
+    and ``/`` escaped so that no text can close the page's script element.
+    Plotly reads back and rewrites any text that merely contains "NaN" or
+    "Infinity", as base64 data often does, to the same text; only a number
+    that is NaN or infinite is rewritten here.
+    """
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        loose = json.dumps(value, separators=(",", ":"))
+        strict = json.loads(loose, parse_constant=lambda _: None)
+        text = json.dumps(strict, separators=(",", ":"))
+    for unsafe, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("/", "\\u002f")):
+        text = text.replace(unsafe, escaped)
+    return text
+
+
+def _chart_html(fig: _Figure, div_id: str, height: str, bundle: str | None) -> str:
+    """One chart's HTML, as ``plotly.io.to_html(fig, full_html=False, ...)`` writes it.
+
+    ``bundle`` is Plotly's JavaScript, inlined before the chart, or None when
+    an earlier chart of the page carried it. The charts are plain dicts
+    already, so the page is assembled here: Plotly's ``to_html`` would import
+    its figure machinery only to check that they are dicts.
+    """
+    load = (
+        "        <script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+        f"        <script>{bundle}</script>    "
+        if bundle is not None
+        else ""
+    )
+    script = (
+        f'                if (document.getElementById("{div_id}")) {{'
+        "                    Plotly.newPlot("
+        f'                        "{div_id}",'
+        f"                        {_plotly_json(fig['data'])},"
+        f"                        {_plotly_json(fig['layout'])},"
+        f"                        {json.dumps(_PLOT_CONFIG)}"
+        "                    )"
+        "                }"
+    )
+    return (
+        f'<div style="height:{height}; width:100%;">'
+        "        "  # where plotly.io puts MathJax, which no chart here uses
+        f"        {load}"
+        f'            <div id="{div_id}" class="plotly-graph-div" '
+        'style="height:100%; width:100%;"></div>'
+        "            <script>"
+        "                window.PLOTLYENV=window.PLOTLYENV || {};"
+        f"                {script};"
+        "            </script>"
+        "        </div>"
+    ).strip()
+
+
+def _typed(values: np.ndarray[Any, Any]) -> object:
+    """Floats as Plotly writes an array into a page: base64 of the bytes, as a typed array.
+
+    Plotly's ``to_typed_array_spec``: ``dtype`` ``f8``, ``bdata``, and for more
+    than one dimension a ``shape`` like ``"2, 12"``; an empty array stays a list.
+    """
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    if array.size == 0:
+        return []
+    spec = {"dtype": "f8", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = str(array.shape)[1:-1]
+    return spec
+
+
+def _colorscale(colours: list[str]) -> list[list[object]]:
+    """A named colour sequence as the stops Plotly's colorscale validator turns it into."""
+    last = len(colours) - 1
+    return [[(1.0 * i) / (1.0 * last), colour] for i, colour in enumerate(colours)]
 
 
 def _section(anchor: str, heading: str, body: str) -> str:
@@ -344,102 +482,102 @@ def _reduced_note(points: int, max_points: int) -> str:
 
 def _equity_figure(
     equity: pd.Series, benchmark: pd.Series | None, log_scale: bool, max_points: int
-) -> go.Figure:
-    fig = go.Figure()
+) -> _Figure:
     values = equity.to_numpy(dtype=np.float64)
     keep = min_max_indices(values, max_points)
-    fig.add_trace(
-        go.Scatter(
-            x=plot_times(equity.index[keep]),
-            y=values[keep],
-            name="Strategy",
-            line={"color": _STRATEGY_COLOUR, "width": 2},
-        )
-    )
+    traces = [
+        {
+            "line": {"color": _STRATEGY_COLOUR, "width": 2},
+            "name": "Strategy",
+            "x": plot_times(equity.index[keep]),
+            "y": _typed(values[keep]),
+            "type": "scatter",
+        }
+    ]
     if benchmark is not None:
         rescaled = rescaled_benchmark(benchmark, equity)
         keep = min_max_indices(rescaled, max_points)
-        fig.add_trace(
-            go.Scatter(
-                x=plot_times(equity.index[keep]),
-                y=rescaled[keep],
-                name="Benchmark",
-                line={"color": _BENCHMARK_COLOUR, "width": 1.5, "dash": "dot"},
-                connectgaps=False,
-            )
-        )
-    fig.update_layout(
-        yaxis={"title": {"text": "Equity"}, "type": "log" if log_scale else "linear"},
-        hovermode="x unified",
-        legend={"orientation": "h", "y": 1.08, "x": 0.0},
-        margin={"t": 60, "b": 40},
-        updatemenus=[
+        traces.append(
             {
-                "type": "buttons",
+                "connectgaps": False,
+                "line": {"color": _BENCHMARK_COLOUR, "dash": "dot", "width": 1.5},
+                "name": "Benchmark",
+                "x": plot_times(equity.index[keep]),
+                "y": _typed(rescaled[keep]),
+                "type": "scatter",
+            }
+        )
+    layout = {
+        "yaxis": {"title": {"text": "Equity"}, "type": "log" if log_scale else "linear"},
+        "legend": {"orientation": "h", "y": 1.08, "x": 0.0},
+        "margin": {"t": 60, "b": 40},
+        "hovermode": "x unified",
+        "updatemenus": [
+            {
+                "active": 1 if log_scale else 0,
+                "buttons": [
+                    {"args": [{"yaxis.type": "linear"}], "label": "Linear", "method": "relayout"},
+                    {"args": [{"yaxis.type": "log"}], "label": "Log", "method": "relayout"},
+                ],
                 "direction": "right",
+                "showactive": True,
+                "type": "buttons",
                 "x": 1.0,
                 "xanchor": "right",
                 "y": 1.15,
-                "showactive": True,
-                "active": 1 if log_scale else 0,
-                "buttons": [
-                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
-                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                ],
             }
         ],
-    )
-    return fig
+    }
+    return {"data": traces, "layout": layout}
 
 
-def _drawdown_figure(equity: pd.Series, max_points: int) -> go.Figure:
+def _drawdown_figure(equity: pd.Series, max_points: int) -> _Figure:
     values = equity.to_numpy(dtype=np.float64)
     # Computed from every bar, then reduced: the deepest point is a bucket's
     # lowest, so it is drawn at its exact depth and time.
     underwater = (values / np.maximum.accumulate(values) - 1.0) * 100.0
     keep = min_max_indices(underwater, max_points)
-    fig = go.Figure(
-        go.Scatter(
-            x=plot_times(equity.index[keep]),
-            y=underwater[keep],
-            name="Drawdown",
-            fill="tozeroy",
-            line={"color": _RED, "width": 1},
-            hovertemplate="%{x}<br>%{y:.2f}%<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        yaxis={"title": {"text": "Drawdown (%)"}, "ticksuffix": "%"},
-        showlegend=False,
-        margin={"t": 20, "b": 40},
-    )
-    return fig
+    trace = {
+        "fill": "tozeroy",
+        "hovertemplate": "%{x}<br>%{y:.2f}%<extra></extra>",
+        "line": {"color": _RED, "width": 1},
+        "name": "Drawdown",
+        "x": plot_times(equity.index[keep]),
+        "y": _typed(underwater[keep]),
+        "type": "scatter",
+    }
+    layout = {
+        "yaxis": {"title": {"text": "Drawdown (%)"}, "ticksuffix": "%"},
+        "margin": {"t": 20, "b": 40},
+        "showlegend": False,
+    }
+    return {"data": [trace], "layout": layout}
 
 
 def _monthly_html(equity: pd.Series, embed: _Embed) -> str:
     table = monthly_returns(equity)
     percent = table.to_numpy(dtype=np.float64) * 100.0
     text = [["" if math.isnan(v) else f"{v:.1f}%" for v in row] for row in percent]
-    fig = go.Figure(
-        go.Heatmap(
-            z=percent,
-            x=list(_MONTH_NAMES),
-            y=[str(year) for year in table.index],
-            text=text,
-            texttemplate="%{text}",
-            colorscale="RdYlGn",
-            zmid=0.0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
-            hovertemplate="%{y} %{x}: %{z:.2f}%<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        yaxis={"autorange": "reversed", "type": "category"},
-        xaxis={"side": "top", "type": "category"},
-        margin={"t": 40, "b": 20},
-    )
+    heatmap = {
+        "colorbar": {"ticksuffix": "%", "title": {"text": "%"}},
+        "colorscale": _colorscale(diverging.RdYlGn),
+        "hovertemplate": "%{y} %{x}: %{z:.2f}%<extra></extra>",
+        "text": text,
+        "texttemplate": "%{text}",
+        "x": list(_MONTH_NAMES),
+        "xgap": 2,
+        "y": [str(year) for year in table.index],
+        "ygap": 2,
+        "z": _typed(percent),
+        "zmid": 0.0,
+        "type": "heatmap",
+    }
+    layout = {
+        "yaxis": {"autorange": "reversed", "type": "category"},
+        "xaxis": {"side": "top", "type": "category"},
+        "margin": {"t": 40, "b": 20},
+    }
+    fig = {"data": [heatmap], "layout": layout}
     height = 120 + 32 * len(table)
     note = (
         '<p class="note">Return of each calendar month (UTC), compounded within the month '
@@ -470,21 +608,19 @@ def _price_html(
         closes = prices[column].to_numpy(dtype=np.float64, na_value=np.nan)
         keep = min_max_indices(closes, max_points)
         marked = marked_trades(mine, max_trade_markers)
-        fig = go.Figure(
-            go.Scatter(
-                x=plot_times(stamps[keep]),
-                y=closes[keep],
-                name="Close",
-                line={"color": _BENCHMARK_COLOUR, "width": 1.2},
-            )
-        )
-        for trace in _trade_marker_traces(marked):
-            fig.add_trace(trace)
-        fig.update_layout(
-            yaxis={"title": {"text": "Price"}},
-            legend={"orientation": "h", "y": 1.1, "x": 0.0},
-            margin={"t": 40, "b": 40},
-        )
+        close = {
+            "line": {"color": _BENCHMARK_COLOUR, "width": 1.2},
+            "name": "Close",
+            "x": plot_times(stamps[keep]),
+            "y": _typed(closes[keep]),
+            "type": "scatter",
+        }
+        layout = {
+            "yaxis": {"title": {"text": "Price"}},
+            "legend": {"orientation": "h", "y": 1.1, "x": 0.0},
+            "margin": {"t": 40, "b": 40},
+        }
+        fig = {"data": [close, *_trade_marker_traces(marked)], "layout": layout}
         count = len(mine)
         caption = f"{count:,} trade{'' if count == 1 else 's'}"
         if len(marked) < count:
@@ -499,7 +635,7 @@ def _price_html(
     return "\n".join(parts)
 
 
-def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
+def _trade_marker_traces(trades: pd.DataFrame) -> list[dict[str, Any]]:
     """Entry markers (long up and green, short down and red) and exit crosses."""
     traces = []
     for mask, name, symbol, colour in (
@@ -509,33 +645,35 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[go.Scatter]:
         entries = trades[mask.to_numpy(dtype=bool)]
         if len(entries):
             traces.append(
-                go.Scatter(
-                    x=plot_times(pd.DatetimeIndex(entries["entry_ts"])),
-                    y=entries["entry_price"].to_numpy(dtype=np.float64),
-                    mode="markers",
-                    name=name,
-                    marker={"symbol": symbol, "color": colour, "size": 11},
-                    customdata=_hover_data(entries),
-                    hovertemplate=(
+                {
+                    "customdata": _hover_data(entries),
+                    "hovertemplate": (
                         f"{name}<br>%{{x}}<br>price %{{y}}<br>qty %{{customdata[0]}}<extra></extra>"
                     ),
-                )
+                    "marker": {"color": colour, "size": 11, "symbol": symbol},
+                    "mode": "markers",
+                    "name": name,
+                    "x": plot_times(pd.DatetimeIndex(entries["entry_ts"])),
+                    "y": _typed(entries["entry_price"].to_numpy(dtype=np.float64)),
+                    "type": "scatter",
+                }
             )
     exits = trades[trades["exit_ts"].notna().to_numpy(dtype=bool)]
     if len(exits):
         traces.append(
-            go.Scatter(
-                x=plot_times(pd.DatetimeIndex(exits["exit_ts"])),
-                y=exits["exit_price"].to_numpy(dtype=np.float64),
-                mode="markers",
-                name="Exit",
-                marker={"symbol": "x", "color": _EXIT_COLOUR, "size": 9},
-                customdata=_hover_data(exits),
-                hovertemplate=(
+            {
+                "customdata": _hover_data(exits),
+                "hovertemplate": (
                     "Exit<br>%{x}<br>price %{y}<br>qty %{customdata[0]}"
                     "<br>P&amp;L %{customdata[1]}<extra></extra>"
                 ),
-            )
+                "marker": {"color": _EXIT_COLOUR, "size": 9, "symbol": "x"},
+                "mode": "markers",
+                "name": "Exit",
+                "x": plot_times(pd.DatetimeIndex(exits["exit_ts"])),
+                "y": _typed(exits["exit_price"].to_numpy(dtype=np.float64)),
+                "type": "scatter",
+            }
         )
     return traces
 

@@ -761,3 +761,83 @@ def test_a_million_bar_report_stays_a_few_megabytes(tmp_path: Path) -> None:
     assert max(trace(traces, "Strategy")["y"]) == equity.max()
     assert "<td>-25.00%</td>" in page  # the caller's metric, not one of the drawn points
     assert len(bundle) > 1_000_000
+
+
+# --------------------------------------------------------------------------- as Plotly writes it
+
+
+def test_charts_are_written_as_plotly_io_writes_them() -> None:
+    """The report assembles its charts itself; what it writes is what Plotly's own writer would.
+
+    Plotly is imported here only to compare: ``plotly.io.to_html`` of the same
+    figure dict, first with and then without the JavaScript bundle.
+    """
+    import plotly.io as pio
+
+    figure: dict[str, Any] = {
+        "data": [
+            {
+                "name": "with </script> and é",
+                "x": ["2024-01-02 21:00:00"],
+                "y": {"dtype": "f8", "bdata": "AAAAAAAA+H8NaNbase64"},  # "NaN" in text
+                "z": [float("nan"), float("inf"), -float("inf"), 1.5],
+                "type": "scatter",
+            }
+        ],
+        "layout": {"template": report_module._plotly_template("plotly_white"), "height": 300},
+    }
+    for bundle in (report_module._plotly_file("plotly.min.js"), None):
+        ours = report_module._chart_html(figure, "chart-id", "300px", bundle)
+        theirs = pio.to_html(
+            figure,
+            include_plotlyjs=bundle is not None,
+            full_html=False,
+            div_id="chart-id",
+            config=dict(report_module._PLOT_CONFIG),
+            default_height="300px",
+            validate=False,
+        )
+        assert ours == theirs
+
+
+def test_the_template_is_plotlys_registered_one() -> None:
+    import plotly.io as pio
+
+    ours = report_module._plotly_template("plotly_white")
+    theirs = pio.templates["plotly_white"].to_plotly_json()
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_chart_dicts_are_what_plotlys_figure_objects_make_of_them() -> None:
+    """Arrays, colour scales and key order, against ``Figure.to_dict()`` of the same chart."""
+    import plotly.graph_objects as go
+
+    equity = make_inputs()["equity"]
+    ours = report_module._drawdown_figure(equity, max_points=40)
+    values = equity.to_numpy(dtype=np.float64)
+    underwater = (values / np.maximum.accumulate(values) - 1.0) * 100.0
+    keep = chart_series.min_max_indices(underwater, 40)
+    theirs = go.Figure(
+        go.Scatter(
+            x=chart_series.plot_times(equity.index[keep]),
+            y=underwater[keep],
+            name="Drawdown",
+            fill="tozeroy",
+            line={"color": "#d73027", "width": 1},
+            hovertemplate="%{x}<br>%{y:.2f}%<extra></extra>",
+        ),
+        layout={"template": {}},
+    )
+    theirs.update_layout(
+        yaxis={"title": {"text": "Drawdown (%)"}, "ticksuffix": "%"},
+        showlegend=False,
+        margin={"t": 20, "b": 40},
+    )
+    made = theirs.to_dict()
+    made["layout"].pop("template")
+    assert json.dumps(ours) == json.dumps(made)
+    heatmap = go.Heatmap(z=np.zeros((2, 12)), colorscale="RdYlGn").to_plotly_json()
+    colours = report_module._colorscale(report_module.diverging.RdYlGn)
+    assert json.dumps(colours) == json.dumps(heatmap["colorscale"])
+    table = np.arange(24, dtype=np.float64).reshape(2, 12)
+    assert report_module._typed(table) == go.Figure(go.Heatmap(z=table)).to_dict()["data"][0]["z"]
