@@ -45,11 +45,8 @@ sees the old report or the new one, never half of one.
 
 from __future__ import annotations
 
-import base64
 import html
-import json
 import math
-import pkgutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -69,6 +66,22 @@ from alphagate.backtest.chart_series import (
     plot_times,
     rescaled_benchmark,
     utc_index,
+)
+from alphagate.backtest.plotly_html import (
+    Figure,
+    chart_html,
+    colorscale,
+    plotly_file,
+    plotly_template,
+    typed_array,
+)
+from alphagate.backtest.report_tables import (
+    MAX_TRADE_ROWS,
+    format_amount,
+    format_quantity,
+    format_ts,
+    metrics_table,
+    trades_table,
 )
 
 __all__ = [
@@ -92,45 +105,10 @@ MAX_TRADE_MARKERS = 2_000
 possibly an exit marker). Past that, markers cover one another and only slow
 the page; see :func:`render_report` for which trades are marked."""
 
-MAX_TRADE_ROWS = 500
-"""Trades listed in the table. Longer lists are cut (with the full count shown)
-because a table of tens of thousands of rows makes the page slow to open and
-nobody reads it; the complete list belongs in the run's trades file."""
-
 
 _MONTH_NAMES = (
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 )  # fmt: skip
-_DASH = "\u2014"  # shown for a metric or value that is missing or undefined
-
-# How each metric of ``PerformanceMetrics`` is shown. Fractions are stored as
-# plain numbers (0.12 is 12 %), so the report needs to know which ones to scale.
-_PERCENT_METRICS = frozenset(
-    {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure", "alpha"}
-)
-_RATIO_METRICS = frozenset({"sharpe", "sortino", "calmar", "profit_factor", "beta", "turnover"})
-_AMOUNT_METRICS = frozenset({"avg_win", "avg_loss"})
-_METRIC_LABELS: Mapping[str, str] = {
-    "total_return": "Total return",
-    "cagr": "CAGR",
-    "annual_volatility": "Annual volatility",
-    "sharpe": "Sharpe ratio",
-    "sortino": "Sortino ratio",
-    "max_drawdown": "Max drawdown",
-    "max_drawdown_duration": "Max drawdown duration (bars)",
-    "calmar": "Calmar ratio",
-    "win_rate": "Win rate",
-    "profit_factor": "Profit factor",
-    "avg_win": "Average win",
-    "avg_loss": "Average loss",
-    "exposure": "Exposure",
-    "turnover": "Turnover (per year)",
-    "trades": "Trades",
-    "alpha": "Alpha (annual)",
-    "beta": "Beta",
-    "periods_per_year": "Periods per year",
-}
-
 _GREEN = "#1a9850"
 _RED = "#d73027"
 _EXIT_COLOUR = "#2b2b2b"
@@ -139,19 +117,7 @@ _BENCHMARK_COLOUR = "#8c8c8c"
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 _TEMPLATE = "plotly_white"
 
-_Figure = dict[str, Any]
-"""A chart as the plain dict Plotly makes of a figure (``Figure.to_dict()``): data and layout.
-
-The charts are written as these dicts directly, their keys in the order
-Plotly's figure objects give them, and put on the page as
-``plotly.io.to_html`` would put them. Building the objects checked every
-value, imported a class for every kind of property and copied the whole
-template into each chart: most of the report's time, for charts whose every
-value is fixed here. The one difference on the page is the order of the
-template's keys (see :func:`_plotly_template`).
-"""
-
-_Embed = Callable[[_Figure, str, int], str]
+_Embed = Callable[[Figure, str, int], str]
 """``render_report``'s callback that turns a figure into an HTML fragment."""
 
 _CSS = """
@@ -287,25 +253,25 @@ def report_page(
     equity_utc = equity.set_axis(utc_index(equity.index))
 
     figures: list[str] = []
-    template = _plotly_template(_TEMPLATE)
+    template = plotly_template(_TEMPLATE)
 
-    def embed(fig: _Figure, div_id: str, height: int) -> str:
+    def embed(fig: Figure, div_id: str, height: int) -> str:
         # The first chart carries the whole Plotly bundle; later charts run
         # after it in document order and find ``Plotly`` already defined.
         fig["layout"] = {"template": template, **fig["layout"], "height": height}
         figures.append(div_id)
-        bundle = _plotly_file("plotly.min.js") if len(figures) == 1 else None
-        return _chart_html(fig, div_id, f"{height}px", bundle)
+        bundle = plotly_file("plotly.min.js") if len(figures) == 1 else None
+        return chart_html(fig, div_id, f"{height}px", bundle, _PLOT_CONFIG)
 
     safe_title = html.escape(title)
     first, last = equity_utc.index[0], equity_utc.index[-1]
     subtitle = (
-        f"{_format_ts(first)} to {_format_ts(last)} UTC &middot; {len(equity_utc):,} bars"
-        f" &middot; equity {_format_amount(float(equity_utc.iloc[0]))}"
-        f" &rarr; {_format_amount(float(equity_utc.iloc[-1]))}"
+        f"{format_ts(first)} to {format_ts(last)} UTC &middot; {len(equity_utc):,} bars"
+        f" &middot; equity {format_amount(float(equity_utc.iloc[0]))}"
+        f" &rarr; {format_amount(float(equity_utc.iloc[-1]))}"
     )
     sections = [
-        _section("metrics", "Headline metrics", _metrics_table(metrics)),
+        _section("metrics", "Headline metrics", metrics_table(metrics)),
         _section(
             "equity",
             "Equity vs benchmark",
@@ -328,7 +294,7 @@ def report_page(
             "Trades on price",
             _price_html(prices, trades, embed, max_points, max_trade_markers),
         ),
-        _section("trades", "Trades", _trades_table(trades)),
+        _section("trades", "Trades", trades_table(trades)),
     ]
     return (
         "<!DOCTYPE html>\n"
@@ -344,120 +310,8 @@ def report_page(
 # --------------------------------------------------------------------------- sections
 
 
-def _plotly_file(name: str) -> str:
-    """A file of Plotly's package data, read as Plotly reads it, without importing its modules."""
-    data = pkgutil.get_data("plotly", f"package_data/{name}")
-    if data is None:
-        raise FileNotFoundError(f"plotly's package data has no {name}")
-    return data.decode("utf-8")
-
-
-def _plotly_template(name: str) -> dict[str, Any]:
-    """A registered Plotly template, as ``plotly.io.templates[name]`` gives it: data, layout.
-
-    Read from Plotly's own file: building the template object would import
-    Plotly's figure machinery (a tenth of a second) only to hand the file's
-    values back. A figure object would also reorder the keys as it checks
-    them; the values are the same, and so is the drawing.
-    """
-    stored = json.loads(_plotly_file(f"templates/{name}.json"))
-    return {"data": stored["data"], "layout": stored["layout"]}
-
-
-def _plotly_json(value: object) -> str:
-    """JSON as Plotly writes a figure into a page (``plotly.io.to_json_plotly``, ``json`` engine).
-
-    Compact, with NaN and infinities as ``null`` (strict JSON), and ``<``, ``>``
-    and ``/`` escaped so that no text can close the page's script element.
-    Plotly reads back and rewrites any text that merely contains "NaN" or
-    "Infinity", as base64 data often does, to the same text; only a number
-    that is NaN or infinite is rewritten here.
-    """
-    try:
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
-    except ValueError:
-        loose = json.dumps(value, separators=(",", ":"))
-        strict = json.loads(loose, parse_constant=lambda _: None)
-        text = json.dumps(strict, separators=(",", ":"))
-    for unsafe, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("/", "\\u002f")):
-        text = text.replace(unsafe, escaped)
-    return text
-
-
-def _chart_html(fig: _Figure, div_id: str, height: str, bundle: str | None) -> str:
-    """One chart's HTML, as ``plotly.io.to_html(fig, full_html=False, ...)`` writes it.
-
-    ``bundle`` is Plotly's JavaScript, inlined before the chart, or None when
-    an earlier chart of the page carried it. The charts are plain dicts
-    already, so the page is assembled here: Plotly's ``to_html`` would import
-    its figure machinery only to check that they are dicts.
-    """
-    load = (
-        "        <script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-        f"        <script>{bundle}</script>    "
-        if bundle is not None
-        else ""
-    )
-    script = (
-        f'                if (document.getElementById("{div_id}")) {{'
-        "                    Plotly.newPlot("
-        f'                        "{div_id}",'
-        f"                        {_plotly_json(fig['data'])},"
-        f"                        {_plotly_json(fig['layout'])},"
-        f"                        {json.dumps(_PLOT_CONFIG)}"
-        "                    )"
-        "                }"
-    )
-    return (
-        f'<div style="height:{height}; width:100%;">'
-        "        "  # where plotly.io puts MathJax, which no chart here uses
-        f"        {load}"
-        f'            <div id="{div_id}" class="plotly-graph-div" '
-        'style="height:100%; width:100%;"></div>'
-        "            <script>"
-        "                window.PLOTLYENV=window.PLOTLYENV || {};"
-        f"                {script};"
-        "            </script>"
-        "        </div>"
-    ).strip()
-
-
-def _typed(values: np.ndarray[Any, Any]) -> object:
-    """Floats as Plotly writes an array into a page: base64 of the bytes, as a typed array.
-
-    Plotly's ``to_typed_array_spec``: ``dtype`` ``f8``, ``bdata``, and for more
-    than one dimension a ``shape`` like ``"2, 12"``; an empty array stays a list.
-    """
-    array = np.ascontiguousarray(values, dtype=np.float64)
-    if array.size == 0:
-        return []
-    spec = {"dtype": "f8", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
-    if array.ndim > 1:
-        spec["shape"] = str(array.shape)[1:-1]
-    return spec
-
-
-def _colorscale(colours: list[str]) -> list[list[object]]:
-    """A named colour sequence as the stops Plotly's colorscale validator turns it into."""
-    last = len(colours) - 1
-    return [[(1.0 * i) / (1.0 * last), colour] for i, colour in enumerate(colours)]
-
-
 def _section(anchor: str, heading: str, body: str) -> str:
     return f'<section id="{anchor}">\n<h2>{heading}</h2>\n{body}\n</section>'
-
-
-def _metrics_table(metrics: Mapping[str, float | int | None]) -> str:
-    if not metrics:
-        return '<p class="note">No metrics were given.</p>'
-    rows = []
-    for name, value in metrics.items():
-        label = _METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
-        rows.append(
-            f'<tr data-metric="{html.escape(name)}"><td class="label">{html.escape(label)}</td>'
-            f"<td>{_format_metric(name, value)}</td></tr>"
-        )
-    return '<table class="metrics">\n' + "\n".join(rows) + "\n</table>"
 
 
 def _equity_note(benchmark: pd.Series | None) -> str:
@@ -482,7 +336,7 @@ def _reduced_note(points: int, max_points: int) -> str:
 
 def _equity_figure(
     equity: pd.Series, benchmark: pd.Series | None, log_scale: bool, max_points: int
-) -> _Figure:
+) -> Figure:
     values = equity.to_numpy(dtype=np.float64)
     keep = min_max_indices(values, max_points)
     traces = [
@@ -490,7 +344,7 @@ def _equity_figure(
             "line": {"color": _STRATEGY_COLOUR, "width": 2},
             "name": "Strategy",
             "x": plot_times(equity.index[keep]),
-            "y": _typed(values[keep]),
+            "y": typed_array(values[keep]),
             "type": "scatter",
         }
     ]
@@ -503,7 +357,7 @@ def _equity_figure(
                 "line": {"color": _BENCHMARK_COLOUR, "dash": "dot", "width": 1.5},
                 "name": "Benchmark",
                 "x": plot_times(equity.index[keep]),
-                "y": _typed(rescaled[keep]),
+                "y": typed_array(rescaled[keep]),
                 "type": "scatter",
             }
         )
@@ -531,7 +385,7 @@ def _equity_figure(
     return {"data": traces, "layout": layout}
 
 
-def _drawdown_figure(equity: pd.Series, max_points: int) -> _Figure:
+def _drawdown_figure(equity: pd.Series, max_points: int) -> Figure:
     values = equity.to_numpy(dtype=np.float64)
     # Computed from every bar, then reduced: the deepest point is a bucket's
     # lowest, so it is drawn at its exact depth and time.
@@ -543,7 +397,7 @@ def _drawdown_figure(equity: pd.Series, max_points: int) -> _Figure:
         "line": {"color": _RED, "width": 1},
         "name": "Drawdown",
         "x": plot_times(equity.index[keep]),
-        "y": _typed(underwater[keep]),
+        "y": typed_array(underwater[keep]),
         "type": "scatter",
     }
     layout = {
@@ -560,7 +414,7 @@ def _monthly_html(equity: pd.Series, embed: _Embed) -> str:
     text = [["" if math.isnan(v) else f"{v:.1f}%" for v in row] for row in percent]
     heatmap = {
         "colorbar": {"ticksuffix": "%", "title": {"text": "%"}},
-        "colorscale": _colorscale(diverging.RdYlGn),
+        "colorscale": colorscale(diverging.RdYlGn),
         "hovertemplate": "%{y} %{x}: %{z:.2f}%<extra></extra>",
         "text": text,
         "texttemplate": "%{text}",
@@ -568,7 +422,7 @@ def _monthly_html(equity: pd.Series, embed: _Embed) -> str:
         "xgap": 2,
         "y": [str(year) for year in table.index],
         "ygap": 2,
-        "z": _typed(percent),
+        "z": typed_array(percent),
         "zmid": 0.0,
         "type": "heatmap",
     }
@@ -612,7 +466,7 @@ def _price_html(
             "line": {"color": _BENCHMARK_COLOUR, "width": 1.2},
             "name": "Close",
             "x": plot_times(stamps[keep]),
-            "y": _typed(closes[keep]),
+            "y": typed_array(closes[keep]),
             "type": "scatter",
         }
         layout = {
@@ -654,7 +508,7 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[dict[str, Any]]:
                     "mode": "markers",
                     "name": name,
                     "x": plot_times(pd.DatetimeIndex(entries["entry_ts"])),
-                    "y": _typed(entries["entry_price"].to_numpy(dtype=np.float64)),
+                    "y": typed_array(entries["entry_price"].to_numpy(dtype=np.float64)),
                     "type": "scatter",
                 }
             )
@@ -671,7 +525,7 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[dict[str, Any]]:
                 "mode": "markers",
                 "name": "Exit",
                 "x": plot_times(pd.DatetimeIndex(exits["exit_ts"])),
-                "y": _typed(exits["exit_price"].to_numpy(dtype=np.float64)),
+                "y": typed_array(exits["exit_price"].to_numpy(dtype=np.float64)),
                 "type": "scatter",
             }
         )
@@ -680,98 +534,15 @@ def _trade_marker_traces(trades: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _hover_data(trades: pd.DataFrame) -> list[list[str]]:
     return [
-        [_format_quantity(float(qty)), _format_amount(float(pnl))]
+        [format_quantity(float(qty)), format_amount(float(pnl))]
         for qty, pnl in zip(trades["qty"], trades["pnl"], strict=True)
     ]
-
-
-def _trades_table(trades: pd.DataFrame) -> str:
-    if len(trades) == 0:
-        return '<p class="note">No trades.</p>'
-    total = len(trades)
-    open_count = int(trades["exit_ts"].isna().sum())
-    shown = trades.iloc[:MAX_TRADE_ROWS]
-    summary = (
-        f"Showing the first {len(shown):,} of {total:,} trades"
-        if total > len(shown)
-        else f"{total:,} trade{'' if total == 1 else 's'}"
-    )
-    summary += f" ({open_count:,} open). Times in UTC; P&amp;L is gross of fees."
-    header = (
-        '<tr><th>#</th><th class="text">Symbol</th><th class="text">Side</th><th>Qty</th>'
-        "<th>Entry time</th><th>Entry price</th><th>Exit time</th><th>Exit price</th>"
-        "<th>P&amp;L</th><th>Fees</th><th>Net P&amp;L</th></tr>"
-    )
-    rows = []
-    for number, row in enumerate(shown.itertuples(index=False), start=1):
-        record: Any = row
-        is_open = pd.isna(record.exit_ts)
-        rows.append(
-            f'<tr class="{"open" if is_open else "closed"}">'
-            f"<td>{number}</td>"
-            f'<td class="text">{html.escape(record.symbol)}</td>'
-            f'<td class="text">{"long" if record.long else "short"}</td>'
-            f"<td>{_format_quantity(record.qty)}</td>"
-            f"<td>{_format_ts(record.entry_ts)}</td>"
-            f"<td>{_format_price(record.entry_price)}</td>"
-            f"<td>{'open' if is_open else _format_ts(record.exit_ts)}</td>"
-            f"<td>{_format_price(record.exit_price)}</td>"
-            f"<td>{_format_amount(record.pnl)}</td>"
-            f"<td>{_format_amount(record.fees)}</td>"
-            f"<td>{_format_amount(record.pnl - record.fees)}</td>"
-            "</tr>"
-        )
-    return (
-        f'<p class="note">{summary}</p>\n<div class="table-scroll"><table class="trades">\n'
-        + header
-        + "\n"
-        + "\n".join(rows)
-        + "\n</table></div>"
-    )
 
 
 # --------------------------------------------------------------------------- inputs
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def _format_metric(name: str, value: float | int | None) -> str:
-    """One metric as shown: fractions as %, ratios and amounts to 2 dp, counts whole."""
-    number = math.nan if value is None else float(value)
-    if not math.isfinite(number):
-        # ``None``/``nan`` mean "undefined for this run" (PerformanceMetrics
-        # writes nan, to_json_dict None); an infinite profit factor is real.
-        return _DASH if math.isnan(number) else ("&infin;" if number > 0 else "&minus;&infin;")
-    if name in _PERCENT_METRICS:
-        text = f"{number * 100.0:,.2f}%"
-    elif name in _RATIO_METRICS or name in _AMOUNT_METRICS:
-        text = f"{number:,.2f}"
-    elif number.is_integer():
-        text = f"{int(number):,d}"
-    else:
-        text = f"{number:,.4g}"
-    return text
-
-
-def _format_amount(value: float) -> str:
-    return _DASH if not math.isfinite(value) else f"{value:,.2f}"
-
-
-def _format_price(value: float) -> str:
-    if not math.isfinite(value):
-        return _DASH
-    return f"{value:,.2f}" if abs(value) >= 1.0 else f"{value:.6g}"
-
-
-def _format_quantity(value: float) -> str:
-    return _DASH if not math.isfinite(value) else f"{value:,.8g}"
-
-
-def _format_ts(stamp: pd.Timestamp) -> str:
-    if pd.isna(stamp):
-        return _DASH
-    return str(stamp.strftime("%Y-%m-%d %H:%M"))
 
 
 # --------------------------------------------------------------------------- output

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.backtest import chart_series
+from alphagate.backtest import chart_series, plotly_html
 from alphagate.backtest import report as report_module
 from alphagate.backtest.report import MAX_TRADE_ROWS, TRADE_COLUMNS, monthly_returns, render_report
 from alphagate.domain.orders import Side
@@ -784,10 +784,12 @@ def test_charts_are_written_as_plotly_io_writes_them() -> None:
                 "type": "scatter",
             }
         ],
-        "layout": {"template": report_module._plotly_template("plotly_white"), "height": 300},
+        "layout": {"template": plotly_html.plotly_template("plotly_white"), "height": 300},
     }
-    for bundle in (report_module._plotly_file("plotly.min.js"), None):
-        ours = report_module._chart_html(figure, "chart-id", "300px", bundle)
+    for bundle in (plotly_html.plotly_file("plotly.min.js"), None):
+        ours = plotly_html.chart_html(
+            figure, "chart-id", "300px", bundle, report_module._PLOT_CONFIG
+        )
         theirs = pio.to_html(
             figure,
             include_plotlyjs=bundle is not None,
@@ -803,7 +805,7 @@ def test_charts_are_written_as_plotly_io_writes_them() -> None:
 def test_the_template_is_plotlys_registered_one() -> None:
     import plotly.io as pio
 
-    ours = report_module._plotly_template("plotly_white")
+    ours = plotly_html.plotly_template("plotly_white")
     theirs = pio.templates["plotly_white"].to_plotly_json()
     assert json.dumps(ours) == json.dumps(theirs)
 
@@ -837,7 +839,8 @@ def test_chart_dicts_are_what_plotlys_figure_objects_make_of_them() -> None:
     made["layout"].pop("template")
     assert json.dumps(ours) == json.dumps(made)
     heatmap = go.Heatmap(z=np.zeros((2, 12)), colorscale="RdYlGn").to_plotly_json()
-    colours = report_module._colorscale(report_module.diverging.RdYlGn)
+    colours = plotly_html.colorscale(report_module.diverging.RdYlGn)
     assert json.dumps(colours) == json.dumps(heatmap["colorscale"])
     table = np.arange(24, dtype=np.float64).reshape(2, 12)
-    assert report_module._typed(table) == go.Figure(go.Heatmap(z=table)).to_dict()["data"][0]["z"]
+    theirs = go.Figure(go.Heatmap(z=table)).to_dict()["data"][0]["z"]
+    assert plotly_html.typed_array(table) == theirs
