@@ -32,7 +32,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphagate import metrics
-from alphagate.metrics import PerformanceMetrics, compute_metrics, periods_per_year
+from alphagate.annualisation import periods_per_year
+from alphagate.metrics import PerformanceMetrics, compute_metrics
 
 FIELDS = (
     "total_return",
