@@ -465,7 +465,14 @@ class EventLoop:
         opens = {s: self._data[s]["open"].item(r) for s, r in rows if s in pending}
         if not opens:
             return
-        marks = {**self.latest_closes(), **opens}
+        # Equity needs a price for the open positions only: the open where a
+        # symbol has one now, else its last close (not a map of every symbol's).
+        seen, data = self._seen, self._data
+        marks = {
+            s: opens[s] if s in opens else data[s]["close"].item(seen[s] - 1)
+            for s in self.positions_view()
+            if s in opens or s in seen  # one held before its first bar: the portfolio says so
+        }
         equity = self._portfolio.equity(marks)
         for symbol, price in opens.items():
             weight, decided = pending.pop(symbol)
