@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
@@ -52,15 +52,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphagate.domain.bar import Bar
-from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
+from alphagate.domain.bars import check_bars_frame, symbols_of
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
+from alphagate.engine.bar_arrays import history_upto, symbol_arrays
 from alphagate.engine.book_log import BookLog
+from alphagate.engine.declared_indicators import declared_indicators
 from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
 from alphagate.engine.strategy import (
     FloatArray,
-    LookAheadError,
     OrderIntent,
     Strategy,
     StrategyContext,
@@ -75,8 +76,6 @@ from alphagate.execution.venue import OrderUpdate, SimulatedVenue
 
 Units = Literal["whole", "fractional"]
 Sizing = Literal["close", "next_open"]
-_COLUMNS: Final = (*PRICE_COLUMNS, "volume")
-_LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)  # where declared indicators are recomputed
 _GC_YOUNG_THRESHOLD: Final = 50_000
 _SUBMITTED: Final = Submitted()  # carries nothing: one instance serves every order
 # What a target weight becomes: a plain market DAY entry. ``_submit`` reads only
@@ -96,36 +95,6 @@ class LoopRecord:
     fills: list[Fill] = field(default_factory=list)
     orders: dict[str, OrderState] = field(default_factory=dict)
     updates: list[tuple[pd.Timestamp, OrderUpdate]] = field(default_factory=list)
-
-
-def _symbol_arrays(bars: pd.DataFrame, symbols: list[str]) -> dict[str, dict[str, np.ndarray]]:
-    """Per symbol, read-only ``ts`` (int64 ns) and OHLCV arrays; refuse a NaN price.
-
-    Each symbol's rows are one run of the sorted index, so its arrays are
-    views of the frame's columns, not copies: a run of a million bars would
-    otherwise hold the prices twice.
-    """
-    all_ts = pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8
-    columns = {c: bars[c].to_numpy(np.float64) for c in _COLUMNS}
-    data = {}
-    for symbol in symbols:
-        found = bars.index.get_loc(symbol)
-        rows = found if isinstance(found, slice) else np.flatnonzero(found)
-        ts = all_ts[rows]
-        for column in PRICE_COLUMNS:
-            bad = np.flatnonzero(np.isnan(columns[column][rows]))
-            if bad.size:
-                at = pd.Timestamp(int(ts[bad[0]]), tz="UTC")
-                raise ValueError(f"NaN {column} for {symbol!r} at {at}")
-        arrays = {c: _read_only(columns[c][rows]) for c in _COLUMNS}
-        data[symbol] = {"ts": _read_only(ts), **arrays}
-    return data
-
-
-def _read_only(values: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(values)
-    array.flags.writeable = False  # views handed to strategies inherit this
-    return array
 
 
 class EventLoop:
@@ -173,7 +142,7 @@ class EventLoop:
         self._check_look_ahead = check_look_ahead
         self._symbols = symbols_of(bars)
         self._known = frozenset(self._symbols)
-        self._data = _symbol_arrays(bars, self._symbols)
+        self._data = symbol_arrays(bars, self._symbols)
         stamps = [d["ts"] for d in self._data.values()]
         if len(stamps) == 1:
             self._ts = stamps[0]  # already strictly increasing: check_bars_frame saw to it
@@ -230,7 +199,9 @@ class EventLoop:
             gc.set_threshold(*threshold)
 
     def _run(self) -> LoopRecord:
-        self._indicators = self._declared_indicators()
+        self._indicators = declared_indicators(
+            self._strategy, self._data, check_look_ahead=self._check_look_ahead
+        )
         keep_history, guard = self._feed_every_bar, self._guard
         first_decision = max(self._strategy.warmup, 1) - 1
         context = _LoopContext(self)
@@ -335,12 +306,7 @@ class EventLoop:
         for symbol, n in self._seen.items():
             cached = cache.get(symbol)
             if cached is None or cached[0] != n:
-                d = self._data[symbol]
-                history = SymbolHistory(
-                    d["ts"][:n], d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n],
-                    d["volume"][:n],
-                )  # fmt: skip
-                cached = cache[symbol] = (n, history)
+                cached = cache[symbol] = (n, history_upto(self._data[symbol], n))
             views[symbol] = cached[1]
         return MappingProxyType(views)
 
@@ -353,67 +319,6 @@ class EventLoop:
             positions=self.positions_view(),
             prices=MappingProxyType(prices),
         )
-
-    def _declared_indicators(self) -> dict[str, dict[str, FloatArray]]:
-        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]] | None = getattr(
-            self._strategy, "indicators", None
-        )
-        if declare is None:
-            return {}
-        out: dict[str, dict[str, FloatArray]] = {}
-        for symbol in self._symbols:
-            length = len(self._data[symbol]["close"])
-            full = self._indicator_arrays(declare, symbol, length)
-            if self._check_look_ahead:
-                self._refuse_look_ahead(declare, symbol, full)
-            out[symbol] = full
-        return out
-
-    def _indicator_arrays(
-        self,
-        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]],
-        symbol: str,
-        n: int,
-    ) -> dict[str, FloatArray]:
-        d = self._data[symbol]
-        history = SymbolHistory(
-            d["ts"][:n], d["open"][:n], d["high"][:n], d["low"][:n], d["close"][:n], d["volume"][:n]
-        )
-        arrays: dict[str, FloatArray] = {}
-        for name, values in declare(symbol, history).items():
-            array = np.asarray(values, dtype=np.float64)
-            if array.shape != (n,):
-                raise StrategyError(
-                    self._strategy.name,
-                    self._stamp(0),
-                    f"indicator {name!r} of {symbol!r} has shape {array.shape}, expected ({n},)",
-                )
-            arrays[name] = _read_only(array)
-        return arrays
-
-    def _refuse_look_ahead(
-        self,
-        declare: Callable[[str, SymbolHistory], Mapping[str, FloatArray]],
-        symbol: str,
-        full: Mapping[str, FloatArray],
-    ) -> None:
-        length = len(self._data[symbol]["close"])
-        for share in _LOOK_AHEAD_CUTS:
-            cut = max(1, int(length * share))
-            if cut >= length:
-                continue
-            for name, values in self._indicator_arrays(declare, symbol, cut).items():
-                differs = ~(
-                    (values == full[name][:cut]) | (np.isnan(values) & np.isnan(full[name][:cut]))
-                )
-                if differs.any():
-                    row = int(np.flatnonzero(differs)[0])
-                    at = pd.Timestamp(int(self._data[symbol]["ts"][row]), tz="UTC")
-                    raise LookAheadError(
-                        f"strategy {self._strategy.name!r}: indicator {name!r} of {symbol!r} at "
-                        f"{at.isoformat()} is {values[row]!r} from bars up to "
-                        f"{cut} but {full[name][row]!r} from all bars: it uses later bars"
-                    )
 
     def _consult_guard(self, guard: OrderGuard, step: int) -> None:
         account = self._account(step)

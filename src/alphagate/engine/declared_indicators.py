@@ -1,0 +1,100 @@
+"""A strategy's declared indicators: computed once per symbol, refused if they look ahead.
+
+A strategy that declares ``indicators`` (:class:`~alphagate.engine.strategy.DeclaresIndicators`)
+gets its arrays computed once, over each symbol's whole history, instead of at
+every bar. The function then sees the future, so it is not taken on trust:
+each symbol's arrays are recomputed on histories cut at a quarter, half and
+three quarters of its bars, and a value that changes refuses the run with
+:class:`~alphagate.engine.strategy.LookAheadError`, naming the indicator, the
+bar and both values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from alphagate.engine.bar_arrays import history_upto, read_only
+from alphagate.engine.strategy import (
+    FloatArray,
+    LookAheadError,
+    Strategy,
+    StrategyError,
+    SymbolHistory,
+)
+
+LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)
+"""Where, as shares of a symbol's bars, declared indicators are recomputed and compared."""
+
+_Declare = Callable[[str, SymbolHistory], Mapping[str, FloatArray]]
+_Arrays = Mapping[str, Mapping[str, np.ndarray]]
+
+
+def declared_indicators(
+    strategy: Strategy, data: _Arrays, *, check_look_ahead: bool = True
+) -> dict[str, dict[str, FloatArray]]:
+    """Per symbol of ``data`` (its bar arrays), the strategy's indicators; ``{}`` if it has none.
+
+    Raises
+    ------
+    StrategyError
+        When an indicator is not one value per bar.
+    LookAheadError
+        When ``check_look_ahead`` and an indicator changes on a cut history.
+    """
+    declare: _Declare | None = getattr(strategy, "indicators", None)
+    if declare is None:
+        return {}
+    out: dict[str, dict[str, FloatArray]] = {}
+    for symbol, arrays in data.items():
+        length = len(arrays["close"])
+        full = _indicator_arrays(strategy, declare, symbol, arrays, length)
+        if check_look_ahead:
+            _refuse_look_ahead(strategy, declare, symbol, arrays, full)
+        out[symbol] = full
+    return out
+
+
+def _indicator_arrays(
+    strategy: Strategy, declare: _Declare, symbol: str, arrays: Mapping[str, np.ndarray], n: int
+) -> dict[str, FloatArray]:
+    history = history_upto(arrays, n)
+    out: dict[str, FloatArray] = {}
+    for name, values in declare(symbol, history).items():
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (n,):
+            raise StrategyError(
+                strategy.name,
+                pd.Timestamp(int(arrays["ts"][0]), tz="UTC"),
+                f"indicator {name!r} of {symbol!r} has shape {array.shape}, expected ({n},)",
+            )
+        out[name] = read_only(array)
+    return out
+
+
+def _refuse_look_ahead(
+    strategy: Strategy,
+    declare: _Declare,
+    symbol: str,
+    arrays: Mapping[str, np.ndarray],
+    full: Mapping[str, FloatArray],
+) -> None:
+    length = len(arrays["close"])
+    for share in LOOK_AHEAD_CUTS:
+        cut = max(1, int(length * share))
+        if cut >= length:
+            continue
+        for name, values in _indicator_arrays(strategy, declare, symbol, arrays, cut).items():
+            whole = full[name][:cut]
+            differs = ~((values == whole) | (np.isnan(values) & np.isnan(whole)))
+            if differs.any():
+                row = int(np.flatnonzero(differs)[0])
+                at = pd.Timestamp(int(arrays["ts"][row]), tz="UTC")
+                raise LookAheadError(
+                    f"strategy {strategy.name!r}: indicator {name!r} of {symbol!r} at "
+                    f"{at.isoformat()} is {values[row]!r} from bars up to "
+                    f"{cut} but {full[name][row]!r} from all bars: it uses later bars"
+                )
