@@ -84,8 +84,10 @@ LabelOption = Annotated[
 def _version(value: bool) -> None:
     if value:
         from alphagate import __version__  # read from package metadata on demand
+        from alphagate.native_core import native_status
 
         console.print(f"alphagate {__version__}")
+        typer.echo(f"engine core: {native_status()}")  # one line, never wrapped
         raise typer.Exit
 
 

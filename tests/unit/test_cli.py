@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 import alphagate
 from alphagate import cli as cli_module
 from alphagate.cli import cli, main
+from alphagate.native_core import native_status
 
 SYMBOLS = ("SYMALPHA", "SYMBETA")
 START, END = "2019-01-01", "2019-03-31"
@@ -373,5 +374,8 @@ def test_version_option_prints_the_installed_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
 
     assert result.exit_code == 0
-    assert result.stdout.strip() == f"alphagate {alphagate.__version__}"
+    version, core = result.stdout.strip().splitlines()
+    assert version == f"alphagate {alphagate.__version__}"
     assert alphagate.__version__ != "0.0.0+unknown"
+    assert core == f"engine core: {native_status()}"
+    assert core.startswith(("engine core: compiled", "engine core: pure Python: "))

@@ -18,7 +18,7 @@ from typing import Final
 
 from alphagate.engine.signals import bollinger_weights, rsi_weights, sma_cross_weights
 from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
-from alphagate.errors import ConfigError
+from alphagate.errors import ConfigError, caused_by
 
 
 def _check_period(owner: str, name: str, value: int, least: int = 1) -> None:
@@ -208,12 +208,13 @@ def make_strategy(name: str, params: Mapping[str, str | float] | None = None) ->
         try:
             value = want(raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name}: {key} must be {want.__name__}, got {raw!r}") from exc
+            error = ConfigError(f"{name}: {key} must be {want.__name__}, got {raw!r}")
+            raise caused_by(error, exc) from exc
         if want is int and isinstance(raw, float) and raw != value:
             raise ConfigError(f"{name}: {key} must be an integer, got {raw!r}")
         kwargs[key] = value
     try:
         strategy: Strategy = cls(**kwargs)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise caused_by(ConfigError(str(exc)), exc) from exc
     return strategy

@@ -70,9 +70,10 @@ from alphagate.engine.strategy import (
     check_weights,
     indicator_of,
 )
+from alphagate.errors import caused_by
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.portfolio import Portfolio
-from alphagate.execution.venue import OrderUpdate, SimulatedVenue
+from alphagate.execution.venue import BarVenue, OrderUpdate
 
 Units = Literal["whole", "fractional"]
 Sizing = Literal["close", "next_open"]
@@ -122,7 +123,7 @@ class EventLoop:
         self,
         bars: pd.DataFrame,
         strategy: Strategy,
-        venue: SimulatedVenue,
+        venue: BarVenue,
         portfolio: Portfolio,
         *,
         commission: CommissionModel | None = None,
@@ -225,9 +226,8 @@ class EventLoop:
                 output = on_bar(context)
             except Exception as exc:
                 ts = self._stamp(step)
-                raise StrategyError(
-                    self._strategy.name, ts, f"{type(exc).__name__}: {exc}"
-                ) from exc
+                error = StrategyError(self._strategy.name, ts, f"{type(exc).__name__}: {exc}")
+                raise caused_by(error, exc) from exc
             if output is not None:
                 self._act(step, output)
         if guard is None:
@@ -349,7 +349,8 @@ class EventLoop:
                     f"on_bar must return target weights, order intents or None, got {output!r}"
                 )
         except ValueError as exc:
-            raise StrategyError(self._strategy.name, self._stamp(step), str(exc)) from exc
+            error = StrategyError(self._strategy.name, self._stamp(step), str(exc))
+            raise caused_by(error, exc) from exc
 
     def _targets(self, step: int, weights: Mapping[str, float]) -> None:
         check_weights(weights, self._known)
@@ -494,10 +495,8 @@ class EventLoop:
 class _LoopContext(StrategyContext):
     """The engine's context: reads the loop's state when asked, so unused parts cost nothing."""
 
-    __slots__ = ("_loop", "step")
-
     def __init__(self, loop: EventLoop) -> None:
-        # ``updated`` is the base class's plain slot, set by the loop at each step
+        # ``updated`` is the base class's plain attribute, set by the loop at each step
         # (once, for a single symbol): the strategy reads it every bar.
         updated = () if loop._single is None else (loop._single,)
         super().__init__(pd.Timestamp(0, tz="UTC"), {}, {}, 0.0, 0.0, updated=updated)

@@ -128,8 +128,6 @@ class StrategyContext:
         The symbols whose bar closed at this step (all of ``history`` unless given).
     """
 
-    __slots__ = ("_cash", "_equity", "_history", "_indicators", "_positions", "_ts", "_updated")
-
     def __init__(
         self,
         ts: pd.Timestamp,

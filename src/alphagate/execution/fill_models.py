@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.orders import Liquidity, OrderRequest, OrderType, Side
@@ -177,7 +177,10 @@ class NextOpenFill:
     impact; limits and stops follow the module's touch rules.
     """
 
-    history_bars: ClassVar[int] = 0
+    @property
+    def history_bars(self) -> int:
+        """None: the price comes from the bar alone."""
+        return 0
 
     def fill(self, order: WorkingOrder, bar: Bar, market: MarketState) -> FillDecision | None:
         """Return the cost-free fill at the open, or by the touch rules."""
@@ -196,7 +199,10 @@ class CloseFill:
     :class:`NextOpenFill`.
     """
 
-    history_bars: ClassVar[int] = 0
+    @property
+    def history_bars(self) -> int:
+        """None: the price comes from the bar alone."""
+        return 0
 
     def fill(self, order: WorkingOrder, bar: Bar, market: MarketState) -> FillDecision | None:
         """Return the cost-free fill at the close, or by the touch rules."""

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import pandas as pd
 
@@ -89,6 +89,27 @@ class OrderUpdate(NamedTuple):
 
     client_order_id: str
     event: OrderEvent
+
+
+class BarVenue(Protocol):
+    """What the event loop asks of a venue: each call answers with the reports it caused.
+
+    :class:`SimulatedVenue` is one; the loop depends on this rather than on it
+    so that another venue (a paper account fed the same bars, a test double
+    counting calls) can stand in without subclassing.
+    """
+
+    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
+        """Take an order sent at ``now``."""
+        ...
+
+    def on_bar(self, bar: Bar) -> list[OrderUpdate]:
+        """Try the working orders of ``bar.symbol`` against ``bar``."""
+        ...
+
+    def cancel(self, client_order_id: str) -> list[OrderUpdate]:
+        """Cancel a working order."""
+        ...
 
 
 class SimulatedVenue:
