@@ -46,6 +46,7 @@ COMPILED_MODULES: Final = (
     "alphagate.domain.order_state",
     "alphagate.domain.orders",
     "alphagate.domain.positions",
+    "alphagate.domain.value_record",
     "alphagate.engine.book_log",
     "alphagate.engine.builtin",
     "alphagate.engine.loop",

@@ -14,25 +14,36 @@ on data the user chose to accept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
 import pandas as pd
 
+from alphagate.domain.value_record import ValueRecord
 
-@dataclass(frozen=True, slots=True)
-class Bar:
+
+class Bar(ValueRecord):
     """OHLCV of one symbol over one period, stamped at the period's close."""
 
-    symbol: str
-    ts: pd.Timestamp
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+    __match_args__ = ("symbol", "ts", "open", "high", "low", "close", "volume")
 
-    def __post_init__(self) -> None:
-        if not self.symbol:
-            raise ValueError(f"a bar needs a symbol (ts {self.ts!r})")
-        if not isinstance(self.ts, pd.Timestamp) or self.ts.tzinfo is None:
-            raise ValueError(f"bar of {self.symbol!r}: ts must be a tz-aware Timestamp")
+    def __init__(  # noqa: PLR0917 - positional, as the row it is (and the dataclass it was)
+        self,
+        symbol: str,
+        ts: pd.Timestamp,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+    ) -> None:
+        if not symbol:
+            raise ValueError(f"a bar needs a symbol (ts {ts!r})")
+        if not isinstance(ts, pd.Timestamp) or ts.tzinfo is None:
+            raise ValueError(f"bar of {symbol!r}: ts must be a tz-aware Timestamp")
+        self.symbol: Final = symbol
+        self.ts: Final = ts
+        self.open: Final = open
+        self.high: Final = high
+        self.low: Final = low
+        self.close: Final = close
+        self.volume: Final = volume

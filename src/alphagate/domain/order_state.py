@@ -22,11 +22,11 @@ duplicate status report from a wrong one is the order manager's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, NamedTuple, TypeAlias, assert_never
+from typing import Final, TypeAlias, assert_never
 
 from alphagate.domain.orders import Fill, OrderRequest, OrderStatus
+from alphagate.domain.value_record import ValueRecord
 
 FILL_TOLERANCE: Final = 1e-9
 """Relative slack when summing fill quantities: ``0.1 + 0.2`` filled against an
@@ -95,62 +95,72 @@ def after_fill(quantity: float, filled: float, fill_quantity: float) -> tuple[fl
     return total, OrderStatus.PARTIALLY_FILLED
 
 
-@dataclass(frozen=True, slots=True)
-class Submitted:
+class Submitted(ValueRecord):
     """The order was handed to the venue (after its intent was journaled)."""
 
+    __match_args__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+
+class Accepted(ValueRecord):
     """The venue acknowledged the order and it is working.
 
     ``venue_order_id`` is the venue's own id, kept so reconciliation can match
     the venue's order list with ours.
     """
 
-    venue_order_id: str | None = None
+    __match_args__ = ("venue_order_id",)
+
+    def __init__(self, venue_order_id: str | None = None) -> None:
+        self.venue_order_id: Final = venue_order_id
 
 
-@dataclass(frozen=True, slots=True)
-class Filled:
+class Filled(ValueRecord):
     """The venue executed some or all of the order."""
 
-    fill: Fill
+    __match_args__ = ("fill",)
+
+    def __init__(self, fill: Fill) -> None:
+        self.fill: Final = fill
 
 
-@dataclass(frozen=True, slots=True)
-class Canceled:
+class Canceled(ValueRecord):
     """The order stopped working before it was filled in full, by request or by the venue."""
 
-    reason: str
+    __match_args__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason: Final = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Rejected:
+class Rejected(ValueRecord):
     """The venue, or our own pre-trade checks, refused the order."""
 
-    reason: str
+    __match_args__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason: Final = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Expired:
+class Expired(ValueRecord):
     """The order's time in force ran out."""
 
-    reason: str = "time in force elapsed"
+    __match_args__ = ("reason",)
+
+    def __init__(self, reason: str = "time in force elapsed") -> None:
+        self.reason: Final = reason
 
 
 OrderEvent: TypeAlias = Submitted | Accepted | Filled | Canceled | Rejected | Expired
 
 
-class OrderState(NamedTuple):
+class OrderState(ValueRecord):
     """One order's request and how far it has got.
 
     Build it with :meth:`new`; change it only with :meth:`apply`. Those two are
     the only ways in, and each keeps the invariants below (``apply`` refuses an
     overfill before it builds anything), so a state is not re-checked on
-    construction. It is a named tuple rather than a frozen dataclass for the
-    same reason: every order is rebuilt at each of its events, and a named
-    tuple is immutable too but built about five times faster.
+    construction: every order is rebuilt at each of its events. A value
+    record (:mod:`alphagate.domain.value_record`): immutable, equal by value.
 
     Attributes
     ----------
@@ -168,13 +178,28 @@ class OrderState(NamedTuple):
         one-element tuple takes a fifth of a one-element frozenset's memory.
     """
 
-    request: OrderRequest
-    status: OrderStatus = OrderStatus.NEW
-    filled_qty: float = 0.0
-    avg_fill_price: float | None = None
-    reason: str | None = None
-    venue_order_id: str | None = None
-    trade_ids: tuple[str, ...] = ()
+    __match_args__ = (
+        "request", "status", "filled_qty", "avg_fill_price", "reason", "venue_order_id",
+        "trade_ids",
+    )  # fmt: skip
+
+    def __init__(  # noqa: PLR0917 - positional: apply() rebuilds it at every event
+        self,
+        request: OrderRequest,
+        status: OrderStatus = OrderStatus.NEW,
+        filled_qty: float = 0.0,
+        avg_fill_price: float | None = None,
+        reason: str | None = None,
+        venue_order_id: str | None = None,
+        trade_ids: tuple[str, ...] = (),
+    ) -> None:
+        self.request: Final = request
+        self.status: Final = status
+        self.filled_qty: Final = filled_qty
+        self.avg_fill_price: Final = avg_fill_price
+        self.reason: Final = reason
+        self.venue_order_id: Final = venue_order_id
+        self.trade_ids: Final = trade_ids
 
     @classmethod
     def new(cls, request: OrderRequest) -> OrderState:

@@ -17,10 +17,12 @@ order nobody meant to send.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 import pandas as pd
+
+from alphagate.domain.value_record import ValueRecord
 
 
 class Side(StrEnum):
@@ -102,8 +104,7 @@ def _check_aware(ts: pd.Timestamp, what: str) -> None:
         raise ValueError(f"{what} must be a tz-aware pandas Timestamp, got {ts!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrderRequest:
+class OrderRequest(ValueRecord):
     """One order the engine intends to send, exactly as it will be journaled.
 
     Parameters
@@ -125,32 +126,51 @@ class OrderRequest:
         the request so risk checks and venues that support it both see it.
     """
 
-    client_order_id: str
-    symbol: str
-    side: Side
-    quantity: float
-    ts_created: pd.Timestamp
-    order_type: OrderType = OrderType.MARKET
-    time_in_force: TimeInForce = TimeInForce.DAY
-    limit_price: float | None = None
-    stop_price: float | None = None
-    parent_id: str | None = None
-    oco_group_id: str | None = None
-    reduce_only: bool = False
+    __match_args__ = (
+        "client_order_id", "symbol", "side", "quantity", "ts_created", "order_type",
+        "time_in_force", "limit_price", "stop_price", "parent_id", "oco_group_id", "reduce_only",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        ts_created: pd.Timestamp,
+        order_type: OrderType = OrderType.MARKET,
+        time_in_force: TimeInForce = TimeInForce.DAY,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        parent_id: str | None = None,
+        oco_group_id: str | None = None,
+        reduce_only: bool = False,
+    ) -> None:
+        self.client_order_id: Final = client_order_id
+        self.symbol: Final = symbol
+        self.side: Final = side
+        self.quantity: Final = quantity
+        self.ts_created: Final = ts_created
+        self.order_type: Final = order_type
+        self.time_in_force: Final = time_in_force
+        self.limit_price: Final = limit_price
+        self.stop_price: Final = stop_price
+        self.parent_id: Final = parent_id
+        self.oco_group_id: Final = oco_group_id
+        self.reduce_only: Final = reduce_only
         # The common case, a well-formed market order, is recognised in one
         # expression: every order of a backtest passes here.
         if (
-            self.order_type is OrderType.MARKET
-            and self.limit_price is None
-            and self.stop_price is None
-            and self.client_order_id
-            and self.symbol
-            and 0.0 < self.quantity < math.inf
-            and type(self.ts_created) is pd.Timestamp
-            and self.ts_created.tzinfo is not None
-            and self.parent_id != self.client_order_id
+            order_type is OrderType.MARKET
+            and limit_price is None
+            and stop_price is None
+            and client_order_id
+            and symbol
+            and 0.0 < quantity < math.inf
+            and type(ts_created) is pd.Timestamp
+            and ts_created.tzinfo is not None
+            and parent_id != client_order_id
         ):
             return
         self._check_each_field()
@@ -179,8 +199,7 @@ class OrderRequest:
             raise ValueError(f"{owner}: an order cannot be its own parent")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fill:
+class Fill(ValueRecord):
     """One execution of (part of) an order, as the venue or the simulator reports it.
 
     The execution-assumption fields record *why* the price is what it is, so a
@@ -210,34 +229,53 @@ class Fill:
         Maker or taker, which decides the fee schedule.
     """
 
-    client_order_id: str
-    trade_id: str
-    symbol: str
-    side: Side
-    quantity: float
-    price: float
-    ts: pd.Timestamp
-    fee: float = 0.0
-    reference_price: float | None = None
-    slippage: float = 0.0
-    impact: float = 0.0
-    liquidity: Liquidity = Liquidity.TAKER
+    __match_args__ = (
+        "client_order_id", "trade_id", "symbol", "side", "quantity", "price", "ts", "fee",
+        "reference_price", "slippage", "impact", "liquidity",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        client_order_id: str,
+        trade_id: str,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        price: float,
+        ts: pd.Timestamp,
+        fee: float = 0.0,
+        reference_price: float | None = None,
+        slippage: float = 0.0,
+        impact: float = 0.0,
+        liquidity: Liquidity = Liquidity.TAKER,
+    ) -> None:
+        self.client_order_id: Final = client_order_id
+        self.trade_id: Final = trade_id
+        self.symbol: Final = symbol
+        self.side: Final = side
+        self.quantity: Final = quantity
+        self.price: Final = price
+        self.ts: Final = ts
+        self.fee: Final = fee
+        self.reference_price: Final = reference_price
+        self.slippage: Final = slippage
+        self.impact: Final = impact
+        self.liquidity: Final = liquidity
         # One expression for the common case, a well-formed fill; the checks
         # below name what is wrong when it is not.
         if (
-            self.client_order_id
-            and self.trade_id
-            and self.symbol
-            and 0.0 < self.quantity < math.inf
-            and 0.0 < self.price < math.inf
-            and (self.reference_price is None or 0.0 < self.reference_price < math.inf)
-            and math.isfinite(self.fee)
-            and math.isfinite(self.slippage)
-            and math.isfinite(self.impact)
-            and type(self.ts) is pd.Timestamp
-            and self.ts.tzinfo is not None
+            client_order_id
+            and trade_id
+            and symbol
+            and 0.0 < quantity < math.inf
+            and 0.0 < price < math.inf
+            and (reference_price is None or 0.0 < reference_price < math.inf)
+            and math.isfinite(fee)
+            and math.isfinite(slippage)
+            and math.isfinite(impact)
+            and type(ts) is pd.Timestamp
+            and ts.tzinfo is not None
         ):
             return
         self._check_each_field()

@@ -20,15 +20,15 @@ Accounting conventions, used everywhere these types appear:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Final
 
 import pandas as pd
 
 from alphagate.domain.orders import Side
+from alphagate.domain.value_record import ValueRecord
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(ValueRecord):
     """What is held in one symbol: a signed quantity at an average cost.
 
     Attributes
@@ -41,32 +41,39 @@ class Position:
         Price P&L realised in this symbol over the portfolio's life, gross of fees.
     """
 
-    symbol: str
-    quantity: float = 0.0
-    average_price: float = 0.0
-    realised_pnl: float = 0.0
+    __match_args__ = ("symbol", "quantity", "average_price", "realised_pnl")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        quantity: float = 0.0,
+        average_price: float = 0.0,
+        realised_pnl: float = 0.0,
+    ) -> None:
+        self.symbol: Final = symbol
+        self.quantity: Final = quantity
+        self.average_price: Final = average_price
+        self.realised_pnl: Final = realised_pnl
         if (
-            self.symbol
-            and math.isfinite(self.quantity)
-            and math.isfinite(self.average_price)
-            and math.isfinite(self.realised_pnl)
-            and (self.quantity == 0.0 or self.average_price > 0.0)
+            symbol
+            and math.isfinite(quantity)
+            and math.isfinite(average_price)
+            and math.isfinite(realised_pnl)
+            and (quantity == 0.0 or average_price > 0.0)
         ):
             return  # the common case in one expression; below, what is wrong
-        if not self.symbol:
+        if not symbol:
             raise ValueError("a position needs a symbol")
         for name, value in (
-            ("quantity", self.quantity),
-            ("average_price", self.average_price),
-            ("realised_pnl", self.realised_pnl),
+            ("quantity", quantity),
+            ("average_price", average_price),
+            ("realised_pnl", realised_pnl),
         ):
             if not math.isfinite(value):
-                raise ValueError(f"position {self.symbol!r}: {name} must be finite, got {value}")
-        if self.quantity != 0.0 and self.average_price <= 0.0:
+                raise ValueError(f"position {symbol!r}: {name} must be finite, got {value}")
+        if quantity != 0.0 and average_price <= 0.0:
             raise ValueError(
-                f"position {self.symbol!r}: an open position needs a positive average_price"
+                f"position {symbol!r}: an open position needs a positive average_price"
             )
 
     @property
@@ -90,8 +97,7 @@ class Position:
         return self.quantity * (price - self.average_price)
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(ValueRecord):
     """One round trip in one symbol: from flat to flat, or to the fill that flips it.
 
     A trade opens when a fill takes the position away from zero and closes
@@ -122,26 +128,41 @@ class Trade:
         quantity.
     """
 
-    symbol: str
-    side: Side
-    quantity: float
-    entry_ts: pd.Timestamp
-    entry_price: float
-    exit_quantity: float = 0.0
-    exit_ts: pd.Timestamp | None = None
-    exit_price: float | None = None
-    pnl: float = 0.0
-    fees: float = 0.0
+    __match_args__ = (
+        "symbol", "side", "quantity", "entry_ts", "entry_price", "exit_quantity", "exit_ts",
+        "exit_price", "pnl", "fees",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        if not self.symbol:
+    def __init__(  # noqa: PLR0917 - positional, as the dataclass it was
+        self,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        entry_ts: pd.Timestamp,
+        entry_price: float,
+        exit_quantity: float = 0.0,
+        exit_ts: pd.Timestamp | None = None,
+        exit_price: float | None = None,
+        pnl: float = 0.0,
+        fees: float = 0.0,
+    ) -> None:
+        self.symbol: Final = symbol
+        self.side: Final = side
+        self.quantity: Final = quantity
+        self.entry_ts: Final = entry_ts
+        self.entry_price: Final = entry_price
+        self.exit_quantity: Final = exit_quantity
+        self.exit_ts: Final = exit_ts
+        self.exit_price: Final = exit_price
+        self.pnl: Final = pnl
+        self.fees: Final = fees
+        if not symbol:
             raise ValueError("a trade needs a symbol")
-        if not (math.isfinite(self.quantity) and self.quantity > 0):
-            raise ValueError(f"trade in {self.symbol!r}: quantity must be positive and finite")
-        if not 0.0 <= self.exit_quantity <= self.quantity * (1.0 + 1e-9):
+        if not (math.isfinite(quantity) and quantity > 0):
+            raise ValueError(f"trade in {symbol!r}: quantity must be positive and finite")
+        if not 0.0 <= exit_quantity <= quantity * (1.0 + 1e-9):
             raise ValueError(
-                f"trade in {self.symbol!r}: exit_quantity {self.exit_quantity} outside "
-                f"[0, {self.quantity}]"
+                f"trade in {symbol!r}: exit_quantity {exit_quantity} outside [0, {quantity}]"
             )
 
     @property

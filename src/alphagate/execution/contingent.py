@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -41,30 +40,34 @@ from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType
 from alphagate.execution.fill_models import FillDecision
 
 
-@dataclass(slots=True, eq=False)
 class Ticket:
     """The venue's mutable record of one order: where it stands and what its rules track.
 
     The venue keeps the status and filled quantity its rules read, and the
     events it reported, rather than an :class:`OrderState` rebuilt at every
     event: the engine folds the same reports into its own state, and
-    :meth:`state` folds them here when someone asks.
+    :meth:`state` folds them here when someone asks. A plain class with its
+    own ``__init__``: one is made per order, and the compiled engine builds
+    it with direct stores (see :mod:`alphagate.domain.value_record`).
     """
 
-    request: OrderRequest
-    venue_order_id: str
-    submitted_at: pd.Timestamp
-    wait_bars: int  # latency bars still to pass
-    status: OrderStatus = OrderStatus.SUBMITTED
-    filled_qty: float = 0.0
-    events: list[OrderEvent] = field(default_factory=list)  # as reported, in order
-    triggered: bool = False  # its stop was reached on an earlier bar
-    session: dt.date | None = None  # UTC date of the first bar it could fill on
-    capacity: float = 0.0  # the most it may fill on the current bar
-    fills: int = 0
-    last_fill_ts: pd.Timestamp | None = None
-    filled_before_bar: float = 0.0  # filled quantity before the bar of its last fill
-    last_fill_at_open: bool = False
+    def __init__(
+        self, request: OrderRequest, venue_order_id: str, submitted_at: pd.Timestamp, wait_bars: int
+    ) -> None:
+        self.request = request
+        self.venue_order_id = venue_order_id
+        self.submitted_at = submitted_at
+        self.wait_bars = wait_bars  # latency bars still to pass
+        self.status = OrderStatus.SUBMITTED
+        self.filled_qty = 0.0
+        self.events: list[OrderEvent] = []  # as reported, in order
+        self.triggered = False  # its stop was reached on an earlier bar
+        self.session: dt.date | None = None  # UTC date of the first bar it could fill on
+        self.capacity = 0.0  # the most it may fill on the current bar
+        self.fills = 0
+        self.last_fill_ts: pd.Timestamp | None = None
+        self.filled_before_bar = 0.0  # filled quantity before the bar of its last fill
+        self.last_fill_at_open = False
 
     @property
     def client_order_id(self) -> str:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Final, NamedTuple, Protocol
+from typing import Final, Protocol
 
 import pandas as pd
 
@@ -58,6 +58,7 @@ from alphagate.domain.order_state import (
     check_transition,
 )
 from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, TimeInForce
+from alphagate.domain.value_record import ValueRecord
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.contingent import ContingentOrders, Ticket
 from alphagate.execution.fill_models import (
@@ -84,11 +85,14 @@ class DuplicateOrderError(ValueError):
     """A second order reuses a client id the venue already holds (RELIABILITY I1)."""
 
 
-class OrderUpdate(NamedTuple):
-    """One event the venue reports for one order (a named tuple: every order makes a few)."""
+class OrderUpdate(ValueRecord):
+    """One event the venue reports for one order (a value record: every order makes a few)."""
 
-    client_order_id: str
-    event: OrderEvent
+    __match_args__ = ("client_order_id", "event")
+
+    def __init__(self, client_order_id: str, event: OrderEvent) -> None:
+        self.client_order_id: Final = client_order_id
+        self.event: Final = event
 
 
 class BarVenue(Protocol):
