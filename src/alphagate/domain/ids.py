@@ -97,17 +97,27 @@ def _json_head(strategy: str, symbol: str) -> str:
     return json.dumps([_SCHEME, strategy, symbol], ensure_ascii=False, separators=(",", ":"))[:-1]
 
 
-_ID_CHARS: Final = CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)
 _B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 _B32_PAIRS: Final = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]  # 10 bits -> 2 chars
-_PAIR_SHIFTS: Final = range(10 * (_ID_CHARS // 2 - 1), -1, -10)
+_WORD_MASK: Final = (1 << 50) - 1  # a 50-bit word fits a machine int: no big-int shifts
 
 
 def _base32_head(digest: bytes) -> str:
     """The first 30 characters of the lower-case RFC 4648 base32 of ``digest``.
 
     The same characters as ``base64.b32encode(digest).lower()[:30]``, without
-    encoding the whole digest: the leading 150 bits, ten at a time.
+    encoding the whole digest: the leading 150 bits, as three 50-bit words of
+    five 10-bit pairs each.
     """
     bits = int.from_bytes(digest[:19]) >> 2  # 152 bits -> the leading 150
-    return "".join([_B32_PAIRS[(bits >> shift) & 1023] for shift in _PAIR_SHIFTS])
+    pairs = _B32_PAIRS
+    out: list[str] = []
+    for word in (bits >> 100, (bits >> 50) & _WORD_MASK, bits & _WORD_MASK):
+        out += (
+            pairs[word >> 40],
+            pairs[(word >> 30) & 1023],
+            pairs[(word >> 20) & 1023],
+            pairs[(word >> 10) & 1023],
+            pairs[word & 1023],
+        )
+    return "".join(out)
