@@ -123,31 +123,28 @@ class Filled(ValueRecord):
         self.fill: Final = fill
 
 
-class Canceled(ValueRecord):
+class _Ended(ValueRecord):
+    """An event that ends an order, with the reason why."""
+
+    __match_args__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason: Final = reason
+
+
+class Canceled(_Ended):
     """The order stopped working before it was filled in full, by request or by the venue."""
 
-    __match_args__ = ("reason",)
 
-    def __init__(self, reason: str) -> None:
-        self.reason: Final = reason
-
-
-class Rejected(ValueRecord):
+class Rejected(_Ended):
     """The venue, or our own pre-trade checks, refused the order."""
 
-    __match_args__ = ("reason",)
 
-    def __init__(self, reason: str) -> None:
-        self.reason: Final = reason
-
-
-class Expired(ValueRecord):
+class Expired(_Ended):
     """The order's time in force ran out."""
 
-    __match_args__ = ("reason",)
-
     def __init__(self, reason: str = "time in force elapsed") -> None:
-        self.reason: Final = reason
+        super().__init__(reason)
 
 
 OrderEvent: TypeAlias = Submitted | Accepted | Filled | Canceled | Rejected | Expired
