@@ -12,13 +12,34 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Final
 
+from mypy_extensions import mypyc_attr
+
 from alphagate.engine.signals import bollinger_weights, rsi_weights, sma_cross_weights
 from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
 from alphagate.errors import ConfigError, caused_by
+
+
+def _whole_numbers(strategy: object, *names: str) -> None:
+    """Store each of ``names`` as a Python ``int``, accepting any integer (a sweep's ``np.int64``).
+
+    The compiled build checks an ``int`` field's type when it reads it, and a
+    NumPy integer is not an ``int``; so the strategies are plain (not native)
+    classes there, and their integer parameters are made ``int`` here, before
+    anything reads them, in both builds alike.
+    """
+    owner = getattr(strategy, "name", type(strategy).__name__)
+    for name in names:
+        value = getattr(strategy, name)
+        try:
+            number = operator.index(value)
+        except TypeError:
+            raise ValueError(f"{owner}: {name} must be an integer, got {value!r}") from None
+        object.__setattr__(strategy, name, number)
 
 
 def _check_period(owner: str, name: str, value: int, least: int = 1) -> None:
@@ -48,6 +69,7 @@ def _follow_targets(context: StrategyContext) -> dict[str, float] | None:
     return out
 
 
+@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class BuyAndHold:
     """Put ``weight`` of equity, split equally, in every symbol at the first bar; then hold."""
@@ -71,6 +93,7 @@ class BuyAndHold:
         return dict.fromkeys(context.history, share)
 
 
+@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class SmaCross:
     """All in when the fast SMA crosses above the slow one, flat when it crosses below.
@@ -86,6 +109,7 @@ class SmaCross:
     name: str = field(default="sma_cross", init=False)
 
     def __post_init__(self) -> None:
+        _whole_numbers(self, "fast", "slow")
         _check_period(self.name, "fast", self.fast)
         _check_period(self.name, "slow", self.slow, self.fast + 1)
         _check_weight(self.name, self.weight)
@@ -106,6 +130,7 @@ class SmaCross:
         return _follow_targets(context)
 
 
+@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class RsiMeanReversion:
     """In when RSI (TA-Lib, Wilder) falls below ``low``, out when it rises above ``high``."""
@@ -117,6 +142,7 @@ class RsiMeanReversion:
     name: str = field(default="rsi_mean_reversion", init=False)
 
     def __post_init__(self) -> None:
+        _whole_numbers(self, "period")
         _check_period(self.name, "period", self.period, 2)
         if not 0.0 <= self.low < self.high <= 100.0:
             raise ValueError(
@@ -139,6 +165,7 @@ class RsiMeanReversion:
         return _follow_targets(context)
 
 
+@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class BollingerBreakout:
     """In when the close breaks above SMA + k std, out when it falls below the SMA."""
@@ -149,6 +176,7 @@ class BollingerBreakout:
     name: str = field(default="bollinger_breakout", init=False)
 
     def __post_init__(self) -> None:
+        _whole_numbers(self, "period")
         _check_period(self.name, "period", self.period, 2)
         if not (math.isfinite(self.k) and self.k > 0):
             raise ValueError(f"{self.name}: k must be positive, got {self.k}")

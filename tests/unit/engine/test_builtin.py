@@ -123,3 +123,17 @@ def test_make_strategy_refuses_bad_names_and_parameters_with_a_hint(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         make_strategy(name, params)
+
+
+def test_integer_parameters_from_a_numpy_sweep_are_taken_as_python_ints() -> None:
+    # np.arange grids give NumPy integers, which the compiled build would refuse
+    # on reading an int field; the strategies store them as plain ints instead.
+    for fast in np.arange(5, 8):
+        strategy = SmaCross(fast, np.int32(20))  # type: ignore[arg-type]
+        assert (strategy.fast, strategy.slow) == (int(fast), 20)
+        assert type(strategy.fast) is int and type(strategy.slow) is int
+        assert decide(strategy, [1.0] * 30) is None
+    assert type(RsiMeanReversion(np.int64(10)).period) is int  # type: ignore[arg-type]
+    assert type(BollingerBreakout(np.int16(15)).period) is int  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"fast must be an integer, got 5\.5"):
+        SmaCross(5.5)  # type: ignore[arg-type]
