@@ -12,10 +12,9 @@ in ``src/alphagate/native_core.py``. ``ALPHAGATE_NATIVE`` chooses:
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import json
 import os
+import runpy
 import sys
 import tempfile
 from pathlib import Path
@@ -38,24 +37,17 @@ follow_imports = silent
 """
 
 
-def _constant(name: str) -> Any:
-    """Read a constant from native_core.py without importing the package (not installed yet)."""
-    tree = ast.parse((PACKAGE / "native_core.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign | ast.Assign):
-            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                assert node.value is not None
-                return ast.literal_eval(node.value)
-    raise LookupError(f"{name} not found in native_core.py")
-
-
-COMPILED_MODULES: tuple[str, ...] = _constant("COMPILED_MODULES")
-MANIFEST_NAME: str = _constant("MANIFEST_NAME")
+# native_core.py holds the module list, the manifest's name and how sources are
+# hashed; it imports only the standard library, so it runs here without the
+# package (whose dependencies are not installed yet) and both sides agree.
+NATIVE_CORE = runpy.run_path(str(PACKAGE / "native_core.py"))
+COMPILED_MODULES: tuple[str, ...] = NATIVE_CORE["COMPILED_MODULES"]
+MANIFEST_NAME: str = NATIVE_CORE["MANIFEST_NAME"]
 
 
 def _source(module: str) -> Path:
-    return PACKAGE.joinpath(*module.split(".")[1:]).with_suffix(".py")
+    path: Path = NATIVE_CORE["source_path"](module, PACKAGE)
+    return path
 
 
 def _warn(message: str) -> None:
@@ -68,12 +60,13 @@ def _extensions() -> list[Any]:
     try:
         from mypyc.build import mypycify
 
-        config = Path(tempfile.mkdtemp(prefix="alphagate-mypyc-")) / "mypy.ini"
-        config.write_text(MYPY_CONFIG, encoding="utf-8")
         paths = [str(_source(m).relative_to(ROOT)) for m in COMPILED_MODULES]
-        extensions = mypycify(
-            ["--config-file", str(config), *paths], opt_level="3", group_name="alphagate_native"
-        )
+        with tempfile.TemporaryDirectory(prefix="alphagate-mypyc-") as folder:
+            config = Path(folder) / "mypy.ini"
+            config.write_text(MYPY_CONFIG, encoding="utf-8")
+            extensions = mypycify(
+                ["--config-file", str(config), *paths], opt_level="3", group_name="alphagate_native"
+            )
     except (Exception, SystemExit) as exc:  # mypy reports type errors by exiting
         if MODE == "require":
             raise
@@ -100,13 +93,7 @@ class BuildWithManifest(build_ext):
             _warn("some compiled modules failed to build; the package runs as pure Python")
             return
         text = json.dumps(
-            {
-                "sources": {
-                    m: hashlib.sha256(_source(m).read_bytes()).hexdigest() for m in COMPILED_MODULES
-                }
-            },
-            indent=1,
-            sort_keys=True,
+            {"sources": NATIVE_CORE["source_hashes"](PACKAGE)}, indent=1, sort_keys=True
         )
         targets = [Path(self.build_lib) / "alphagate" / MANIFEST_NAME]
         if self.inplace or getattr(self, "editable_mode", False):
