@@ -178,8 +178,8 @@ class Portfolio:
             trade = self._open_trades.pop(symbol)
             exited = trade.exit_quantity + closing
             previous_exit = trade.exit_price if trade.exit_price is not None else 0.0
-            # Built directly rather than with ``dataclasses.replace``, which costs
-            # several times more and runs on every closing fill.
+            # Built directly rather than with ``replace()``, which goes through a
+            # dict of every field, on every closing fill.
             trade = Trade(
                 symbol,
                 trade.side,
