@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alphagate.config import CsvConfig, QualityConfig
 from alphagate.data.ingest import _checked_series, read_source
 from alphagate.data.quality import _missing, _repeated_stamps
 from alphagate.data.sources.parquet import ParquetSource
 from alphagate.data.sources.tabular import _symbols
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, bars_of_symbol
+from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, bars_of_symbol, symbols_of
 from alphagate.domain.quality_report import QualityReport
 from alphagate.domain.timeframe import Timeframe
 
@@ -119,3 +121,26 @@ def test_reading_in_memory_checks_and_builds_what_staging_on_disk_does(tmp_path:
     bars = read_source(source(), policy)
     expected = bars_from_flat(frame)
     pd.testing.assert_frame_equal(bars, expected, check_exact=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(["b", "a", "c", None]), max_size=12),
+    keep=st.lists(st.booleans(), min_size=12, max_size=12),
+    sort=st.booleans(),
+)
+def test_symbols_of_lists_what_the_symbol_level_holds_in_order(
+    names: list[str | None], keep: list[bool], sort: bool
+) -> None:
+    """Codes read directly give the level's values in order of appearance, also after a cut
+    (which leaves unused values in the level) and with a missing symbol."""
+    index = pd.MultiIndex.from_arrays(
+        [pd.Index(names, dtype="object"), pd.date_range("2024", periods=len(names), tz="UTC")],
+        names=["symbol", "ts"],
+    )
+    frame = pd.DataFrame({"close": np.arange(len(names), dtype=float)}, index=index)
+    if sort:
+        frame = frame.sort_index()
+    frame = frame[np.array(keep[: len(frame)], dtype=bool)]
+    expected = [str(s) for s in frame.index.get_level_values("symbol").unique()]
+    assert symbols_of(frame) == expected
