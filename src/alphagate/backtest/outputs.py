@@ -19,6 +19,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +61,20 @@ def write_outputs(result: BacktestResult, directory: str | Path) -> Path:
 
 
 def _write_all(result: BacktestResult, directory: Path) -> None:
-    _write_equity(result.equity, directory / "equity.csv")
-    write_csv(result.trades, directory / "trades.csv")
-    write_csv(result.orders, directory / "orders.csv")
+    """Every file into ``directory``; the equity curve on a thread of its own.
+
+    The curve, a row per bar and the largest file, is formatted and written
+    by Arrow and NumPy without holding the interpreter, while the trades and
+    orders are formatted in Python; on a second core the two overlap.
+    ``metrics.json`` is written only once both have succeeded.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alphagate-equity") as pool:
+        equity = pool.submit(_write_equity, result.equity, directory / "equity.csv")
+        write_csv(result.trades, directory / "trades.csv")
+        write_csv(result.orders, directory / "orders.csv")
+    # Leaving the block waited for the thread, also when a write above raised:
+    # nothing still writes into the folder when it is moved or marked incomplete.
+    equity.result()
     # metrics.json last: its presence is what says "this run is complete".
     text = json.dumps(
         {"strategy": result.strategy, **result.metrics.to_json_dict()}, indent=2, allow_nan=False

@@ -111,6 +111,23 @@ def test_a_failed_write_leaves_an_incomplete_marker_and_no_metrics(
     assert "disk full" in (tmp_path / "run" / INCOMPLETE_MARKER).read_text()
 
 
+def test_a_failed_equity_write_on_its_thread_also_leaves_the_run_incomplete(
+    bars: pd.DataFrame, tmp_path: Path
+) -> None:
+    class UnreadableCurve:
+        @property
+        def index(self) -> pd.Index:
+            raise OSError("disk full while writing the curve")
+
+    result = run_backtest(bars, BuyAndHold(), cash=1000.0)
+    broken = dataclasses.replace(result, equity=UnreadableCurve())  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="while writing the curve"):
+        write_outputs(broken, tmp_path / "run")
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert INCOMPLETE_MARKER in names and "metrics.json" not in names
+    assert {"trades.csv", "orders.csv"} <= names  # the other files went on meanwhile
+
+
 def test_a_failing_strategy_surfaces_as_a_strategy_error(bars: pd.DataFrame) -> None:
     class Failing:
         name = "failing"
