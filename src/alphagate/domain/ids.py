@@ -38,6 +38,10 @@ CLIENT_ORDER_ID_LENGTH: Final = 32
 CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[a-z2-7]{30}$")
 """What every id this module makes looks like."""
 
+# Bound once: the compiled build would look each module attribute up per call.
+_Timestamp: Final = pd.Timestamp
+_sha256: Final = hashlib.sha256
+
 _SCHEME: Final = "alphagate/client-order-id/v1"
 # Hashed with the inputs, so that changing how ids are derived is a new scheme
 # name and can never silently reproduce an old id for a different intent.
@@ -68,22 +72,21 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
         time is ambiguous by hours, and guessing it would make ids differ
         between machines).
     """
-    for name, value in (("strategy", strategy), ("symbol", symbol), ("leg", leg)):
-        if not value:
-            raise ValueError(f"client_order_id: {name} must not be empty")
-    if not isinstance(decision_ts, pd.Timestamp) or decision_ts.tzinfo is None:
+    if not (strategy and symbol and leg):
+        name = "strategy" if not strategy else "symbol" if not symbol else "leg"
+        raise ValueError(f"client_order_id: {name} must not be empty")
+    if not isinstance(decision_ts, _Timestamp) or decision_ts.tzinfo is None:
         raise ValueError(
             f"client_order_id: decision_ts must be a tz-aware Timestamp, got {decision_ts!r}"
         )
     # ``value`` is nanoseconds since the epoch in UTC, whatever the zone and unit.
-    instant_ns = int(decision_ts.value)
     # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
     # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
     # differently, which plain concatenation would not guarantee). Its text is
     # assembled from cached JSON pieces, the same bytes ``json.dumps`` of the
     # whole array gives, because encoding it afresh was half an order's id cost.
-    payload = f"{_json_head(strategy, symbol)},{instant_ns},{_json_text(leg)}]".encode()
-    return CLIENT_ORDER_ID_PREFIX + _base32_head(hashlib.sha256(payload).digest())
+    payload = f"{_json_head(strategy, symbol)},{decision_ts.value},{_json_text(leg)}]"
+    return CLIENT_ORDER_ID_PREFIX + _base32_head(_sha256(payload.encode()).digest())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -99,7 +102,7 @@ def _json_head(strategy: str, symbol: str) -> str:
 
 _B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 _B32_PAIRS: Final = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]  # 10 bits -> 2 chars
-_WORD_MASK: Final = (1 << 50) - 1  # a 50-bit word fits a machine int: no big-int shifts
+_WORD_MASK: Final = (1 << 50) - 1
 
 
 def _base32_head(digest: bytes) -> str:
@@ -107,12 +110,17 @@ def _base32_head(digest: bytes) -> str:
 
     The same characters as ``base64.b32encode(digest).lower()[:30]``, without
     encoding the whole digest: the leading 150 bits, as three 50-bit words of
-    five 10-bit pairs each.
+    five 10-bit pairs each. Each word is read from the seven bytes that hold
+    it, so every number stays within a machine integer (no big-integer
+    arithmetic, which the compiled build would hand back to the interpreter).
     """
-    bits = int.from_bytes(digest[:19]) >> 2  # 152 bits -> the leading 150
     pairs = _B32_PAIRS
     out: list[str] = []
-    for word in (bits >> 100, (bits >> 50) & _WORD_MASK, bits & _WORD_MASK):
+    for word in (
+        int.from_bytes(digest[0:7]) >> 6,  # bits 0-55 hold bits 0-49
+        (int.from_bytes(digest[6:13]) >> 4) & _WORD_MASK,  # bits 48-103 hold 50-99
+        (int.from_bytes(digest[12:19]) >> 2) & _WORD_MASK,  # bits 96-151 hold 100-149
+    ):
         out += (
             pairs[word >> 40],
             pairs[(word >> 30) & 1023],

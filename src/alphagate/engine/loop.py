@@ -39,13 +39,12 @@ market values), so the curve is the one per-bar marking would give.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +55,7 @@ from alphagate.domain.bars import check_bars_frame, symbols_of
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
+from alphagate.domain.utc_stamps import NANOSECONDS, UTC, box_utc_ns
 from alphagate.engine.bar_arrays import history_upto, symbol_arrays
 from alphagate.engine.book_log import BookLog
 from alphagate.engine.declared_indicators import declared_indicators
@@ -82,7 +82,6 @@ _SUBMITTED: Final = Submitted()  # carries nothing: one instance serves every or
 # What a target weight becomes: a plain market DAY entry. ``_submit`` reads only
 # this shape from it (symbol and quantity come apart), so one instance serves all.
 _TARGET_ORDER: Final = OrderIntent(symbol="", quantity=0.0)
-_UTC: Final = dt.UTC  # pandas' own UTC; passing the object skips a name lookup per stamp
 
 
 @dataclass(slots=True)
@@ -169,6 +168,9 @@ class EventLoop:
         self._pending: dict[str, tuple[float, int]] = {}  # next_open targets -> (weight, step)
         self._histories: dict[str, tuple[int, SymbolHistory]] = {}  # symbol -> (bars, views)
         self._indicators: dict[str, dict[str, FloatArray]] = {}
+        # The same arrays as memoryviews, for ``value``: indexing one gives a Python
+        # float without NumPy's method call, and the strategy reads one every bar.
+        self._indicator_cells: dict[str, dict[str, Sequence[float]]] = {}
         # The strategy's view of the positions, rebuilt only after a fill changes them.
         self._positions_view: Mapping[str, float] | None = None
         # (step, cash, open quantities) after each step with fills: equity is rebuilt from them.
@@ -203,6 +205,10 @@ class EventLoop:
         self._indicators = declared_indicators(
             self._strategy, self._data, check_look_ahead=self._check_look_ahead
         )
+        self._indicator_cells = {
+            symbol: {name: _cells(values) for name, values in arrays.items()}
+            for symbol, arrays in self._indicators.items()
+        }
         keep_history, guard = self._feed_every_bar, self._guard
         first_decision = max(self._strategy.warmup, 1) - 1
         context = _LoopContext(self)
@@ -249,13 +255,13 @@ class EventLoop:
             seen[symbol] = row + 1
 
     def _stamp(self, step: int) -> pd.Timestamp:
-        # Boxing a Timestamp costs microseconds and an order needs its step's
-        # several times (id, request, venue), so the last few are kept.
+        # Boxing a Timestamp costs a microsecond (see utc_stamps) and an order
+        # needs its step's several times (id, request, venue), so the last few are kept.
         stamp = self._stamp_cache.get(step)
         if stamp is None:
             if len(self._stamp_cache) > 64:
                 self._stamp_cache.clear()
-            stamp = self._stamp_cache[step] = pd.Timestamp(self._ts.item(step), tz=_UTC)
+            stamp = self._stamp_cache[step] = box_utc_ns(self._ts.item(step), NANOSECONDS, UTC)
         return stamp
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
@@ -456,7 +462,7 @@ class EventLoop:
         # Marked sent before the venue sees it, as a live engine marks it once the
         # intent is journaled and the order handed over; the venue's reports follow.
         self._record.orders[request.client_order_id] = OrderState.new(request).apply(_SUBMITTED)
-        self._on_updates(ts, step, self._venue.submit(request, now=ts))
+        self._on_updates(ts, step, self._venue.submit(request, ts))
 
     def _review(
         self, guard: OrderGuard, step: int, request: OrderRequest, price: float | None
@@ -490,6 +496,11 @@ class EventLoop:
         close = d["close"][np.maximum(rows, 0)].copy()
         close[rows < 0] = np.nan
         return close
+
+
+def _cells(values: FloatArray) -> Sequence[float]:
+    """A float64 array's values as a memoryview: indexed, it gives Python floats directly."""
+    return cast("Sequence[float]", values.data)
 
 
 class _LoopContext(StrategyContext):
@@ -536,10 +547,11 @@ class _LoopContext(StrategyContext):
     def value(self, symbol: str, name: str, ago: int = 0) -> float:
         loop = self._loop
         try:
-            values = loop._indicators[symbol][name]
+            values = loop._indicator_cells[symbol][name]
         except KeyError:
-            values = indicator_of(loop._indicators, symbol, name)
+            indicator_of(loop._indicators, symbol, name)  # raises, naming what exists
+            raise
         row = loop._seen.get(symbol, 0) - 1 - ago
         if ago < 0 or row < 0:
             raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
-        return values.item(row)  # a Python float, without boxing a NumPy scalar first
+        return values[row]
