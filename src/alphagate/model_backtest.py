@@ -338,7 +338,7 @@ def _ablation_row(step: str, result: BacktestResult, events: int, seconds: float
         "turnover": metrics.turnover,
         "trades": metrics.trades,
         "total_return": metrics.total_return,
-        "fills": len(result.fills),
+        "fills": len(result.fill_records),
         "risk_events": events,
         "seconds": round(seconds, 2),
     }

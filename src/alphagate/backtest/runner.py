@@ -15,7 +15,8 @@ Closing them would invent a trade the strategy never asked for.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -44,7 +45,7 @@ ORDER_COLUMNS = (
 FILL_COLUMNS = ("client_order_id", "trade_id", "symbol", "side", "qty", "price", "ts", "fee")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BacktestResult:
     """What one backtest produced.
 
@@ -55,19 +56,31 @@ class BacktestResult:
     trades
         Round trips (:data:`TRADE_COLUMNS`); ``pnl`` is gross of fees, ``fees``
         apart; an open trade has ``NaT``/``NaN`` exit fields.
-    orders, fills
-        Every order's final state, and every fill, in the order they happened.
+    orders
+        Every order's final state, in the order they were sent.
     metrics
         :func:`~alphagate.metrics.compute_metrics` of the equity, with the
         closed trades' net P&L and the first symbol's close as benchmark.
+    fill_records
+        Every fill, in the order they happened; :attr:`fills` is their frame.
     """
 
     strategy: str
     equity: pd.Series
     trades: pd.DataFrame
     orders: pd.DataFrame
-    fills: pd.DataFrame
     metrics: PerformanceMetrics
+    fill_records: tuple[Fill, ...] = field(repr=False)
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        """The fills as a frame (:data:`FILL_COLUMNS`), built when first read.
+
+        No output file holds them, and a long run has tens of thousands
+        (a tenth of a second to tabulate at a million bars), so a run that
+        only writes its files never pays for the frame.
+        """
+        return _fills_frame(self.fill_records)
 
 
 def run_backtest(
@@ -173,8 +186,8 @@ def result_frames(
         equity=equity,
         trades=_trades_frame(trades),
         orders=_orders_frame(orders),
-        fills=_fills_frame(fills),
         metrics=metrics,
+        fill_records=tuple(fills),
     )
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from alphagate.backtest.outputs import INCOMPLETE_MARKER, write_outputs
-from alphagate.backtest.runner import TRADE_COLUMNS, BacktestResult, run_backtest
+from alphagate.backtest.runner import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, run_backtest
 from alphagate.domain.bars import bars_from_flat
 from alphagate.engine.builtin import BuyAndHold
 from alphagate.engine.strategy import StrategyContext, StrategyError
@@ -78,6 +78,20 @@ def test_a_round_trip_appears_as_a_closed_trade_and_an_open_one(bars: pd.DataFra
     assert result.metrics.trades == 1 and result.metrics.win_rate == 1.0
     assert list(result.orders["status"]) == ["filled", "filled", "filled"]
     assert len(result.fills) == 3
+
+
+def test_the_fills_frame_is_built_only_when_read_and_holds_every_fill(
+    bars: pd.DataFrame, tmp_path: Path
+) -> None:
+    result = run_backtest(bars, RoundTrip(), cash=1000.0, sizing="next_open")
+    write_outputs(result, tmp_path / "run")
+    assert "fills" not in vars(result)  # no file needs it: writing the outputs left it unbuilt
+    fills = result.fills
+    assert list(fills.columns) == list(FILL_COLUMNS)
+    assert list(fills["client_order_id"]) == [f.client_order_id for f in result.fill_records]
+    assert list(fills["price"]) == [f.price for f in result.fill_records] == [11.0, 12.0, 13.0]
+    assert list(fills["side"]) == ["buy", "sell", "buy"]
+    assert result.fills is fills  # built once
 
 
 def test_outputs_are_written_with_metrics_last(bars: pd.DataFrame, tmp_path: Path) -> None:
