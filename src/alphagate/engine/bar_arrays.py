@@ -31,9 +31,15 @@ def symbol_arrays(bars: pd.DataFrame, symbols: list[str]) -> dict[str, dict[str,
     all_ts = pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8
     columns = {c: bars[c].to_numpy(np.float64) for c in COLUMNS}
     data = {}
+    level = bars.index.levels[0] if isinstance(bars.index, pd.MultiIndex) else None
     for symbol in symbols:
-        found = bars.index.get_loc(symbol)
-        rows = found if isinstance(found, slice) else np.flatnonzero(found)
+        if level is not None and len(level) == 1 and level[0] == symbol:
+            # The frame's only symbol: every row is its, and the index search
+            # would first sort out a million rows' lexical order to say so.
+            rows: slice | np.ndarray = slice(None)
+        else:
+            found = bars.index.get_loc(symbol)
+            rows = found if isinstance(found, slice) else np.flatnonzero(found)
         ts = all_ts[rows]
         for column in PRICE_COLUMNS:
             bad = np.flatnonzero(np.isnan(columns[column][rows]))
