@@ -82,6 +82,9 @@ _SUBMITTED: Final = Submitted()  # carries nothing: one instance serves every or
 # What a target weight becomes: a plain market DAY entry. ``_submit`` reads only
 # this shape from it (symbol and quantity come apart), so one instance serves all.
 _TARGET_ORDER: Final = OrderIntent(symbol="", quantity=0.0)
+_BAR_VALUES: Final = ("open", "high", "low", "close", "volume")  # a symbol's bar cells, in order
+_OPEN: Final = 0
+_CLOSE: Final = 3
 
 
 @dataclass(slots=True)
@@ -143,6 +146,11 @@ class EventLoop:
         self._symbols = symbols_of(bars)
         self._known = frozenset(self._symbols)
         self._data = symbol_arrays(bars, self._symbols)
+        # Per symbol, its open, high, low, close and volume as memoryviews: a bar
+        # shown to the venue and a price for sizing read single values from them.
+        self._bar_cells: dict[str, tuple[Sequence[float], ...]] = {
+            s: tuple(_cells(d[c]) for c in _BAR_VALUES) for s, d in self._data.items()
+        }
         stamps = [d["ts"] for d in self._data.values()]
         if len(stamps) == 1:
             self._ts = stamps[0]  # already strictly increasing: check_bars_frame saw to it
@@ -265,11 +273,8 @@ class EventLoop:
         return stamp
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
-        d = self._data[symbol]
-        return Bar(
-            symbol, ts, d["open"].item(row), d["high"].item(row), d["low"].item(row),
-            d["close"].item(row), d["volume"].item(row),
-        )  # fmt: skip
+        open_, high, low, close, volume = self._bar_cells[symbol]
+        return Bar(symbol, ts, open_[row], high[row], low[row], close[row], volume[row])
 
     def _on_updates(self, ts: pd.Timestamp, step: int, updates: list[OrderUpdate]) -> None:
         record, orders, working = self._record, self._record.orders, self._working
@@ -304,7 +309,7 @@ class EventLoop:
 
     def latest_closes(self) -> dict[str, float]:
         """The last close of every symbol with a bar so far."""
-        return {s: self._data[s]["close"].item(n - 1) for s, n in self._seen.items()}
+        return {s: self._bar_cells[s][_CLOSE][n - 1] for s, n in self._seen.items()}
 
     def history_views(self) -> Mapping[str, SymbolHistory]:
         """Per symbol, read-only views of its bars so far (rebuilt only after a new bar)."""
@@ -374,14 +379,15 @@ class EventLoop:
     def _size_pending(self, step: int, rows: list[tuple[str, int]]) -> None:
         """Size the kept targets of the symbols with a bar now, at that bar's open."""
         pending = self._pending
-        opens = {s: self._data[s]["open"].item(r) for s, r in rows if s in pending}
+        cells = self._bar_cells
+        opens = {s: cells[s][_OPEN][r] for s, r in rows if s in pending}
         if not opens:
             return
         # Equity needs a price for the open positions only: the open where a
         # symbol has one now, else its last close (not a map of every symbol's).
-        seen, data = self._seen, self._data
+        seen = self._seen
         marks = {
-            s: opens[s] if s in opens else data[s]["close"].item(seen[s] - 1)
+            s: opens[s] if s in opens else cells[s][_CLOSE][seen[s] - 1]
             for s in self.positions_view()
             if s in opens or s in seen  # one held before its first bar: the portfolio says so
         }
