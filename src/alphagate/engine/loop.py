@@ -171,7 +171,10 @@ class EventLoop:
                 for row, step in enumerate(steps.tolist()):
                     self._at[step].append((symbol, row))
             self._updated_at = [tuple(s for s, _ in rows) for rows in self._at]
-        self._seen: dict[str, int] = {}  # symbol -> bars of it closed so far
+        self._seen: dict[str, int] = {}  # symbol -> bars of it closed so far (_seen_counts)
+        # One symbol alone: its count, kept as a plain number at every step (a dict
+        # store was a sixth of an idle bar), copied into ``_seen`` when that is read.
+        self._single_seen = 0
         self._working: set[str] = set()
         self._pending: dict[str, tuple[float, int]] = {}  # next_open targets -> (weight, step)
         self._histories: dict[str, tuple[int, SymbolHistory]] = {}  # symbol -> (bars, views)
@@ -222,13 +225,13 @@ class EventLoop:
         context = _LoopContext(self)
         updated_at = self._updated_at  # empty for one symbol: the context's stays (symbol,)
         on_bar = self._strategy.on_bar
-        seen, single = self._seen, self._single
+        single = self._single
         pending, working = self._pending, self._working
         for step in range(len(self._ts)):
             if single is None or pending or working or keep_history:
                 self._close_bars(step)
-            else:  # one symbol and nothing to size or fill: only count its bar
-                seen[single] = step + 1
+            if single is not None:  # idle or not, its bar is now closed
+                self._single_seen = step + 1
             if guard is not None:
                 self._consult_guard(guard, step)
             if step < first_decision:
@@ -307,14 +310,28 @@ class EventLoop:
             )
         return view
 
+    def _seen_counts(self) -> dict[str, int]:
+        """Bars closed so far, per symbol with any (a lone symbol's count copied in first)."""
+        single = self._single
+        if single is not None and self._single_seen:
+            self._seen[single] = self._single_seen
+        return self._seen
+
+    def _count_seen(self, symbol: str) -> int:
+        """Bars of ``symbol`` closed so far; 0 for one not seen (or not traded here)."""
+        single = self._single
+        if single is not None and symbol == single:
+            return self._single_seen
+        return self._seen.get(symbol, 0)
+
     def latest_closes(self) -> dict[str, float]:
         """The last close of every symbol with a bar so far."""
-        return {s: self._bar_cells[s][_CLOSE][n - 1] for s, n in self._seen.items()}
+        return {s: self._bar_cells[s][_CLOSE][n - 1] for s, n in self._seen_counts().items()}
 
     def history_views(self) -> Mapping[str, SymbolHistory]:
         """Per symbol, read-only views of its bars so far (rebuilt only after a new bar)."""
         cache, views = self._histories, {}
-        for symbol, n in self._seen.items():
+        for symbol, n in self._seen_counts().items():
             cached = cache.get(symbol)
             if cached is None or cached[0] != n:
                 cached = cache[symbol] = (n, history_upto(self._data[symbol], n))
@@ -385,7 +402,7 @@ class EventLoop:
             return
         # Equity needs a price for the open positions only: the open where a
         # symbol has one now, else its last close (not a map of every symbol's).
-        seen = self._seen
+        seen = self._seen_counts()
         marks = {
             s: opens[s] if s in opens else cells[s][_CLOSE][seen[s] - 1]
             for s in self.positions_view()
@@ -519,6 +536,11 @@ class _LoopContext(StrategyContext):
         super().__init__(pd.Timestamp(0, tz="UTC"), {}, {}, 0.0, 0.0, updated=updated)
         self._loop = loop
         self.step = 0
+        # The indicator ``value`` read last, by the identity of its names: a strategy
+        # asks for the same one at every bar, and two dict lookups a bar add up.
+        self._last_symbol: str | None = None
+        self._last_name: str | None = None
+        self._last_cells: Sequence[float] = ()
 
     @property
     def ts(self) -> pd.Timestamp:
@@ -544,20 +566,24 @@ class _LoopContext(StrategyContext):
         return self._loop.positions_view().get(symbol, 0.0)
 
     def bars_seen(self, symbol: str) -> int:
-        return self._loop._seen.get(symbol, 0)
+        return self._loop._count_seen(symbol)
 
     def indicator(self, symbol: str, name: str) -> FloatArray:
         values = indicator_of(self._loop._indicators, symbol, name)
-        return values[: self._loop._seen.get(symbol, 0)]
+        return values[: self._loop._count_seen(symbol)]
 
     def value(self, symbol: str, name: str, ago: int = 0) -> float:
         loop = self._loop
-        try:
-            values = loop._indicator_cells[symbol][name]
-        except KeyError:
-            indicator_of(loop._indicators, symbol, name)  # raises, naming what exists
-            raise
-        row = loop._seen.get(symbol, 0) - 1 - ago
+        if symbol is self._last_symbol and name is self._last_name:
+            values = self._last_cells
+        else:
+            try:
+                values = loop._indicator_cells[symbol][name]
+            except KeyError:
+                indicator_of(loop._indicators, symbol, name)  # raises, naming what exists
+                raise
+            self._last_symbol, self._last_name, self._last_cells = symbol, name, values
+        row = loop._count_seen(symbol) - 1 - ago
         if ago < 0 or row < 0:
             raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
         return values[row]

@@ -145,6 +145,37 @@ def test_indicators_are_served_up_to_the_current_bar_only() -> None:
     assert [v[2] for v in reader.values] == [None, *cum[:-1].tolist()]
 
 
+class Counting:
+    """Trades now and then, and records what the context says at every bar."""
+
+    name = "counting"
+    warmup = 0
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int, int, float]] = []
+
+    def on_bar(self, context: StrategyContext) -> Mapping[str, float] | None:
+        bars = context.bars_seen("AAA")
+        history = len(context.history["AAA"].close)
+        self.seen.append((bars, history, len(context.indicator("AAA", "close")), context.equity))
+        return {"AAA": 0.5 if bars % 40 < 20 else 0.0} if bars % 20 == 5 else None
+
+    def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
+        return {"close": np.asarray(history.close, dtype=float)}
+
+
+def test_a_lone_symbols_counts_and_equity_are_current_on_idle_and_busy_bars() -> None:
+    """One symbol keeps its bar count apart from the map the others use; every reader agrees."""
+    bars = random_bars({"AAA": 0}, n=120)
+    strategy = Counting()
+    record, _ = run(bars, strategy)
+    assert len(record.fills) >= 4  # bars with orders working and idle bars both occur
+    n = len(bars)
+    assert [s[:3] for s in strategy.seen] == [(k, k, k) for k in range(1, n + 1)]
+    # The context's equity at each close is the curve the run rebuilt afterwards.
+    assert [s[3] for s in strategy.seen] == record.equity.tolist()
+
+
 class WrongLength(Peeking):
     def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
         return {"short": history.close[:-1]}
