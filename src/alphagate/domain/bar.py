@@ -20,6 +20,9 @@ import pandas as pd
 
 from alphagate.domain.value_record import ValueRecord
 
+# Bound once: compiled code would look ``pd.Timestamp`` up in the module at every check.
+_Timestamp: Final = pd.Timestamp
+
 
 class Bar(ValueRecord):
     """OHLCV of one symbol over one period, stamped at the period's close."""
@@ -38,7 +41,7 @@ class Bar(ValueRecord):
     ) -> None:
         if not symbol:
             raise ValueError(f"a bar needs a symbol (ts {ts!r})")
-        if not isinstance(ts, pd.Timestamp) or ts.tzinfo is None:
+        if not isinstance(ts, _Timestamp) or ts.tzinfo is None:
             raise ValueError(f"bar of {symbol!r}: ts must be a tz-aware Timestamp")
         self.symbol: Final = symbol
         self.ts: Final = ts

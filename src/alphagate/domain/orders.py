@@ -94,13 +94,17 @@ _PRICES_NEEDED: dict[OrderType, tuple[bool, bool]] = {
 }
 
 
+# Bound once: compiled code would look ``pd.Timestamp`` up in the module at every check.
+_Timestamp: Final = pd.Timestamp
+
+
 def _is_positive_finite(value: float) -> bool:
     return math.isfinite(value) and value > 0
 
 
 def _check_aware(ts: pd.Timestamp, what: str) -> None:
     # A naive timestamp is ambiguous by hours; guessing its zone is how DST bugs start.
-    if not isinstance(ts, pd.Timestamp) or ts.tzinfo is None:
+    if not isinstance(ts, _Timestamp) or ts.tzinfo is None:
         raise ValueError(f"{what} must be a tz-aware pandas Timestamp, got {ts!r}")
 
 
@@ -168,7 +172,7 @@ class OrderRequest(ValueRecord):
             and client_order_id
             and symbol
             and 0.0 < quantity < math.inf
-            and type(ts_created) is pd.Timestamp
+            and type(ts_created) is _Timestamp
             and ts_created.tzinfo is not None
             and parent_id != client_order_id
         ):
@@ -274,7 +278,7 @@ class Fill(ValueRecord):
             and math.isfinite(fee)
             and math.isfinite(slippage)
             and math.isfinite(impact)
-            and type(ts) is pd.Timestamp
+            and type(ts) is _Timestamp
             and ts.tzinfo is not None
         ):
             return

@@ -23,7 +23,6 @@ itself only deals with one order at a time:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
 import pandas as pd
@@ -62,7 +61,7 @@ class Ticket:
         self.filled_qty = 0.0
         self.events: list[OrderEvent] = []  # as reported, in order
         self.triggered = False  # its stop was reached on an earlier bar
-        self.session: dt.date | None = None  # UTC date of the first bar it could fill on
+        self.session: int | None = None  # UTC day (since the epoch) of its first fillable bar
         self.capacity = 0.0  # the most it may fill on the current bar
         self.fills = 0
         self.last_fill_ts: pd.Timestamp | None = None

@@ -179,7 +179,7 @@ class SimulatedVenue:
         cid = request.client_order_id
         if cid in self._orders:
             raise DuplicateOrderError(f"order {cid!r} was already submitted to this venue")
-        if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
+        if not isinstance(now, _Timestamp) or now.tzinfo is None:
             raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
         venue_id = f"sim-{len(self._orders) + 1}"
         ticket = Ticket(request, venue_id, now, self._latency)
@@ -218,7 +218,7 @@ class SimulatedVenue:
             return []
         updates: list[OrderUpdate] = []
         market = NO_HISTORY if self._history is None else self._history.state(bar.symbol)
-        session = _utc_date(bar.ts)
+        session = bar.ts.value // _NS_PER_DAY  # the UTC day, as days since the epoch
         tried: set[str] = set()
         for ticket in list(book.values()):
             if ticket.is_terminal or ticket.client_order_id in tried:
@@ -238,9 +238,7 @@ class SimulatedVenue:
             self._history.observe(bar)
         return updates
 
-    def _is_live(
-        self, ticket: Ticket, bar: Bar, session: dt.date, updates: list[OrderUpdate]
-    ) -> bool:
+    def _is_live(self, ticket: Ticket, bar: Bar, session: int, updates: list[OrderUpdate]) -> bool:
         """Apply rules 1-4 to one order for this bar; True when it may fill on it."""
         if bar.ts.value <= ticket.submitted_at.value:  # ns since the epoch: no Timestamp compare
             return False
@@ -253,7 +251,8 @@ class SimulatedVenue:
         if ticket.session is None:
             ticket.session = session
         elif ticket.request.time_in_force is TimeInForce.DAY and session != ticket.session:
-            self._end(ticket, Expired(f"DAY order: session {ticket.session} ended"), updates)
+            ended = _utc_date(ticket.session)
+            self._end(ticket, Expired(f"DAY order: session {ended} ended"), updates)
             return False
         return True
 
@@ -337,10 +336,15 @@ class SimulatedVenue:
             self._end(other, event, updates)
 
 
+_Timestamp: Final = pd.Timestamp  # bound once: compiled code looks module attributes up per use
 _EPOCH_DAY: Final = dt.date(1970, 1, 1).toordinal()
 _NS_PER_DAY: Final = 86_400 * 10**9
 
 
-def _utc_date(ts: pd.Timestamp) -> dt.date:
-    """The UTC calendar date of ``ts``, from its epoch value (a zone conversion costs 20x more)."""
-    return dt.date.fromordinal(_EPOCH_DAY + ts.value // _NS_PER_DAY)
+def _utc_date(day: int) -> dt.date:
+    """The UTC calendar date of ``day`` days since the epoch.
+
+    Sessions are compared as day numbers (``ts.value // _NS_PER_DAY``): building
+    a date for every bar with an order working cost more than the comparison.
+    """
+    return dt.date.fromordinal(_EPOCH_DAY + day)

@@ -247,7 +247,9 @@ def test_a_day_order_works_through_every_bar_of_its_session() -> None:
             == []
         )
     next_day = Bar("AAA", first + pd.Timedelta(days=1), 100, 101, 99, 100, 1e6)
-    assert [type(u.event) for u in venue.on_bar(next_day)] == [Expired]
+    (update,) = venue.on_bar(next_day)
+    assert isinstance(update.event, Expired)
+    assert update.event.reason == "DAY order: session 2024-03-05 ended"  # the UTC date, named
 
 
 def test_a_gtc_order_outlives_the_session() -> None:
