@@ -56,7 +56,7 @@ from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
 from alphagate.domain.utc_stamps import NANOSECONDS, UTC, box_utc_ns
-from alphagate.engine.bar_arrays import history_upto, symbol_arrays
+from alphagate.engine.bar_arrays import COLUMNS, history_upto, symbol_arrays
 from alphagate.engine.book_log import BookLog
 from alphagate.engine.declared_indicators import declared_indicators
 from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
@@ -82,9 +82,9 @@ _SUBMITTED: Final = Submitted()  # carries nothing: one instance serves every or
 # What a target weight becomes: a plain market DAY entry. ``_submit`` reads only
 # this shape from it (symbol and quantity come apart), so one instance serves all.
 _TARGET_ORDER: Final = OrderIntent(symbol="", quantity=0.0)
-_BAR_VALUES: Final = ("open", "high", "low", "close", "volume")  # a symbol's bar cells, in order
-_OPEN: Final = 0
-_CLOSE: Final = 3
+# Positions of the open and the close among a symbol's bar cells (bar_arrays.COLUMNS).
+_OPEN: Final = COLUMNS.index("open")
+_CLOSE: Final = COLUMNS.index("close")
 
 
 @dataclass(slots=True)
@@ -149,7 +149,7 @@ class EventLoop:
         # Per symbol, its open, high, low, close and volume as memoryviews: a bar
         # shown to the venue and a price for sizing read single values from them.
         self._bar_cells: dict[str, tuple[Sequence[float], ...]] = {
-            s: tuple(_cells(d[c]) for c in _BAR_VALUES) for s, d in self._data.items()
+            s: tuple(_cells(d[c]) for c in COLUMNS) for s, d in self._data.items()
         }
         stamps = [d["ts"] for d in self._data.values()]
         if len(stamps) == 1:
