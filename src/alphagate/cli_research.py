@@ -17,6 +17,7 @@ from rich.table import Table
 from alphagate import cli as base
 from alphagate import research
 from alphagate.cli import EndOption, StartOption, SymbolsOption, TimeframeOption
+from alphagate.cyclic_gc import cyclic_gc_paused
 
 if TYPE_CHECKING:
     from alphagate import model_backtest
@@ -269,6 +270,7 @@ def _number(value: object) -> str:
 
 
 @base.cli.command("backtest")
+@cyclic_gc_paused()
 def backtest(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option(help="Folder for metrics, equity, trades, report.")],
