@@ -14,7 +14,7 @@ Closing them would invent a trade the strategy never asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -198,8 +198,14 @@ def _utc_times(stamps: list[pd.Timestamp | None]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(values.view("M8[ns]"), tz="UTC")
 
 
-def _text(values: list[str]) -> pd.api.extensions.ExtensionArray:
-    """A string column that keeps its dtype when the run left no rows."""
+def _text(values: Sequence[str]) -> pd.api.extensions.ExtensionArray:
+    """A string column that keeps its dtype when the run left no rows.
+
+    The order enums (side, type, status) are ``StrEnum`` members, which are
+    ``str`` objects holding their values: Arrow reads that text directly, so
+    they are passed as they are, without a ``str()`` call each (a third of
+    the orders frame's time at a million bars).
+    """
     return pd.array(values, dtype="str")
 
 
@@ -212,7 +218,7 @@ def _trades_frame(trades: list[Trade]) -> pd.DataFrame:
     exits = [t.exit_ts for t in trades]
     columns = {
         "symbol": _text([t.symbol for t in trades]),
-        "side": _text([str(t.side) for t in trades]),
+        "side": _text([t.side for t in trades]),
         "qty": np.array([t.quantity for t in trades], dtype=np.float64),
         "entry_ts": _utc_times([t.entry_ts for t in trades]),
         "entry_price": np.array([t.entry_price for t in trades], dtype=np.float64),
@@ -232,11 +238,11 @@ def _orders_frame(states: Iterable[OrderState]) -> pd.DataFrame:
     columns = {
         "client_order_id": _text([r.client_order_id for r in requests]),
         "symbol": _text([r.symbol for r in requests]),
-        "side": _text([str(r.side) for r in requests]),
-        "order_type": _text([str(r.order_type) for r in requests]),
+        "side": _text([r.side for r in requests]),
+        "order_type": _text([r.order_type for r in requests]),
         "qty": np.array([r.quantity for r in requests], dtype=np.float64),
         "ts_created": _utc_times([r.ts_created for r in requests]),
-        "status": _text([str(s.status) for s in states]),
+        "status": _text([s.status for s in states]),
         "filled_qty": np.array([s.filled_qty for s in states], dtype=np.float64),
         "avg_fill_price": np.array(
             [np.nan if s.avg_fill_price is None else s.avg_fill_price for s in states],
@@ -253,7 +259,7 @@ def _fills_frame(fills: Iterable[Fill]) -> pd.DataFrame:
         "client_order_id": _text([f.client_order_id for f in fills]),
         "trade_id": _text([f.trade_id for f in fills]),
         "symbol": _text([f.symbol for f in fills]),
-        "side": _text([str(f.side) for f in fills]),
+        "side": _text([f.side for f in fills]),
         "qty": np.array([f.quantity for f in fills], dtype=np.float64),
         "price": np.array([f.price for f in fills], dtype=np.float64),
         "ts": _utc_times([f.ts for f in fills]),

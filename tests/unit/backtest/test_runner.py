@@ -13,6 +13,7 @@ import pytest
 from alphagate.backtest.outputs import INCOMPLETE_MARKER, write_outputs
 from alphagate.backtest.runner import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, run_backtest
 from alphagate.domain.bars import bars_from_flat
+from alphagate.domain.orders import OrderStatus, OrderType, Side
 from alphagate.engine.builtin import BuyAndHold
 from alphagate.engine.strategy import StrategyContext, StrategyError
 from alphagate.execution.commission import BasisPoints
@@ -78,6 +79,22 @@ def test_a_round_trip_appears_as_a_closed_trade_and_an_open_one(bars: pd.DataFra
     assert result.metrics.trades == 1 and result.metrics.win_rate == 1.0
     assert list(result.orders["status"]) == ["filled", "filled", "filled"]
     assert len(result.fills) == 3
+
+
+def test_enum_columns_hold_the_members_values_as_plain_text(bars: pd.DataFrame) -> None:
+    # The enums reach the frames without a str() call each; what is stored must
+    # still be their values as plain str, never the members or their reprs.
+    result = run_backtest(bars, RoundTrip(), cash=1000.0, sizing="next_open")
+    expected = {
+        ("orders", "side"): [Side.BUY.value, Side.SELL.value, Side.BUY.value],
+        ("orders", "order_type"): [OrderType.MARKET.value] * 3,
+        ("orders", "status"): [OrderStatus.FILLED.value] * 3,
+        ("trades", "side"): [Side.BUY.value] * 2,
+        ("fills", "side"): [Side.BUY.value, Side.SELL.value, Side.BUY.value],
+    }
+    for (frame, column), values in expected.items():
+        stored = getattr(result, frame)[column].tolist()
+        assert stored == values and {type(v) for v in stored} == {str}, (frame, column)
 
 
 def test_the_fills_frame_is_built_only_when_read_and_holds_every_fill(
