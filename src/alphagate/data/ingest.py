@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from alphagate.config import QualityConfig
@@ -63,8 +64,8 @@ def read_source(source: BarSource, policy: QualityConfig) -> pd.DataFrame:
         When any rule with policy ``error`` is broken.
     """
     report = QualityReport(source=source.name)
-    frames = [
-        bars_of_symbol(symbol, flat)
+    frames = [  # each series is read for this frame alone, so its memory is handed over
+        bars_of_symbol(symbol, flat, handed_over=True)
         for symbol, flat in _checked_series(source, policy, report, spill=False)
     ]
     report.raise_for_errors()
@@ -180,11 +181,18 @@ def _by_symbol(chunk: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
     """The chunk's rows per symbol, in order of first appearance; rows without one are left out.
 
     A file usually holds one symbol, and then the chunk is passed on whole
-    instead of being grouped, which would copy every row.
+    instead of being grouped, which would copy every row. A file source's
+    symbols arrive as a categorical (see ``tabular._symbols``), whose codes
+    tell that without hashing a million strings.
     """
-    codes, uniques = pd.factorize(chunk["symbol"], use_na_sentinel=True)
-    if len(uniques) == 1 and (codes >= 0).all():
-        yield str(uniques[0]), chunk
+    symbols = chunk["symbol"]
+    if isinstance(symbols.dtype, pd.CategoricalDtype):
+        codes = np.asarray(symbols.cat.codes)
+        names = symbols.cat.categories
+    else:
+        codes, names = pd.factorize(symbols, use_na_sentinel=True)
+    if len(codes) and codes[0] >= 0 and bool((codes == codes[0]).all()):
+        yield str(names[codes[0]]), chunk
         return
-    for symbol, part in chunk.groupby("symbol", sort=False):
+    for symbol, part in chunk.groupby("symbol", sort=False, observed=True):
         yield str(symbol), part

@@ -20,6 +20,7 @@ import pandas as pd
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 BAR_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
 INDEX_NAMES: tuple[str, str] = ("symbol", "ts")
+_NAT = np.iinfo(np.int64).min  # NaT among stamps read as nanoseconds
 
 
 def empty_bars() -> pd.DataFrame:
@@ -46,7 +47,7 @@ def bars_from_flat(flat: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index(list(INDEX_NAMES)).sort_index()
 
 
-def bars_of_symbol(symbol: str, flat: pd.DataFrame) -> pd.DataFrame:
+def bars_of_symbol(symbol: str, flat: pd.DataFrame, *, handed_over: bool = False) -> pd.DataFrame:
     """Build the bars frame of one symbol from flat ``ts, open, …`` columns (others ignored).
 
     The same frame as :func:`bars_from_flat` of these columns with ``symbol``
@@ -54,23 +55,55 @@ def bars_of_symbol(symbol: str, flat: pd.DataFrame) -> pd.DataFrame:
     unless a rule only warned, the index is built directly from them: the
     general path hashes and sorts a million timestamps to find what is
     already known, that they are unique and in order.
+
+    The frame gets its own, writable memory, one block per column, as
+    ``bars_from_flat`` leaves it, so writing to it never changes ``flat``.
+    ``handed_over`` says the caller gives ``flat`` up, and every frame that
+    shares its memory (a series it has just read and checked): then the
+    columns' memory becomes the frame's instead of being copied, where that
+    memory is writable and no two columns share it, and so does the memory
+    of the timestamps.
     """
-    ts = pd.DatetimeIndex(flat["ts"]).tz_convert("UTC").as_unit("ns")
+    ts = pd.DatetimeIndex(flat["ts"]).tz_convert("UTC")
+    if not handed_over or ts.unit != "ns":
+        ts = ts.as_unit("ns")  # a copy even when the unit is already ns
     stamps = ts.asi8
-    if len(ts) == 0 or not bool(np.all(stamps[1:] > stamps[:-1])) or ts.hasnans:
+    # NaT is the smallest stamp: in rising stamps only the first could be NaT.
+    if len(ts) == 0 or stamps[0] == _NAT or not bool(np.all(stamps[1:] > stamps[:-1])):
         return bars_from_flat(flat.assign(symbol=symbol).loc[:, [*INDEX_NAMES, *BAR_COLUMNS]])
-    # What MultiIndex.from_arrays would build: each level's sorted unique values, and codes.
+    # What MultiIndex.from_arrays would build: each level's sorted unique values, and codes
+    # of the smallest type that holds them (which the constructor would otherwise cast to).
     levels: list[pd.Index] = [pd.Index([symbol], dtype="object"), ts.rename(None)]
-    codes: list[np.ndarray] = [np.zeros(len(ts), dtype=np.int8), np.arange(len(ts))]
+    codes: list[np.ndarray] = [
+        np.zeros(len(ts), dtype=np.int8),
+        np.arange(len(ts), dtype=_code_type(len(ts))),
+    ]
     index = pd.MultiIndex(
         levels=levels,  # type: ignore[arg-type]  # the stubs want plain sequences
         codes=codes,  # type: ignore[arg-type]
         names=list(INDEX_NAMES),
         verify_integrity=False,
     )
-    # Own, writable copies, one block per column, as ``bars_from_flat`` leaves them.
-    columns = {c: flat[c].to_numpy(dtype="float64", copy=True) for c in BAR_COLUMNS}
+    columns: dict[str, np.ndarray] = {}
+    for name in BAR_COLUMNS:
+        column = flat[name]
+        if handed_over and column.dtype == np.float64:
+            values = np.asarray(column.array)  # to_numpy would give a read-only view
+            if values.flags.writeable and not any(
+                np.may_share_memory(values, kept) for kept in columns.values()
+            ):
+                columns[name] = values
+                continue
+        columns[name] = column.to_numpy(dtype="float64", copy=True)
     return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _code_type(size: int) -> type[np.signedinteger]:
+    """The integer type pandas gives the codes of a level of ``size`` values."""
+    for kind in (np.int8, np.int16, np.int32):
+        if size < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def flat_from_bars(bars: pd.DataFrame) -> pd.DataFrame:

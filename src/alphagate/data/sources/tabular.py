@@ -200,8 +200,10 @@ def normalise_chunk(
         bad |= empty
         columns["symbol"] = symbols
     else:
-        columns["symbol"] = spec.symbol
-    columns["row"] = rows.astype("int64")
+        columns["symbol"] = pd.Categorical.from_codes(
+            np.zeros(len(raw), dtype=np.int8), categories=pd.Index([spec.symbol])
+        )
+    columns["row"] = rows.astype("int64", copy=False)
     columns["ts"] = ts
     for name in BAR_COLUMNS:
         column = raw[spec.columns[name]]
@@ -218,7 +220,9 @@ def normalise_chunk(
             ts=ts,
         )
         bad |= invalid.to_numpy()
-        columns[name] = values.to_numpy()
+        # The array itself, not to_numpy's read-only view of it, so that a reader
+        # the series is handed over to can take it as it is (see bars_of_symbol).
+        columns[name] = np.asarray(values.array)
     # Rows whose timestamp parsed stay, marked, so the series checks can still
     # place them (a malformed row is not a missing bar) without judging their values.
     columns["rejected"] = bad
@@ -232,24 +236,38 @@ def normalise_chunk(
 def _symbols(column: pd.Series) -> tuple[Any, np.ndarray]:
     """Symbols without surrounding blanks (missing ones stay missing), and a mask of empty ones.
 
-    The same as converting every cell to text and stripping it, but a file
-    repeats a handful of symbols over a million rows, so each distinct value
-    is converted once and the rows take theirs. Only text columns are done
-    this way: in a column of mixed objects, values that compare equal (``1``
-    and ``1.0``) can still be written differently.
+    The same values as converting every cell to text and stripping it, but a
+    file repeats a handful of symbols over a million rows, so each distinct
+    value is converted once, and the rows get theirs as the codes of a
+    categorical: grouping the rows by symbol then reads those codes instead of
+    hashing a million strings a second time. Only text is done this way (a
+    Parquet file's symbols arrive already numbered, as a categorical of text):
+    in a column of mixed objects, values that compare equal (``1`` and
+    ``1.0``) can still be written differently.
     """
-    if not isinstance(column.dtype, pd.StringDtype):
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and isinstance(
+        dtype.categories.dtype, pd.StringDtype
+    ):
+        codes = np.asarray(column.cat.codes)
+        distinct: Any = dtype.categories
+    elif isinstance(dtype, pd.StringDtype):
+        codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    else:
         text = column.astype("string").str.strip()
         return text.astype(object).to_numpy(), (text.isna() | text.eq("")).to_numpy(dtype=bool)
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    distinct = pd.Series(pd.array([*uniques, None], dtype=column.dtype))
-    text = distinct.astype("string").str.strip()
+    # A missing symbol (code -1) takes the last entry of each lookup, the one added for it.
+    entries = pd.Series(pd.array([*distinct, None], dtype=distinct.dtype))
+    text = entries.astype("string").str.strip()
     empty = (text.isna() | text.eq("")).to_numpy(dtype=bool)
-    # pandas infers a column's type from its values: inferred from the distinct
-    # ones, it is the type the whole column would get.
-    stripped = pd.Series(text.astype(object).to_numpy()).array
-    position = np.where(codes < 0, len(uniques), codes)  # a missing symbol takes the last entry
-    return stripped.take(position), empty.take(position)
+    # Values that differ only in blanks are one symbol, so the stripped ones are numbered anew.
+    renumbered, names = pd.factorize(text.astype(object).to_numpy(), use_na_sentinel=True)
+    # Usually no two values merge and none is blank, and the rows' codes serve as they are.
+    merged = not np.array_equal(renumbered[:-1], np.arange(len(distinct)))
+    symbols = pd.Categorical.from_codes(
+        renumbered[codes] if merged else codes, categories=pd.Index(names)
+    )
+    return symbols, empty[codes] if empty[:-1].any() else codes < 0
 
 
 def _record(
@@ -289,7 +307,7 @@ def _parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     Empty cells and the word NaN become NaN and are left to the value rules
     (they are missing data, not malformed data).
     """
-    no_text = pd.Series(np.zeros(len(column), dtype=bool), index=column.index)
+    no_text = pd.Series(np.zeros(len(column), dtype=bool), index=column.index, copy=False)
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype("float64"), no_text
     fast = _cast_with_arrow(column, "float64")
@@ -309,6 +327,9 @@ def _parse_timestamps(
     report: QualityReport,
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Return UTC bar closes and a mask of rows whose timestamp was rejected."""
+    closes = _typed_intraday_closes(column, spec)
+    if closes is not None:
+        return closes, np.zeros(len(column), dtype=bool)
     parser = _TimestampParser(column.reset_index(drop=True), rows, spec, report)
     if pd.api.types.is_datetime64_any_dtype(column):
         parser.from_datetimes()
@@ -319,6 +340,28 @@ def _parse_timestamps(
     else:
         parser.from_iso(style)
     return parser.bar_closes(), parser.bad
+
+
+def _typed_intraday_closes(column: pd.Series, spec: TabularSpec) -> pd.DatetimeIndex | None:
+    """Bar closes of intraday timestamps typed with a zone and none missing, else None.
+
+    Such a column (a Parquet file's, usually) is already a column of instants
+    and no rule can reject one of them, so they only need converting to UTC
+    and, for bars labelled at their start, shifting by one bar: what the
+    general parser ends up doing, without the per-row bookkeeping it needs
+    for text.
+    """
+    if not isinstance(column.dtype, pd.DatetimeTZDtype) or not spec.timeframe.is_intraday:
+        return None
+    instants = pd.DatetimeIndex(column)
+    if instants.hasnans:
+        return None
+    closes = instants.tz_convert("UTC")
+    if closes.unit != "ns":  # as_unit copies the stamps even when they already are
+        closes = closes.as_unit("ns")
+    if spec.label == "start":
+        closes = closes + spec.timeframe.delta
+    return closes
 
 
 class _TimestampParser:
