@@ -9,6 +9,7 @@ nothing here loops over bars in Python.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,15 @@ def monthly_returns(equity: pd.Series) -> pd.DataFrame:
         When ``equity`` is empty, not indexed by timestamps, not strictly
         increasing, or has a value that is not finite or not positive.
     """
-    values, index = checked_equity(equity, "equity")
+    return monthly_table(*checked_equity(equity, "equity"))
+
+
+def monthly_table(values: np.ndarray[Any, Any], index: pd.DatetimeIndex) -> pd.DataFrame:
+    """:func:`monthly_returns` of a curve :func:`checked_equity` has already checked.
+
+    The report checks its curve once, for every chart: a million-point check
+    is not free.
+    """
     # The timestamps are sorted, so each month's last point sits just before the
     # next month's first instant: a binary search per month finds them all,
     # where grouping a million points by their month would first compute it
@@ -109,14 +118,13 @@ def monthly_returns(equity: pd.Series) -> pd.DataFrame:
     returns = last / base - 1.0
 
     years = range(int(first.year), int(last_stamp.year) + 1)
-    table = pd.DataFrame(
-        np.nan,
+    table = np.full((len(years), 12), np.nan)
+    table[keys // 100 - first.year, keys % 100 - 1] = returns
+    return pd.DataFrame(
+        table,
         index=pd.Index(years, name="year", dtype="int64"),
         columns=pd.Index(range(1, 13), name="month", dtype="int64"),
     )
-    for key, value in zip(keys, returns, strict=True):
-        table.loc[int(key) // 100, int(key) % 100] = float(value)
-    return table
 
 
 # --------------------------------------------------------------------------- report
@@ -253,16 +261,15 @@ def checked_trades(trades: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"trades lack column(s) {missing}; expected {list(TRADE_COLUMNS)}")
     trades = trades.reset_index(drop=True)
-    out = pd.DataFrame(
-        {
-            "symbol": trades["symbol"].astype(str),
-            "long": is_long(trades["side"]),
-            "entry_ts": pd.to_datetime(trades["entry_ts"], utc=True),
-            "exit_ts": pd.to_datetime(trades["exit_ts"], utc=True),
-        }
-    )
+    columns: dict[str, Any] = {
+        "symbol": trades["symbol"].astype(str),
+        "long": is_long(trades["side"]),
+        "entry_ts": pd.to_datetime(trades["entry_ts"], utc=True),
+        "exit_ts": pd.to_datetime(trades["exit_ts"], utc=True),
+    }
     for column in ("qty", "entry_price", "exit_price", "pnl", "fees"):
-        out[column] = pd.to_numeric(trades[column], errors="coerce").astype(np.float64)
+        columns[column] = pd.to_numeric(trades[column], errors="coerce").astype(np.float64)
+    out = pd.DataFrame(columns)
     if out["entry_ts"].isna().any():
         row = int(np.flatnonzero(out["entry_ts"].isna().to_numpy())[0])
         raise ValueError(f"the trade in row {row} has no entry_ts; every trade has one")
@@ -270,6 +277,19 @@ def checked_trades(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def is_long(sides: pd.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Whether each side is long (``buy``/``long``, any case and spacing), or ValueError.
+
+    A column of text (an engine's, with a row per trade) holds a handful of
+    distinct sides, so those are normalised and looked up once each and
+    spread back over the rows. Any other column, and text with a side that is
+    not recognised (for the error, which names the first such row), is
+    normalised row by row.
+    """
+    if isinstance(sides.dtype, pd.StringDtype):
+        codes, distinct = pd.factorize(sides, use_na_sentinel=False)
+        normalised = pd.Series(distinct, dtype=object).astype(str).str.strip().str.lower()
+        if normalised.isin(_LONG_SIDES | _SHORT_SIDES).all():
+            return normalised.isin(_LONG_SIDES).to_numpy(dtype=bool)[codes]
     normalised = sides.astype(str).str.strip().str.lower()
     unknown = ~normalised.isin(_LONG_SIDES | _SHORT_SIDES)
     if unknown.any():
@@ -287,13 +307,18 @@ def rescaled_benchmark(benchmark: pd.Series, equity: pd.Series) -> np.ndarray[An
         .reindex(equity.index)
         .to_numpy(dtype=np.float64, na_value=np.nan)
     )
-    valid = np.flatnonzero(np.isfinite(aligned) & (aligned > 0.0))
+    # Anchor at the first timestamp where both exist (normally the first one,
+    # so the million-bar search is skipped), so the lines start at the same
+    # height even if the benchmark starts late.
+    valid = (
+        np.zeros(1, dtype=np.int64)
+        if aligned.size and math.isfinite(aligned[0]) and aligned[0] > 0.0
+        else np.flatnonzero(np.isfinite(aligned) & (aligned > 0.0))
+    )
     if valid.size == 0:
         raise ValueError(
             "benchmark has no positive value on any of the equity's timestamps; "
             "both must be stamped at the same bar closes"
         )
-    # Anchor at the first timestamp where both exist (normally the first one),
-    # so the lines start at the same height even if the benchmark starts late.
     start = int(valid[0])
     return aligned * (float(equity.iloc[start]) / float(aligned[start]))

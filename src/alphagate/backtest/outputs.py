@@ -15,12 +15,14 @@ result.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import shutil
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,45 +122,93 @@ def _whole_seconds_text(seconds: np.ndarray, suffix: str) -> pa.Array:
     days, second = np.divmod(seconds, 86_400)
     first = int(days.min())
     dates = np.datetime_as_string(np.arange(first, int(days.max()) + 1).astype("datetime64[D]"))
-    clock = np.arange(86_400)
-    clock_text = np.full((86_400, 9), ord(":"), dtype=np.uint8)
-    clock_text[:, 0] = ord(" ")
-    for column, part in ((1, clock // 3600), (4, clock // 60 % 60), (7, clock % 60)):
-        clock_text[:, column] = part // 10 + ord("0")
-        clock_text[:, column + 1] = part % 10 + ord("0")
     layout = [("date", "S10"), ("clock", "S9"), ("suffix", f"S{len(suffix)}")]
     rows = np.empty(len(seconds), dtype=np.dtype(layout))
     rows["date"] = dates.astype("S10")[days - first]
-    rows["clock"] = clock_text.view("S9").ravel()[second]
+    rows["clock"] = _clock_text()[second]
     rows["suffix"] = suffix.encode("ascii")
     width = rows.dtype.itemsize
     offsets = np.arange(0, (len(seconds) + 1) * width, width, dtype=np.int32)
     return pa.StringArray.from_buffers(len(seconds), pa.py_buffer(offsets), pa.py_buffer(rows))
 
 
+@functools.cache
+def _clock_text() -> np.ndarray[Any, Any]:
+    """`` HH:MM:SS`` for each second of a day, by second; read-only.
+
+    Built once per process: a run's files have four columns of times, and
+    the table takes a millisecond or two to build.
+    """
+    clock = np.arange(86_400)
+    text = np.full((86_400, 9), ord(":"), dtype=np.uint8)
+    text[:, 0] = ord(" ")
+    for column, part in ((1, clock // 3600), (4, clock // 60 % 60), (7, clock % 60)):
+        text[:, column] = part // 10 + ord("0")
+        text[:, column + 1] = part % 10 + ord("0")
+    table = text.view("S9").ravel()
+    table.flags.writeable = False
+    return table
+
+
 def _write_equity(equity: pd.Series, path: Path) -> None:
     """``ts, equity`` as ``DataFrame.to_csv`` would write them, through Arrow's writer."""
     table = pa.table(
-        {"ts": utc_text(pd.DatetimeIndex(equity.index)), "equity": equity.to_numpy(np.float64)}
+        {
+            "ts": utc_text(pd.DatetimeIndex(equity.index)),
+            "equity": _arrow_float_text(equity.to_numpy(np.float64)),
+        }
     )
-    options = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
-    pacsv.write_csv(table, path, options)
+    pacsv.write_csv(table, path, _UNQUOTED)
+
+
+def _arrow_float_text(values: np.ndarray[Any, Any]) -> pa.Array:
+    """Arrow's text of each float (as its CSV writer writes it), each run of equal ones cast once.
+
+    Turning floats into text is most of writing an equity curve, and an
+    account without a position repeats its equity bar after bar (half of the
+    bars of a typical run; in the trades and orders, quantities and fees
+    repeat), so when a quarter or more of the values repeat the one before,
+    only the first of each run is cast and its text repeated. Values count as
+    equal only bit for bit, so ``0.0`` and ``-0.0`` (written ``0`` and ``-0``)
+    stay apart.
+
+    The text is allocated by the C library's ``malloc`` rather than Arrow's
+    default mimalloc pool: the cast grows its buffer as it goes, and in a
+    fresh process (as every CLI run is) that took mimalloc about twice as
+    long as ``malloc``, which can grow a large block where it lies.
+    """
+    pool = pa.system_memory_pool()
+    bits = values.view(np.int64)
+    starts = np.empty(values.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(bits[1:], bits[:-1], out=starts[1:])
+    if 4 * int(np.count_nonzero(starts)) > 3 * values.size:
+        return pc.cast(pa.array(values), pa.string(), memory_pool=pool)
+    text = pc.cast(pa.array(values[starts]), pa.string(), memory_pool=pool)
+    return pc.take(text, np.cumsum(starts) - 1, memory_pool=pool)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame.to_csv(path, index=False)``, byte for byte, with timestamps and floats done in bulk.
+    """``frame.to_csv(path, index=False)``, byte for byte, formatted in bulk and written by Arrow.
 
     pandas formats timestamps one at a time (half a second for the ~60,000
     of a million-bar run's trades and orders) and floats through NumPy's
-    slower ``astype(str)``. Here UTC timestamps go through :func:`utc_text`
-    and float64 columns through ``repr`` (which is what ``astype(str)``
-    writes), every other column is handed over as pandas hands it over, and
-    the rows go through the same ``csv.writer`` with pandas' defaults, so
-    quoting is the same; when no cell needs quoting the rows are simply
-    joined, which is what the writer would write. A frame with any other kind
-    of column (a naive or non-UTC time, float32, categories, …), or anything
-    that is not a DataFrame, is written by pandas itself.
+    slower ``astype(str)``. Here UTC timestamps go through :func:`utc_text`,
+    float64 columns through :func:`float_text` (the text ``repr`` gives,
+    which is what ``astype(str)`` writes) and text columns as they are, and
+    when no cell needs quoting Arrow's writer writes the rows: what
+    ``csv.writer`` would write, as pandas calls it, for unquoted cells. That
+    writer, like the formatting, runs without holding the interpreter, so the
+    report drawn meanwhile on another thread is not slowed. A frame whose
+    cells need quoting or that has another kind of column is written through
+    ``csv.writer`` as pandas hands it its cells (see :func:`_csv_cells`), and
+    one with a column not even that covers (a naive or non-UTC time, float32,
+    categories, …), or anything that is not a DataFrame, by pandas itself.
     """
+    table = _text_table(frame)
+    if table is not None:
+        pacsv.write_csv(table, path, _UNQUOTED)
+        return
     formatted = (
         [_csv_cells(frame[name]) for name in frame.columns]
         if isinstance(frame, pd.DataFrame)
@@ -182,6 +232,136 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(zip(*columns, strict=True))
+
+
+_UNQUOTED = pacsv.WriteOptions(quoting_style="none", quoting_header="none", batch_size=65_536)
+"""Arrow's CSV writer for cells that need no quoting; larger batches than its
+default 1,024 rows mean fewer, larger writes (the bytes are the same)."""
+
+
+def _text_table(frame: pd.DataFrame) -> pa.Table | None:
+    """Every cell of ``frame`` as the text ``to_csv`` writes for it (missing ones null), or None.
+
+    None unless the frame has more than one column (a row of one empty cell
+    is written ``""``), uniquely named by text, and no name or cell contains
+    a character ``csv.writer`` quotes (``,``, ``"``, a line break): then, and
+    only then, its rows are the cells joined by commas.
+    """
+    if not (
+        isinstance(frame, pd.DataFrame)
+        and len(frame.columns) > 1
+        and frame.columns.is_unique
+        and _plain(list(frame.columns))
+    ):
+        return None
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in frame.columns:
+        text = _text_column(frame[name])
+        if text is None:
+            return None
+        columns[name] = text
+    return pa.table(columns)
+
+
+def _text_column(column: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """The column's cells as Arrow text, as ``to_csv`` writes them (missing as null), or None.
+
+    Covered: UTC times, float64, integers, and text (a string dtype, or
+    objects that are all ``str`` or missing) in which no cell needs quoting.
+    Anything else (booleans, which pandas writes ``True``; other objects;
+    other times and floats; text with a comma, quote or line break) is None.
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _utc_cells(column) if str(dtype.tz) == "UTC" else None
+    if dtype == np.float64:
+        return float_text(column.to_numpy())
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return pa.array(column.to_numpy()).cast(pa.string())
+    strings = _strings(column)
+    return None if strings is None or _has_any(strings, b',"\r\n') else strings
+
+
+def _utc_cells(column: pd.Series) -> pa.Array:
+    """:func:`utc_text` of a column of UTC times, null (written empty) where one is missing.
+
+    Only the present stamps go through :func:`utc_text`, which picks the unit
+    of its text from the stamps it is given, as pandas does from the present ones.
+    """
+    missing = column.isna().to_numpy(dtype=bool)
+    text = utc_text(pd.DatetimeIndex(column)[~missing])
+    if not missing.any():
+        return text
+    # Each present stamp's text, and a null index (so a null cell) where one is missing.
+    return text.take(pa.array(np.cumsum(~missing) - 1, mask=missing))
+
+
+def _strings(column: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """A text column's cells as Arrow text (missing as null), or None if it is not all text.
+
+    ``csv.writer`` writes any other object by ``str`` (a float by ``repr``),
+    which only the slower way reproduces.
+    """
+    if isinstance(column.dtype, pd.StringDtype):
+        return pa.array(column.array)
+    if not (isinstance(column.dtype, np.dtype) and column.dtype.kind == "O"):
+        return None
+    values = column.to_numpy(dtype=object, copy=True)
+    missing = column.isna().to_numpy(dtype=bool)
+    values[missing] = None
+    if not set(map(type, values[~missing].tolist())) <= {str}:
+        return None
+    return pa.array(values, type=pa.large_string())
+
+
+def _has_any(text: pa.Array | pa.ChunkedArray, characters: bytes) -> bool:
+    """Whether any of ``characters`` (ASCII) is in ``text``: one scan of its bytes per character.
+
+    The bytes searched are the arrays' whole data buffers, which may hold
+    more than their cells (the rest of a sliced array), so a True can be
+    wrong, which only costs the slower, equally exact, way of writing.
+    """
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    for chunk in chunks:
+        data = chunk.buffers()[2]
+        if data is not None:
+            raw = data.to_pybytes()
+            if any(raw.find(character) >= 0 for character in characters):
+                return True
+    return False
+
+
+def float_text(values: np.ndarray[Any, Any]) -> pa.Array:
+    """``repr`` of each float64 (what ``to_csv`` writes for it), NaN as null; formatted by Arrow.
+
+    Arrow's cast to text writes the shortest digits that read back as the
+    same float, as ``repr`` does, in a sixth of the time and without holding
+    the interpreter. The two differ in form only: Arrow writes a whole number
+    without ``.0`` (``100``), which is added here, and uses exponent notation
+    at other magnitudes than ``repr``, which writes plain digits from 1e-4 up
+    to 1e16; values outside that range, and any that Arrow wrote with an
+    exponent, are written by ``repr`` itself (none in a run's trades).
+    """
+    text = _arrow_float_text(values)
+    finite = np.isfinite(values)
+    whole = finite & (values == np.trunc(values))
+    if whole.all():
+        text = pc.binary_join_element_wise(text, pa.scalar(".0"), "")
+    elif whole.any():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, pa.scalar(".0"), ""), text)
+    magnitude = np.abs(values, where=finite, out=np.ones_like(values))
+    exponent = finite & (values != 0.0) & ((magnitude < 1e-4) | (magnitude >= 1e16))
+    if _has_any(text, b"e"):
+        exponent |= pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(
+            zero_copy_only=False
+        )
+    if exponent.any():
+        written = pa.array(list(map(repr, values[exponent].tolist())), type=pa.string())
+        text = pc.replace_with_mask(text, pa.array(exponent), written)
+    missing = np.isnan(values)
+    if missing.any():
+        text = pc.if_else(missing, pa.scalar(None, pa.string()), text)
+    return text
 
 
 def _plain(cells: Sequence[object]) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
+import numpy as np
 import pandas as pd
 
 MAX_TRADE_ROWS: Final = 500
@@ -81,25 +82,51 @@ def trades_table(trades: pd.DataFrame) -> str:
         "<th>Entry time</th><th>Entry price</th><th>Exit time</th><th>Exit price</th>"
         "<th>P&amp;L</th><th>Fees</th><th>Net P&amp;L</th></tr>"
     )
-    rows = []
-    for number, row in enumerate(shown.itertuples(index=False), start=1):
-        record: Any = row
-        is_open = pd.isna(record.exit_ts)
-        rows.append(
-            f'<tr class="{"open" if is_open else "closed"}">'
-            f"<td>{number}</td>"
-            f'<td class="text">{html.escape(record.symbol)}</td>'
-            f'<td class="text">{"long" if record.long else "short"}</td>'
-            f"<td>{format_quantity(record.qty)}</td>"
-            f"<td>{format_ts(record.entry_ts)}</td>"
-            f"<td>{format_price(record.entry_price)}</td>"
-            f"<td>{'open' if is_open else format_ts(record.exit_ts)}</td>"
-            f"<td>{format_price(record.exit_price)}</td>"
-            f"<td>{format_amount(record.pnl)}</td>"
-            f"<td>{format_amount(record.fees)}</td>"
-            f"<td>{format_amount(record.pnl - record.fees)}</td>"
-            "</tr>"
-        )
+    # Formatted a column at a time: the times in one NumPy call each, the
+    # numbers by ``map``, rather than a ``strftime`` and an attribute lookup
+    # per cell.
+    columns = zip(
+        map(html.escape, shown["symbol"].tolist()),
+        shown["long"].tolist(),
+        map(format_quantity, shown["qty"].tolist()),
+        format_times(shown["entry_ts"]),
+        map(format_price, shown["entry_price"].tolist()),
+        shown["exit_ts"].isna().tolist(),
+        format_times(shown["exit_ts"]),
+        map(format_price, shown["exit_price"].tolist()),
+        map(format_amount, shown["pnl"].tolist()),
+        map(format_amount, shown["fees"].tolist()),
+        map(format_amount, (shown["pnl"] - shown["fees"]).tolist()),
+        strict=True,
+    )
+    rows = [
+        f'<tr class="{"open" if is_open else "closed"}">'
+        f"<td>{number}</td>"
+        f'<td class="text">{symbol}</td>'
+        f'<td class="text">{"long" if is_long else "short"}</td>'
+        f"<td>{qty}</td>"
+        f"<td>{entry_ts}</td>"
+        f"<td>{entry_price}</td>"
+        f"<td>{'open' if is_open else exit_ts}</td>"
+        f"<td>{exit_price}</td>"
+        f"<td>{pnl}</td>"
+        f"<td>{fees}</td>"
+        f"<td>{net}</td>"
+        "</tr>"
+        for number, (
+            symbol,
+            is_long,
+            qty,
+            entry_ts,
+            entry_price,
+            is_open,
+            exit_ts,
+            exit_price,
+            pnl,
+            fees,
+            net,
+        ) in enumerate(columns, start=1)
+    ]
     return (
         f'<p class="note">{summary}</p>\n<div class="table-scroll"><table class="trades">\n'
         + header
@@ -127,8 +154,14 @@ def format_metric(name: str, value: float | int | None) -> str:
     return text
 
 
+AMOUNT_FORMAT: Final = "{:,.2f}"
+"""How :func:`format_amount` writes a finite amount (for formatting many by ``map``)."""
+QUANTITY_FORMAT: Final = "{:,.8g}"
+"""How :func:`format_quantity` writes a finite quantity."""
+
+
 def format_amount(value: float) -> str:
-    return _DASH if not math.isfinite(value) else f"{value:,.2f}"
+    return _DASH if not math.isfinite(value) else AMOUNT_FORMAT.format(value)
 
 
 def format_price(value: float) -> str:
@@ -138,10 +171,30 @@ def format_price(value: float) -> str:
 
 
 def format_quantity(value: float) -> str:
-    return _DASH if not math.isfinite(value) else f"{value:,.8g}"
+    return _DASH if not math.isfinite(value) else QUANTITY_FORMAT.format(value)
 
 
 def format_ts(stamp: pd.Timestamp) -> str:
     if pd.isna(stamp):
         return _DASH
     return str(stamp.strftime("%Y-%m-%d %H:%M"))
+
+
+def format_times(stamps: pd.Series) -> list[str]:
+    """:func:`format_ts` of each stamp (a column of times), in one NumPy call.
+
+    ``datetime_as_string`` to the minute writes the same text with a ``T``
+    for the space, and truncates to the minute as ``strftime`` does (before
+    1970 too). It pads a year to four digits where ``strftime`` does not, so
+    a column with a year before 1000 (or after 9999) is formatted a stamp at
+    a time.
+    """
+    times = pd.DatetimeIndex(stamps)
+    wall = (times.tz_localize(None) if times.tz is not None else times).to_numpy()
+    minutes = wall.astype("datetime64[m]")
+    years = minutes[~np.isnat(minutes)].astype("datetime64[Y]").astype(np.int64) + 1970
+    if years.size and not (years.min() >= 1000 and years.max() <= 9999):
+        return [format_ts(stamp) for stamp in times]
+    text = np.char.replace(np.datetime_as_string(minutes, unit="m"), "T", " ")
+    text[np.isnat(minutes)] = _DASH
+    return [str(value) for value in text.tolist()]

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import io
+import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from alphagate.backtest.outputs import _write_equity, utc_text, write_csv
+from alphagate.backtest import outputs
+from alphagate.backtest.outputs import (
+    _arrow_float_text,
+    _write_equity,
+    float_text,
+    utc_text,
+    write_csv,
+)
 
 
 @pytest.mark.parametrize(
@@ -103,3 +115,111 @@ def test_a_whole_minute_curve_is_written_as_pandas_writes_it(tmp_path: Path) -> 
     buffer = io.StringIO()
     pd.DataFrame({"ts": index}).to_csv(buffer, index=False)
     assert [line.split(",")[0] for line in written] == buffer.getvalue().splitlines()
+
+
+# --------------------------------------------------------------------------- formatted by Arrow
+
+EDGE_FLOATS = [
+    0.0, -0.0, 1.0, -1.0, 99.0, 100.0, 0.1, 1e-4, 9.999e-5, 1e-5, 1e15, 1e16 - 2.0, 1e16, 1e17,
+    123456789.123, 1.2345678901234568e17, 5e-324, 1.7976931348623157e308, math.inf, -math.inf,
+    math.nan, 100.02615746429376, -4.670963123775735,
+]  # fmt: skip
+
+
+def repr_cells(values: list[float]) -> list[str | None]:
+    """What ``to_csv`` writes for each float: its ``repr``, or nothing when it is missing."""
+    return [None if math.isnan(value) else repr(value) for value in values]
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_float_text_writes_what_repr_writes(values: list[float]) -> None:
+    array = np.array(values + EDGE_FLOATS, dtype=np.float64)
+    assert float_text(array).to_pylist() == repr_cells(array.tolist())
+
+
+def test_float_text_writes_what_repr_writes_across_magnitudes() -> None:
+    rng = np.random.default_rng(2)
+    # Every power of ten a float has, whole numbers, and round decimals: where
+    # Arrow and repr differ in notation and where ".0" is added.
+    values = np.concatenate(
+        [
+            rng.uniform(1.0, 10.0, 5_000) * 10.0 ** rng.integers(-320, 308, 5_000),
+            np.round(rng.uniform(-1e9, 1e9, 5_000)) / 10.0 ** rng.integers(0, 9, 5_000),
+            rng.integers(-(10**17), 10**17, 5_000).astype(np.float64),
+            rng.integers(0, 2**64, 5_000, dtype=np.uint64).view(np.float64),
+        ]
+    )
+    assert float_text(values).to_pylist() == repr_cells(values.tolist())
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 50], ids=["no runs", "pairs", "long runs"])
+def test_runs_of_equal_values_are_written_as_one_cast_writes_them(repeats: int) -> None:
+    base = np.array(EDGE_FLOATS * 3, dtype=np.float64)
+    values = np.repeat(base, repeats)  # 0.0 next to -0.0 and NaN next to NaN too
+    ours = _arrow_float_text(values)
+    assert ours.to_pylist() == pa.array(values).cast(pa.string()).to_pylist()
+    assert ours.to_pylist()[repeats - 1 : repeats + 1] == ["0", "-0"]
+
+
+def test_a_runs_trades_and_orders_are_written_by_arrow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_this_way(column: pd.Series) -> None:
+        raise AssertionError("written cell by cell, not by Arrow")
+
+    monkeypatch.setattr(outputs, "_csv_cells", not_this_way)
+    frame = frames_of_every_kind()["trades"].assign(
+        reason=np.array([None, "stop", "take profit"] * 200, dtype=object), count=np.arange(600)
+    )
+    frame.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(frame, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "name", ["quoted text", "one text column", "objects, ints, bools", "float32 (pandas writes it)"]
+)
+def test_frames_arrow_cannot_write_unquoted_go_the_other_way(name: str) -> None:
+    assert outputs._text_table(frames_of_every_kind()[name]) is None
+
+
+def test_a_sliced_text_column_is_written_as_its_own_cells(tmp_path: Path) -> None:
+    # The slice's buffer still holds the commas of the rows cut off: at worst
+    # that sends the frame the slower way, never changes what is written.
+    frame = pd.DataFrame(
+        {"text": pd.array(["a,b", "plain", "x"] * 10, dtype="str"), "x": np.arange(30.0)}
+    ).iloc[1:2]
+    frame.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(frame, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+texts = st.text(alphabet=st.sampled_from(["a", "Z", "é", " ", ",", '"', "\n", "-"]), max_size=4)
+
+
+@given(
+    floats=st.lists(st.floats(width=64), min_size=5, max_size=5),
+    words=st.lists(st.one_of(st.none(), texts), min_size=5, max_size=5),
+    missing=st.lists(st.booleans(), min_size=5, max_size=5),
+    seconds=st.lists(st.integers(-(9 * 10**9), 9 * 10**9), min_size=5, max_size=5),
+)
+@settings(max_examples=200, deadline=None)
+def test_random_frames_are_written_as_pandas_writes_them(
+    floats: list[float], words: list[str | None], missing: list[bool], seconds: list[int]
+) -> None:
+    stamps = pd.Series(pd.to_datetime(seconds, unit="s", utc=True))
+    frame = pd.DataFrame(
+        {
+            "f": floats,
+            "ts": stamps.where(~pd.Series(missing)),
+            "s": pd.array(words, dtype="str"),
+            "o": np.array(words, dtype=object),
+            "i": np.array(seconds, dtype=np.int64),
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        ours, theirs = Path(folder) / "ours.csv", Path(folder) / "pandas.csv"
+        frame.to_csv(theirs, index=False)
+        write_csv(frame, ours)
+        assert ours.read_bytes() == theirs.read_bytes()

@@ -844,3 +844,132 @@ def test_chart_dicts_are_what_plotlys_figure_objects_make_of_them() -> None:
     table = np.arange(24, dtype=np.float64).reshape(2, 12)
     theirs = go.Figure(go.Heatmap(z=table)).to_dict()["data"][0]["z"]
     assert plotly_html.typed_array(table) == theirs
+
+
+# --------------------------------------------------------------------------- formatted in bulk
+
+
+def engine_trades(count: int = 40) -> pd.DataFrame:
+    """Trades typed as the engine types them: text columns, UTC times, float64 numbers."""
+    rng = np.random.default_rng(9)
+    stamps = pd.date_range("2021-06-01 09:30:17", periods=2 * count, freq="53min", tz="UTC")
+    exits = pd.Series(stamps[1::2]).where(np.arange(count) % 9 != 4)  # a few still open
+    return pd.DataFrame(
+        {
+            "symbol": pd.array(["AAA", "B<B"] * (count // 2), dtype="str"),
+            "side": pd.array(["buy", " SELL", "long", "short"] * (count // 4), dtype="str"),
+            "qty": np.round(rng.uniform(1.0, 3_000.0, count), 3),
+            "entry_ts": stamps[::2],
+            "entry_price": rng.uniform(0.01, 5_000.0, count),
+            "exit_ts": exits,
+            "exit_price": np.where(exits.isna(), np.nan, rng.uniform(0.01, 5_000.0, count)),
+            "pnl": rng.normal(0.0, 2_000.0, count),
+            "fees": np.round(rng.uniform(0.0, 5.0, count), 2),
+        }
+    )
+
+
+def test_text_sides_give_the_same_trades_as_sides_of_any_other_kind() -> None:
+    typed = engine_trades()
+    loose = typed.astype({"symbol": object, "side": object}).assign(
+        side=[Side.BUY if s.strip().lower() in ("buy", "long") else "sell" for s in typed["side"]],
+        exit_ts=list(typed["exit_ts"].astype(object).where(typed["exit_ts"].notna(), None)),
+    )
+    ours = chart_series.checked_trades(typed)
+    assert ours["long"].tolist() == [True, False, True, False] * 10
+    pd.testing.assert_frame_equal(ours, chart_series.checked_trades(loose))
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_an_unknown_side_names_the_first_trade_that_has_one(dtype: str | type) -> None:
+    sides = pd.Series(["buy", "SELL ", "sell", "hold?", "hold", "buy"], dtype=dtype)
+    with pytest.raises(ValueError, match=r"trade side must be one of .*, got 'hold\?'$"):
+        chart_series.is_long(sides)
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        pd.Series(pd.date_range("1969-12-31 23:58:31", periods=200, freq="17s", tz="UTC")),
+        pd.Series(pd.date_range("2024-03-10 01:00", periods=200, freq="7min"))
+        .dt.tz_localize("America/New_York", nonexistent="shift_forward")
+        .where(np.arange(200) % 11 != 3),
+        pd.Series(
+            pd.to_datetime(["0999-05-01 10:00:59", "2020-01-01"], format="ISO8601").as_unit("s")
+        ),
+        pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns, UTC]"),
+    ],
+    ids=["before 1970", "new york with gaps", "year 999", "all missing"],
+)
+def test_times_in_bulk_are_written_as_one_at_a_time(stamps: pd.Series) -> None:
+    from alphagate.backtest.report_tables import format_times, format_ts
+
+    assert format_times(stamps) == [format_ts(stamp) for stamp in stamps]
+
+
+def test_hover_text_is_each_trades_quantity_and_pnl_as_formatted_one_by_one() -> None:
+    from alphagate.backtest.report_tables import format_amount, format_quantity
+
+    trades = chart_series.checked_trades(engine_trades())
+    trades.loc[3, "qty"] = np.nan
+    trades.loc[5, "pnl"] = -np.inf
+    expected = [
+        [format_quantity(q), format_amount(p)]
+        for q, p in zip(trades["qty"], trades["pnl"], strict=True)
+    ]
+    assert report_module._hover_data(trades) == expected
+    assert expected[3][0] == expected[5][1] == "\u2014"
+
+
+def test_trades_table_cells_are_each_trades_values_formatted_one_by_one() -> None:
+    from alphagate.backtest import report_tables as tables
+
+    trades = chart_series.checked_trades(engine_trades())
+    trades.loc[2, "entry_price"] = np.nan
+    rows = trade_rows(tables.trades_table(trades))
+    assert len(rows) == len(trades)
+    for row, trade in zip(rows, trades.itertuples(index=False), strict=True):
+        record: Any = trade
+        is_open = pd.isna(record.exit_ts)
+        cells = [
+            html_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)[1:]
+        ]  # after the row number
+        assert cells == [
+            record.symbol,
+            "long" if record.long else "short",
+            tables.format_quantity(record.qty),
+            tables.format_ts(record.entry_ts),
+            tables.format_price(record.entry_price),
+            "open" if is_open else tables.format_ts(record.exit_ts),
+            tables.format_price(record.exit_price),
+            tables.format_amount(record.pnl),
+            tables.format_amount(record.fees),
+            tables.format_amount(record.pnl - record.fees),
+        ]
+
+
+def html_text(cell: str) -> str:
+    return cell.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_benchmark_that_starts_late_is_anchored_at_its_first_positive_value() -> None:
+    equity = make_inputs()["equity"]
+    benchmark = pd.Series(np.linspace(50.0, 80.0, len(equity)), index=equity.index)
+    benchmark.iloc[:3] = [np.nan, 0.0, -1.0]
+    rescaled = chart_series.rescaled_benchmark(benchmark, equity)
+    assert np.isnan(rescaled[0])
+    assert rescaled[3] == pytest.approx(equity.iloc[3])
+    assert rescaled[-1] == pytest.approx(80.0 * equity.iloc[3] / benchmark.iloc[3])
+
+
+def test_a_title_that_looks_like_the_bundles_place_leaves_the_bundle_in_its_place(
+    tmp_path: Path,
+) -> None:
+    inputs = make_inputs()
+    inputs["title"] = f"{report_module._BUNDLE_PLACE} run"
+    page = render_report(**inputs, path=tmp_path / "r.html").read_text(encoding="utf-8")
+    bundle, rest = split_bundle(page)
+    assert page.count("plotly.js v") == 1
+    assert rest.index("<h2>Equity vs benchmark</h2>") < page.index(bundle)
+    assert "<title>&lt;alphagate-plotly-bundle&gt; run</title>" in page
+    assert report_module._BUNDLE_PLACE not in page
