@@ -13,10 +13,11 @@ collector paused (measured: 537 MiB either way).
 
 So a batch command that runs to completion and exits may pause the
 collector around its work. It is paused, not tuned: thresholds would still
-walk the same million-element lists, only less often. Library functions
-never do this themselves (the collector's state is the whole process's, and
-a caller's other threads may need it); only the command line, which owns its
-process, does.
+walk the same million-element lists, only less often. Library code goes no
+further than tuning (``EventLoop.run`` raises the young generation's
+threshold for its run and restores it); it never switches the collector
+off, because its state is the whole process's and a caller's other threads
+may need it. Only the command line, which owns its process, does.
 """
 
 from __future__ import annotations
