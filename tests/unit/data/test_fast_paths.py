@@ -363,28 +363,21 @@ GENERAL_PATHS = {
 }
 """Each shortcut of the series checks, replaced by the answer that sends a rule its general way."""
 
+_RULE_POLICIES = (
+    "order",
+    "duplicates",
+    "non_finite",
+    "price_positive",
+    "volume_non_negative",
+    "ohlc_consistent",
+    "off_calendar",
+    "gaps",
+)
 POLICIES = {
     "default": QualityConfig(),
-    "warn": QualityConfig(
-        order="warn",
-        duplicates="warn",
-        non_finite="warn",
-        price_positive="warn",
-        volume_non_negative="warn",
-        ohlc_consistent="warn",
-        off_calendar="warn",
-        gaps="warn",
-    ),
-    "repair": QualityConfig(
-        order="repair",
-        duplicates="repair",
-        non_finite="repair",
-        price_positive="repair",
-        volume_non_negative="repair",
-        ohlc_consistent="repair",
-        off_calendar="repair",
-        gaps="repair",
-        max_fill_bars=2,
+    "warn": QualityConfig.model_validate(dict.fromkeys(_RULE_POLICIES, "warn")),
+    "repair": QualityConfig.model_validate(
+        {**dict.fromkeys(_RULE_POLICIES, "repair"), "max_fill_bars": 2}
     ),
     "any outlier": QualityConfig(gaps="warn", outlier_min_abs_return=0.0, outlier_robust_z=1.0),
 }
