@@ -117,6 +117,34 @@ def test_a_whole_minute_curve_is_written_as_pandas_writes_it(tmp_path: Path) -> 
     assert [line.split(",")[0] for line in written] == buffer.getvalue().splitlines()
 
 
+def test_a_curve_written_in_pieces_is_the_file_one_piece_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One stamp in the last piece has a fraction of a second: the unit of every
+    # row's time is the whole curve's (ms), as pandas writes it, not each piece's.
+    index = pd.date_range("2024-01-02 21:00", periods=50, freq="min", tz="UTC", name="ts")
+    index = index.insert(50, index[-1] + pd.Timedelta("30500ms"))
+    values = np.random.default_rng(5).lognormal(9.0, 0.3, 51)
+    values[20:30] = values[19]  # a flat stretch across a piece's end
+    equity = pd.Series(values, index=index, name="equity")
+    _write_equity(equity, tmp_path / "whole.csv")
+    monkeypatch.setattr(outputs, "_EQUITY_ROWS", 7)
+    _write_equity(equity, tmp_path / "pieces.csv")
+    pieces = (tmp_path / "pieces.csv").read_bytes()
+    assert pieces == (tmp_path / "whole.csv").read_bytes()
+    buffer = io.StringIO()
+    pd.DataFrame({"ts": index}).to_csv(buffer, index=False)
+    times = [line.split(b",")[0].decode() for line in pieces.splitlines()]
+    assert times == buffer.getvalue().splitlines()
+    assert times[1] == "2024-01-02 21:00:00.000+00:00"
+
+
+def test_an_empty_curve_is_its_header(tmp_path: Path) -> None:
+    empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC", name="ts"), name="equity")
+    _write_equity(empty, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_text() == "ts,equity\n"
+
+
 # --------------------------------------------------------------------------- formatted by Arrow
 
 EDGE_FLOATS = [
