@@ -12,8 +12,11 @@ cycles): nothing worth the walks. Peak memory is the same with the
 collector paused (measured: 537 MiB either way).
 
 So a batch command that runs to completion and exits may pause the
-collector around its work. It is paused, not tuned: thresholds would still
-walk the same million-element lists, only less often. Library code goes no
+collector around its work, where that work is known to leave next to no
+cyclic garbage: ``alphagate backtest`` pauses it for a rule-based run, not
+for a model's, whose trained objects were not measured. It is paused, not
+tuned: thresholds would still walk the same million-element lists, only
+less often. Library code goes no
 further than tuning (``EventLoop.run`` raises the young generation's
 threshold for its run and restores it); it never switches the collector
 off, because its state is the whole process's and a caller's other threads
