@@ -361,7 +361,9 @@ def main() -> None:
     collection walks all of them again, several times during a backtest of a
     million bars and once more as the interpreter exits (a fifth of a second
     there alone). A caller that goes on keeps its collector as it was, so
-    garbage it made before calling is still collected.
+    garbage it made before calling is still collected. The installed console
+    script enters through :func:`alphagate.console.main`, which imports this
+    module with the collector off and freezes what the imports made itself.
     """
     if _is_the_process():
         gc.freeze()

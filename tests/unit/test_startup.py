@@ -78,3 +78,27 @@ def test_the_console_script_freezes_what_its_imports_made() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert int(done.stdout.strip().splitlines()[-1]) > 10_000
+
+
+def test_the_installed_entry_imports_without_collecting_and_freezes_what_it_made() -> None:
+    # Each collector pass notes whether the command line had finished importing
+    # (its last definition exists); none may come before.
+    code = (
+        "import gc, sys\n"
+        "early = []\n"
+        "def note(phase, info):\n"
+        "    cli = sys.modules.get('alphagate.cli')\n"
+        "    early.append(getattr(cli, '_is_the_process', None) is None)\n"
+        "gc.callbacks.append(note)\n"
+        "from alphagate.console import main\n"
+        "early.clear()  # the package itself is imported before main can act\n"
+        "sys.argv = ['alphagate', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sum(early), gc.get_freeze_count(), gc.isenabled())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    early, frozen, enabled = done.stdout.strip().splitlines()[-1].split()
+    assert early == "0"  # no pass while the command line was being imported
+    assert int(frozen) > 10_000 and enabled == "True"
