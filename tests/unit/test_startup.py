@@ -66,39 +66,37 @@ def test_a_caller_of_main_keeps_its_garbage_collector_as_it_was(
     assert gc.get_freeze_count() == frozen
 
 
-def test_the_console_script_freezes_what_its_imports_made() -> None:
+def version_run_prints(setup: str, entry: str, report: str) -> list[str]:
+    """The last line ``report`` prints after ``alphagate --version`` ran through ``entry``."""
     code = (
-        "import gc, sys\n"
-        "from alphagate.cli import main\n"
+        f"import gc, sys\n{setup}from {entry} import main\n"
         "sys.argv = ['alphagate', '--version']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(gc.get_freeze_count())"
+        f"print({report})"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert int(done.stdout.strip().splitlines()[-1]) > 10_000
+    return done.stdout.strip().splitlines()[-1].split()
+
+
+def test_the_console_script_freezes_what_its_imports_made() -> None:
+    (frozen,) = version_run_prints("", "alphagate.cli", "gc.get_freeze_count()")
+    assert int(frozen) > 10_000
 
 
 def test_the_installed_entry_imports_without_collecting_and_freezes_what_it_made() -> None:
-    # Each collector pass notes whether the command line had finished importing
-    # (its last definition exists); none may come before.
-    code = (
-        "import gc, sys\n"
+    # Each collector pass after the package loads notes whether the command
+    # line had finished importing (its last definition exists); none may come before.
+    setup = (
         "early = []\n"
         "def note(phase, info):\n"
         "    cli = sys.modules.get('alphagate.cli')\n"
         "    early.append(getattr(cli, '_is_the_process', None) is None)\n"
+        "import alphagate\n"
         "gc.callbacks.append(note)\n"
-        "from alphagate.console import main\n"
-        "early.clear()  # the package itself is imported before main can act\n"
-        "sys.argv = ['alphagate', '--version']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sum(early), gc.get_freeze_count(), gc.isenabled())"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    early, frozen, enabled = done.stdout.strip().splitlines()[-1].split()
+    report = "sum(early), gc.get_freeze_count(), gc.isenabled()"
+    early, frozen, enabled = version_run_prints(setup, "alphagate.console", report)
     assert early == "0"  # no pass while the command line was being imported
     assert int(frozen) > 10_000 and enabled == "True"
