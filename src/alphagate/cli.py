@@ -7,7 +7,6 @@ is clean and 1 when it broke any rule, so scripts can gate on it.
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 from pathlib import Path
@@ -352,28 +351,15 @@ from alphagate import cli_pipeline, cli_research  # noqa: E402, F401
 
 
 def main() -> None:
-    """Entry point of the console script: turn user-fixable errors into one clean line.
+    """Run the command line, turning user-fixable errors into one clean line.
 
-    When this is the process (the console script, not a caller such as a
-    test), the objects made by the imports above, about a hundred thousand
-    modules, classes and functions that live until the process ends, are
-    frozen out of the cyclic garbage collector's way: otherwise every full
-    collection walks all of them again, several times during a backtest of a
-    million bars and once more as the interpreter exits (a fifth of a second
-    there alone). A caller that goes on keeps its collector as it was, so
-    garbage it made before calling is still collected. The installed console
-    script enters through :func:`alphagate.console.main`, which imports this
-    module with the collector off and freezes what the imports made itself.
+    The installed ``alphagate`` script enters through
+    :func:`alphagate.console.main`, which imports this module with the
+    collector off and freezes what the imports made; a caller such as a test
+    calls this directly and keeps its collector as it was.
     """
-    if _is_the_process():
-        gc.freeze()
     try:
         cli()
     except AlphagateError as error:
         error_console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
-
-
-def _is_the_process() -> bool:
-    """Whether ``main`` was called by the script the process runs (its ``__main__`` holds it)."""
-    return getattr(sys.modules.get("__main__"), "main", None) is main
