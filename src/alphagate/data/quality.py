@@ -25,7 +25,7 @@ import pandas as pd
 
 from alphagate.config import QualityConfig
 from alphagate.data.calendar import bar_end_labels, expected_bar_ends
-from alphagate.domain.bars import BAR_COLUMNS, PRICE_COLUMNS
+from alphagate.domain.bars import BAR_COLUMNS, NAT_NS, PRICE_COLUMNS, in_nanoseconds
 from alphagate.domain.quality_report import (
     MAX_RECORDED_PER_RULE,
     Action,
@@ -36,7 +36,6 @@ from alphagate.domain.quality_report import (
 from alphagate.domain.timeframe import Timeframe, TimeUnit
 
 _ROBUST_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
-_NAT = np.iinfo(np.int64).min  # NaT among stamps read as nanoseconds
 
 
 @dataclass(frozen=True)
@@ -211,7 +210,7 @@ def _rising(stamps: np.ndarray) -> bool:
 
     NaT is the smallest stamp, so in stamps that never fall only the first can be NaT.
     """
-    return len(stamps) > 0 and stamps[0] != _NAT and bool(np.all(stamps[1:] >= stamps[:-1]))
+    return len(stamps) > 0 and stamps[0] != NAT_NS and bool(np.all(stamps[1:] >= stamps[:-1]))
 
 
 def _check_duplicates(
@@ -373,7 +372,7 @@ def _check_calendar(
     ts = pd.DatetimeIndex(frame["ts"])
     step = _fixed_step(ts, context)
     if step is not None and (
-        _on_grid(ts, context) or (not ts.hasnans and not np.any(_nanoseconds(ts) % step))
+        _on_grid(ts, context) or (not ts.hasnans and not np.any(in_nanoseconds(ts).asi8 % step))
     ):
         return frame  # every bar ends on a boundary: no labels to work out
     labels = bar_end_labels(ts, context.timeframe, context.calendar)
@@ -418,11 +417,6 @@ def _fixed_step(ts: pd.DatetimeIndex, context: SeriesContext) -> int | None:
     return int(context.timeframe.delta.value)
 
 
-def _nanoseconds(ts: pd.DatetimeIndex) -> np.ndarray:
-    """The stamps as nanoseconds since the epoch; ``as_unit`` would copy them even when they are."""
-    return ts.asi8 if ts.unit == "ns" else ts.as_unit("ns").asi8
-
-
 def _on_grid(ts: pd.DatetimeIndex, context: SeriesContext) -> bool:
     """Whether the bars are every bar end from the first to the last, with none missing.
 
@@ -435,9 +429,9 @@ def _on_grid(ts: pd.DatetimeIndex, context: SeriesContext) -> bool:
     step = _fixed_step(ts, context)
     if step is None or len(ts) == 0:
         return False
-    stamps = _nanoseconds(ts)
+    stamps = in_nanoseconds(ts).asi8
     first = stamps[0]
-    return first != _NAT and first % step == 0 and bool(np.all(stamps[1:] - stamps[:-1] == step))
+    return first != NAT_NS and first % step == 0 and bool(np.all(stamps[1:] - stamps[:-1] == step))
 
 
 def _check_gaps(
@@ -446,9 +440,7 @@ def _check_gaps(
     """Compare the bars with the ones the market should have produced between first and last."""
     if len(frame) < 2:
         return frame
-    ts = pd.DatetimeIndex(frame["ts"])
-    if ts.unit != "ns":
-        ts = ts.as_unit("ns")
+    ts = in_nanoseconds(pd.DatetimeIndex(frame["ts"]))
     if _on_grid(ts, context):
         return frame
     expected = expected_bar_ends(context.timeframe, context.calendar, ts[0], ts[-1])

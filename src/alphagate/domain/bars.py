@@ -20,7 +20,18 @@ import pandas as pd
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 BAR_COLUMNS: tuple[str, ...] = (*PRICE_COLUMNS, "volume")
 INDEX_NAMES: tuple[str, str] = ("symbol", "ts")
-_NAT = np.iinfo(np.int64).min  # NaT among stamps read as nanoseconds
+NAT_NS = np.iinfo(np.int64).min
+"""NaT among stamps read as nanoseconds: the smallest int64, so in stamps
+that never fall only the first can be NaT."""
+
+
+def in_nanoseconds(ts: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``ts`` in nanoseconds, as it is when it already is.
+
+    ``as_unit("ns")`` copies the stamps even when their unit is already ns,
+    eight megabytes for a million bars, so it is called only when it is not.
+    """
+    return ts if ts.unit == "ns" else ts.as_unit("ns")
 
 
 def empty_bars() -> pd.DataFrame:
@@ -65,11 +76,11 @@ def bars_of_symbol(symbol: str, flat: pd.DataFrame, *, handed_over: bool = False
     of the timestamps.
     """
     ts = pd.DatetimeIndex(flat["ts"]).tz_convert("UTC")
-    if not handed_over or ts.unit != "ns":
-        ts = ts.as_unit("ns")  # a copy even when the unit is already ns
+    # Not handed over, the frame gets stamps of its own: as_unit copies them.
+    ts = in_nanoseconds(ts) if handed_over else ts.as_unit("ns")
     stamps = ts.asi8
     # NaT is the smallest stamp: in rising stamps only the first could be NaT.
-    if len(ts) == 0 or stamps[0] == _NAT or not bool(np.all(stamps[1:] > stamps[:-1])):
+    if len(ts) == 0 or stamps[0] == NAT_NS or not bool(np.all(stamps[1:] > stamps[:-1])):
         return bars_from_flat(flat.assign(symbol=symbol).loc[:, [*INDEX_NAMES, *BAR_COLUMNS]])
     # What MultiIndex.from_arrays would build: each level's sorted unique values, and codes
     # of the smallest type that holds them (which the constructor would otherwise cast to).

@@ -25,7 +25,7 @@ import pandas as pd
 
 from alphagate.config import CsvConfig
 from alphagate.data.calendar import day_closes_for_dates
-from alphagate.domain.bars import BAR_COLUMNS
+from alphagate.domain.bars import BAR_COLUMNS, in_nanoseconds
 from alphagate.domain.quality_report import (
     Action,
     DataValidationError,
@@ -356,9 +356,7 @@ def _typed_intraday_closes(column: pd.Series, spec: TabularSpec) -> pd.DatetimeI
     instants = pd.DatetimeIndex(column)
     if instants.hasnans:
         return None
-    closes = instants.tz_convert("UTC")
-    if closes.unit != "ns":  # as_unit copies the stamps even when they already are
-        closes = closes.as_unit("ns")
+    closes = in_nanoseconds(instants.tz_convert("UTC"))
     if spec.label == "start":
         closes = closes + spec.timeframe.delta
     return closes
