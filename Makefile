@@ -24,9 +24,6 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv and install alphagate with its dev tools (quick when done)
-	@# The compiled engine core (setup.py) is rebuilt when its sources changed since the build.
-	@$(BIN)/python -W ignore -c "import sys, alphagate.native_core as n; sys.exit(n.choose_core().stale)" \
-		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@# Bytecode for the source tree, as a regular install writes it: an editable install
 	@# does not, and under PYTHONDONTWRITEBYTECODE every command would recompile it.
 	@$(BIN)/python -m compileall -q src/alphagate

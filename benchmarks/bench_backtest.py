@@ -14,9 +14,9 @@ files the parent compares. Paths, each from in-memory bars to a finished
 result:
 
 * ``event engine``: :func:`alphagate.backtest.runner.run_backtest` with
-  :class:`~alphagate.engine.builtin.SmaCross` (``sizing="next_open"``,
+  :class:`~alphagate.strategies.builtin.SmaCross` (``sizing="next_open"``,
   ``calendar=None``): orders, fills, trades, metrics;
-* ``vectorized (warm)``: :func:`~alphagate.engine.signals.sma_cross_weights`
+* ``vectorized (warm)``: :func:`~alphagate.strategies.signals.sma_cross_weights`
   plus :func:`~alphagate.backtest.vectorized.run_vectorized`, run once untimed
   (numba compiles or loads its cache), then best of ``--repeat``;
 * ``vectorized (cold)``: the same, first call in a process with an empty
@@ -218,7 +218,7 @@ def _trades_from_frame(trades: pd.DataFrame, ts: pd.DatetimeIndex) -> np.ndarray
 
 def _vectorized(bars: pd.DataFrame) -> Any:
     from alphagate.backtest.vectorized import run_vectorized
-    from alphagate.engine.signals import sma_cross_weights
+    from alphagate.strategies.signals import sma_cross_weights
 
     weights = sma_cross_weights(bars["close"].to_numpy(), FAST, SLOW)
     return run_vectorized(bars, weights, cash=CASH, commission_bps=0.0, units="whole")
@@ -226,7 +226,7 @@ def _vectorized(bars: pd.DataFrame) -> Any:
 
 def _run_event(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
     from alphagate.backtest.runner import run_backtest
-    from alphagate.engine.builtin import SmaCross
+    from alphagate.strategies.builtin import SmaCross
 
     rss = _rss_now_mib()
     start = time.perf_counter()
@@ -267,7 +267,7 @@ def _run_vectorized_warm(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
 
 def _run_vectorized_cold(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
     import alphagate.backtest.vectorized
-    import alphagate.engine.signals  # noqa: F401  (imports are not part of the timing)
+    import alphagate.strategies.signals  # noqa: F401  (imports are not part of the timing)
 
     rss = _rss_now_mib()
     seconds, result = _best_of(1, lambda: _vectorized(bars))

@@ -9,12 +9,6 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from alphagate import native_core
-
-# Before any module of the compiled core is imported: use it only if it was built
-# from the sources beside it (see alphagate.native_core).
-native_core.load_fresh_modules()
-
 
 @lru_cache(maxsize=1)
 def _package_version() -> str:

@@ -1,19 +1,27 @@
 """The Protocols the core needs from the outside world.
 
-Rings 1-6 depend on these shapes, never on a concrete adapter, so a bar
-source can be a CSV file today and a broker's feed tomorrow without the
-quality checks or the store noticing. Later rings add their ports here
-(venue, clock, journal, notifier, model store) as they are built.
+Rings 1-6 depend on these shapes, never on a concrete adapter: a bar source
+can be a CSV file today and a broker's feed tomorrow without the quality
+checks noticing, and the engine's kernel cannot tell a simulated venue from
+a broker. Only :mod:`alphagate.app` picks the concrete parts.
+
+Timestamps crossing a port are int64 nanoseconds since the epoch, UTC,
+except where a pandas frame carries them (bar sources, feeds' history).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import pandas as pd
 
+from alphagate.domain.bar import Bar
+from alphagate.domain.order_state import OrderState, OrderUpdate
+from alphagate.domain.orders import OrderRequest
 from alphagate.domain.quality_report import QualityReport
+from alphagate.domain.strategy import SymbolHistory
 from alphagate.domain.timeframe import Timeframe
 
 
@@ -46,4 +54,136 @@ class BarSource(Protocol):
 
     def chunks(self, report: QualityReport) -> Iterator[pd.DataFrame]:
         """Yield the source's bars in bounded-size chunks, recording unparseable rows."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """What a venue does itself, so the engine knows what it must do instead.
+
+    ``brackets``: the venue holds a bracket's stop and target and cancels the
+    survivor when one fills (server-side OCO). ``fractional``: quantities
+    need not be whole. ``shorting``: a sell may open a short position.
+    """
+
+    brackets: bool
+    fractional: bool
+    shorting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VenueAccount:
+    """The venue's own word on the account: what reconciliation trusts."""
+
+    cash: float
+    positions: Mapping[str, float]
+
+
+class Venue(Protocol):
+    """Where orders go: a simulated exchange, a paper account or a broker.
+
+    Every call answers with the order updates it caused that are already
+    known (a simulated venue's acknowledgement and fills; a broker's
+    synchronous reply). Later reports reach the driver through the venue's
+    own stream and enter the kernel as
+    :meth:`~alphagate.engine.kernel.Kernel.on_order_update` events.
+    """
+
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        """What the venue does itself."""
+        ...
+
+    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
+        """Take an order sent at ``now``; a second order with the same client id is refused."""
+        ...
+
+    def cancel(self, client_order_id: str) -> list[OrderUpdate]:
+        """Cancel a working order; one that has already ended reports nothing."""
+        ...
+
+    def open_orders(self) -> list[OrderState]:
+        """Every order the venue still works."""
+        ...
+
+    def account(self) -> VenueAccount:
+        """Cash and signed positions as the venue holds them."""
+        ...
+
+
+class BarVenue(Venue, Protocol):
+    """A venue that fills against bars it is shown: the simulated exchange."""
+
+    def on_bar(self, bar: Bar) -> list[OrderUpdate]:
+        """Try the working orders of ``bar.symbol`` against ``bar``."""
+        ...
+
+
+class Feed(Protocol):
+    """Bars as they close, for a paper or live run; history for the warm-up."""
+
+    def history(self, symbols: Sequence[str], bars: int) -> pd.DataFrame:
+        """The last ``bars`` closed bars of each symbol, as a canonical bars frame."""
+        ...
+
+    def stream(self) -> AsyncIterator[tuple[int, Sequence[Bar]]]:
+        """Batches of bars closing at one timestamp (ns), in time order."""
+        ...
+
+
+class Clock(Protocol):
+    """The time a driver runs on: simulated in a backtest, the wall clock live."""
+
+    def now(self) -> int:
+        """Nanoseconds since the epoch, UTC."""
+        ...
+
+
+class Journal(Protocol):
+    """An append-only record written before it is acted on; replayed at start-up."""
+
+    def append(self, kind: str, record: Mapping[str, object]) -> int:
+        """Store one record durably before returning its sequence number."""
+        ...
+
+    def replay(self) -> Iterator[tuple[int, str, Mapping[str, object]]]:
+        """Every record appended so far, in order: (sequence, kind, record)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Where people hear about what happened: a log, a webhook, a chat, a desktop."""
+
+    def send(self, subject: str, body: str, severity: str) -> None:
+        """Deliver one notice; a failure to deliver must never stop trading."""
+        ...
+
+
+class Predictor(Protocol):
+    """Calibrated P(up) for the bars that just closed, from the history seen so far.
+
+    ``columns`` name each prediction ``<model>_h<horizon>`` (plus
+    ``p_peak``/``p_valley`` where a turning-point model feeds the barrier
+    gate). A backtest may answer from predictions made in one batch; a live
+    run computes features and predictions online. Both must give the same
+    numbers for the same bars, which the tests hold them to.
+    """
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The prediction columns, in a fixed order."""
+        ...
+
+    def predict(
+        self, ts: int, symbols: Sequence[str], history: Mapping[str, SymbolHistory]
+    ) -> Mapping[str, Mapping[str, float]]:
+        """Per symbol of ``symbols`` (those closing at ``ts``), per column, P(up) or NaN."""
+        ...
+
+
+class ModelStore(Protocol):
+    """Finds a trained run's models and calibrators and serves them as a predictor."""
+
+    def predictor(self, run_id: str) -> Predictor:
+        """The predictor of run ``run_id``; raises naming the run when it is missing."""
         ...

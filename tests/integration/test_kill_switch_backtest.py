@@ -17,9 +17,9 @@ import pytest
 
 from alphagate.backtest.runner import run_backtest
 from alphagate.domain.bars import bars_from_flat
-from alphagate.engine.risk_guard import RiskGuard, RiskSettings
-from alphagate.engine.strategy import OrderIntent, StrategyContext
+from alphagate.domain.strategy import OrderIntent, StrategyContext
 from alphagate.risk.events import RiskEvent
+from alphagate.risk.guard import RiskGuard, RiskSettings
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import RiskLimits
 

@@ -13,20 +13,20 @@ import yaml
 from typer.testing import CliRunner
 
 from alphagate.adapters.sql import create_db_engine, load_risk_events
-from alphagate.cli import cli
-from alphagate.config import Settings, SyntheticConfig
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.timeframe import Timeframe
-from alphagate.engine.decision_settings import STEPS
-from alphagate.errors import AlphagateError
-from alphagate.model_backtest import (
+from alphagate.app.model_backtest import (
     ModelBacktestRequest,
     ModelBacktestResult,
     check_out_of_sample,
     run_model_backtest,
 )
-from alphagate.training_run import run_training
+from alphagate.app.train import run_training
+from alphagate.cli.root import cli
+from alphagate.config import Settings, SyntheticConfig
+from alphagate.data.ingest import read_source
+from alphagate.data.sources.synthetic import SyntheticSource
+from alphagate.decision.settings import STEPS
+from alphagate.domain.timeframe import Timeframe
+from alphagate.errors import AlphagateError
 
 HORIZONS = (1, 5)
 OUTPUT_FILES = {

@@ -51,8 +51,8 @@ from alphagate.backtest.runner import BacktestResult, run_backtest
 from alphagate.data.sources.bundled import BundledSource
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.quality_report import QualityReport
-from alphagate.engine.builtin import SmaCross
 from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.strategies.builtin import SmaCross
 
 CASH = 10_000.0
 

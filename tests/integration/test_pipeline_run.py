@@ -9,9 +9,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from alphagate import pipeline_app, training_review
+from alphagate.app import pipeline as pipeline_app
 from alphagate.config import Settings
 from alphagate.pipeline import PipelineResult
+from alphagate.training import review as training_review
 
 STAGES = ["data", "features", "labels", "train", "calibrate", "backtest", "validate", "report"]
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from alphagate.app.train import TrainingRunResult, data_hash, run_training
 from alphagate.config import Settings, SyntheticConfig, config_hash
 from alphagate.data.ingest import read_source
 from alphagate.data.sources.synthetic import SyntheticSource
 from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError
-from alphagate.training_run import TrainingRunResult, data_hash, run_training
 
 HORIZONS = (1, 5)
 HORIZON_FILES = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from alphagate.cli import cli, main
+from alphagate.cli.root import cli, main
 
 
 @pytest.fixture
@@ -61,27 +60,6 @@ def test_a_backtest_writes_consistent_outputs_and_a_self_contained_report(
     assert (trades["fees"] > 0).all()  # 10 bps on every fill
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script src=" not in html
-
-
-def test_the_backtest_runs_with_the_cyclic_collector_paused_and_restores_it(
-    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from alphagate import backtesting_app
-
-    seen: list[bool] = []
-    run = backtesting_app.run_backtest_request
-
-    def watched(*args: object, **kwargs: object) -> object:
-        seen.append(gc.isenabled())
-        return run(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(backtesting_app, "run_backtest_request", watched)
-    gc.enable()
-    args = ["--config", str(config), "backtest", "--output", str(tmp_path / "bt")]
-    result = CliRunner().invoke(cli, [*args, "--params", "fast=5,slow=20"])
-    assert result.exit_code == 0, result.output
-    assert seen == [False]
-    assert gc.isenabled()
 
 
 def test_an_unknown_strategy_is_refused_with_a_suggestion(

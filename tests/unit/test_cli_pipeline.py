@@ -10,8 +10,8 @@ import pytest
 import yaml
 from rich.console import Console
 
-from alphagate import cli as cli_module
-from alphagate.cli import main
+from alphagate.cli import root as cli_module
+from alphagate.cli.root import main
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import talib
 import yaml
 from typer.testing import CliRunner
 
-from alphagate.cli import cli
+from alphagate.cli.root import cli
 
 SYMBOLS = ("AAA", "BBB")
 

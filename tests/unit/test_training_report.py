@@ -20,13 +20,13 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from alphagate.app.train import TrainingRunResult, run_training
 from alphagate.config import Settings, SyntheticConfig
 from alphagate.data.ingest import read_source
 from alphagate.data.sources.synthetic import SyntheticSource
 from alphagate.domain.timeframe import Timeframe
 from alphagate.models.calibration_metrics import plot_reliability_diagram
-from alphagate.training_report import TOP_FEATURES, render_training_report
-from alphagate.training_run import TrainingRunResult, run_training
+from alphagate.training.report import TOP_FEATURES, render_training_report
 
 HORIZONS = (1, 5)
 

@@ -1,6 +1,6 @@
 """Writing a backtest's result to a directory, all or nothing.
 
-Files: ``metrics.json`` (:meth:`~alphagate.metrics.PerformanceMetrics.to_json_dict`),
+Files: ``metrics.json`` (:meth:`~alphagate.metrics.performance.PerformanceMetrics.to_json_dict`),
 ``equity.csv`` (``ts, equity``), ``trades.csv``, ``orders.csv``.
 
 A reader must never mistake a half-written run for a finished one: gates read

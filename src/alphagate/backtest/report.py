@@ -186,7 +186,7 @@ def render_report(
         symbols without a column are listed in the table only.
     metrics
         Headline metrics by name, e.g.
-        :meth:`~alphagate.metrics.PerformanceMetrics.to_json_dict`; ``None``
+        :meth:`~alphagate.metrics.performance.PerformanceMetrics.to_json_dict`; ``None``
         (and ``nan``) is shown as a dash.
     title
         Shown as the page title and heading (escaped).

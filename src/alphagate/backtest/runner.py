@@ -4,7 +4,7 @@ This is the backtest's composition of ring-3 parts (venue, fill and
 commission models, portfolio) around the ring-4 event loop; paper and live
 runs will compose the same loop with other venues. The result holds frames
 that reports and files read, and the metrics every gate judges by
-(:func:`alphagate.metrics.compute_metrics`), so a backtest and a gate can
+(:func:`alphagate.metrics.performance.compute_metrics`), so a backtest and a gate can
 never disagree on a number.
 
 Open trades at the end are *not* closed: they appear with empty exit fields
@@ -23,17 +23,17 @@ import numpy as np
 import pandas as pd
 
 from alphagate.domain.bars import symbols_of
+from alphagate.domain.guard import OrderGuard
 from alphagate.domain.order_state import OrderState
 from alphagate.domain.orders import Fill
 from alphagate.domain.positions import Trade
-from alphagate.engine.guard import OrderGuard
+from alphagate.domain.strategy import Strategy
 from alphagate.engine.loop import EventLoop, Sizing
-from alphagate.engine.strategy import Strategy
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.fill_models import FillModel, NextOpenFill
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
-from alphagate.metrics import PerformanceMetrics, compute_metrics
+from alphagate.metrics.performance import PerformanceMetrics, compute_metrics
 
 TRADE_COLUMNS = (
     "symbol", "side", "qty", "entry_ts", "entry_price", "exit_ts", "exit_price", "pnl", "fees",
@@ -59,7 +59,7 @@ class BacktestResult:
     orders
         Every order's final state, in the order they were sent.
     metrics
-        :func:`~alphagate.metrics.compute_metrics` of the equity, with the
+        :func:`~alphagate.metrics.performance.compute_metrics` of the equity, with the
         closed trades' net P&L and the first symbol's close as benchmark.
     fill_records
         Every fill, in the order they happened; :attr:`fills` is their frame.
@@ -110,13 +110,13 @@ def run_backtest(
         Exchange calendar used only to infer bars per year for the metrics.
     guard
         Risk controls the loop consults after each bar and before each order
-        (:mod:`alphagate.engine.guard`); none by default.
+        (:mod:`alphagate.domain.guard`); none by default.
 
     Raises
     ------
     ValueError
         For a NaN price, a malformed frame, or fewer than two bars.
-    alphagate.engine.strategy.StrategyError
+    alphagate.domain.strategy.StrategyError
         When the strategy raises or asks for something impossible.
     """
     model = fill_model if fill_model is not None else NextOpenFill()

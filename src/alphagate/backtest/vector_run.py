@@ -12,7 +12,7 @@ values (tested against each other).
 
 What the vectorised path supports, and the error otherwise: one symbol, a
 strategy that declares a ``target`` indicator
-(:class:`~alphagate.engine.strategy.DeclaresIndicators`; the built-in
+(:class:`~alphagate.domain.strategy.DeclaresIndicators`; the built-in
 ``sma_cross``, ``rsi_mean_reversion`` and ``bollinger_breakout``), next-open
 fills, basis-point commission, sizing at the next open.
 """
@@ -31,7 +31,7 @@ from alphagate.domain.bars import symbols_of
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import Accepted, Filled, OrderState, Submitted
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
-from alphagate.engine.strategy import FloatArray, Strategy, SymbolHistory
+from alphagate.domain.strategy import FloatArray, Strategy, SymbolHistory
 from alphagate.execution.commission import BasisPoints
 from alphagate.execution.portfolio import Portfolio
 

@@ -304,3 +304,13 @@ class OrderState(ValueRecord):
             self.venue_order_id,
             (*self.trade_ids, fill.trade_id),
         )
+
+
+class OrderUpdate(ValueRecord):
+    """One event a venue reports for one order (a value record: every order makes a few)."""
+
+    __match_args__ = ("client_order_id", "event")
+
+    def __init__(self, client_order_id: str, event: OrderEvent) -> None:
+        self.client_order_id: Final = client_order_id
+        self.event: Final = event

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alphagate.domain.bars import PRICE_COLUMNS
-from alphagate.engine.strategy import SymbolHistory
+from alphagate.domain.strategy import SymbolHistory
 
 COLUMNS: Final = (*PRICE_COLUMNS, "volume")
 """The price and volume columns each symbol's arrays hold, besides ``ts``."""

@@ -1,11 +1,11 @@
 """A strategy's declared indicators: computed once per symbol, refused if they look ahead.
 
-A strategy that declares ``indicators`` (:class:`~alphagate.engine.strategy.DeclaresIndicators`)
+A strategy that declares ``indicators`` (:class:`~alphagate.domain.strategy.DeclaresIndicators`)
 gets its arrays computed once, over each symbol's whole history, instead of at
 every bar. The function then sees the future, so it is not taken on trust:
 each symbol's arrays are recomputed on histories cut at a quarter, half and
 three quarters of its bars, and a value that changes refuses the run with
-:class:`~alphagate.engine.strategy.LookAheadError`, naming the indicator, the
+:class:`~alphagate.domain.strategy.LookAheadError`, naming the indicator, the
 bar and both values.
 """
 
@@ -17,14 +17,14 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from alphagate.engine.bar_arrays import history_upto, read_only
-from alphagate.engine.strategy import (
+from alphagate.domain.strategy import (
     FloatArray,
     LookAheadError,
     Strategy,
     StrategyError,
     SymbolHistory,
 )
+from alphagate.engine.bar_arrays import history_upto, read_only
 
 LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)
 """Where, as shares of a symbol's bars, declared indicators are recomputed and compared."""

@@ -8,9 +8,9 @@ For each timestamp, in order, and for the same inputs always the same way:
    portfolio and every order update is recorded;
 3. a guard, when there is one, sees the account marked at the closes and may
    cancel every working order or flatten the book
-   (:mod:`alphagate.engine.guard`);
+   (:mod:`alphagate.domain.guard`);
 4. the strategy is asked (once ``warmup`` bars have closed), seeing only
-   history up to this close (:class:`~alphagate.engine.strategy.StrategyContext`);
+   history up to this close (:class:`~alphagate.domain.strategy.StrategyContext`);
 5. its answer becomes :class:`~alphagate.domain.orders.OrderRequest` objects
    with deterministic client ids, reviewed by the guard and submitted now, so
    they fill on a later bar.
@@ -30,7 +30,7 @@ is kept off that path: the venue is skipped while no order is working (unless
 its fill model keeps a bar history); the context hands out history views,
 timestamps and equity only when the strategy asks for them; declared
 indicators are computed once, up front, and checked for look-ahead
-(:class:`~alphagate.engine.strategy.DeclaresIndicators`); and, without a
+(:class:`~alphagate.domain.strategy.DeclaresIndicators`); and, without a
 guard, equity is not marked bar by bar but rebuilt after the run from the
 cash and positions after each fill, with the same arithmetic
 (:meth:`~alphagate.execution.portfolio.Portfolio.equity`: ``fsum`` of cash and
@@ -52,15 +52,17 @@ import pandas as pd
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.bars import check_bars_frame, symbols_of
+from alphagate.domain.guard import AccountView, GuardAction, OrderGuard
 from alphagate.domain.ids import client_order_id
-from alphagate.domain.order_state import TERMINAL_STATUSES, Filled, OrderState, Submitted
+from alphagate.domain.order_state import (
+    TERMINAL_STATUSES,
+    Filled,
+    OrderState,
+    OrderUpdate,
+    Submitted,
+)
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
-from alphagate.domain.utc_stamps import NANOSECONDS, UTC, box_utc_ns
-from alphagate.engine.bar_arrays import COLUMNS, history_upto, symbol_arrays
-from alphagate.engine.book_log import BookLog
-from alphagate.engine.declared_indicators import declared_indicators
-from alphagate.engine.guard import AccountView, GuardAction, OrderGuard
-from alphagate.engine.strategy import (
+from alphagate.domain.strategy import (
     FloatArray,
     OrderIntent,
     Strategy,
@@ -70,10 +72,13 @@ from alphagate.engine.strategy import (
     check_weights,
     indicator_of,
 )
-from alphagate.errors import caused_by
+from alphagate.domain.utc_stamps import NANOSECONDS, UTC, box_utc_ns
+from alphagate.engine.bar_arrays import COLUMNS, history_upto, symbol_arrays
+from alphagate.engine.book_log import BookLog
+from alphagate.engine.declared_indicators import declared_indicators
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.portfolio import Portfolio
-from alphagate.execution.venue import BarVenue, OrderUpdate
+from alphagate.execution.venue import BarVenue
 
 Units = Literal["whole", "fractional"]
 Sizing = Literal["close", "next_open"]
@@ -244,7 +249,7 @@ class EventLoop:
             except Exception as exc:
                 ts = self._stamp(step)
                 error = StrategyError(self._strategy.name, ts, f"{type(exc).__name__}: {exc}")
-                raise caused_by(error, exc) from exc
+                raise error from exc
             if output is not None:
                 self._act(step, output)
         if guard is None:
@@ -378,7 +383,7 @@ class EventLoop:
                 )
         except ValueError as exc:
             error = StrategyError(self._strategy.name, self._stamp(step), str(exc))
-            raise caused_by(error, exc) from exc
+            raise error from exc
 
     def _targets(self, step: int, weights: Mapping[str, float]) -> None:
         check_weights(weights, self._known)

@@ -53,12 +53,12 @@ from alphagate.domain.order_state import (
     Filled,
     OrderEvent,
     OrderState,
+    OrderUpdate,
     Rejected,
     after_fill,
     check_transition,
 )
 from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, TimeInForce
-from alphagate.domain.value_record import ValueRecord
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.contingent import ContingentOrders, Ticket
 from alphagate.execution.fill_models import (
@@ -83,16 +83,6 @@ class UnknownOrderError(LookupError):
 
 class DuplicateOrderError(ValueError):
     """A second order reuses a client id the venue already holds (RELIABILITY I1)."""
-
-
-class OrderUpdate(ValueRecord):
-    """One event the venue reports for one order (a value record: every order makes a few)."""
-
-    __match_args__ = ("client_order_id", "event")
-
-    def __init__(self, client_order_id: str, event: OrderEvent) -> None:
-        self.client_order_id: Final = client_order_id
-        self.event: Final = event
 
 
 class BarVenue(Protocol):

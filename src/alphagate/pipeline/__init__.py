@@ -7,7 +7,7 @@ gives each stage a temporary directory under ``<root>/<run_id>/``, and renames
 it into place only after the stage's ``manifest.json`` is written and synced,
 so a directory named after a stage is always a complete stage.
 
-The concrete stages live in ``alphagate.pipeline_app`` (the composition ring);
+The concrete stages live in ``alphagate.app.pipeline`` (the composition ring);
 this package sits below the adapters and may not import them, the CLI or the
 composition modules.
 """

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from alphagate import metrics
+from alphagate.metrics import performance as metrics
 from alphagate.models.calibration_metrics import (
     brier_score,
     expected_calibration_error,

@@ -14,9 +14,9 @@ from alphagate.backtest.outputs import INCOMPLETE_MARKER, write_outputs
 from alphagate.backtest.runner import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, run_backtest
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.orders import OrderStatus, OrderType, Side
-from alphagate.engine.builtin import BuyAndHold
-from alphagate.engine.strategy import StrategyContext, StrategyError
+from alphagate.domain.strategy import StrategyContext, StrategyError
 from alphagate.execution.commission import BasisPoints
+from alphagate.strategies.builtin import BuyAndHold
 
 TS = pd.date_range("2024-01-02 21:00", periods=4, freq="D", tz="UTC")
 

@@ -10,9 +10,9 @@ from alphagate.backtest.vector_run import run_vector_backtest
 from alphagate.data.sources.bundled import BundledSource
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.quality_report import QualityReport
-from alphagate.engine.builtin import BollingerBreakout, BuyAndHold, RsiMeanReversion, SmaCross
-from alphagate.engine.strategy import Strategy
+from alphagate.domain.strategy import Strategy
 from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.strategies.builtin import BollingerBreakout, BuyAndHold, RsiMeanReversion, SmaCross
 
 
 def load(symbols: list[str]) -> pd.DataFrame:

@@ -15,10 +15,10 @@ from alphagate.backtest.vectorized import _floordiv, run_vectorized
 from alphagate.data.sources.bundled import BundledSource
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.quality_report import QualityReport
-from alphagate.engine.builtin import SmaCross
-from alphagate.engine.signals import sma_cross_weights
-from alphagate.engine.strategy import StrategyContext
+from alphagate.domain.strategy import StrategyContext
 from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.strategies.builtin import SmaCross
+from alphagate.strategies.signals import sma_cross_weights
 
 RTOL = 1e-9
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pandas as pd
 import pytest
 
@@ -14,7 +9,6 @@ from alphagate.domain.bar import Bar
 from alphagate.domain.order_state import Accepted, Canceled, Filled, OrderState
 from alphagate.domain.orders import Fill, OrderRequest, Side
 from alphagate.domain.positions import Position, Trade
-from alphagate.native_core import PURE_PYTHON_ENV
 
 TS = pd.Timestamp("2024-03-08 21:00", tz="UTC")
 
@@ -91,28 +85,3 @@ def test_replace_changes_only_what_it_is_given_and_checks_the_result() -> None:
         request().replace(quantity=-1.0)
     with pytest.raises(TypeError, match="no field colour"):
         request().replace(colour="red")
-
-
-def test_interpreted_records_are_read_only_too() -> None:
-    script = textwrap.dedent(
-        """
-        import pandas as pd
-        from alphagate.native_core import native_status
-        from alphagate.domain.positions import Position
-        assert native_status().startswith("pure Python"), native_status()
-        p = Position("AAA", 3.0, 10.0)
-        for act in (lambda: setattr(p, "quantity", 1.0), lambda: setattr(p, "x", 1),
-                    lambda: delattr(p, "symbol")):
-            try:
-                act()
-            except AttributeError:
-                continue
-            raise SystemExit("a store went through")
-        assert p == Position("AAA", 3.0, 10.0) and p.replace(quantity=1.0).quantity == 1.0
-        """
-    )
-    env = os.environ | {PURE_PYTHON_ENV: "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr

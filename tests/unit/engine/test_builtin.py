@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 import talib
 
-from alphagate.engine.builtin import (
+from alphagate.domain.strategy import Strategy, StrategyContext, SymbolHistory
+from alphagate.errors import ConfigError
+from alphagate.strategies.builtin import (
     STRATEGIES,
     BollingerBreakout,
     BuyAndHold,
@@ -17,8 +19,6 @@ from alphagate.engine.builtin import (
     SmaCross,
     make_strategy,
 )
-from alphagate.engine.strategy import Strategy, StrategyContext, SymbolHistory
-from alphagate.errors import ConfigError
 
 
 def context(

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.decision.path import Block, ModelInputs, SymbolInputs, propose
+from alphagate.decision.settings import STEPS, DecisionSettings, GateStep
 from alphagate.decision.size import BayesianKelly
-from alphagate.engine.decision_path import Block, ModelInputs, SymbolInputs, propose
-from alphagate.engine.decision_settings import STEPS, DecisionSettings, GateStep
 
 TS = pd.Timestamp("2024-03-01 21:00", tz="UTC")
 SETTINGS = DecisionSettings()

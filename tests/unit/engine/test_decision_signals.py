@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.domain.bars import bars_from_flat
-from alphagate.engine.decision_settings import ConfidenceStep, DecisionSettings
-from alphagate.engine.decision_signals import (
+from alphagate.decision.settings import ConfidenceStep, DecisionSettings
+from alphagate.decision.signals import (
     ModelColumn,
     model_columns,
     signal_frame,
     symbol_signals,
 )
-from alphagate.engine.strategy import SymbolHistory
+from alphagate.domain.bars import bars_from_flat
+from alphagate.domain.strategy import SymbolHistory
 from alphagate.features import PointInTimeError, assert_point_in_time
 
 

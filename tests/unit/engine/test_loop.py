@@ -16,13 +16,14 @@ import pytest
 from alphagate.domain.bar import Bar
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.ids import client_order_id
+from alphagate.domain.order_state import OrderUpdate
 from alphagate.domain.orders import OrderRequest, OrderStatus, Side
-from alphagate.engine.builtin import BuyAndHold
+from alphagate.domain.strategy import OrderIntent, StrategyContext, StrategyError
 from alphagate.engine.loop import EventLoop, LoopRecord, Sizing, Units
-from alphagate.engine.strategy import OrderIntent, StrategyContext, StrategyError
 from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
-from alphagate.execution.venue import OrderUpdate, SimulatedVenue
+from alphagate.execution.venue import SimulatedVenue
+from alphagate.strategies.builtin import BuyAndHold
 
 TS = pd.date_range("2024-01-02 21:00", periods=4, freq="D", tz="UTC")
 

@@ -9,11 +9,9 @@ import pandas as pd
 import pytest
 
 from alphagate.domain.bars import bars_from_flat
+from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType, TimeInForce
-from alphagate.engine.builtin import SmaCross
-from alphagate.engine.guard import AccountView, GuardAction
-from alphagate.engine.loop import EventLoop, LoopRecord
-from alphagate.engine.strategy import (
+from alphagate.domain.strategy import (
     FloatArray,
     LookAheadError,
     OrderIntent,
@@ -21,10 +19,12 @@ from alphagate.engine.strategy import (
     StrategyError,
     SymbolHistory,
 )
+from alphagate.engine.loop import EventLoop, LoopRecord
 from alphagate.execution.commission import BasisPoints
 from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
+from alphagate.strategies.builtin import SmaCross
 
 
 def random_bars(symbols: Mapping[str, int], n: int = 400, seed: int = 3) -> pd.DataFrame:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from alphagate.backtest.runner import run_backtest
+from alphagate.decision.settings import ArbitrateStep, DecisionSettings
+from alphagate.decision.signals import signal_frame
 from alphagate.domain.bars import bars_from_flat
-from alphagate.engine.decision_settings import ArbitrateStep, DecisionSettings
-from alphagate.engine.decision_signals import signal_frame
-from alphagate.engine.model_strategy import ModelStrategy
-from alphagate.engine.strategy import SymbolHistory
+from alphagate.domain.strategy import SymbolHistory
+from alphagate.strategies.model import ModelStrategy
 
 TS = pd.bdate_range("2021-01-04", periods=160, tz="UTC") + pd.Timedelta(hours=21)
 

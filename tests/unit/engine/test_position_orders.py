@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from alphagate.decision.position_orders import position_orders, protection_levels, target_quantity
 from alphagate.decision.protect import Stops
+from alphagate.decision.settings import ProtectStep
 from alphagate.domain.orders import OrderType, TimeInForce
-from alphagate.engine.decision_settings import ProtectStep
-from alphagate.engine.position_orders import position_orders, protection_levels, target_quantity
-from alphagate.engine.strategy import OrderIntent
+from alphagate.domain.strategy import OrderIntent
 
 STOPS = Stops(stop_loss=95.0, take_profit=110.0)
 

@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest, OrderType, Side
-from alphagate.engine.guard import AccountView, GuardAction
-from alphagate.engine.risk_guard import (
+from alphagate.risk.breaker import BreakerAction, BreakerLevel, CorrelationBreaker
+from alphagate.risk.events import RiskEvent, Severity
+from alphagate.risk.guard import (
     BreakerSettings,
     RiskGuard,
     RiskSettings,
     baseline_correlation,
 )
-from alphagate.risk.breaker import BreakerAction, BreakerLevel, CorrelationBreaker
-from alphagate.risk.events import RiskEvent, Severity
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import PreTradeCheck, RiskLimits
 from alphagate.risk.monitors import DailyLossLimit, DrawdownMonitor

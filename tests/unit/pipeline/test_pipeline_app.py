@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from alphagate import pipeline_app
+from alphagate.app import pipeline as pipeline_app
 from alphagate.config import Settings, SyntheticConfig
 from alphagate.data.ingest import read_source
 from alphagate.data.sources.synthetic import SyntheticSource

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
-from alphagate import metrics
+from alphagate.metrics import performance as metrics
 from alphagate.training.evaluation import evaluate, strategy_returns, to_json_dict
 
 DAYS = pd.date_range("2024-01-01 21:00", periods=12, freq="D", tz="UTC")

@@ -21,11 +21,11 @@ from alphagate.atomic import write_text_atomically
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.report import report_page
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.engine.builtin import make_strategy
-from alphagate.engine.strategy import Strategy
+from alphagate.domain.strategy import Strategy
 from alphagate.errors import ConfigError
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.execution.fill_models import CloseFill, ConservativeFill, FillModel, NextOpenFill
+from alphagate.strategies.builtin import make_strategy
 
 FillModelName = Literal["next_open", "close", "conservative"]
 

@@ -40,16 +40,16 @@ import pandas as pd
 
 import alphagate
 from alphagate.adapters.tracking import MlflowTracker
+from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.config import Settings, config_hash
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.models.factory import Family
-from alphagate.research import build_feature_frame, build_label_frame
 from alphagate.training.dataset import TrainingSet, make_dataset
 from alphagate.training.evaluation import to_json_dict
+from alphagate.training.report import render_training_report
 from alphagate.training.search import search_hyperparameters
 from alphagate.training.trainer import HorizonResult, holdout_split, train_horizon
-from alphagate.training_report import render_training_report
 
 CalibrationKind = Literal["isotonic", "sigmoid", "temperature"]
 HOLDOUT_FRACTION = 0.2

@@ -1,10 +1,10 @@
 """One symbol's decision at one bar: confidence, blend, arbitrate, gate, size, Kelly.
 
 The pure units live in :mod:`alphagate.decision`; this module only chains
-them, in the order of :data:`~alphagate.engine.decision_settings.STEPS`, and
+them, in the order of :data:`~alphagate.decision.settings.STEPS`, and
 writes every step's inputs and outputs into a flat trace record, so a user can
 read afterwards why a symbol traded (or which step stopped it). Standardising
-happened before (:mod:`alphagate.engine.decision_signals`); the book-level
+happened before (:mod:`alphagate.decision.signals`); the book-level
 steps (gross, band, protect) follow in the strategy, because they need every
 symbol's proposal at once.
 
@@ -33,8 +33,8 @@ from alphagate.decision.blend import (
 )
 from alphagate.decision.confidence import capacity, confidence, freshness
 from alphagate.decision.gate import GateSettings, apply_gates
+from alphagate.decision.settings import DecisionSettings
 from alphagate.decision.size import BayesianKelly, vol_scaled_weight
-from alphagate.engine.decision_settings import DecisionSettings
 
 FloatArray = npt.NDArray[np.float64]
 TraceValue = float | int | str | pd.Timestamp | None

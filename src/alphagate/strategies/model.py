@@ -5,15 +5,15 @@ column ``<model>_h<horizon>``, made beforehand by models trained on earlier
 data. At each bar close, for every symbol whose bar just closed, it runs:
 
 1. **standardise, confidence inputs** — read from series declared as
-   indicators (:mod:`alphagate.engine.decision_signals`): computed once per
+   indicators (:mod:`alphagate.decision.signals`): computed once per
    symbol, checked for look-ahead by the engine, served up to the current bar;
 2. **confidence, blend, arbitrate, gate, size, Kelly** — per symbol
-   (:func:`alphagate.engine.decision_path.propose`);
+   (:func:`alphagate.decision.path.propose`);
 3. **gross, band** — over the book: the proposals share what gross exposure
    the symbols not deciding now leave, then a change smaller than the band
    keeps the current weight;
 4. **protect** — orders with ATR stop-loss and take-profit
-   (:mod:`alphagate.engine.position_orders`).
+   (:mod:`alphagate.decision.position_orders`).
 
 Every (ts, symbol) decision leaves one trace record, :meth:`ModelStrategy.decisions`,
 with each step's inputs and outputs, the action taken and ``blocked_by``,
@@ -37,9 +37,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from alphagate.decision.protect import Stops
-from alphagate.decision.size import BayesianKelly, no_trade_band, normalise_gross
-from alphagate.engine.decision_path import (
+from alphagate.decision.path import (
     Block,
     ModelInputs,
     Proposal,
@@ -47,10 +45,12 @@ from alphagate.engine.decision_path import (
     TraceValue,
     propose,
 )
-from alphagate.engine.decision_settings import DecisionSettings
-from alphagate.engine.decision_signals import TURNING_POINT_COLUMNS, model_columns, symbol_signals
-from alphagate.engine.position_orders import position_orders, protection_levels, target_quantity
-from alphagate.engine.strategy import FloatArray, OrderIntent, StrategyContext, SymbolHistory
+from alphagate.decision.position_orders import position_orders, protection_levels, target_quantity
+from alphagate.decision.protect import Stops
+from alphagate.decision.settings import DecisionSettings
+from alphagate.decision.signals import TURNING_POINT_COLUMNS, model_columns, symbol_signals
+from alphagate.decision.size import BayesianKelly, no_trade_band, normalise_gross
+from alphagate.domain.strategy import FloatArray, OrderIntent, StrategyContext, SymbolHistory
 
 _LEADING_COLUMNS = (
     "ts", "symbol", "action", "blocked_by", "horizon", "direction", "w_current", "w_proposed",

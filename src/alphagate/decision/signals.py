@@ -1,6 +1,6 @@
 """The per-bar series the decision path reads, computed once per symbol and point in time.
 
-A :class:`~alphagate.engine.model_strategy.ModelStrategy` receives, for each
+A :class:`~alphagate.strategies.model.ModelStrategy` receives, for each
 symbol, calibrated P(up) per (model, horizon) column, e.g. ``lightgbm_h5``.
 Before it can decide it needs, at every bar, a few series derived from those
 probabilities and the bars:
@@ -39,9 +39,9 @@ import pandas as pd
 import talib
 
 from alphagate.decision.confidence import rolling_ic, stability
+from alphagate.decision.settings import DecisionSettings
 from alphagate.decision.standardise import rolling_zscore
-from alphagate.engine.decision_settings import DecisionSettings
-from alphagate.engine.strategy import FloatArray, SymbolHistory
+from alphagate.domain.strategy import FloatArray, SymbolHistory
 
 TURNING_POINT_COLUMNS = ("p_peak", "p_valley")
 _COLUMN = re.compile(r"^(?P<model>.+)_h(?P<horizon>[1-9][0-9]*)$")

@@ -17,11 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Final
 
-from mypy_extensions import mypyc_attr
-
-from alphagate.engine.signals import bollinger_weights, rsi_weights, sma_cross_weights
-from alphagate.engine.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
-from alphagate.errors import ConfigError, caused_by
+from alphagate.domain.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
+from alphagate.errors import ConfigError
+from alphagate.strategies.signals import bollinger_weights, rsi_weights, sma_cross_weights
 
 
 def _whole_numbers(strategy: object, *names: str) -> None:
@@ -69,7 +67,6 @@ def _follow_targets(context: StrategyContext) -> dict[str, float] | None:
     return out
 
 
-@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class BuyAndHold:
     """Put ``weight`` of equity, split equally, in every symbol at the first bar; then hold."""
@@ -93,7 +90,6 @@ class BuyAndHold:
         return dict.fromkeys(context.history, share)
 
 
-@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class SmaCross:
     """All in when the fast SMA crosses above the slow one, flat when it crosses below.
@@ -120,7 +116,7 @@ class SmaCross:
         return self.slow + 1
 
     def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
-        """``target``: :func:`~alphagate.engine.signals.sma_cross_weights` of the closes."""
+        """``target``: :func:`~alphagate.strategies.signals.sma_cross_weights` of the closes."""
         return {
             "target": sma_cross_weights(history.close, self.fast, self.slow, weight=self.weight)
         }
@@ -130,7 +126,6 @@ class SmaCross:
         return _follow_targets(context)
 
 
-@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class RsiMeanReversion:
     """In when RSI (TA-Lib, Wilder) falls below ``low``, out when it rises above ``high``."""
@@ -156,7 +151,7 @@ class RsiMeanReversion:
         return self.period + 1
 
     def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
-        """``target``: :func:`~alphagate.engine.signals.rsi_weights` of the closes."""
+        """``target``: :func:`~alphagate.strategies.signals.rsi_weights` of the closes."""
         target = rsi_weights(history.close, self.period, self.low, self.high, weight=self.weight)
         return {"target": target}
 
@@ -165,7 +160,6 @@ class RsiMeanReversion:
         return _follow_targets(context)
 
 
-@mypyc_attr(native_class=False)  # see _whole_numbers
 @dataclass(frozen=True, slots=True)
 class BollingerBreakout:
     """In when the close breaks above SMA + k std, out when it falls below the SMA."""
@@ -188,7 +182,7 @@ class BollingerBreakout:
         return self.period
 
     def indicators(self, symbol: str, history: SymbolHistory) -> dict[str, FloatArray]:
-        """``target``: :func:`~alphagate.engine.signals.bollinger_weights` of the closes."""
+        """``target``: :func:`~alphagate.strategies.signals.bollinger_weights` of the closes."""
         target = bollinger_weights(history.close, self.period, self.k, weight=self.weight)
         return {"target": target}
 
@@ -237,12 +231,12 @@ def make_strategy(name: str, params: Mapping[str, str | float] | None = None) ->
             value = want(raw)
         except (TypeError, ValueError) as exc:
             error = ConfigError(f"{name}: {key} must be {want.__name__}, got {raw!r}")
-            raise caused_by(error, exc) from exc
+            raise error from exc
         if want is int and isinstance(raw, float) and raw != value:
             raise ConfigError(f"{name}: {key} must be an integer, got {raw!r}")
         kwargs[key] = value
     try:
         strategy: Strategy = cls(**kwargs)
     except ValueError as exc:
-        raise caused_by(ConfigError(str(exc)), exc) from exc
+        raise ConfigError(str(exc)) from exc
     return strategy

@@ -1,6 +1,6 @@
 """Every parameter of the decision path, one frozen section per step, each with an off switch.
 
-The path is chained by :class:`~alphagate.engine.model_strategy.ModelStrategy`
+The path is chained by :class:`~alphagate.strategies.model.ModelStrategy`
 in the order of :data:`STEPS`. A step switched off (``enabled=False``) does not
 vanish: it passes its input on in a neutral way, so the rest of the path still
 runs and an ablation measures exactly what that one step contributes:

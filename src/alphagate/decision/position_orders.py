@@ -36,9 +36,9 @@ from alphagate.decision.protect import (
     recent_swing,
     snap_to_fibonacci,
 )
+from alphagate.decision.settings import ProtectStep
 from alphagate.domain.orders import OrderType, TimeInForce
-from alphagate.engine.decision_settings import ProtectStep
-from alphagate.engine.strategy import OrderIntent
+from alphagate.domain.strategy import OrderIntent
 
 _TOLERANCE = 1e-9
 

@@ -1,6 +1,6 @@
 """The risk controls of one account, answering the event loop's two questions.
 
-:class:`RiskGuard` implements :class:`~alphagate.engine.guard.OrderGuard` by
+:class:`RiskGuard` implements :class:`~alphagate.domain.guard.OrderGuard` by
 composing the ring-3 units of :mod:`alphagate.risk`; it adds only the rules
 that tie them together:
 
@@ -38,8 +38,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest
-from alphagate.engine.guard import AccountView, GuardAction
 from alphagate.risk.breaker import (
     DEFAULT_ACTIONS,
     BreakerAction,
@@ -148,7 +148,7 @@ def _reduces(request: OrderRequest, held: float) -> bool:
 
 
 class RiskGuard:
-    """An :class:`~alphagate.engine.guard.OrderGuard` over the risk units; see the module docstring.
+    """An :class:`~alphagate.domain.guard.OrderGuard` over the risk units; see the module docstring.
 
     Parameters
     ----------

@@ -37,11 +37,12 @@ import numpy as np
 import pandas as pd
 
 import alphagate
-from alphagate import app, model_backtest, research, training_review, training_run
+from alphagate.app import data as app
+from alphagate.app import model_backtest, research
+from alphagate.app import train as training_run
 from alphagate.backtest.runner import run_backtest
 from alphagate.config import Settings, config_hash, masked_dump
 from alphagate.domain.bars import bars_from_flat
-from alphagate.engine.builtin import BuyAndHold
 from alphagate.features.profiles import build_features
 from alphagate.gates.validation import (
     ValidationReport,
@@ -61,8 +62,10 @@ from alphagate.pipeline import (
     inspect_run,
     run_pipeline,
 )
+from alphagate.pipeline.report import render_run_report
 from alphagate.pipeline.runner import RUN_INFO, Reporter
-from alphagate.pipeline_report import render_run_report
+from alphagate.strategies.builtin import BuyAndHold
+from alphagate.training import review as training_review
 from alphagate.training.calibration_choice import choose_calibration
 
 INGESTIBLE = ("bundled", "synthetic")

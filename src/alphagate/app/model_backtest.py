@@ -16,8 +16,8 @@ Steps, and what keeps each honest:
    reproduce the ones the run saved, which proves the features were rebuilt
    as trained.
 4. **Backtest** the bars from the earliest cut on with
-   :class:`~alphagate.engine.model_strategy.ModelStrategy`, a
-   :class:`~alphagate.engine.risk_guard.RiskGuard` (correlation baseline from
+   :class:`~alphagate.strategies.model.ModelStrategy`, a
+   :class:`~alphagate.risk.guard.RiskGuard` (correlation baseline from
    the training bars only), conservative fills and a commission.
 5. **Write** the usual outputs and report, plus ``decisions.parquet`` (the
    per-decision trace), ``risk_events.csv`` (also stored in the database),
@@ -39,26 +39,26 @@ import numpy as np
 import pandas as pd
 
 from alphagate.adapters.sql import create_db_engine, create_schema, record_risk_events
+from alphagate.app.backtest import FillModelName, fill_model_named, write_report
+from alphagate.app.research import build_feature_frame, build_label_frame
+from alphagate.app.train import HOLDOUT_FRACTION, data_hash
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.backtesting_app import FillModelName, fill_model_named, write_report
 from alphagate.config import Settings
-from alphagate.engine.decision_settings import STEPS, DecisionSettings
-from alphagate.engine.model_strategy import ModelStrategy
-from alphagate.engine.risk_guard import RiskGuard, RiskSettings, baseline_correlation
+from alphagate.decision.settings import STEPS, DecisionSettings
 from alphagate.errors import AlphagateError, ConfigError
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
 from alphagate.models.protocol import Model
-from alphagate.research import build_feature_frame, build_label_frame
 from alphagate.risk.events import RiskEvent
+from alphagate.risk.guard import RiskGuard, RiskSettings, baseline_correlation
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import RiskLimits
+from alphagate.strategies.model import ModelStrategy
 from alphagate.training.dataset import make_dataset
+from alphagate.training.review import stage_directory
 from alphagate.training.trainer import holdout_split
-from alphagate.training_review import stage_directory
-from alphagate.training_run import HOLDOUT_FRACTION, data_hash
 
 ABLATION_COLUMNS = (
     "step_off", "sharpe", "max_drawdown", "turnover", "trades", "total_return", "fills",

@@ -1,8 +1,7 @@
-"""The ``alphagate`` command line: parse, call one ``app`` function, print.
+"""``alphagate data``: ingest, check, inspect, resample and query market data.
 
-Errors a user can fix (bad input, bad config) print one clear message and
-exit 1; they never show a traceback. ``data validate`` exits 0 when the file
-is clean and 1 when it broke any rule, so scripts can gate on it.
+``data validate`` exits 0 when the file is clean and 1 when it broke any
+rule, so scripts can gate on it.
 """
 
 from __future__ import annotations
@@ -14,110 +13,28 @@ from typing import Annotated, Literal
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from alphagate import app
-from alphagate.config import Settings, config_hash, masked_dump, to_yaml
+from alphagate.app import data as app
+from alphagate.cli.root import (
+    CalendarOption,
+    EndOption,
+    LabelOption,
+    SourceOption,
+    StartOption,
+    SymbolOption,
+    TimeframeOption,
+    TimezoneOption,
+    cli,
+    console,
+    error_console,
+    settings_of,
+)
+from alphagate.config import Settings
 from alphagate.domain.quality_report import DataValidationError, QualityReport
-from alphagate.errors import AlphagateError
 
-# Piped output is read by scripts and people scrolling logs: give tables room
-# instead of Rich's 80-column fallback, which wraps every timestamp.
-console = Console(width=None if sys.stdout.isatty() else 140)
-error_console = Console(stderr=True)
-
-cli = typer.Typer(
-    name="alphagate",
-    help="From raw market data to a guarded trading engine.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
-config_cli = typer.Typer(
-    help="Show the effective configuration and its hash.", no_args_is_help=True
-)
 data_cli = typer.Typer(help="Ingest, check, inspect and query market data.", no_args_is_help=True)
-features_cli = typer.Typer(help="Build point-in-time features.", no_args_is_help=True)
-labels_cli = typer.Typer(help="Make training labels and calibrate barriers.", no_args_is_help=True)
-cli.add_typer(config_cli, name="config")
 cli.add_typer(data_cli, name="data")
-cli.add_typer(features_cli, name="features")
-cli.add_typer(labels_cli, name="labels")
-
-ConfigOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="YAML file merged over configs/default.yaml; repeat to layer several.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-SourceOption = Literal["bundled", "csv", "parquet", "synthetic"]
-SymbolOption = Annotated[
-    str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
-]
-TimeframeOption = Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")]
-SymbolsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--symbol", "--symbols", help="Symbols to use: repeat or separate by commas; default all."
-    ),
-]
-StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
-EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
-CalendarOption = Annotated[
-    str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
-]
-TimezoneOption = Annotated[
-    str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
-]
-LabelOption = Annotated[
-    Literal["start", "end"] | None,
-    typer.Option(help="Whether intraday timestamps mark the bar's start or end."),
-]
-
-
-def _version(value: bool) -> None:
-    if value:
-        from alphagate import __version__  # read from package metadata on demand
-        from alphagate.native_core import native_status
-
-        console.print(f"alphagate {__version__}")
-        typer.echo(f"engine core: {native_status()}")  # one line, never wrapped
-        raise typer.Exit
-
-
-@cli.callback()
-def root(
-    ctx: typer.Context,
-    config: ConfigOption = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    """alphagate: point-in-time research, honest backtests, guarded trading."""
-    ctx.obj = list(config or [])
-
-
-def settings_of(ctx: typer.Context) -> Settings:
-    files: list[Path] = ctx.obj or []
-    return app.load_settings(files)
-
-
-@config_cli.command("show")
-def config_show(ctx: typer.Context) -> None:
-    """Print the effective configuration as YAML, secrets masked."""
-    # Plain stdout, not Rich: piped output must stay valid YAML, never wrapped.
-    sys.stdout.write(to_yaml(masked_dump(settings_of(ctx))))
-
-
-@config_cli.command("hash")
-def config_hash_command(ctx: typer.Context) -> None:
-    """Print the hash of the effective configuration (secrets excluded); it names a run."""
-    console.print(config_hash(settings_of(ctx)), markup=False, highlight=False)
 
 
 @data_cli.command("ingest")
@@ -343,23 +260,3 @@ def _print_coverage(settings: Settings) -> None:
     if not coverage:
         table.caption = "empty: run `alphagate data ingest`"
     console.print(table)
-
-
-# The research and run commands live in their own module and register on `cli`
-# when imported; the import sits here, after everything they use is defined.
-from alphagate import cli_pipeline, cli_research  # noqa: E402, F401
-
-
-def main() -> None:
-    """Run the command line, turning user-fixable errors into one clean line.
-
-    The installed ``alphagate`` script enters through
-    :func:`alphagate.console.main`, which imports this module with the
-    collector off and freezes what the imports made; a caller such as a test
-    calls this directly and keeps its collector as it was.
-    """
-    try:
-        cli()
-    except AlphagateError as error:
-        error_console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
-        sys.exit(1)

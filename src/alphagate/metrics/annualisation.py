@@ -1,6 +1,6 @@
 """Bars per year, inferred from bar spacing: the annualisation factor every metric uses.
 
-Kept apart from the metrics themselves (:mod:`alphagate.metrics`) because it
+Kept apart from the metrics themselves (:mod:`alphagate.metrics.performance`) because it
 is a question about the data's calendar, not about returns; the metrics
 module uses it when no factor is given.
 """

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from alphagate.annualisation import periods_per_year
+from alphagate.metrics.annualisation import periods_per_year
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 ReturnsLike: TypeAlias = pd.Series | FloatArray | Sequence[float]

@@ -3,7 +3,7 @@
 Each function maps a symbol's closes to the array the strategy acts on:
 ``weight`` (be in), ``0`` (be out) or ``NaN`` (no change), value ``t``
 computed from closes ``0..t`` only. The event engine serves these arrays to
-the strategy bar by bar (:class:`~alphagate.engine.strategy.DeclaresIndicators`,
+the strategy bar by bar (:class:`~alphagate.domain.strategy.DeclaresIndicators`,
 with its look-ahead check), and the vectorised path
 (:mod:`alphagate.backtest.vectorized`) takes them whole: the two paths act on
 one array, so they cannot disagree about a signal.
@@ -18,7 +18,7 @@ import numpy as np
 import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
-from alphagate.engine.strategy import FloatArray
+from alphagate.domain.strategy import FloatArray
 
 _TIE_TOLERANCE: Final = 1e-9  # relative gap under which SMA comparisons are recomputed exactly
 
@@ -46,7 +46,7 @@ def _rolling_mean(close: FloatArray, n: int) -> FloatArray:
 def sma_cross_weights(
     close: np.ndarray, fast: int = 10, slow: int = 30, *, weight: float = 1.0
 ) -> FloatArray:
-    """Targets of :class:`~alphagate.engine.builtin.SmaCross`, for every bar at once.
+    """Targets of :class:`~alphagate.strategies.builtin.SmaCross`, for every bar at once.
 
     ``weight`` after a cross up (``fast[t-1] < slow[t-1]`` and ``fast[t] > slow[t]``),
     ``0`` after a cross down, ``NaN`` otherwise and before ``slow`` + 1 bars
@@ -97,7 +97,9 @@ def rsi_weights(
     *,
     weight: float = 1.0,
 ) -> FloatArray:
-    """Targets of :class:`~alphagate.engine.builtin.RsiMeanReversion`: in below ``low``, out above.
+    """Targets of :class:`~alphagate.strategies.builtin.RsiMeanReversion`: in below ``low``.
+
+    Out above ``high``.
 
     TA-Lib's RSI (Wilder smoothing from the first close), which is causal:
     its value at ``t`` is the same whether or not later closes exist.
@@ -113,7 +115,7 @@ def rsi_weights(
 def bollinger_weights(
     close: np.ndarray, period: int = 20, k: float = 2.0, *, weight: float = 1.0
 ) -> FloatArray:
-    """Targets of :class:`~alphagate.engine.builtin.BollingerBreakout`.
+    """Targets of :class:`~alphagate.strategies.builtin.BollingerBreakout`.
 
     In when the close is above the mean plus ``k`` population deviations
     (as TA-Lib's BBANDS) of the last ``period`` closes, out when below the mean.

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alphagate import app
-from alphagate import cli as base
-from alphagate.cli import EndOption, StartOption, SymbolsOption
+from alphagate.app import data as app
+from alphagate.cli import root as base
+from alphagate.cli.root import EndOption, StartOption, SymbolsOption
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
 
@@ -87,7 +87,7 @@ def pipeline_run(
     Each stage is written to runs/<run_id>/<stage>/ with a manifest; a stage
     whose inputs, configuration and code are unchanged is reported as cached.
     """
-    from alphagate import pipeline_app  # training and MLflow: seconds to import
+    from alphagate.app import pipeline as pipeline_app  # training and MLflow: seconds to import
     from alphagate.pipeline.progress import RichReporter, summary_table, validation_table
 
     settings = _settings(ctx, config)
@@ -182,7 +182,7 @@ def _inspect(
     With only ``--run-id``, the run is judged by the selection it was started
     with; any selection option (or none at all) derives the selection anew.
     """
-    from alphagate import pipeline_app
+    from alphagate.app import pipeline as pipeline_app
 
     chosen = _split(symbols)
     selection = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from alphagate.app import SourceRequest, build_source, open_store, parse_instant
+from alphagate.app.data import SourceRequest, build_source, open_store, parse_instant
 from alphagate.config import Settings
 from alphagate.data.ingest import read_source
 from alphagate.errors import DataError

@@ -1,0 +1,154 @@
+"""``alphagate train``, ``evaluate`` and ``calibrate``: models per horizon and their review.
+
+Training and MLflow load in seconds; they are imported by the commands that
+use them, so ``alphagate --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from alphagate.app import research
+from alphagate.cli import root as base
+from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
+
+if TYPE_CHECKING:
+    pass
+
+from alphagate.cli.research import InputOption, parse_horizons
+
+
+@base.cli.command("train")
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        Literal["logreg", "lightgbm", "catboost"], typer.Option(help="Model family.")
+    ] = "lightgbm",
+    horizons: Annotated[
+        str | None, typer.Option(help="Comma-separated horizons in bars; default labels.horizons.")
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Optuna trials per horizon (0: defaults).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for splits, models and search.")] = 7,
+    calibration: Annotated[
+        Literal["isotonic", "sigmoid", "temperature"],
+        typer.Option(help="Calibrator fitted on out-of-fold predictions."),
+    ] = "isotonic",
+    runs_dir: Annotated[Path, typer.Option(help="Where runs/<run_id>/ goes.")] = Path("runs"),
+    run_id: Annotated[str | None, typer.Option(help="Name of the run; default time-hash.")] = None,
+    input_file: InputOption = None,
+    symbol: SymbolsOption = None,
+    timeframe: TimeframeOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+) -> None:
+    """Train, calibrate and evaluate one model per horizon; track in MLflow; register it."""
+    settings = base.settings_of(ctx)
+    began = time.perf_counter()
+    bars = research.load_bars(
+        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    )
+    chosen = parse_horizons(horizons) if horizons else list(settings.labels.horizons)
+    if trials < 0:
+        raise typer.BadParameter("--trials must not be negative")
+
+    def say(message: str) -> None:
+        base.error_console.print(
+            f"[dim]{time.perf_counter() - began:6.1f}s[/dim] {message}", highlight=False
+        )
+
+    from alphagate.app import train as training_run
+
+    result = training_run.run_training(
+        settings,
+        bars,
+        family=model,
+        horizons=chosen,
+        trials=trials,
+        seed=seed,
+        calibration=calibration,
+        runs_dir=runs_dir,
+        run_id=run_id,
+        progress=say,
+    )
+    table = Table(title=f"{model}: out-of-sample (holdout) metrics, run {result.run_id}")
+    for column in ("horizon", "accuracy", "roc_auc", "ece raw", "ece calibrated", "ic", "model"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for h in chosen:
+        entry = result.manifest["per_horizon"][str(h)]
+        calibrated, raw = entry["holdout"], entry["holdout_raw"]
+        name, version = result.model_versions[h]
+        table.add_row(
+            str(h),
+            _number(calibrated.get("accuracy")),
+            _number(calibrated.get("roc_auc")),
+            _number(raw.get("ece_uniform")),
+            _number(calibrated.get("ece_uniform")),
+            _number(calibrated.get("ic")),
+            f"{name} v{version}",
+        )
+    base.console.print(table)
+    base.console.print(f"artifacts: {result.directory}", markup=False, highlight=False)
+
+
+RunOption = Annotated[str, typer.Option("--run", help="Run id under --runs-dir.")]
+RunsDirOption = Annotated[Path, typer.Option(help="Where runs/<run_id>/ lives.")]
+
+
+@base.cli.command("evaluate")
+def evaluate_command(run: RunOption, runs_dir: RunsDirOption = Path("runs")) -> None:
+    """Print a training run's out-of-sample evaluation per horizon, raw and calibrated."""
+    from alphagate.training import review as training_review
+
+    evaluations = training_review.run_evaluations(training_review.stage_directory(runs_dir, run))
+    keys = ("accuracy", "roc_auc", "log_loss", "brier", "ece_uniform", "ic", "strategy_sharpe")
+    table = Table(title=f"run {run}: holdout evaluation (raw / calibrated)")
+    table.add_column("horizon", justify="right")
+    for key in keys:
+        table.add_column(key, justify="right")
+    for horizon, evaluation in evaluations.items():
+        raw, calibrated = evaluation["raw"], evaluation["calibrated"]
+        cells = [f"{_number(raw.get(k))} / {_number(calibrated.get(k))}" for k in keys]
+        table.add_row(str(horizon), *cells)
+    base.console.print(table)
+
+
+@base.cli.command("calibrate")
+def calibrate_command(
+    run: RunOption,
+    method: Annotated[
+        Literal["isotonic", "sigmoid", "temperature"],
+        typer.Option(help="Calibrator to fit on the run's out-of-fold predictions."),
+    ] = "sigmoid",
+    runs_dir: RunsDirOption = Path("runs"),
+) -> None:
+    """Refit a run's calibrators on its out-of-fold predictions and re-judge the holdout."""
+    from alphagate.training import review as training_review
+
+    directory = training_review.stage_directory(runs_dir, run)
+    before = training_review.run_evaluations(directory)
+    after = training_review.recalibrate(directory, method)
+    table = Table(title=f"run {run}: holdout calibration, saved calibrator vs {method}")
+    for column in ("horizon", "ece saved", f"ece {method}", "log loss saved", f"log loss {method}"):
+        table.add_column(column, justify="right")
+    for horizon, evaluation in after.items():
+        saved = before[horizon]["calibrated"]
+        table.add_row(
+            str(horizon),
+            _number(saved.get("ece_uniform")),
+            _number(evaluation.get("ece_uniform")),
+            _number(saved.get("log_loss")),
+            _number(evaluation.get("log_loss")),
+        )
+    base.console.print(table)
+    base.console.print(
+        f"wrote calibrator-{method}.json and evaluation-{method}.json in {directory}"
+    )
+
+
+def _number(value: object) -> str:
+    return "—" if not isinstance(value, int | float) else f"{value:.4f}"

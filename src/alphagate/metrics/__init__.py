@@ -1,0 +1,1 @@
+"""Performance metrics and their annualisation, one set of numbers for every judge."""

@@ -1,0 +1,1 @@
+"""Strategies: the rule-based built-ins and the model strategy that drives the decision path."""
