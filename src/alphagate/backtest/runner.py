@@ -1,8 +1,9 @@
 """One backtest: a strategy over a bars frame, through the simulated venue, into a result.
 
 This is the backtest's composition of ring-3 parts (venue, fill and
-commission models, portfolio) around the ring-4 event loop; paper and live
-runs will compose the same loop with other venues. The result holds frames
+commission models, portfolio) around the kernel, walked by the historical
+driver (:mod:`alphagate.backtest.driver`); paper and live runs compose the
+same kernel with other drivers and venues. The result holds frames
 that reports and files read, and the metrics every gate judges by
 (:func:`alphagate.metrics.performance.compute_metrics`), so a backtest and a gate can
 never disagree on a number.
@@ -22,13 +23,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from alphagate.backtest.driver import BacktestDriver
 from alphagate.domain.bars import symbols_of
 from alphagate.domain.guard import OrderGuard
 from alphagate.domain.order_state import OrderState
 from alphagate.domain.orders import Fill
 from alphagate.domain.positions import Trade
 from alphagate.domain.strategy import Strategy
-from alphagate.engine.loop import EventLoop, Sizing
+from alphagate.engine.kernel import Sizing
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.fill_models import FillModel, NextOpenFill
 from alphagate.execution.portfolio import Portfolio
@@ -105,11 +107,11 @@ def run_backtest(
         Free when ``None``; pass e.g. ``BasisPoints(10)`` for 0.1 % of notional.
     sizing
         When target weights become quantities: at the decision's close or at
-        the fill bar's open (see :mod:`alphagate.engine.loop`).
+        the fill bar's open (see :mod:`alphagate.engine.kernel`).
     calendar
         Exchange calendar used only to infer bars per year for the metrics.
     guard
-        Risk controls the loop consults after each bar and before each order
+        Risk controls the kernel consults after each bar and before each order
         (:mod:`alphagate.domain.guard`); none by default.
 
     Raises
@@ -122,15 +124,15 @@ def run_backtest(
     model = fill_model if fill_model is not None else NextOpenFill()
     fees = commission if commission is not None else NoCommission()
     portfolio = Portfolio(cash)
-    venue = SimulatedVenue(model, fees, symbols=symbols_of(bars))
-    loop = EventLoop(
+    venue = SimulatedVenue(model, fees, symbols=symbols_of(bars), starting_cash=cash)
+    driver = BacktestDriver(
         bars, strategy, venue, portfolio, commission=fees, units=units, sizing=sizing,
         feed_every_bar=model.history_bars > 0, guard=guard,
     )  # fmt: skip
-    record = loop.run()
+    record = driver.run()
     # The venue's books and the loop's indicators are not needed for the result;
     # letting them go before the frames and metrics are built lowers the peak.
-    del loop, venue
+    del driver, venue
     if len(record.ts) < 2:
         raise ValueError(f"a backtest needs at least two bars, got {len(record.ts)}")
     return result_frames(

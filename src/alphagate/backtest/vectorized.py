@@ -10,7 +10,7 @@ not an approximation: the kernel repeats the event engine's arithmetic
 operation for operation, in the same order, so both equity curves agree to the
 last bit on the inputs we test (the tests demand 1e-9 relative).
 
-Semantics, as in :mod:`alphagate.engine.loop` with one symbol:
+Semantics, as in :mod:`alphagate.engine.kernel` with one symbol:
 
 1. ``target_weights[t]`` is decided at bar ``t``'s close; ``NaN`` means no
    decision (the strategy answered ``None``): nothing is traded and the
@@ -38,19 +38,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
 from numba import njit
 
 from alphagate.domain.bars import PRICE_COLUMNS, check_bars_frame, symbols_of
-
-Units = Literal["whole", "fractional"]
-
-_BPS: Final = 1e-4  # as execution.commission: one basis point as a fraction of notional
-_ZERO_ORDER: Final = 1e-12  # engine.loop: an order below this (relative) is not sent
-_QTY_TOLERANCE: Final = 1e-9  # execution.portfolio.QTY_TOLERANCE: "closes the position exactly"
+from alphagate.engine.kernel import ZERO_ORDER, Units
+from alphagate.execution.commission import BPS
+from alphagate.execution.portfolio import QTY_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +88,7 @@ def _floordiv(x: float, y: float) -> float:
 def _simulate(  # noqa: PLR0917 (a numba kernel takes positional arrays)
     open_: np.ndarray, close: np.ndarray, weights: np.ndarray, cash: float, bps: float, whole: bool
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """The event loop for one symbol, reduced to its arithmetic (see the module docstring)."""
+    """The kernel and driver for one symbol, reduced to arithmetic (see the module docstring)."""
     n = open_.shape[0]
     equity = np.empty(n)
     positions = np.empty(n)
@@ -104,7 +100,7 @@ def _simulate(  # noqa: PLR0917 (a numba kernel takes positional arrays)
             price = open_[t]
             # Portfolio.equity at the open; fsum of two terms is their rounded sum.
             value = cash + held * price if held != 0.0 else cash
-            unit_cost = price + 1.0 * price * bps * _BPS
+            unit_cost = price + 1.0 * price * bps * BPS
             budget = pending * value
             if whole:
                 target = math.copysign(_floordiv(abs(budget), unit_cost), budget)
@@ -112,13 +108,13 @@ def _simulate(  # noqa: PLR0917 (a numba kernel takes positional arrays)
                 target = budget / unit_cost
             delta = target - held
             pending = math.nan
-            if abs(delta) > _ZERO_ORDER * max(1.0, abs(held)):
+            if abs(delta) > ZERO_ORDER * max(1.0, abs(held)):
                 quantity = abs(delta)
                 signed = quantity if delta > 0.0 else -quantity
                 # Portfolio.apply_fill: closing part, opening part, then the cash.
                 size = abs(held)
                 opposite = held != 0.0 and ((held > 0.0) != (signed > 0.0))
-                if opposite and abs(quantity - size) <= _QTY_TOLERANCE * max(quantity, size):
+                if opposite and abs(quantity - size) <= QTY_TOLERANCE * max(quantity, size):
                     new = 0.0
                 else:
                     new = held + signed
@@ -128,7 +124,7 @@ def _simulate(  # noqa: PLR0917 (a numba kernel takes positional arrays)
                     trades += 1
                 held = new
                 cash -= signed * price
-                cash -= quantity * price * bps * _BPS
+                cash -= quantity * price * bps * BPS
         positions[t] = held
         equity[t] = cash + held * close[t] if held != 0.0 else cash
         weight = weights[t]

@@ -1,6 +1,6 @@
-"""What the event loop asks its risk controls, and what they may answer.
+"""What the kernel asks its risk controls, and what they may answer.
 
-The loop knows nothing about limits, drawdowns or kill switches; it only
+The kernel knows nothing about limits, drawdowns or kill switches; it only
 consults an :class:`OrderGuard` at two moments, the same in a backtest, a
 paper run and a live run:
 
@@ -11,7 +11,7 @@ paper run and a live run:
   shrink it, or refuse it with a reason.
 
 Keeping the protocol this narrow is what lets the risk package stay below
-the engine in the rings (it never sees a loop) and lets the loop stay fast
+the engine in the rings (it never sees the kernel) and lets the kernel stay fast
 when no guard is configured (no per-bar mark is computed for nobody).
 """
 
@@ -28,7 +28,7 @@ from alphagate.domain.orders import OrderRequest
 
 
 class GuardAction(StrEnum):
-    """What the loop must do after a bar close, beyond carrying on."""
+    """What the kernel must do after a bar close, beyond carrying on."""
 
     NONE = "none"
     """Carry on."""
@@ -54,7 +54,7 @@ class AccountView:
 
 
 class OrderGuard(Protocol):
-    """Risk controls the loop consults; see the module docstring."""
+    """Risk controls the kernel consults; see the module docstring."""
 
     def after_bar(self, account: AccountView) -> GuardAction:
         """Update the monitors with the account marked at this bar close."""
@@ -65,8 +65,8 @@ class OrderGuard(Protocol):
     ) -> OrderRequest | str:
         """Return the order to send (possibly smaller), or the reason it is refused.
 
-        ``price`` is the loop's estimate of the fill price (the latest close,
+        ``price`` is the kernel's estimate of the fill price (the latest close,
         or the open the order is sized at). A refusal must already be recorded
-        by the guard as a risk event; the loop only skips the order.
+        by the guard as a risk event; the kernel only skips the order.
         """
         ...

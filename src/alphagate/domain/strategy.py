@@ -109,7 +109,7 @@ class StrategyContext:
     """Everything a strategy may know at one bar close; see the module docstring.
 
     A plain holder built from values, for tests and for callers outside the
-    engine; the event loop passes a subclass that reads its own state lazily,
+    engine; the kernel passes a subclass that reads its own state lazily,
     so a strategy that never asks for ``equity`` or ``history`` never pays for
     them. Either way the context is only valid during the ``on_bar`` call that
     received it: keep values, not the context.

@@ -1,5 +1,7 @@
-"""Ring 4: the event loop that runs a strategy against a venue, bar by bar.
+"""Ring 4: the kernel, a strategy's engine fed one event at a time, answering with commands.
 
-Imports rings 0-3 only, so the same loop drives a backtest (simulated venue)
-and, later, paper and live runs: only the venue and the feed change.
+:mod:`alphagate.engine.kernel` holds it; :mod:`alphagate.engine.market` the
+bars it has seen; :mod:`alphagate.engine.declared_indicators` a strategy's
+indicators, computed once and checked for look-ahead. Drivers that feed it
+live in ring 5 (:mod:`alphagate.backtest.driver`, later ``live/``).
 """

@@ -24,19 +24,17 @@ from alphagate.domain.strategy import (
     StrategyError,
     SymbolHistory,
 )
-from alphagate.engine.bar_arrays import history_upto, read_only
 
 LOOK_AHEAD_CUTS: Final = (0.25, 0.5, 0.75)
 """Where, as shares of a symbol's bars, declared indicators are recomputed and compared."""
 
 _Declare = Callable[[str, SymbolHistory], Mapping[str, FloatArray]]
-_Arrays = Mapping[str, Mapping[str, np.ndarray]]
 
 
 def declared_indicators(
-    strategy: Strategy, data: _Arrays, *, check_look_ahead: bool = True
+    strategy: Strategy, histories: Mapping[str, SymbolHistory], *, check_look_ahead: bool = True
 ) -> dict[str, dict[str, FloatArray]]:
-    """Per symbol of ``data`` (its bar arrays), the strategy's indicators; ``{}`` if it has none.
+    """Per symbol of ``histories``, the strategy's indicators; ``{}`` if it declares none.
 
     Raises
     ------
@@ -49,29 +47,36 @@ def declared_indicators(
     if declare is None:
         return {}
     out: dict[str, dict[str, FloatArray]] = {}
-    for symbol, arrays in data.items():
-        length = len(arrays["close"])
-        full = _indicator_arrays(strategy, declare, symbol, arrays, length)
+    for symbol, history in histories.items():
+        full = _indicator_arrays(strategy, declare, symbol, history)
         if check_look_ahead:
-            _refuse_look_ahead(strategy, declare, symbol, arrays, full)
+            _refuse_look_ahead(strategy, declare, symbol, history, full)
         out[symbol] = full
     return out
 
 
+def _cut(history: SymbolHistory, n: int) -> SymbolHistory:
+    return SymbolHistory(
+        history.ts[:n], history.open[:n], history.high[:n], history.low[:n],
+        history.close[:n], history.volume[:n],
+    )  # fmt: skip
+
+
 def _indicator_arrays(
-    strategy: Strategy, declare: _Declare, symbol: str, arrays: Mapping[str, np.ndarray], n: int
+    strategy: Strategy, declare: _Declare, symbol: str, history: SymbolHistory
 ) -> dict[str, FloatArray]:
-    history = history_upto(arrays, n)
+    n = len(history)
     out: dict[str, FloatArray] = {}
     for name, values in declare(symbol, history).items():
-        array = np.asarray(values, dtype=np.float64)
+        array = np.array(values, dtype=np.float64)  # a copy: the strategy keeps no handle on it
         if array.shape != (n,):
             raise StrategyError(
                 strategy.name,
-                pd.Timestamp(int(arrays["ts"][0]), tz="UTC"),
+                pd.Timestamp(int(history.ts[0]), tz="UTC"),
                 f"indicator {name!r} of {symbol!r} has shape {array.shape}, expected ({n},)",
             )
-        out[name] = read_only(array)
+        array.flags.writeable = False
+        out[name] = array
     return out
 
 
@@ -79,20 +84,22 @@ def _refuse_look_ahead(
     strategy: Strategy,
     declare: _Declare,
     symbol: str,
-    arrays: Mapping[str, np.ndarray],
+    history: SymbolHistory,
     full: Mapping[str, FloatArray],
 ) -> None:
-    length = len(arrays["close"])
+    length = len(history)
     for share in LOOK_AHEAD_CUTS:
         cut = max(1, int(length * share))
         if cut >= length:
             continue
-        for name, values in _indicator_arrays(strategy, declare, symbol, arrays, cut).items():
+        for name, values in _indicator_arrays(
+            strategy, declare, symbol, _cut(history, cut)
+        ).items():
             whole = full[name][:cut]
             differs = ~((values == whole) | (np.isnan(values) & np.isnan(whole)))
             if differs.any():
                 row = int(np.flatnonzero(differs)[0])
-                at = pd.Timestamp(int(arrays["ts"][row]), tz="UTC")
+                at = pd.Timestamp(int(history.ts[row]), tz="UTC")
                 raise LookAheadError(
                     f"strategy {strategy.name!r}: indicator {name!r} of {symbol!r} at "
                     f"{at.isoformat()} is {values[row]!r} from bars up to "

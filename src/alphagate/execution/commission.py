@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from alphagate.domain.orders import Liquidity
 
-_BPS = 1e-4  # one basis point as a fraction of notional
+BPS: Final = 1e-4
+"""One basis point as a fraction of notional."""
 
 
 def _check(name: str, value: float, *, allow_negative: bool = False) -> None:
@@ -99,7 +100,7 @@ class BasisPoints:
 
     def fee(self, quantity: float, price: float, liquidity: Liquidity) -> float:
         """Return ``quantity * price * bps / 10 000``."""
-        return quantity * price * self.bps * _BPS
+        return quantity * price * self.bps * BPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,4 +126,4 @@ class MakerTaker:
     def fee(self, quantity: float, price: float, liquidity: Liquidity) -> float:
         """Return the notional times the maker or the taker rate."""
         bps = self.maker_bps if liquidity is Liquidity.MAKER else self.taker_bps
-        return quantity * price * bps * _BPS
+        return quantity * price * bps * BPS

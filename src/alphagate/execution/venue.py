@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Final, Protocol
+from types import MappingProxyType
+from typing import Final
 
 import pandas as pd
 
@@ -58,7 +59,7 @@ from alphagate.domain.order_state import (
     after_fill,
     check_transition,
 )
-from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, TimeInForce
+from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, Side, TimeInForce
 from alphagate.execution.commission import CommissionModel, NoCommission
 from alphagate.execution.contingent import ContingentOrders, Ticket
 from alphagate.execution.fill_models import (
@@ -68,6 +69,7 @@ from alphagate.execution.fill_models import (
     stop_trigger_price,
 )
 from alphagate.execution.market_history import NO_HISTORY, BarHistory, MarketState
+from alphagate.ports import VenueAccount, VenueCapabilities
 
 _STATUS_AFTER: Final[dict[type, OrderStatus]] = {
     Accepted: OrderStatus.ACCEPTED,
@@ -77,33 +79,15 @@ _STATUS_AFTER: Final[dict[type, OrderStatus]] = {
 }
 
 
+_CAPABILITIES: Final = VenueCapabilities(brackets=True, fractional=True, shorting=True)
+
+
 class UnknownOrderError(LookupError):
     """The venue holds no order with the client id asked for."""
 
 
 class DuplicateOrderError(ValueError):
     """A second order reuses a client id the venue already holds (RELIABILITY I1)."""
-
-
-class BarVenue(Protocol):
-    """What the event loop asks of a venue: each call answers with the reports it caused.
-
-    :class:`SimulatedVenue` is one; the loop depends on this rather than on it
-    so that another venue (a paper account fed the same bars, a test double
-    counting calls) can stand in without subclassing.
-    """
-
-    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
-        """Take an order sent at ``now``."""
-        ...
-
-    def on_bar(self, bar: Bar) -> list[OrderUpdate]:
-        """Try the working orders of ``bar.symbol`` against ``bar``."""
-        ...
-
-    def cancel(self, client_order_id: str) -> list[OrderUpdate]:
-        """Cancel a working order."""
-        ...
 
 
 class SimulatedVenue:
@@ -120,6 +104,8 @@ class SimulatedVenue:
     symbols
         The tradable universe; orders for other symbols are rejected. ``None``
         accepts any symbol.
+    starting_cash
+        The account's cash before the first fill, for :meth:`account`.
     """
 
     def __init__(
@@ -128,6 +114,7 @@ class SimulatedVenue:
         commission: CommissionModel | None = None,
         latency_bars: int = 0,
         symbols: Iterable[str] | None = None,
+        starting_cash: float = 0.0,
     ) -> None:
         if latency_bars < 0:
             raise ValueError(f"latency_bars must be >= 0, got {latency_bars}")
@@ -139,6 +126,10 @@ class SimulatedVenue:
         self._orders: dict[str, Ticket] = {}  # every order ever submitted, by client id
         self._working: dict[str, dict[str, Ticket]] = {}  # symbol -> id -> ticket, in order
         self._links = ContingentOrders(self._orders)
+        # The venue's own books, kept from its fills alone: what reconciliation
+        # compares the engine's portfolio with (``account``).
+        self._cash = starting_cash
+        self._positions: dict[str, float] = {}
 
     def order(self, client_order_id: str) -> OrderState:
         """Return the venue's state of one order.
@@ -150,9 +141,19 @@ class SimulatedVenue:
         """
         return self._ticket(client_order_id, "query").state()
 
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        """Brackets and OCO are held here; any quantity and shorts are accepted."""
+        return _CAPABILITIES
+
     def open_orders(self) -> list[OrderState]:
         """Return every working order, in submission order within each symbol."""
         return [t.state() for book in self._working.values() for t in book.values()]
+
+    def account(self) -> VenueAccount:
+        """Cash and positions as this venue's own fills left them, from ``starting_cash``."""
+        held = {s: q for s, q in self._positions.items() if q != 0.0}
+        return VenueAccount(cash=self._cash, positions=MappingProxyType(held))
 
     def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
         """Take an order sent at time ``now``; report it accepted or rejected.
@@ -302,6 +303,10 @@ class SimulatedVenue:
             )
             check_transition(ticket.client_order_id, ticket.status, status)
             ticket.filled_qty = filled
+            fill = event.fill
+            signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+            self._positions[fill.symbol] = self._positions.get(fill.symbol, 0.0) + signed
+            self._cash -= signed * fill.price + fill.fee
         else:
             status = _STATUS_AFTER[type(event)]
             check_transition(ticket.client_order_id, ticket.status, status)

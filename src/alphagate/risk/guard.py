@@ -1,4 +1,4 @@
-"""The risk controls of one account, answering the event loop's two questions.
+"""The risk controls of one account, answering the kernel's two questions.
 
 :class:`RiskGuard` implements :class:`~alphagate.domain.guard.OrderGuard` by
 composing the ring-3 units of :mod:`alphagate.risk`; it adds only the rules
@@ -9,7 +9,7 @@ that tie them together:
   tracker and the correlation breaker are fed the marked account. A drawdown
   HALT or a daily-loss breach trips the kill switch (as does a burst of
   rejected orders, in :meth:`~RiskGuard.review`). On the first bar the switch
-  is seen tripped the loop is told to cancel every working order (or to
+  is seen tripped the kernel is told to cancel every working order (or to
   flatten, when configured), once; a breaker level whose action is
   ``flatten`` flattens once when it is entered.
 * **Before every order** (:meth:`RiskGuard.review`): an order that only
@@ -219,7 +219,7 @@ class RiskGuard:
         return self._kill
 
     def after_bar(self, account: AccountView) -> GuardAction:
-        """Feed the monitors; trip the switch on their triggers; say what the loop must do."""
+        """Feed the monitors; trip the switch on their triggers; say what the kernel must do."""
         ts = account.ts
         self._emit(self._kill.poll(ts))
         if math.isfinite(account.equity):

@@ -1,4 +1,4 @@
-"""Declared indicators, bulk equity marking, guards and brackets in the event loop."""
+"""Declared indicators, bulk equity marking, guards and brackets in the driver."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.backtest.driver import BacktestDriver, RunRecord
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType, TimeInForce
@@ -19,7 +20,6 @@ from alphagate.domain.strategy import (
     StrategyError,
     SymbolHistory,
 )
-from alphagate.engine.loop import EventLoop, LoopRecord
 from alphagate.execution.commission import BasisPoints
 from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
@@ -66,9 +66,9 @@ class PassThrough:
 
 def run(
     bars: pd.DataFrame, strategy: object, guard: object | None = None, cash: float = 10_000.0
-) -> tuple[LoopRecord, Portfolio]:
+) -> tuple[RunRecord, Portfolio]:
     portfolio = Portfolio(cash)
-    loop = EventLoop(
+    loop = BacktestDriver(
         bars,
         strategy,  # type: ignore[arg-type]
         SimulatedVenue(NextOpenFill(), BasisPoints(10)),

@@ -1,4 +1,4 @@
-"""The event loop on hand-made daily bars: order of events, sizing, point in time, errors.
+"""The driver on hand-made daily bars: order of events, sizing, point in time, errors.
 
 Bars of ``AAA`` close at 21:00 UTC on 2024-01-02..05 with opens 10, 11, 12, 13
 and closes 10.5, 11.5, 12.5, 12. Every expected number below is worked out by
@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.backtest.driver import BacktestDriver, RunRecord
 from alphagate.domain.bar import Bar
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import OrderUpdate
 from alphagate.domain.orders import OrderRequest, OrderStatus, Side
 from alphagate.domain.strategy import OrderIntent, StrategyContext, StrategyError
-from alphagate.engine.loop import EventLoop, LoopRecord, Sizing, Units
+from alphagate.engine.kernel import Sizing, Units
 from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
@@ -76,10 +77,10 @@ def run(
     cash: float = 1000.0,
     units: Units = "whole",
     sizing: Sizing = "close",
-) -> tuple[LoopRecord, Portfolio]:
+) -> tuple[RunRecord, Portfolio]:
     portfolio = Portfolio(cash)
     venue = SimulatedVenue(NextOpenFill())
-    loop = EventLoop(
+    loop = BacktestDriver(
         make_bars() if bars is None else bars,
         strategy,  # type: ignore[arg-type]
         venue,
@@ -181,7 +182,7 @@ def test_the_venue_is_not_asked_while_no_order_is_working() -> None:
             return self.inner.on_bar(bar)
 
     venue = CountingVenue()
-    EventLoop(make_bars(), BuyAndHold(), venue, Portfolio(1000.0)).run()
+    BacktestDriver(make_bars(), BuyAndHold(), venue, Portfolio(1000.0)).run()
     assert venue.calls == 1  # only bar 2, where the entry order was working
 
 

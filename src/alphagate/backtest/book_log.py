@@ -1,6 +1,6 @@
 """The account's cash and positions after each fill, kept compactly to value a run afterwards.
 
-Without a guard the event loop does not mark equity bar by bar; it notes what
+The backtest driver does not mark equity bar by bar; it notes what
 each fill changed and rebuilds the whole curve once the run is over
 (:meth:`BookLog.mark`). A fill changes the cash and one symbol's quantity, so
 that is all a note holds: four numbers in typed arrays, about 30 bytes,

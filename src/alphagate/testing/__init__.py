@@ -1,0 +1,22 @@
+"""A kit for testing strategies and adapters: bars, orders and fills to order, and a venue.
+
+alphagate's own tests use it, and so can yours::
+
+    from alphagate.testing import bundled_bars, random_walk_bars, ScriptedVenue
+
+Nothing here is used by a run; it lives in the package so that a user's
+test suite gets the same builders ours trusts.
+"""
+
+from alphagate.testing.bars import bars_of, bundled_bars, random_walk_bars
+from alphagate.testing.orders import fill_of, request_of
+from alphagate.testing.venue import ScriptedVenue
+
+__all__ = [
+    "ScriptedVenue",
+    "bars_of",
+    "bundled_bars",
+    "fill_of",
+    "random_walk_bars",
+    "request_of",
+]
