@@ -173,7 +173,7 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
     _write_horizon(ts, result, directory)
     plan.tracker.log_metrics({f"h{h}.{k}": v for k, v in result.evaluation.items()})
     plan.tracker.log_metrics({f"h{h}.raw.{k}": v for k, v in result.evaluation_raw.items()})
-    plan.tracker.log_model_dir(directory, f"h{h}")
+    plan.tracker.log_model_dir(directory, horizon_name(h))
     return {
         "n_samples": len(ts),
         "n_train": int(result.train_positions.size),
@@ -276,7 +276,7 @@ def run_training(
             plan.say("registering models")
             names = {h: f"alphagate-{family}-h{h}" for h in horizons}
             versions = {
-                h: (name, tracker.register_model(mlflow_run_id, f"h{h}/model", name))
+                h: (name, tracker.register_model(mlflow_run_id, f"{horizon_name(h)}/{MODEL}", name))
                 for h, name in names.items()
             }
             manifest: dict[str, Any] = {

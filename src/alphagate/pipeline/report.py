@@ -28,7 +28,7 @@ from alphagate.atomic import write_text_atomically
 from alphagate.models.calibration import calibrator_from_dict
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.runs.json_files import read_json_or_none
-from alphagate.runs.layout import CALIBRATOR, EVALUATION, horizon_folders, horizon_name
+from alphagate.runs.layout import CALIBRATOR, EVALUATION, HOLDOUT, horizon_folders, horizon_name
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
@@ -113,7 +113,7 @@ def _model_section(calibrate: Path, train: Path) -> str:
             for name in _MODEL_METRICS
             if name in calibrated
         ]
-        method = choice.get(f"h{horizon}", {}).get("method", "?")
+        method = choice.get(horizon_name(horizon), {}).get("method", "?")
         parts.append(
             f"<h3>horizon {horizon} bars</h3><p class='small'>holdout (out of sample); "
             f"calibrator chosen on out-of-fold predictions: {_e(method)}</p>"
@@ -125,7 +125,7 @@ def _model_section(calibrate: Path, train: Path) -> str:
 def _calibration_section(train: Path, calibrate: Path) -> str:
     parts = []
     for horizon, folder in horizon_folders(train).items():
-        holdout = pd.read_parquet(folder / "holdout_predictions.parquet")
+        holdout = pd.read_parquet(folder / HOLDOUT)
         calibrator = calibrator_from_dict(_json(calibrate / horizon_name(horizon) / CALIBRATOR))
         raw = holdout["p_raw"].to_numpy(np.float64)
         with tempfile.TemporaryDirectory() as scratch:
