@@ -19,7 +19,7 @@ from alphagate.runs.finding import (
     find_run,
     list_runs,
 )
-from alphagate.runs.json_files import json_text, read_json, read_json_or_none, write_json
+from alphagate.runs.json_files import read_json, read_json_or_none, write_json
 from alphagate.runs.layout import horizon_folders, horizon_name, read_stage_manifest
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "find_run",
     "horizon_folders",
     "horizon_name",
-    "json_text",
     "list_runs",
     "read_json",
     "read_json_or_none",

@@ -18,24 +18,17 @@ from alphagate.atomic import write_text_atomically
 from alphagate.errors import AlphagateError
 
 
-def json_text(payload: object, *, allow_nan: bool = False) -> str:
-    """The text ``write_json`` writes: indented, key-sorted, one trailing newline.
-
-    NaN is not JSON; it is refused unless ``allow_nan``, which only records
-    made elsewhere (a training manifest whose metric could not be computed)
-    should need.
-    """
-    return json.dumps(payload, indent=2, sort_keys=True, allow_nan=allow_nan) + "\n"
-
-
 def write_json(path: Path, payload: object, *, allow_nan: bool = False) -> Path:
     """Write ``payload`` to ``path`` atomically; return ``path``.
 
+    NaN is not JSON; it is refused unless ``allow_nan``, which only records
+    made elsewhere (a search's scores in a training manifest) should need.
     The text is built before anything touches the disk, so a payload that
     cannot be written (NaN, an object JSON does not know) leaves the old file,
     or no file, exactly as it was.
     """
-    return write_text_atomically(path, json_text(payload, allow_nan=allow_nan))
+    text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=allow_nan) + "\n"
+    return write_text_atomically(path, text)
 
 
 def read_json(path: Path) -> dict[str, Any]:
