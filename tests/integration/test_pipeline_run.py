@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 from alphagate.app import pipeline as pipeline_app
+from alphagate.app import review
+from alphagate.cli.root import cli
 from alphagate.config import Settings
 from alphagate.pipeline import PipelineResult
-from alphagate.training import review as training_review
+from alphagate.pipeline.manifest import directory_hash
+from alphagate.runs import find_run
 
 STAGES = ["data", "features", "labels", "train", "calibrate", "backtest", "validate", "report"]
 
@@ -22,25 +28,37 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pipeline-run")
 
 
+def configuration(workspace: Path) -> dict[str, Any]:
+    """The run's settings as a config file holds them, for the API and the CLI alike."""
+    return {
+        "data": {
+            "dir": str(workspace / "data"),
+            "source": "synthetic",
+            "synthetic": {"symbols": ["AAA", "BBB"], "start": "2016-01-01", "end": "2019-06-30"},
+        },
+        "features": {"cache_dir": str(workspace / "features"), "profile": "short"},
+        "labels": {"horizons": [1, 5], "barriers_file": str(workspace / "global-barriers.json")},
+        "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
+        "pipeline": {"runs_dir": str(workspace / "runs"), "model": "logreg"},
+    }
+
+
 @pytest.fixture(scope="module")
 def settings(workspace: Path) -> Settings:
-    return Settings.model_validate(
-        {
-            "data": {
-                "dir": workspace / "data",
-                "source": "synthetic",
-                "synthetic": {
-                    "symbols": ["AAA", "BBB"],
-                    "start": "2016-01-01",
-                    "end": "2019-06-30",
-                },
-            },
-            "features": {"cache_dir": workspace / "features", "profile": "short"},
-            "labels": {"horizons": [1, 5], "barriers_file": workspace / "global-barriers.json"},
-            "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
-            "pipeline": {"runs_dir": workspace / "runs", "model": "logreg"},
-        }
-    )
+    return Settings.model_validate(configuration(workspace))
+
+
+def run_cli(workspace: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """``alphagate --config <the run's settings> ARGS`` in the workspace; its output."""
+    monkeypatch.chdir(workspace)
+    for name in list(os.environ):
+        if name.startswith("ALPHAGATE__"):
+            monkeypatch.delenv(name)
+    config = workspace / "config.yaml"
+    config.write_text(yaml.safe_dump(configuration(workspace)), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +122,8 @@ def test_labels_hold_fixed_and_triple_barrier_columns_and_leave_the_global_file_
 def test_the_train_stage_is_a_training_run_that_evaluate_and_calibrate_can_read(
     first: PipelineResult, settings: Settings
 ) -> None:
-    directory = training_review.stage_directory(settings.pipeline.runs_dir, "syn")
-    evaluations = training_review.run_evaluations(directory)
+    directory = find_run(settings.pipeline.runs_dir, "syn").train_dir
+    evaluations = review.run_evaluations(settings.pipeline.runs_dir, "syn")
     manifest = json.loads((directory / "manifest.json").read_text())
 
     assert sorted(evaluations) == [1, 5]
@@ -153,6 +171,55 @@ def test_the_backtest_is_out_of_sample_and_reported_against_buy_and_hold(
     page = (first.run_dir / "report" / "report.html").read_text(encoding="utf-8")
     assert "verdict" in page and "buy-and-hold" in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_the_cli_backtests_the_pipeline_run_by_id_as_its_backtest_stage_did(
+    first: PipelineResult, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = first.run_dir / "backtest"
+    asked = json.loads((stage / "model_backtest.json").read_text())
+    out = workspace / "cli-backtest"
+    run_cli(
+        workspace,
+        monkeypatch,
+        "backtest",
+        "--strategy", "model",
+        "--run", "syn",
+        "--runs-dir", str(first.run_dir.parent),
+        "--commission-bps", str(asked["commission_bps"]),
+        "--fill-model", asked["fill_model"],
+        "--output", str(out),
+    )  # fmt: skip
+
+    # The stage loaded the run from its own folders; the command found it by id. Same
+    # models and chosen calibrators give the same predictions, decisions and equity.
+    for name in ("predictions.parquet", "decisions.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(stage / name))
+    assert len(pd.read_parquet(out / "decisions.parquet")) > 0
+    assert (out / "equity.csv").read_bytes() == (stage / "equity.csv").read_bytes()
+    summary = json.loads((out / "model_backtest.json").read_text())
+    assert summary["run_id"] == "syn" and summary["cuts"] == asked["cuts"]
+
+
+def test_evaluate_and_calibrate_read_a_pipeline_run_and_leave_its_stages_untouched(
+    first: PipelineResult, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = first.run_dir
+    raw = json.loads((run / "train" / "h5" / "evaluation.json").read_text())["raw"]
+    chosen = json.loads((run / "calibrate" / "h5" / "evaluation.json").read_text())
+    runs = ("--runs-dir", str(run.parent))
+
+    shown = run_cli(workspace, monkeypatch, "evaluate", "--run", "syn", *runs)
+    # The calibrated column is the calibrator the pipeline chose, the one its backtest uses.
+    assert f"{raw['accuracy']:.4f} / {chosen['accuracy']:.4f}" in shown
+    run_cli(workspace, monkeypatch, "calibrate", "--run", "syn", "--method", "sigmoid", *runs)
+
+    fitted = json.loads((run / "review" / "h5" / "evaluation-sigmoid.json").read_text())
+    assert 0.0 <= fitted["ece_uniform"] <= 1.0
+    assert (run / "review" / "h1" / "calibrator-sigmoid.json").is_file()
+    for name in ("train", "calibrate"):
+        manifest = json.loads((run / name / "manifest.json").read_text())
+        assert directory_hash(run / name) == manifest["output_hash"], name
 
 
 def test_a_changed_backtest_setting_reruns_only_the_stages_after_it(

@@ -2,8 +2,10 @@
 
 Steps, and what keeps each honest:
 
-1. **Load the run** (``runs/<run_id>/train``): per horizon the saved model and
-   calibrator, and the manifest.
+1. **Load the run** (``runs/<run_id>/``, made by ``alphagate train`` or
+   ``alphagate pipeline run``; ``alphagate.runs`` knows both layouts): per
+   horizon the saved model and the calibrator the run stands by, and the
+   training manifest.
 2. **Find each horizon's cut.** The training bars are taken back from the
    bars given (the manifest's symbols and span) and must hash to the
    manifest's ``data_hash``; features and labels are rebuilt with the run's
@@ -55,9 +57,10 @@ from alphagate.risk.events import RiskEvent
 from alphagate.risk.guard import RiskGuard, RiskSettings, baseline_correlation
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import RiskLimits
+from alphagate.runs import Run, find_run, read_json
+from alphagate.runs.layout import CALIBRATOR, HOLDOUT, MODEL
 from alphagate.strategies.model import ModelStrategy
 from alphagate.training.dataset import make_dataset
-from alphagate.training.review import stage_directory
 from alphagate.training.trainer import holdout_split
 
 ABLATION_COLUMNS = (
@@ -93,37 +96,34 @@ class TrainedRun:
 
 
 def load_trained_run(runs_dir: Path, run_id: str) -> TrainedRun:
-    """Load every horizon's model, calibrator and saved holdout predictions of a run."""
-    return load_trained_directory(stage_directory(runs_dir, run_id), run_id)
+    """Load every horizon's model, calibrator and saved holdout predictions of a run.
 
+    Any run works, made by ``alphagate train`` or by ``alphagate pipeline
+    run`` (``alphagate.runs`` finds it); a pipeline run brings the
+    calibrators its calibrate stage chose, when that stage finished.
 
-def load_trained_directory(
-    directory: Path,
-    run_id: str,
-    *,
-    manifest_name: str = "manifest.json",
-    calibrators: Path | None = None,
-) -> TrainedRun:
-    """Load a training stage from its folder.
-
-    ``manifest_name`` names the training manifest (a pipeline's train stage
-    keeps it as ``training.json`` beside its own stage manifest), and
-    ``calibrators`` a folder of ``h<h>/calibrator.json`` chosen after training
-    (the pipeline's calibrate stage) that replace the ones trained with.
+    Raises
+    ------
+    AlphagateError
+        When there is no such run (listing those there) or it has no
+        finished models (saying what to run).
     """
-    manifest = json.loads((directory / manifest_name).read_text(encoding="utf-8"))
+    return load_run(find_run(runs_dir, run_id))
+
+
+def load_run(run: Run) -> TrainedRun:
+    """Load a run already found: per horizon the model, the calibrator it stands by, the holdout."""
     horizons: dict[int, TrainedHorizon] = {}
-    for h in manifest["horizons"]:
-        folder = directory / f"h{h}"
-        chosen = (calibrators if calibrators is not None else directory) / f"h{h}"
-        calibrator = json.loads((chosen / "calibrator.json").read_text(encoding="utf-8"))
-        horizons[int(h)] = TrainedHorizon(
-            horizon=int(h),
-            model=load_model(folder / "model"),
+    manifest = run.training_manifest()
+    for h, folder in run.horizons().items():
+        calibrator = read_json(run.calibrator_folder(h) / CALIBRATOR)
+        horizons[h] = TrainedHorizon(
+            horizon=h,
+            model=load_model(folder / MODEL),
             calibrator=calibrator_from_dict(calibrator),
-            saved_holdout=pd.read_parquet(folder / "holdout_predictions.parquet"),
+            saved_holdout=pd.read_parquet(folder / HOLDOUT),
         )
-    return TrainedRun(run_id, directory, manifest, horizons)
+    return TrainedRun(run.run_id, run.train_dir, manifest, horizons)
 
 
 def training_bars(bars: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
@@ -355,8 +355,8 @@ def run_model_backtest(
 ) -> ModelBacktestResult:
     """Backtest a training run out of sample and write every output; see the module docstring.
 
-    ``trained`` is the run already loaded (the pipeline loads its own stage
-    folders); by default it is loaded from ``request.runs_dir``.
+    ``trained`` is a run the caller already loaded (``load_run``); by
+    default it is loaded from ``request.runs_dir``.
 
     Raises
     ------

@@ -26,7 +26,7 @@ import hashlib
 import json
 import math
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -63,10 +63,23 @@ from alphagate.pipeline import (
     run_pipeline,
 )
 from alphagate.pipeline.report import render_run_report
-from alphagate.pipeline.runner import RUN_INFO, Reporter
+from alphagate.pipeline.runner import Reporter
+from alphagate.runs import horizon_folders, horizon_name, read_json_or_none, write_json
+from alphagate.runs.layout import (
+    CALIBRATOR,
+    EVALUATION,
+    HOLDOUT,
+    MANIFEST,
+    OOF,
+    RUN_INFO,
+    TRAINING_MANIFEST,
+    calibration_names,
+    write_calibration,
+)
 from alphagate.strategies.builtin import BuyAndHold
-from alphagate.training import review as training_review
 from alphagate.training.calibration_choice import choose_calibration
+from alphagate.training.evaluation import to_json_dict
+from alphagate.training.review import recalibrate
 
 INGESTIBLE = ("bundled", "synthetic")
 """Sources the data stage can ingest by itself; file sources must be ingested first."""
@@ -259,7 +272,7 @@ def status(
 
 def _recorded_selection(run_dir: Path) -> Selection | None:
     try:
-        recorded = json.loads((run_dir / RUN_INFO).read_text(encoding="utf-8"))["selection"]
+        recorded = (read_json_or_none(run_dir / RUN_INFO) or {})["selection"]
         return Selection(
             source=recorded["source"],
             timeframe=str(recorded["timeframe"]),
@@ -267,7 +280,7 @@ def _recorded_selection(run_dir: Path) -> Selection | None:
             start=recorded["start"],
             end=recorded["end"],
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return None
 
 
@@ -300,7 +313,7 @@ def _data_stage(settings: Settings, selection: Selection, context: StageContext)
         }
         for symbol, group in bars.groupby(level="symbol", sort=True)
     }
-    _write_json(context.directory / "coverage.json", coverage)
+    write_json(context.directory / "coverage.json", coverage)
     ts = bars.index.get_level_values("ts")
     summary = (
         f"{len(coverage)} symbol(s), {len(bars):,} bars, {ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}"
@@ -420,11 +433,11 @@ def _train_stage(settings: Settings, context: StageContext) -> StageOutput:
             progress=context.say,
         )
     for item in result.directory.iterdir():
-        if item.name != "manifest.json":
+        if item.name != MANIFEST:
             item.rename(context.directory / item.name)
     training = {**result.manifest, "run_id": context.run_id}
-    _write_json(context.directory / "training.json", training, allow_nan=True)
-    (result.directory / "manifest.json").unlink()
+    write_json(context.directory / TRAINING_MANIFEST, training, allow_nan=True)
+    (result.directory / MANIFEST).unlink()
     result.directory.rmdir()
     per_horizon = result.manifest["per_horizon"]
     trials = {
@@ -496,48 +509,44 @@ def _quiet_optuna() -> Iterator[None]:
 def _calibrate_stage(settings: Settings, context: StageContext) -> StageOutput:
     """Choose each horizon's calibrator on its out-of-fold predictions, then judge the holdout.
 
-    The train stage's predictions are copied in, so ``training_review.recalibrate``
-    writes its calibrators and evaluations here and never into a finished stage.
+    Every candidate is fitted on the train stage's out-of-fold predictions and
+    written here (``calibrator-<kind>.json``, ``evaluation-<kind>.json``), the
+    chosen one also as ``calibrator.json`` and ``evaluation.json``; nothing is
+    written into the finished train stage.
     """
     methods = list(settings.pipeline.calibration_methods)
-    copied: list[Path] = []
-    for folder in _horizon_folders(context.inputs["train"]):
-        target = context.directory / folder.name
-        target.mkdir()
-        for name in ("oof.parquet", "holdout_predictions.parquet"):
-            shutil.copy2(folder / name, target / name)
-            copied.append(target / name)
-    choices = {}
-    for folder in _horizon_folders(context.directory):
-        oof = pd.read_parquet(folder / "oof.parquet")
-        choices[folder.name] = choose_calibration(
+    report: dict[str, Any] = {}
+    for horizon, trained in horizon_folders(context.inputs["train"]).items():
+        name, folder = horizon_name(horizon), context.directory / horizon_name(horizon)
+        oof = pd.read_parquet(trained / OOF)
+        holdout = pd.read_parquet(trained / HOLDOUT)
+        chosen = choose_calibration(
             oof["p_oof"],
             oof["y"],
             oof["ts"],
             methods,
             n_folds=settings.pipeline.calibration_folds,
         )
-        context.say(f"{folder.name}: {choices[folder.name].kind} (OOF cross-validated log loss)")
-    evaluations = {kind: training_review.recalibrate(context.directory, kind) for kind in methods}
-    report: dict[str, Any] = {}
-    for folder in _horizon_folders(context.directory):
-        chosen = choices[folder.name]
-        shutil.copy2(folder / f"calibrator-{chosen.kind}.json", folder / "calibrator.json")
-        shutil.copy2(folder / f"evaluation-{chosen.kind}.json", folder / "evaluation.json")
-        evaluation = evaluations[chosen.kind][int(folder.name[1:])]
-        report[folder.name] = {
-            "method": chosen.kind,
-            "oof_cv_log_loss": {
-                k: (v if math.isfinite(v) else None) for k, v in chosen.scores.items()
-            },
-            "holdout": {
-                k: _finite(evaluation.get(k))
-                for k in ("accuracy", "ece_uniform", "log_loss", "brier")
-            },
-        }
-    for path in copied:
-        path.unlink()
-    _write_json(context.directory / "choice.json", report)
+        context.say(f"{name}: {chosen.kind} (OOF cross-validated log loss)")
+        for kind in methods:
+            fitted = recalibrate(oof, holdout, horizon, kind)
+            evaluation = to_json_dict(fitted.evaluation)
+            write_calibration(folder, kind, fitted.calibrator.to_dict(), evaluation)
+            if kind == chosen.kind:
+                report[name] = {
+                    "method": chosen.kind,
+                    "oof_cv_log_loss": {
+                        k: (v if math.isfinite(v) else None) for k, v in chosen.scores.items()
+                    },
+                    "holdout": {
+                        k: evaluation.get(k)
+                        for k in ("accuracy", "ece_uniform", "log_loss", "brier")
+                    },
+                }
+        calibrator_name, evaluation_name = calibration_names(chosen.kind)
+        shutil.copy2(folder / calibrator_name, folder / CALIBRATOR)
+        shutil.copy2(folder / evaluation_name, folder / EVALUATION)
+    write_json(context.directory / "choice.json", report)
     summary = ", ".join(
         f"{h} {entry['method']} (ECE {_fmt(entry['holdout']['ece_uniform'])})"
         for h, entry in report.items()
@@ -548,6 +557,10 @@ def _calibrate_stage(settings: Settings, context: StageContext) -> StageOutput:
 def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
     """Backtest the trained models with the calibrators the calibrate stage chose.
 
+    The run is loaded as ``alphagate backtest --strategy model --run`` loads
+    it (``alphagate.runs`` finds the finished train and calibrate stages), so
+    the stage and the command cannot disagree on what a run's models are.
+
     Out of sample only (``model_backtest`` refuses a prediction before a
     horizon's holdout cut); conservative fills and a commission by default.
     Buy-and-hold over the same bars is written beside it as
@@ -555,12 +568,6 @@ def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
     """
     options = settings.pipeline.backtest
     bars = _read_bars(context)
-    trained = model_backtest.load_trained_directory(
-        context.inputs["train"],
-        context.run_id,
-        manifest_name="training.json",
-        calibrators=context.inputs["calibrate"],
-    )
     request = model_backtest.ModelBacktestRequest(
         run_id=context.run_id,
         runs_dir=context.run_dir.parent,
@@ -570,7 +577,7 @@ def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
     )
     context.say("predicting out of sample and running the decision path")
     outcome = model_backtest.run_model_backtest(
-        settings, bars, request, context.directory, settings.data.calendar, trained=trained
+        settings, bars, request, context.directory, settings.data.calendar
     )
     equity = outcome.result.equity
     held = bars.loc[bars.index.get_level_values("ts") >= equity.index[0]]
@@ -604,17 +611,17 @@ def _validate_stage(settings: Settings, context: StageContext) -> StageOutput:
     """Run every check and write ``validation_report.json``."""
     limits = settings.pipeline.validation
     backtest = context.inputs["backtest"]
-    metrics = _read_json(backtest / "metrics.json")
+    metrics = read_json_or_none(backtest / "metrics.json")
     returns = _equity_returns(backtest / "equity.csv")
     calibrate = context.inputs["calibrate"]
     evaluations = {
-        int(folder.name[1:]): _read_json(folder / "evaluation.json") or {}
-        for folder in _horizon_folders(calibrate)
+        horizon: read_json_or_none(folder / EVALUATION) or {}
+        for horizon, folder in horizon_folders(calibrate).items()
     }
-    for folder in _horizon_folders(context.inputs["train"]):
-        outcomes = pd.read_parquet(folder / "holdout_predictions.parquet", columns=["y"])["y"]
+    for horizon, folder in horizon_folders(context.inputs["train"]).items():
+        outcomes = pd.read_parquet(folder / HOLDOUT, columns=["y"])["y"]
         share = float(outcomes.mean())
-        evaluations.setdefault(int(folder.name[1:]), {})["base_rate"] = max(share, 1.0 - share)
+        evaluations.setdefault(horizon, {})["base_rate"] = max(share, 1.0 - share)
     n_trials = context.manifests["train"].get("outputs", {}).get("n_trials")
     context.say(f"checking features for look-ahead at {limits.leakage_cuts} cut(s)")
     profile, calendar = settings.features.profile, settings.data.calendar
@@ -635,7 +642,7 @@ def _validate_stage(settings: Settings, context: StageContext) -> StageOutput:
         "n_trials": n_trials,
         "thresholds": limits.model_dump(),
     }
-    _write_json(context.directory / "validation_report.json", payload)
+    write_json(context.directory / "validation_report.json", payload)
     counts = report.counts()
     return StageOutput(
         f"verdict {report.verdict}: {counts['passed']} passed, {counts['failed']} failed, "
@@ -647,11 +654,6 @@ def _validate_stage(settings: Settings, context: StageContext) -> StageOutput:
 # --------------------------------------------------------------------------- helpers
 
 
-def _horizon_folders(directory: Path) -> list[Path]:
-    folders = [p for p in directory.glob("h*") if p.is_dir() and p.name[1:].isdigit()]
-    return sorted(folders, key=lambda p: int(p.name[1:]))
-
-
 def _equity_returns(path: Path) -> np.ndarray[Any, np.dtype[np.float64]] | None:
     if not path.is_file():
         return None
@@ -659,19 +661,6 @@ def _equity_returns(path: Path) -> np.ndarray[Any, np.dtype[np.float64]] | None:
         dtype=np.float64
     )
     return np.asarray(equity[1:] / equity[:-1] - 1.0, dtype=np.float64)
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    loaded = json.loads(path.read_text(encoding="utf-8"))
-    return loaded if isinstance(loaded, dict) else None
-
-
-def _write_json(path: Path, payload: Mapping[str, Any], *, allow_nan: bool = False) -> None:
-    """Indented, key-sorted JSON; NaN refused unless the payload is someone else's record."""
-    text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=allow_nan)
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _finite(value: object) -> float | None:

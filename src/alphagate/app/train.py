@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import resource
 import shutil
 import sys
@@ -45,6 +44,16 @@ from alphagate.config import Settings, config_hash
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.models.factory import Family
+from alphagate.runs import horizon_name, write_json
+from alphagate.runs.layout import (
+    CALIBRATOR,
+    EVALUATION,
+    HOLDOUT,
+    MANIFEST,
+    MODEL,
+    OOF,
+    TRAIN,
+)
 from alphagate.training.dataset import TrainingSet, make_dataset
 from alphagate.training.evaluation import to_json_dict
 from alphagate.training.report import render_training_report
@@ -83,11 +92,6 @@ def peak_memory_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def _write_json(path: Path, payload: Any) -> None:
-    """Indented, key-sorted JSON, so two runs' files can be diffed line by line."""
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class _Plan:
     """What every horizon of one run shares: the choices, the hashes, where to log."""
@@ -124,17 +128,17 @@ def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
 def _write_horizon(ts: TrainingSet, result: HorizonResult, directory: Path) -> None:
     """Save one horizon's model, calibrator, evaluation, predictions and plots."""
     directory.mkdir(parents=True)
-    result.model.save(directory / "model")
-    _write_json(directory / "calibrator.json", result.calibrator.to_dict())
+    result.model.save(directory / MODEL)
+    write_json(directory / CALIBRATOR, result.calibrator.to_dict())
     scores = {"calibrated": result.evaluation, "raw": result.evaluation_raw}
-    _write_json(directory / "evaluation.json", {k: to_json_dict(v) for k, v in scores.items()})
+    write_json(directory / EVALUATION, {k: to_json_dict(v) for k, v in scores.items()})
     train = ts.take(result.train_positions)
     oof = pd.DataFrame({"p_oof": result.oof, "y": train.y})
-    oof.reset_index().to_parquet(directory / "oof.parquet", index=False)
+    oof.reset_index().to_parquet(directory / OOF, index=False)
     holdout = ts.take(result.holdout_positions)
     columns = [result.holdout_raw, result.holdout_calibrated, holdout.y, holdout.forward_return]
     predictions = pd.concat(columns, axis=1)  # p_raw, p_calibrated, y, forward_return
-    predictions.reset_index().to_parquet(directory / "holdout_predictions.parquet", index=False)
+    predictions.reset_index().to_parquet(directory / HOLDOUT, index=False)
     plot_reliability_diagram(
         result.holdout_raw.to_numpy(),
         holdout.y.to_numpy(),
@@ -169,7 +173,7 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
     _write_horizon(ts, result, directory)
     plan.tracker.log_metrics({f"h{h}.{k}": v for k, v in result.evaluation.items()})
     plan.tracker.log_metrics({f"h{h}.raw.{k}": v for k, v in result.evaluation_raw.items()})
-    plan.tracker.log_model_dir(directory, f"h{h}")
+    plan.tracker.log_model_dir(directory, horizon_name(h))
     return {
         "n_samples": len(ts),
         "n_train": int(result.train_positions.size),
@@ -235,11 +239,11 @@ def run_training(
     started = time.perf_counter()
     chash = config_hash(settings)
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{chash[:6]}"
-    stage = runs_dir / run_id / "train"
+    stage = runs_dir / run_id / TRAIN
     if stage.exists():
         raise AlphagateError(f"{stage} already exists; choose another run id")
     stage.parent.mkdir(parents=True, exist_ok=True)
-    building = stage.parent / f"train.tmp-{uuid.uuid4().hex}"
+    building = stage.parent / f"{TRAIN}.tmp-{uuid.uuid4().hex}"
     tracker = MlflowTracker(f"sqlite:///{runs_dir / 'mlflow.db'}", runs_dir / "mlruns", EXPERIMENT)
     plan = _Plan(
         family=family,
@@ -264,13 +268,15 @@ def run_training(
             features = build_feature_frame(settings, bars, None)
             labels = build_label_frame(settings, bars, "fixed", horizons=horizons)
             per_horizon = {
-                str(h): _one_horizon(plan, make_dataset(features, labels, h), building / f"h{h}")
+                str(h): _one_horizon(
+                    plan, make_dataset(features, labels, h), building / horizon_name(h)
+                )
                 for h in horizons
             }
             plan.say("registering models")
             names = {h: f"alphagate-{family}-h{h}" for h in horizons}
             versions = {
-                h: (name, tracker.register_model(mlflow_run_id, f"h{h}/model", name))
+                h: (name, tracker.register_model(mlflow_run_id, f"{horizon_name(h)}/{MODEL}", name))
                 for h, name in names.items()
             }
             manifest: dict[str, Any] = {
@@ -293,9 +299,10 @@ def run_training(
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "peak_memory_mb": round(peak_memory_mb(), 1),
             }
-            _write_json(building / "manifest.json", manifest)
+            # A search record may hold NaN scores: keep them rather than fail a finished run.
+            write_json(building / MANIFEST, manifest, allow_nan=True)
             report = render_training_report(building)
-            tracker.log_artifact(building / "manifest.json")
+            tracker.log_artifact(building / MANIFEST)
             tracker.log_artifact(report)
             tracker.log_metrics({key: manifest[key] for key in ("wall_seconds", "peak_memory_mb")})
             building.rename(stage)

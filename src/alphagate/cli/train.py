@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
 
 from alphagate.app import research
 from alphagate.cli import root as base
-from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
-
-if TYPE_CHECKING:
-    pass
-
 from alphagate.cli.research import InputOption, parse_horizons
+from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
 
 
 @base.cli.command("train")
@@ -95,16 +91,18 @@ def train(
     base.console.print(f"artifacts: {result.directory}", markup=False, highlight=False)
 
 
-RunOption = Annotated[str, typer.Option("--run", help="Run id under --runs-dir.")]
+RunOption = Annotated[
+    str, typer.Option("--run", help="Run id under --runs-dir (from `train` or `pipeline run`).")
+]
 RunsDirOption = Annotated[Path, typer.Option(help="Where runs/<run_id>/ lives.")]
 
 
 @base.cli.command("evaluate")
 def evaluate_command(run: RunOption, runs_dir: RunsDirOption = Path("runs")) -> None:
-    """Print a training run's out-of-sample evaluation per horizon, raw and calibrated."""
-    from alphagate.training import review as training_review
+    """Print a run's out-of-sample evaluation per horizon, raw and calibrated."""
+    from alphagate.app import review
 
-    evaluations = training_review.run_evaluations(training_review.stage_directory(runs_dir, run))
+    evaluations = review.run_evaluations(runs_dir, run)
     keys = ("accuracy", "roc_auc", "log_loss", "brier", "ece_uniform", "ic", "strategy_sharpe")
     table = Table(title=f"run {run}: holdout evaluation (raw / calibrated)")
     table.add_column("horizon", justify="right")
@@ -127,11 +125,10 @@ def calibrate_command(
     runs_dir: RunsDirOption = Path("runs"),
 ) -> None:
     """Refit a run's calibrators on its out-of-fold predictions and re-judge the holdout."""
-    from alphagate.training import review as training_review
+    from alphagate.app import review
 
-    directory = training_review.stage_directory(runs_dir, run)
-    before = training_review.run_evaluations(directory)
-    after = training_review.recalibrate(directory, method)
+    outcome = review.recalibrate_run(runs_dir, run, method)
+    before, after = outcome.before, outcome.after
     table = Table(title=f"run {run}: holdout calibration, saved calibrator vs {method}")
     for column in ("horizon", "ece saved", f"ece {method}", "log loss saved", f"log loss {method}"):
         table.add_column(column, justify="right")
@@ -145,8 +142,11 @@ def calibrate_command(
             _number(evaluation.get("log_loss")),
         )
     base.console.print(table)
+    folders = ", ".join(str(folder) for folder in outcome.folders.values())
     base.console.print(
-        f"wrote calibrator-{method}.json and evaluation-{method}.json in {directory}"
+        f"wrote calibrator-{method}.json and evaluation-{method}.json in {folders}",
+        markup=False,
+        highlight=False,
     )
 
 

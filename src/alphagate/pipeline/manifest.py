@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from alphagate.pipeline.stage import lookup
+from alphagate.runs.json_files import write_json
+from alphagate.runs.layout import MANIFEST, read_stage_manifest
 
-MANIFEST = "manifest.json"
-COMPLETE = "complete"
 _CHUNK = 1 << 20
 
 
@@ -68,28 +68,19 @@ def read_manifest(directory: Path, stage: str) -> dict[str, Any] | None:
 
     ``None`` when there is no manifest, it is not valid JSON, names another
     stage, or does not say ``complete``: all of these mean "not a finished
-    stage", never an error, so a damaged stage is simply run again.
+    stage", never an error, so a damaged stage is simply run again. The rule
+    is the run layout's (``alphagate.runs``), shared with every reader of runs.
     """
-    path = directory / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict):
-        return None
-    if manifest.get("stage") != stage or manifest.get("status") != COMPLETE:
-        return None
-    return manifest
+    return read_stage_manifest(directory, stage)
 
 
 def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
-    """Write ``manifest.json`` into ``directory`` and fsync the file and the directory."""
-    path = directory / MANIFEST
-    text = json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Write ``manifest.json`` into ``directory`` atomically, then fsync the directory.
+
+    NaN is refused: a stage whose record is not JSON fails rather than
+    writing a manifest no strict reader can load.
+    """
+    write_json(directory / MANIFEST, manifest)
     fsync_directory(directory)
 
 

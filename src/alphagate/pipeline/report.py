@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +27,8 @@ from matplotlib.figure import Figure
 from alphagate.atomic import write_text_atomically
 from alphagate.models.calibration import calibrator_from_dict
 from alphagate.models.calibration_metrics import plot_reliability_diagram
+from alphagate.runs.json_files import read_json_or_none
+from alphagate.runs.layout import CALIBRATOR, EVALUATION, HOLDOUT, horizon_folders, horizon_name
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
@@ -104,15 +105,15 @@ def _data_section(stage: Path) -> str:
 def _model_section(calibrate: Path, train: Path) -> str:
     choice = _json(calibrate / "choice.json")
     parts = []
-    for horizon, folder in _horizons(calibrate):
-        calibrated = _json(folder / "evaluation.json")
-        raw = _json(train / f"h{horizon}" / "evaluation.json").get("raw", {})
+    for horizon, folder in horizon_folders(calibrate).items():
+        calibrated = _json(folder / EVALUATION)
+        raw = _json(train / horizon_name(horizon) / EVALUATION).get("raw", {})
         rows = [
             [_e(name), _num(raw.get(name)), _num(calibrated.get(name))]
             for name in _MODEL_METRICS
             if name in calibrated
         ]
-        method = choice.get(f"h{horizon}", {}).get("method", "?")
+        method = choice.get(horizon_name(horizon), {}).get("method", "?")
         parts.append(
             f"<h3>horizon {horizon} bars</h3><p class='small'>holdout (out of sample); "
             f"calibrator chosen on out-of-fold predictions: {_e(method)}</p>"
@@ -123,9 +124,9 @@ def _model_section(calibrate: Path, train: Path) -> str:
 
 def _calibration_section(train: Path, calibrate: Path) -> str:
     parts = []
-    for horizon, folder in _horizons(train):
-        holdout = pd.read_parquet(folder / "holdout_predictions.parquet")
-        calibrator = calibrator_from_dict(_json(calibrate / f"h{horizon}" / "calibrator.json"))
+    for horizon, folder in horizon_folders(train).items():
+        holdout = pd.read_parquet(folder / HOLDOUT)
+        calibrator = calibrator_from_dict(_json(calibrate / horizon_name(horizon) / CALIBRATOR))
         raw = holdout["p_raw"].to_numpy(np.float64)
         with tempfile.TemporaryDirectory() as scratch:
             png = plot_reliability_diagram(
@@ -141,7 +142,7 @@ def _calibration_section(train: Path, calibrate: Path) -> str:
 
 def _importance_section(train: Path) -> str:
     parts = []
-    for horizon, folder in _horizons(train):
+    for horizon, folder in horizon_folders(train).items():
         table = folder / "feature_importances.csv"
         if not table.is_file():
             continue
@@ -211,11 +212,6 @@ def _provenance_section(run_dir: Path) -> str:
     return _section("Provenance", _table(headers, rows))
 
 
-def _horizons(directory: Path) -> list[tuple[int, Path]]:
-    found = [(int(p.name[1:]), p) for p in directory.glob("h*") if p.name[1:].isdigit()]
-    return sorted(found)
-
-
 def _series(path: Path) -> pd.Series:
     if not path.is_file():
         return pd.Series(dtype="float64")
@@ -226,10 +222,8 @@ def _series(path: Path) -> pd.Series:
 
 
 def _json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    loaded = json.loads(path.read_text(encoding="utf-8"))
-    return loaded if isinstance(loaded, dict) else {}
+    """A stage's JSON file, or nothing: the page shows what exists and dashes for the rest."""
+    return read_json_or_none(path) or {}
 
 
 def _image(png: bytes, alt: str) -> str:

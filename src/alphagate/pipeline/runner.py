@@ -27,7 +27,6 @@ The rules, and why:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import time
@@ -42,8 +41,6 @@ from typing import Any, Literal, Protocol
 
 from alphagate.errors import AlphagateError
 from alphagate.pipeline.manifest import (
-    COMPLETE,
-    MANIFEST,
     config_hash,
     directory_hash,
     fsync_directory,
@@ -52,11 +49,12 @@ from alphagate.pipeline.manifest import (
 )
 from alphagate.pipeline.memory import peak_mib, reset_peak
 from alphagate.pipeline.stage import Stage, StageContext, check_stages
+from alphagate.runs.json_files import write_json
+from alphagate.runs.layout import COMPLETE, MANIFEST, RUN_INFO
 
 Status = Literal["ran", "cached", "failed", "interrupted"]
 State = Literal["complete", "stale", "missing", "interrupted"]
 TEMP_MARK = ".tmp-"
-RUN_INFO = "run.json"
 LOCK = ".lock"
 
 
@@ -182,7 +180,7 @@ def run_pipeline(
     with _exclusive(run_dir):
         _remove_scratch(run_dir)
         if run_info is not None:
-            _write_json_atomically(run_dir / RUN_INFO, run_info)
+            write_json(run_dir / RUN_INFO, run_info)
         names = [s.name for s in stages]
         forced = set(names[names.index(from_stage) :]) if from_stage else set()
         manifests: dict[str, Mapping[str, Any]] = {}
@@ -501,17 +499,6 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
-
-
-def _write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    scratch = path.with_name(f".{path.name}{TEMP_MARK}{uuid.uuid4().hex}")
-    try:
-        scratch.write_text(
-            json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-        )
-        scratch.replace(path)
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 __all__ = [

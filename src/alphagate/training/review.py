@@ -1,80 +1,61 @@
-"""Look at a finished training run again: its evaluation, or a different calibrator.
+"""Fit a different calibrator for a finished training run, and judge it on the holdout.
 
-``alphagate train`` calibrates and evaluates as it goes; these two commands
-let a user come back to a run without retraining. Re-calibration reads only
-the run's saved out-of-fold predictions, never the holdout labels, so the
-holdout stays a fair judge of the new calibrator.
+``alphagate train`` calibrates and evaluates as it goes; ``alphagate
+calibrate`` and the pipeline's calibrate stage let a user (or the pipeline)
+try another calibrator without retraining. The new calibrator is fitted on
+the run's out-of-fold predictions only, never on the holdout labels, so the
+holdout stays a fair judge of it.
+
+This module computes on frames and touches no files: where a run keeps its
+predictions and where a new calibrator goes is the run layout's business
+(``alphagate.runs``), which this ring may not import.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
-from alphagate.errors import AlphagateError
-from alphagate.models.calibration import fit_out_of_fold
-from alphagate.training.evaluation import evaluate, to_json_dict
+from alphagate.models.calibration import Calibrator, fit_out_of_fold
+from alphagate.training.evaluation import evaluate
 
 CalibrationKind = Literal["isotonic", "sigmoid", "temperature"]
 
 
-def stage_directory(runs_dir: Path, run_id: str) -> Path:
-    """The ``train`` stage of a run, or an error naming the runs that exist."""
-    directory = runs_dir / run_id / "train"
-    if not (directory / "manifest.json").is_file():
-        known = sorted(p.parent.parent.name for p in runs_dir.glob("*/train/manifest.json"))
-        raise AlphagateError(
-            f"no finished training run {run_id!r} in {runs_dir}; runs there: "
-            + (", ".join(known) or "none (run `alphagate train` first)")
-        )
-    return directory
+@dataclass(frozen=True, eq=False)
+class Recalibration:
+    """A calibrator fitted after training and its evaluation on the holdout."""
+
+    calibrator: Calibrator
+    evaluation: dict[str, float]
 
 
-def run_evaluations(directory: Path) -> dict[int, dict[str, Any]]:
-    """Each horizon's saved evaluation: ``{"calibrated": {...}, "raw": {...}}``."""
-    return {
-        horizon: json.loads((folder / "evaluation.json").read_text(encoding="utf-8"))
-        for horizon, folder in _horizon_folders(directory)
-    }
+def recalibrate(
+    oof: pd.DataFrame, holdout: pd.DataFrame, horizon: int, kind: CalibrationKind
+) -> Recalibration:
+    """Fit ``kind`` on one horizon's out-of-fold predictions; evaluate it on the holdout.
 
-
-def recalibrate(directory: Path, kind: CalibrationKind) -> dict[int, dict[str, Any]]:
-    """Fit ``kind`` on each horizon's out-of-fold predictions and re-evaluate the holdout.
-
-    Writes ``calibrator-<kind>.json`` and ``evaluation-<kind>.json`` beside the
-    originals (which stay untouched) and returns the new evaluations.
+    Parameters
+    ----------
+    oof
+        The run's ``oof.parquet``: ``p_oof`` and ``y`` of the training part.
+    holdout
+        The run's ``holdout_predictions.parquet``: ``symbol``, ``ts``,
+        ``p_raw``, ``y`` and ``forward_return``.
+    horizon, kind
+        The label horizon in bars (the evaluation's holding period) and the
+        calibrator to fit.
     """
-    results: dict[int, dict[str, Any]] = {}
-    for horizon, folder in _horizon_folders(directory):
-        oof = pd.read_parquet(folder / "oof.parquet")
-        calibrator = fit_out_of_fold(kind, oof["p_oof"], oof["y"])
-        holdout = pd.read_parquet(folder / "holdout_predictions.parquet")
-        calibrated = calibrator.transform(holdout["p_raw"].to_numpy(dtype="float64"))
-        evaluation = evaluate(
-            calibrated,
-            holdout["y"].to_numpy(),
-            holdout["forward_return"].to_numpy(),
-            pd.DatetimeIndex(holdout["ts"]),
-            symbols=holdout["symbol"].to_numpy(),
-            horizon=horizon,
-        )
-        _write_json(folder / f"calibrator-{kind}.json", calibrator.to_dict())
-        _write_json(folder / f"evaluation-{kind}.json", to_json_dict(evaluation))
-        results[horizon] = evaluation
-    return results
-
-
-def _horizon_folders(directory: Path) -> list[tuple[int, Path]]:
-    folders = [(int(p.name[1:]), p) for p in directory.glob("h*") if p.name[1:].isdigit()]
-    return sorted(folders)
-
-
-def _write_json(path: Path, payload: object) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half."""
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    calibrator = fit_out_of_fold(kind, oof["p_oof"], oof["y"])
+    calibrated = calibrator.transform(holdout["p_raw"].to_numpy(dtype="float64"))
+    evaluation = evaluate(
+        calibrated,
+        holdout["y"].to_numpy(),
+        holdout["forward_return"].to_numpy(),
+        pd.DatetimeIndex(holdout["ts"]),
+        symbols=holdout["symbol"].to_numpy(),
+        horizon=horizon,
+    )
+    return Recalibration(calibrator, evaluation)
