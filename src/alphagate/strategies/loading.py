@@ -123,7 +123,7 @@ def _import_file(path: Path) -> ModuleType:
         with _searched(resolved.parent):
             found.loader.exec_module(module)
     except Exception as exc:  # the file is the user's: it may raise anything
-        del sys.modules[module_name]
+        sys.modules.pop(module_name, None)
         raise _import_failed(str(path), exc) from exc
     return module
 
