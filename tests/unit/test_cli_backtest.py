@@ -127,3 +127,65 @@ def test_the_vector_engine_refuses_what_it_cannot_run_and_says_what_to_use(
         err = capsys.readouterr().err
         assert "use --engine event" in err
         assert "Traceback" not in err
+
+
+USER_STRATEGIES = '''
+class HalfIn:
+    """Buy-and-hold written by a user: weight of equity, split equally, at the first bar."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.name = "half_in"
+        self.weight = weight
+        self.warmup = 0
+
+    def on_bar(self, context):
+        if context.positions:
+            return None
+        return {symbol: self.weight / len(context.history) for symbol in context.history}
+
+
+class Forgetful:
+    name = "forgetful"
+    warmup = 0
+'''
+
+
+def test_a_users_strategy_file_runs_like_the_built_in_it_reimplements(
+    config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "mine" / "strategies.py"
+    path.parent.mkdir()
+    path.write_text(USER_STRATEGIES, encoding="utf-8")
+    metrics = {}
+    for name, strategy in (("user", f"{path}:HalfIn"), ("builtin", "buy_and_hold")):
+        out = tmp_path / name
+        args = ["--config", str(config), "backtest", "--output", str(out)]
+        result = CliRunner().invoke(cli, [*args, "--strategy", strategy, "--params", "weight=0.5"])
+        assert result.exit_code == 0, result.output
+        metrics[name] = json.loads((out / "metrics.json").read_text())
+    assert len(pd.read_csv(tmp_path / "user" / "trades.csv")) == 1  # bought once, still held
+    assert metrics["user"]["total_return"] != 0.0
+    assert metrics["user"].pop("strategy") == "half_in"  # the user's name, in every order id
+    assert metrics["builtin"].pop("strategy") == "buy_and_hold"
+    assert metrics["user"] == metrics["builtin"]
+
+
+def test_a_users_class_without_on_bar_is_refused_before_any_output(
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "forgetful_h4.py").write_text(USER_STRATEGIES, encoding="utf-8")
+    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--strategy", "forgetful_h4:Forgetful"])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.modules.pop("forgetful_h4", None)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "forgetful_h4:Forgetful is not a Strategy: it has no on_bar" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x").exists()

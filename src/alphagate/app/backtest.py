@@ -25,14 +25,19 @@ from alphagate.domain.strategy import Strategy
 from alphagate.errors import ConfigError
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.execution.fill_models import CloseFill, ConservativeFill, FillModel, NextOpenFill
-from alphagate.strategies.builtin import make_strategy
+from alphagate.strategies.loading import load_strategy
 
 FillModelName = Literal["next_open", "close", "conservative"]
 
 
 @dataclass(frozen=True)
 class BacktestRequest:
-    """What the user asked for, in the CLI's words."""
+    """What the user asked for, in the CLI's words.
+
+    ``strategy`` is a built-in's name or a class of the user's as
+    ``package.module:ClassName`` or ``path/to/file.py:ClassName``
+    (:func:`~alphagate.strategies.loading.load_strategy`).
+    """
 
     strategy: str
     params: Mapping[str, str]
@@ -82,7 +87,7 @@ def run_backtest_request(
         raise ConfigError(f"--cash must be positive, got {request.cash}")
     if request.commission_bps < 0:
         raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
-    strategy = make_strategy(request.strategy, request.params)
+    strategy = load_strategy(request.strategy, request.params)
     if request.engine == "vector":
         result = _run_vector(bars, strategy, request, calendar)
     else:

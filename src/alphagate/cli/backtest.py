@@ -31,8 +31,10 @@ def backtest(
     strategy: Annotated[
         str,
         typer.Option(
-            help="buy_and_hold, sma_cross, rsi_mean_reversion, bollinger_breakout, or model "
-            "(a training run through the decision path; needs --run)."
+            help="A built-in (buy_and_hold, sma_cross, rsi_mean_reversion, bollinger_breakout); "
+            "your own class as package.module:ClassName or path/to/file.py:ClassName "
+            "(see docs/strategies.md); or model (a training run through the decision path; "
+            "needs --run)."
         ),
     ] = "sma_cross",
     params: Annotated[
@@ -76,7 +78,7 @@ def backtest(
         typer.Option(help="With --strategy model: rerun with each decision step switched off."),
     ] = False,
 ) -> None:
-    """Backtest a built-in strategy or a trained model run; write outputs and report.html."""
+    """Backtest a built-in or your own strategy, or a trained model; write outputs, report.html."""
     settings = base.settings_of(ctx)
     began = time.perf_counter()
     if strategy != "model" and (run is not None or ablate):

@@ -10,15 +10,15 @@ changes. Each reads only the context's history, so each is point in time.
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Final
 
 from alphagate.domain.strategy import FloatArray, Strategy, StrategyContext, SymbolHistory
 from alphagate.errors import ConfigError
+from alphagate.strategies.parameters import ParameterValue, constructor_arguments, did_you_mean
 from alphagate.strategies.signals import bollinger_weights, rsi_weights, sma_cross_weights
 
 
@@ -200,17 +200,18 @@ STRATEGIES: Final[Mapping[str, type[Strategy]]] = {
 """Built-in strategies by name."""
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{hint} (choices: {', '.join(sorted(choices))})"
+BUILTIN_HINT: Final = (
+    "a class of your own is named as package.module:ClassName or path/to/file.py:ClassName"
+)
+"""How to name a strategy that is not built in, for messages that list the built-ins."""
 
 
-def make_strategy(name: str, params: Mapping[str, str | float] | None = None) -> Strategy:
+def make_strategy(name: str, params: Mapping[str, ParameterValue] | None = None) -> Strategy:
     """Build a built-in strategy from its name and parameters given as text or numbers.
 
     Text values (from a CLI or a config file) are converted to the type the
-    parameter has, so ``{"fast": "5"}`` works as ``{"fast": 5}``.
+    parameter has, so ``{"fast": "5"}`` works as ``{"fast": 5}`` (see
+    :func:`~alphagate.strategies.parameters.constructor_arguments`).
 
     Raises
     ------
@@ -220,21 +221,11 @@ def make_strategy(name: str, params: Mapping[str, str | float] | None = None) ->
     """
     cls = STRATEGIES.get(name)
     if cls is None:
-        raise ConfigError(f"unknown strategy {name!r}{_suggest(name, list(STRATEGIES))}")
-    kinds = {f.name: f.type for f in fields(cls) if f.init}  # type: ignore[arg-type]
-    kwargs: dict[str, float | int] = {}
-    for key, raw in (params or {}).items():
-        if key not in kinds:
-            raise ConfigError(f"{name}: unknown parameter {key!r}{_suggest(key, list(kinds))}")
-        want = int if kinds[key] in ("int", int) else float
-        try:
-            value = want(raw)
-        except (TypeError, ValueError) as exc:
-            error = ConfigError(f"{name}: {key} must be {want.__name__}, got {raw!r}")
-            raise error from exc
-        if want is int and isinstance(raw, float) and raw != value:
-            raise ConfigError(f"{name}: {key} must be an integer, got {raw!r}")
-        kwargs[key] = value
+        raise ConfigError(
+            f"unknown strategy {name!r}{did_you_mean(name, STRATEGIES)} "
+            f"(built-in: {', '.join(sorted(STRATEGIES))}; {BUILTIN_HINT})"
+        )
+    kwargs = constructor_arguments(name, cls, params or {})
     try:
         strategy: Strategy = cls(**kwargs)
     except ValueError as exc:
