@@ -18,7 +18,11 @@ Steps, and what keeps each honest:
    reproduce the ones the run saved, which proves the features were rebuilt
    as trained.
 4. **Backtest** the bars from the earliest cut on with
-   :class:`~alphagate.strategies.model.ModelStrategy`, a
+   :class:`~alphagate.strategies.model.ModelStrategy`, fed by those
+   predictions through a :class:`~alphagate.models.prediction_table.PredictionTable`
+   (or, with ``predictor="online"``, computed bar by bar by an
+   :class:`~alphagate.models.online.OnlinePredictor` warmed up on the bars
+   before the first one, as a live run computes them), a
    :class:`~alphagate.risk.guard.RiskGuard` (correlation baseline from
    the training bars only), conservative fills and a commission.
 5. **Write** the usual outputs and report, plus ``decisions.parquet`` (the
@@ -33,9 +37,11 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -52,7 +58,10 @@ from alphagate.errors import AlphagateError, ConfigError
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
+from alphagate.models.online import HorizonModel, OnlinePredictor
+from alphagate.models.prediction_table import PredictionTable
 from alphagate.models.protocol import Model
+from alphagate.ports import Predictor
 from alphagate.risk.events import RiskEvent
 from alphagate.risk.guard import RiskGuard, RiskSettings, baseline_correlation
 from alphagate.risk.kill_switch import KillSwitch
@@ -68,6 +77,7 @@ ABLATION_COLUMNS = (
     "risk_events", "seconds",
 )  # fmt: skip
 _REPRODUCE_TOLERANCE = 1e-9
+PredictorKind = Literal["batch", "online"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,6 +238,31 @@ def out_of_sample_predictions(
     return predictions
 
 
+def online_predictor(
+    settings: Settings, trained: TrainedRun, cuts: dict[int, pd.Timestamp] | None = None
+) -> OnlinePredictor:
+    """The run's models and calibrators as a predictor that computes features bar by bar.
+
+    ``cuts`` (per horizon, its first holdout bar) keep a backtest out of
+    sample; a live run, trained on the past, passes none.
+    """
+    models = [
+        HorizonModel(
+            column=f"{trained.family}_h{h}",
+            model=part.model,
+            calibrator=part.calibrator,
+            valid_from=None if cuts is None else pd.Timestamp(cuts[h]).as_unit("ns").value,
+        )
+        for h, part in trained.horizons.items()
+    ]
+    return OnlinePredictor(
+        models,
+        profile=settings.features.profile,
+        calendar=settings.data.calendar,
+        symbols=trained.manifest["bars"]["symbols"],
+    )
+
+
 @dataclass(frozen=True)
 class ModelBacktestRequest:
     """What the user asked for, with the model path's defaults (costs on, conservative fills)."""
@@ -241,6 +276,7 @@ class ModelBacktestRequest:
     risk: RiskSettings | None = None
     ablate: bool = False
     kill_file: Path | None = None
+    predictor: PredictorKind = "batch"
 
 
 def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettings:
@@ -268,6 +304,16 @@ class _Prepared:
     predictions: pd.DataFrame
     cuts: dict[int, pd.Timestamp]
     baseline: float | None
+    earlier: pd.DataFrame
+    online: Callable[[], OnlinePredictor]
+
+    def predictor(self, kind: PredictorKind) -> Predictor:
+        """A fresh predictor for one run: the batch's lookup, or features computed bar by bar."""
+        if kind == "batch":
+            return PredictionTable(self.predictions)
+        online = self.online()
+        online.warm_up(self.earlier)
+        return online
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,6 +343,8 @@ def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Pr
         predictions=predictions.loc[predictions.index.get_level_values("ts") >= start],
         cuts=cuts,
         baseline=baseline_correlation(history["close"].unstack("symbol")),
+        earlier=bars.loc[ts < start],
+        online=partial(online_predictor, settings, trained, cuts),
     )
 
 
@@ -308,7 +356,7 @@ def _run_once(
 ) -> tuple[BacktestResult, ModelStrategy, list[RiskEvent]]:
     """One backtest with a fresh strategy, guard and kill-switch state."""
     events: list[RiskEvent] = []
-    strategy = ModelStrategy(prepared.predictions, decision)
+    strategy = ModelStrategy(prepared.predictor(request.predictor), decision)
     risk = request.risk or default_risk_settings(request.cash, decision)
     fees = BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
     with tempfile.TemporaryDirectory(prefix="alphagate-kill-") as state:

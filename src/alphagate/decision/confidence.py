@@ -122,11 +122,12 @@ def _ic_one(
         if len(resolved) < periods:
             continue
         rows = resolved[-window:]
-        out[i] = _spearman(pred[rows], real[rows])
+        out[i] = spearman(pred[rows], real[rows])
     return out
 
 
-def _spearman(x: FloatArray, y: FloatArray) -> float:
+def spearman(x: FloatArray, y: FloatArray) -> float:
+    """Pearson correlation of average ranks; 0 when either side is constant (see ``rolling_ic``)."""
     rx, ry = rankdata(x), rankdata(y)
     dx, dy = rx - rx.mean(), ry - ry.mean()
     denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))

@@ -1,9 +1,10 @@
-"""The per-bar series the decision path reads, computed once per symbol and point in time.
+"""The per-bar series the decision path reads, point in time, kept up to date bar by bar.
 
-A :class:`~alphagate.strategies.model.ModelStrategy` receives, for each
-symbol, calibrated P(up) per (model, horizon) column, e.g. ``lightgbm_h5``.
-Before it can decide it needs, at every bar, a few series derived from those
-probabilities and the bars:
+A :class:`~alphagate.strategies.model.ModelStrategy` learns, for each symbol
+at each bar close, calibrated P(up) per (model, horizon) column, e.g.
+``lightgbm_h5``, from a :class:`~alphagate.ports.Predictor`. Before it can
+decide it needs, at every bar, a few series derived from those probabilities
+and the bars:
 
 ``p:<col>``, ``age:<col>``
     the latest prediction made at or before the bar, and its age in bars;
@@ -21,15 +22,18 @@ probabilities and the bars:
 ``p_peak``, ``p_valley``
     turning-point probabilities, only when the predictions carry them.
 
-Every series at bar ``i`` reads bars and predictions up to ``i`` only (rolling
-windows, a recursive ATR from the first bar, an IC over resolved pairs), so
-computing them on the whole history and reading row ``i`` is the same as
-computing them live at ``i``; the tests prove it with
-:func:`alphagate.features.assert_point_in_time`.
+The prediction series are advanced one bar at a time by a :class:`SignalTape`,
+because predictions arrive one bar at a time; the bar series
+(:func:`bar_signals`) need no prediction and are computed over a whole
+history at once. Every series at bar ``i`` reads bars and predictions up to
+``i`` only (trailing windows, a recursive ATR from the first bar, an IC over
+resolved pairs); the tests prove it with
+:func:`alphagate.features.assert_point_in_time` on :func:`signal_frame`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,9 +42,8 @@ import numpy as np
 import pandas as pd
 import talib
 
-from alphagate.decision.confidence import rolling_ic, stability
+from alphagate.decision.confidence import spearman
 from alphagate.decision.settings import DecisionSettings
-from alphagate.decision.standardise import rolling_zscore
 from alphagate.domain.strategy import FloatArray, SymbolHistory
 
 TURNING_POINT_COLUMNS = ("p_peak", "p_valley")
@@ -78,43 +81,167 @@ def model_columns(columns: Sequence[str]) -> tuple[ModelColumn, ...]:
     return tuple(found)
 
 
-def _forward_filled(values: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The last finite value at or before each row, and how many rows old it is (NaN: none)."""
-    rows = np.arange(len(values), dtype=np.float64)
-    last = np.where(np.isfinite(values), rows, np.nan)
-    last = pd.Series(last).ffill().to_numpy(dtype=np.float64)
-    taken = np.where(np.isfinite(last), last, 0).astype(np.int64)
-    filled = np.where(np.isfinite(last), values[taken], np.nan)
-    return filled, rows - last
+def bar_signals(history: SymbolHistory, settings: DecisionSettings) -> dict[str, FloatArray]:
+    """``sigma``, ``atr`` and ``adv`` over one symbol's bars: they read no prediction.
+
+    These are computed over a whole history at once (a strategy declares them
+    as indicators), because they need nothing but the bars.
+    """
+    high, low, volume = history.high, history.low, history.volume
+    close = np.asarray(history.close, dtype=np.float64)
+    log_close = pd.Series(np.log(close))
+    return {
+        "sigma": log_close.diff().rolling(settings.size.vol_window).std(ddof=1).to_numpy(),
+        "atr": np.asarray(
+            talib.ATR(
+                np.array(high, dtype=np.float64),
+                np.array(low, dtype=np.float64),
+                np.array(close, dtype=np.float64),
+                timeperiod=settings.protect.atr_window,
+            ),
+            dtype=np.float64,
+        ),
+        "adv": (
+            pd.Series(np.asarray(volume, dtype=np.float64))
+            .rolling(settings.adv_window)
+            .mean()
+            .to_numpy(dtype=np.float64)
+        ),
+    }
 
 
-def _score(p: FloatArray, index: pd.DatetimeIndex, settings: DecisionSettings) -> FloatArray:
-    step = settings.standardise
-    if not step.enabled:
-        return 2.0 * p - 1.0
-    z = rolling_zscore(
-        pd.Series(p, index=index), step.window, z_max=step.z_max, min_periods=step.min_periods
-    )
-    return z.to_numpy(dtype=np.float64)
+def _sample_std(values: FloatArray, periods: int) -> float:
+    """Sample std (``ddof=1``) of the finite ``values``; NaN with fewer than ``periods``."""
+    finite = values[np.isfinite(values)]
+    if len(finite) < periods:
+        return math.nan
+    return float(np.std(finite, ddof=1))
 
 
-def _realised(
-    close: FloatArray, index: pd.DatetimeIndex, horizon: int
-) -> tuple[FloatArray, pd.Series]:
-    """``log(close[i+h]/close[i])`` and the instant it is known, ``ts[i+h]`` (NaT past the end)."""
-    n = len(close)
-    realised = np.full(n, np.nan)
-    known = pd.Series(pd.NaT, index=index, dtype=index.dtype)
-    if n > horizon:
-        realised[: n - horizon] = np.log(close[horizon:] / close[: n - horizon])
-        known.iloc[: n - horizon] = index[horizon:]
-    return realised, known
+class _ColumnTape:
+    """One prediction column's series so far, and the pairs whose outcome is known."""
+
+    def __init__(self, column: ModelColumn) -> None:
+        self.column = column
+        self.raw: list[float] = []
+        self.score: list[float] = []  # the standardised signal, NaN where no prediction
+        self.filled_score: list[float] = []
+        self.ic: list[float] = []
+        self.resolved: list[int] = []  # rows whose outcome is known, in row order
+        self.realised: dict[int, float] = {}
+        self.last_row = -1  # the latest row with a prediction
+
+
+class SignalTape:
+    """One symbol's prediction series, advanced one bar at a time as predictions arrive.
+
+    A live strategy learns each prediction at its bar's close, so the series
+    the decision path reads (module docstring) are kept up to date bar by bar:
+    :meth:`record` takes the bar's close and predictions and returns every
+    series' value at that bar. A bar costs O(window), whatever the length of
+    the history. The arithmetic is the decision units' own
+    (:func:`~alphagate.decision.standardise.rolling_zscore`,
+    :func:`~alphagate.decision.confidence.rolling_ic`,
+    :func:`~alphagate.decision.confidence.stability`) on the trailing window,
+    so the values agree with them to rounding; the tests hold them to 1e-12.
+    """
+
+    def __init__(self, columns: Sequence[str], settings: DecisionSettings) -> None:
+        self._settings = settings
+        self._models = {c.name: _ColumnTape(c) for c in model_columns(columns)}
+        self._turning = {c: math.nan for c in TURNING_POINT_COLUMNS if c in columns}
+        self._close: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._close)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The series :meth:`record` returns, in its order."""
+        kinds = ("p", "age", "score", "ic", "stability")
+        return (*(f"{k}:{c}" for c in self._models for k in kinds), *self._turning)
+
+    def record(self, close: float, predictions: Mapping[str, float]) -> dict[str, float]:
+        """Add one bar (its close, P(up) per column; a missing column is NaN); its values."""
+        self._close.append(float(close))
+        row = len(self._close) - 1
+        out: dict[str, float] = {}
+        for name, tape in self._models.items():
+            out.update(self._advance(tape, row, float(predictions.get(name, math.nan))))
+        for name in self._turning:
+            value = float(predictions.get(name, math.nan))
+            if math.isfinite(value):
+                self._turning[name] = value
+            out[name] = self._turning[name]
+        return out
+
+    def recent_scores(self, column: str, count: int) -> FloatArray:
+        """The last ``count`` carried-forward scores of ``column``, oldest first."""
+        return np.array(self._models[column].filled_score[-count:], dtype=np.float64)
+
+    def _advance(self, tape: _ColumnTape, row: int, p: float) -> dict[str, float]:
+        name, horizon = tape.column.name, tape.column.horizon
+        conf = self._settings.confidence
+        tape.raw.append(p)
+        score = self._standardised(tape.raw, p)
+        tape.score.append(score)
+        if math.isfinite(p):
+            tape.last_row = row
+        if math.isfinite(score):
+            tape.filled_score.append(score)
+        else:
+            tape.filled_score.append(tape.filled_score[-1] if tape.filled_score else math.nan)
+        made = row - horizon  # the prediction whose outcome this close reveals
+        if made >= 0:
+            realised = math.log(self._close[row] / self._close[made])
+            if math.isfinite(tape.score[made]) and math.isfinite(realised):
+                tape.resolved.append(made)
+                tape.realised[made] = realised
+        ic = math.nan
+        if len(tape.resolved) >= conf.ic_min_periods:
+            rows = tape.resolved[-conf.ic_window :]
+            ic = spearman(
+                np.array([tape.score[r] for r in rows]),
+                np.array([tape.realised[r] for r in rows]),
+            )
+        tape.ic.append(ic)
+        spread = _sample_std(
+            np.array(tape.ic[-conf.stability_window :]), conf.stability_min_periods
+        )
+        last = tape.last_row
+        return {
+            f"p:{name}": tape.raw[last] if last >= 0 else math.nan,
+            f"age:{name}": float(row - last) if last >= 0 else math.nan,
+            f"score:{name}": tape.filled_score[-1],
+            f"ic:{name}": ic,
+            f"stability:{name}": 1.0 / (1.0 + spread),
+        }
+
+    def _standardised(self, raw: list[float], p: float) -> float:
+        step = self._settings.standardise
+        if not step.enabled:
+            return 2.0 * p - 1.0
+        if not math.isfinite(p):
+            return math.nan
+        window = np.array(raw[-step.window :], dtype=np.float64)
+        finite = window[np.isfinite(window)]
+        if len(finite) < step.min_periods:
+            return math.nan
+        sigma = float(np.std(finite, ddof=1))
+        if sigma == 0.0:
+            return 0.0
+        z = (p - float(np.mean(finite))) / sigma
+        return min(max(z, -step.z_max), step.z_max)
 
 
 def symbol_signals(
     history: SymbolHistory, predictions: Mapping[str, FloatArray], settings: DecisionSettings
 ) -> dict[str, FloatArray]:
     """Every series of the module docstring for one symbol, aligned with its bars.
+
+    The prediction series come from a :class:`SignalTape` advanced over the
+    bars, exactly as a strategy advances it live, so this whole-history form
+    (the one the point-in-time checker reads) and the live one cannot differ.
 
     Parameters
     ----------
@@ -126,47 +253,15 @@ def symbol_signals(
         Windows and switches (standardise and confidence sections, ``size.vol_window``,
         ``protect.atr_window``, ``adv_window``).
     """
-    ts, high, low, volume = history.ts, history.high, history.low, history.volume
-    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(ts, dtype=np.int64), utc=True))
     close = np.asarray(history.close, dtype=np.float64)
-    out: dict[str, FloatArray] = {}
-    conf = settings.confidence
-    for column in model_columns(list(predictions)):
-        raw = np.asarray(predictions[column.name], dtype=np.float64)
-        score = _score(raw, index, settings)
-        realised, known = _realised(close, index, column.horizon)
-        ic = rolling_ic(
-            pd.Series(score, index=index),
-            pd.Series(realised, index=index),
-            known,
-            conf.ic_window,
-            min_periods=conf.ic_min_periods,
-        )
-        steady = stability(ic, conf.stability_window, min_periods=conf.stability_min_periods)
-        out[f"p:{column.name}"], out[f"age:{column.name}"] = _forward_filled(raw)
-        out[f"score:{column.name}"] = _forward_filled(score)[0]
-        out[f"ic:{column.name}"] = ic.to_numpy(dtype=np.float64)
-        out[f"stability:{column.name}"] = steady.to_numpy(dtype=np.float64)
-    for name in TURNING_POINT_COLUMNS:
-        if name in predictions:
-            out[name] = _forward_filled(np.asarray(predictions[name], dtype=np.float64))[0]
-    log_close = pd.Series(np.log(close))
-    out["sigma"] = log_close.diff().rolling(settings.size.vol_window).std(ddof=1).to_numpy()
-    out["atr"] = np.asarray(
-        talib.ATR(
-            np.array(high, dtype=np.float64),
-            np.array(low, dtype=np.float64),
-            np.array(close, dtype=np.float64),
-            timeperiod=settings.protect.atr_window,
-        ),
-        dtype=np.float64,
-    )
-    out["adv"] = (
-        pd.Series(np.asarray(volume, dtype=np.float64))
-        .rolling(settings.adv_window)
-        .mean()
-        .to_numpy(dtype=np.float64)
-    )
+    columns = {name: np.asarray(values, dtype=np.float64) for name, values in predictions.items()}
+    tape = SignalTape(list(columns), settings)
+    rows = [
+        tape.record(c, {name: float(v[i]) for name, v in columns.items()})
+        for i, c in enumerate(close)
+    ]
+    out = {name: np.array([r[name] for r in rows], dtype=np.float64) for name in tape.names}
+    out.update(bar_signals(history, settings))
     return out
 
 

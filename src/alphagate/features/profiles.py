@@ -35,6 +35,7 @@ from alphagate.features.arrays import (
     Columns,
     FloatArray,
     fill_by_symbol,
+    percentile_rank_by_key,
     symbol_bounds,
 )
 from alphagate.features.registry import FeatureRegistry, FeatureSpec
@@ -45,6 +46,7 @@ from alphagate.features.technical import (
     calendar_features,
     cci,
     cross_sectional_columns,
+    cross_sectional_inputs,
     ema_distance,
     gap,
     high_low_range,
@@ -303,6 +305,87 @@ def build_features(
     return pd.DataFrame(
         {name: columns[name] for name in sorted(columns)}, index=bars.index, copy=False
     )
+
+
+def latest_features(
+    bars: Mapping[str, BarArrays],
+    profile: str | FeatureProfile = "medium",
+    registry: FeatureRegistry | None = None,
+    calendar: str | None = "XNYS",
+) -> pd.DataFrame:
+    """The feature row of each symbol's last bar: ``build_features``' row for it, one bar at a time.
+
+    An online predictor needs only the bar that just closed. Each feature
+    runs as ``build_features`` runs it (a recursive indicator such as RSI is
+    seeded at the first bar given, so give the whole history it was trained
+    on), a row-local one on the last bar alone; the cross-sectional ranks
+    rank the last bars of the symbols given, so every symbol's last bar must
+    close at the same instant and every symbol with a bar then must be given.
+
+    Parameters
+    ----------
+    bars
+        Per symbol, its bars up to and including the bar to describe.
+    profile, registry, calendar
+        As for :func:`build_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per symbol (index ``symbol``, in the order given), float64
+        columns sorted by name as ``build_features`` sorts them.
+
+    Raises
+    ------
+    ValueError
+        When a symbol has no bars or the last bars close at different instants.
+    """
+    resolved = resolve_profile(profile)
+    specs = profile_specs(resolved, registry, calendar)
+    last = {symbol: int(arrays.ts[-1]) for symbol, arrays in bars.items() if len(arrays)}
+    if len(last) != len(bars) or len(set(last.values())) > 1:
+        raise ValueError(
+            "latest_features needs every symbol's bars to end at one instant, got "
+            + ", ".join(f"{s}: {pd.Timestamp(t, tz='UTC')}" for s, t in last.items())
+        )
+    rows: dict[str, dict[str, float]] = {}
+    for symbol, arrays in bars.items():
+        row: dict[str, float] = {}
+        for spec in specs:
+            produced = _latest_of_spec(spec, arrays)
+            _refuse_clashes(f"feature {spec.name!r}", list(produced), list(row))
+            row.update(produced)
+        rows[symbol] = row
+    if resolved.cross_sectional and rows:
+        inputs = {
+            symbol: cross_sectional_inputs(
+                arrays.close, resolved.xs_return_lag, resolved.xs_volatility_window
+            )
+            for symbol, arrays in bars.items()
+        }
+        for name in next(iter(inputs.values())):
+            values = np.array([inputs[symbol][name][-1] for symbol in bars], dtype=np.float64)
+            ranks = percentile_rank_by_key(np.zeros(len(values), dtype=np.int64), values)
+            for symbol, rank in zip(bars, ranks, strict=True):
+                rows[symbol][f"xs_rank_{name}"] = float(rank)
+    frame = pd.DataFrame.from_dict(rows, orient="index", dtype=np.float64)
+    frame.index.name = "symbol"
+    return frame[sorted(frame.columns)]
+
+
+def _latest_of_spec(spec: FeatureSpec, arrays: BarArrays) -> dict[str, float]:
+    """The last row of ``spec`` on one symbol's bars (a row-local kernel on that row only)."""
+    n = len(arrays)
+    if spec.kernel is not None:
+        part = arrays.rows(n - 1, n) if spec.row_local else arrays
+        columns = _checked_arrays(spec, spec.kernel(part), len(part))
+    else:
+        frame = pd.DataFrame(
+            {c: getattr(arrays, c) for c in BAR_COLUMNS},
+            index=pd.DatetimeIndex(arrays.timestamps(), name="ts"),
+        )
+        columns = _checked_frame(spec, frame)
+    return {name: float(values[-1]) for name, values in columns.items()}
 
 
 class _SymbolRows:

@@ -479,6 +479,22 @@ def cross_sectional_ranks(
     return pd.DataFrame(columns, index=bars.index)
 
 
+def cross_sectional_inputs(
+    close: FloatArray, return_lag: int, volatility_window: int
+) -> dict[str, FloatArray]:
+    """One symbol's values that the cross-sectional stage ranks, named as the ranks say.
+
+    Public so that a caller ranking a single timestamp (an online predictor)
+    ranks the very values ``cross_sectional_columns`` ranks.
+    """
+    _check_period("return lag", return_lag)
+    _check_period("volatility window", volatility_window, 2)
+    return {
+        f"log_ret_{return_lag}": _log_returns(close, return_lag),
+        f"rvol_{volatility_window}": _realised_volatility(close, volatility_window),
+    }
+
+
 def cross_sectional_columns(
     bars: BarArrays, bounds: list[tuple[int, int]], return_lag: int, volatility_window: int
 ) -> dict[str, FloatArray]:
@@ -488,15 +504,9 @@ def cross_sectional_columns(
     ``log_return`` and ``realised_volatility``, then ranked across the rows
     that share a ``ts``.
     """
-    _check_period("return lag", return_lag)
-    _check_period("volatility window", volatility_window, 2)
 
     def one_symbol(start: int, stop: int) -> Columns:
-        close = bars.close[start:stop]
-        return {
-            f"log_ret_{return_lag}": _log_returns(close, return_lag),
-            f"rvol_{volatility_window}": _realised_volatility(close, volatility_window),
-        }
+        return cross_sectional_inputs(bars.close[start:stop], return_lag, volatility_window)
 
     raw = fill_by_symbol("cross-sectional ranks", one_symbol, bounds, len(bars))
     return {

@@ -1,11 +1,16 @@
 """A strategy that trades calibrated model probabilities through the whole decision path.
 
-:class:`ModelStrategy` receives P(up) per (symbol, ts) and per prediction
-column ``<model>_h<horizon>``, made beforehand by models trained on earlier
-data. At each bar close, for every symbol whose bar just closed, it runs:
+:class:`ModelStrategy` asks a :class:`~alphagate.ports.Predictor`, at each bar
+close, for P(up) of the symbols whose bar just closed, per prediction column
+``<model>_h<horizon>``, given the history seen so far. The predictor may
+compute them online (features, model, calibrator: a live run) or look them
+up from a batch made beforehand (a backtest's fast path); the strategy cannot
+tell. For every symbol whose bar just closed, it runs:
 
-1. **standardise, confidence inputs** — read from series declared as
-   indicators (:mod:`alphagate.decision.signals`): computed once per
+1. **standardise, confidence inputs** — the prediction series of
+   :mod:`alphagate.decision.signals`, advanced by one bar per symbol
+   (:class:`~alphagate.decision.signals.SignalTape`), and the bar series
+   (volatility, ATR, volume) declared as indicators: computed once per
    symbol, checked for look-ahead by the engine, served up to the current bar;
 2. **confidence, blend, arbitrate, gate, size, Kelly** — per symbol
    (:func:`alphagate.decision.path.propose`);
@@ -34,7 +39,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from alphagate.decision.path import (
@@ -48,9 +52,15 @@ from alphagate.decision.path import (
 from alphagate.decision.position_orders import position_orders, protection_levels, target_quantity
 from alphagate.decision.protect import Stops
 from alphagate.decision.settings import DecisionSettings
-from alphagate.decision.signals import TURNING_POINT_COLUMNS, model_columns, symbol_signals
+from alphagate.decision.signals import (
+    TURNING_POINT_COLUMNS,
+    SignalTape,
+    bar_signals,
+    model_columns,
+)
 from alphagate.decision.size import BayesianKelly, no_trade_band, normalise_gross
 from alphagate.domain.strategy import FloatArray, OrderIntent, StrategyContext, SymbolHistory
+from alphagate.ports import Predictor
 
 _LEADING_COLUMNS = (
     "ts", "symbol", "action", "blocked_by", "horizon", "direction", "w_current", "w_proposed",
@@ -77,10 +87,10 @@ class ModelStrategy:
 
     Parameters
     ----------
-    predictions
-        P(up) indexed by ``(symbol, ts)``, one column per ``<model>_h<horizon>``,
-        NaN where no prediction was made; optional ``p_peak``/``p_valley``
-        columns feed the barrier gate.
+    predictor
+        Calibrated P(up) per symbol and column at each bar close (NaN where
+        none is made); its columns name each ``<model>_h<horizon>``, and
+        optional ``p_peak``/``p_valley`` columns feed the barrier gate.
     settings
         The decision path's parameters and switches.
     name
@@ -89,30 +99,24 @@ class ModelStrategy:
     Raises
     ------
     ValueError
-        For a frame not indexed by ``(symbol, ts)`` or a column that names no horizon.
+        For a predictor column that names no horizon.
     """
 
     def __init__(
         self,
-        predictions: pd.DataFrame,
+        predictor: Predictor,
         settings: DecisionSettings | None = None,
         *,
         name: str = "model",
     ) -> None:
-        if list(predictions.index.names) != ["symbol", "ts"]:
-            raise ValueError(
-                f"predictions must be indexed by ('symbol', 'ts'), got {predictions.index.names}"
-            )
         self.settings = settings if settings is not None else DecisionSettings()
         self._name = name
-        self._models = model_columns([str(c) for c in predictions.columns])
-        self._gate_columns = tuple(c for c in TURNING_POINT_COLUMNS if c in predictions.columns)
-        self._predictions: dict[str, tuple[np.ndarray, dict[str, FloatArray]]] = {}
-        for symbol, frame in predictions.groupby(level="symbol", sort=False):
-            ts = pd.DatetimeIndex(frame.index.get_level_values("ts")).as_unit("ns").asi8
-            order = np.argsort(ts, kind="stable")
-            columns = {str(c): frame[c].to_numpy(np.float64)[order] for c in frame.columns}
-            self._predictions[str(symbol)] = (ts[order], columns)
+        self._predictor = predictor
+        self._columns = tuple(str(c) for c in predictor.columns)
+        self._models = model_columns(list(self._columns))
+        self._gate_columns = tuple(c for c in TURNING_POINT_COLUMNS if c in self._columns)
+        self._tapes: dict[str, SignalTape] = {}
+        self._signals: dict[str, dict[str, float]] = {}
         kelly = self.settings.kelly
         self._kelly = BayesianKelly(
             prior_alpha=kelly.prior_alpha,
@@ -138,26 +142,16 @@ class ModelStrategy:
         return self._kelly
 
     def indicators(self, symbol: str, history: SymbolHistory) -> Mapping[str, FloatArray]:
-        """The decision series of one symbol over its whole history (see ``decision_signals``)."""
-        n = len(history)
-        aligned = {c.name: np.full(n, np.nan) for c in self._models}
-        aligned.update({c: np.full(n, np.nan) for c in self._gate_columns})
-        known = self._predictions.get(symbol)
-        if known is not None:
-            ts, columns = known
-            position = np.searchsorted(ts, history.ts)
-            inside = position < len(ts)
-            hit = np.zeros(n, dtype=bool)
-            hit[inside] = ts[position[inside]] == history.ts[inside]
-            for column, values in columns.items():
-                aligned[column][hit] = values[position[hit]]
-        return symbol_signals(history, aligned, self.settings)
+        """The bar series of one symbol over its whole history: ``sigma``, ``atr``, ``adv``."""
+        return bar_signals(history, self.settings)
 
     def on_bar(self, context: StrategyContext) -> list[OrderIntent] | None:
         """Decide for every symbol whose bar closed now; see the module docstring."""
         proposals: dict[str, Proposal] = {}
+        predicted = self._predictor.predict(context.ts.value, context.updated, context.history)
         for symbol in context.updated:
             history = context.history[symbol]
+            self._signals[symbol] = self._record(symbol, history, predicted.get(symbol, {}))
             self._settle(symbol, context.position(symbol), history)
             proposals[symbol] = propose(
                 self._inputs(context, symbol, history), self.settings, self._kelly
@@ -189,24 +183,40 @@ class ModelStrategy:
         rest = sorted(c for c in frame.columns if c not in leading)
         return frame[leading + rest].reset_index(drop=True)
 
+    def _record(
+        self, symbol: str, history: SymbolHistory, predictions: Mapping[str, float]
+    ) -> dict[str, float]:
+        """Advance the symbol's prediction series to the current bar; its values there.
+
+        A bar the strategy was not asked about (none, in the engine) enters
+        without a prediction, so the series stay aligned with the bars.
+        """
+        tape = self._tapes.get(symbol)
+        if tape is None:
+            tape = self._tapes[symbol] = SignalTape(self._columns, self.settings)
+        while len(tape) < len(history) - 1:
+            tape.record(float(history.close[len(tape)]), {})
+        return tape.record(float(history.close[-1]), predictions)
+
     def _inputs(
         self, context: StrategyContext, symbol: str, history: SymbolHistory
     ) -> SymbolInputs:
         window = self.settings.blend.window
+        signals, tape = self._signals[symbol], self._tapes[symbol]
         models = tuple(
             ModelInputs(
                 column=c.name,
                 horizon=c.horizon,
-                p=context.value(symbol, f"p:{c.name}"),
-                score=context.value(symbol, f"score:{c.name}"),
-                ic=context.value(symbol, f"ic:{c.name}"),
-                stability=context.value(symbol, f"stability:{c.name}"),
-                age=context.value(symbol, f"age:{c.name}"),
-                recent_scores=context.indicator(symbol, f"score:{c.name}")[-window:],
+                p=signals[f"p:{c.name}"],
+                score=signals[f"score:{c.name}"],
+                ic=signals[f"ic:{c.name}"],
+                stability=signals[f"stability:{c.name}"],
+                age=signals[f"age:{c.name}"],
+                recent_scores=tape.recent_scores(c.name, window),
             )
             for c in self._models
         )
-        turning = {c: context.value(symbol, c) for c in self._gate_columns}
+        turning = {c: signals[c] for c in self._gate_columns}
         return SymbolInputs(
             symbol=symbol,
             ts=context.ts,

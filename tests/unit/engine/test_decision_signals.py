@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate.decision.confidence import rolling_ic, stability
 from alphagate.decision.settings import ConfidenceStep, DecisionSettings
 from alphagate.decision.signals import (
     ModelColumn,
@@ -15,6 +16,7 @@ from alphagate.decision.signals import (
     signal_frame,
     symbol_signals,
 )
+from alphagate.decision.standardise import rolling_zscore
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.strategy import SymbolHistory
 from alphagate.features import PointInTimeError, assert_point_in_time
@@ -132,3 +134,37 @@ def test_prediction_columns_must_name_a_horizon() -> None:
         model_columns(["lightgbm"])
     with pytest.raises(ValueError, match="at least one"):
         model_columns(["p_peak"])
+
+
+def test_the_tapes_series_equal_the_decision_units_computed_on_the_whole_series() -> None:
+    """Independent oracle: the pandas-based units of ``standardise`` and ``confidence``."""
+    settings = replace(SETTINGS, confidence=ConfidenceStep(ic_window=30, ic_min_periods=10))
+    bars = random_bars(300, ("AAA",))
+    predictions = random_predictions(bars)
+    rows = bars.xs("AAA", level="symbol")
+    close = rows["close"].to_numpy()
+    index = pd.DatetimeIndex(rows.index)
+    out = symbol_signals(
+        history_of(rows), {c: predictions[c].to_numpy() for c in predictions}, settings
+    )
+    for column, h in (("m_h1", 1), ("m_h5", 5)):
+        p = pd.Series(predictions[column].to_numpy(), index=index)
+        step = settings.standardise
+        z = rolling_zscore(p, step.window, z_max=step.z_max, min_periods=step.min_periods)
+        realised = pd.Series(np.r_[np.log(close[h:] / close[:-h]), np.full(h, np.nan)], index=index)
+        known = pd.Series(pd.NaT, index=index, dtype=index.dtype)
+        known.iloc[:-h] = index[h:]
+        conf = settings.confidence
+        ic = rolling_ic(z, realised, known, conf.ic_window, min_periods=conf.ic_min_periods)
+        steady = stability(ic, conf.stability_window, min_periods=conf.stability_min_periods)
+        assert ic.notna().sum() > 200
+        np.testing.assert_allclose(out[f"score:{column}"], z.ffill(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(out[f"ic:{column}"], ic, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(out[f"stability:{column}"], steady, rtol=0, atol=1e-12)
+
+
+def history_of(rows: pd.DataFrame) -> SymbolHistory:
+    return SymbolHistory(
+        pd.DatetimeIndex(rows.index).as_unit("ns").asi8,
+        *(rows[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")),
+    )

@@ -1,7 +1,9 @@
-"""ModelStrategy in the real event loop: its trace, blocking steps, brackets and Kelly record."""
+"""ModelStrategy in the real event loop: its trace, blocking steps, brackets, Kelly record, and
+how it asks its predictor."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -13,6 +15,7 @@ from alphagate.decision.settings import ArbitrateStep, DecisionSettings
 from alphagate.decision.signals import signal_frame
 from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.strategy import SymbolHistory
+from alphagate.models.prediction_table import PredictionTable
 from alphagate.strategies.model import ModelStrategy
 
 TS = pd.bdate_range("2021-01-04", periods=160, tz="UTC") + pd.Timedelta(hours=21)
@@ -51,7 +54,7 @@ def oracle(bars: pd.DataFrame, horizon: int = 5, seed: int = 2) -> pd.DataFrame:
 
 
 def run(bars: pd.DataFrame, predictions: pd.DataFrame, settings: DecisionSettings) -> tuple:
-    strategy = ModelStrategy(predictions, settings)
+    strategy = ModelStrategy(PredictionTable(predictions), settings)
     result = run_backtest(bars, strategy, cash=100_000.0, units="fractional")
     return strategy, result
 
@@ -132,16 +135,61 @@ def test_a_symbol_without_predictions_never_trades() -> None:
     assert "BBB" not in set(result.orders["symbol"])
 
 
-def test_the_indicators_served_are_the_frame_the_point_in_time_checker_verifies() -> None:
+def test_the_indicators_served_are_the_bar_series_the_point_in_time_checker_verifies() -> None:
     bars = noisy_bars(("AAA",))
     predictions = oracle(bars)
-    strategy = ModelStrategy(predictions)
+    strategy = ModelStrategy(PredictionTable(predictions))
     rows = bars.xs("AAA", level="symbol")
     history = SymbolHistory(
         pd.DatetimeIndex(rows.index).as_unit("ns").asi8,
         *(rows[c].to_numpy() for c in ("open", "high", "low", "close", "volume")),
     )
     served = strategy.indicators("AAA", history)
+    assert set(served) == {"sigma", "atr", "adv"}
     frame = signal_frame(bars, predictions, strategy.settings)
     for name, values in served.items():
         np.testing.assert_array_equal(values, frame[name].to_numpy(), err_msg=name)
+
+
+def test_the_prediction_series_decided_on_are_the_frame_the_checker_verifies() -> None:
+    bars = noisy_bars()
+    predictions = oracle(bars)
+    predictions.iloc[::9] = np.nan  # bars without a prediction are carried forward
+    strategy, _ = run(bars, predictions, DecisionSettings())
+    decided = strategy.decisions().set_index(["symbol", "ts"]).sort_index()
+    frame = signal_frame(bars, predictions, strategy.settings).reindex(decided.index)
+    for name in ("p:oracle_h5", "score:oracle_h5", "ic:oracle_h5", "age:oracle_h5"):
+        np.testing.assert_array_equal(decided[name].to_numpy(np.float64), frame[name], name)
+
+
+class CountingPredictor:
+    """Answers 0.6 for every symbol asked about, and remembers what it was asked and shown."""
+
+    columns = ("fixed_h5",)
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, tuple[str, ...], dict[str, int]]] = []
+
+    def predict(
+        self, ts: int, symbols: Sequence[str], history: Mapping[str, SymbolHistory]
+    ) -> dict[str, dict[str, float]]:
+        shown = {s: int(h.ts[-1]) for s, h in history.items()}
+        self.calls.append((ts, tuple(symbols), shown))
+        return {s: {"fixed_h5": 0.6} for s in symbols}
+
+
+def test_the_predictor_is_asked_once_per_bar_for_the_symbols_that_closed_and_sees_no_future() -> (
+    None
+):
+    bars = noisy_bars()
+    late = bars.drop(index=[("BBB", TS[0]), ("BBB", TS[1])])  # BBB starts two bars later
+    predictor = CountingPredictor()
+    run_backtest(late, ModelStrategy(predictor), cash=100_000.0, units="fractional")
+    assert [ts for ts, _, _ in predictor.calls] == [t.value for t in TS]
+    assert [symbols for _, symbols, _ in predictor.calls[:3]] == [
+        ("AAA",),
+        ("AAA",),
+        ("AAA", "BBB"),
+    ]
+    for ts, _, shown in predictor.calls:
+        assert max(shown.values()) == ts  # the history ends at the bar that just closed
