@@ -50,6 +50,7 @@ def test_a_backtest_writes_consistent_outputs_and_a_self_contained_report(
         "trades.csv",
         "orders.csv",
         "report.html",
+        "manifest.json",
     }
     metrics = json.loads((out / "metrics.json").read_text())
     equity = pd.read_csv(out / "equity.csv")

@@ -92,6 +92,7 @@ def run_backtest(
     commission: CommissionModel | None = None,
     units: Literal["whole", "fractional"] = "whole",
     sizing: Sizing = "next_open",
+    latency_bars: int = 0,
     calendar: str | None = "XNYS",
     guard: OrderGuard | None = None,
 ) -> BacktestResult:
@@ -106,6 +107,8 @@ def run_backtest(
     sizing
         When target weights become quantities: at the decision's close or at
         the fill bar's open (see :mod:`alphagate.engine.loop`).
+    latency_bars
+        Bars of its symbol an order lets pass before it may fill (0: the next bar).
     calendar
         Exchange calendar used only to infer bars per year for the metrics.
     guard
@@ -122,7 +125,7 @@ def run_backtest(
     model = fill_model if fill_model is not None else NextOpenFill()
     fees = commission if commission is not None else NoCommission()
     portfolio = Portfolio(cash)
-    venue = SimulatedVenue(model, fees, symbols=symbols_of(bars))
+    venue = SimulatedVenue(model, fees, latency_bars, symbols=symbols_of(bars))
     loop = EventLoop(
         bars, strategy, venue, portfolio, commission=fees, units=units, sizing=sizing,
         feed_every_bar=model.history_bars > 0, guard=guard,
