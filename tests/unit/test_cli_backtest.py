@@ -230,3 +230,14 @@ def test_a_bad_set_key_after_the_subcommand_gets_a_suggestion(
     err = capsys.readouterr().err
     assert "did you mean 'risk.max_position_weight'" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_set_latency_fills_each_entry_one_bar_later(config: Path, tmp_path: Path) -> None:
+    run_backtest_cli(config, tmp_path / "now")
+    run_backtest_cli(config, tmp_path / "late", "--set", "execution.latency_bars=1")
+
+    equity = pd.read_csv(tmp_path / "now" / "equity.csv", parse_dates=["ts"])["ts"]
+    now = pd.read_csv(tmp_path / "now" / "trades.csv", parse_dates=["entry_ts"])
+    late = pd.read_csv(tmp_path / "late" / "trades.csv", parse_dates=["entry_ts"])
+    first, later = now["entry_ts"].iloc[0], late["entry_ts"].iloc[0]
+    assert later == equity[equity > first].iloc[0]  # the bar after the unlagged fill
