@@ -21,7 +21,7 @@ from alphagate.app.model_backtest import (
 )
 from alphagate.app.train import run_training
 from alphagate.cli.root import cli
-from alphagate.config import Settings, SyntheticConfig
+from alphagate.config import Settings, SyntheticConfig, load_config
 from alphagate.data.ingest import read_source
 from alphagate.data.sources.synthetic import SyntheticSource
 from alphagate.decision.settings import STEPS
@@ -32,7 +32,7 @@ HORIZONS = (1, 5)
 OUTPUT_FILES = {
     "metrics.json", "equity.csv", "trades.csv", "orders.csv", "report.html", "decisions.parquet",
     "risk_events.csv", "predictions.parquet", "model_backtest.json", "ablation.csv",
-    "ablation.json",
+    "ablation.json", "manifest.json",
 }  # fmt: skip
 
 
@@ -139,6 +139,35 @@ def test_bars_other_than_the_runs_training_bars_are_refused(
     request = ModelBacktestRequest(run_id="tiny", runs_dir=workspace / "runs")
     with pytest.raises(AlphagateError, match="differ from run tiny's training bars"):
         run_model_backtest(settings, changed, request, workspace / "other", "XNYS")
+
+
+def test_the_risk_and_decision_sections_reach_the_model_run_and_its_manifest(
+    outcome: ModelBacktestResult, workspace: Path, settings: Settings, bars: pd.DataFrame
+) -> None:
+    stop = workspace / "STOP"
+    stop.touch()
+    overrides = [f"risk.kill_switch_file={stop}", "decision.protect.fibonacci=true"]
+    changed = load_config([], environ={}, default_file=None, overrides=overrides)
+    halted_settings = settings.model_copy(
+        update={"risk": changed.risk, "decision": changed.decision}
+    )
+    request = ModelBacktestRequest(run_id="tiny", runs_dir=workspace / "runs")
+
+    halted = run_model_backtest(halted_settings, bars, request, workspace / "halted", "XNYS")
+
+    assert len(outcome.result.fill_records) > 0
+    assert len(halted.result.fill_records) == 0
+    assert any("kill switch" in event.reason for event in halted.risk_events)
+    baseline = json.loads((workspace / "out" / "manifest.json").read_text())
+    manifest = json.loads((workspace / "halted" / "manifest.json").read_text())
+    assert manifest["strategy"] == "model"
+    assert manifest["params"]["run_id"] == "tiny"
+    assert manifest["params"]["protect"]["fibonacci"] is True
+    assert baseline["params"]["protect"]["fibonacci"] is False
+    assert manifest["execution"]["fill_model"] == "conservative"
+    assert manifest["execution"]["units"] == "fractional"
+    assert manifest["config_hash"] != baseline["config_hash"]
+    assert manifest["data_hash"] == baseline["data_hash"]
 
 
 def test_the_cli_trains_then_backtests_the_run_out_of_sample_with_an_ablation_table(

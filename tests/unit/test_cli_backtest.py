@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+import alphagate
 from alphagate.cli.root import cli, main
 
 
@@ -50,6 +53,7 @@ def test_a_backtest_writes_consistent_outputs_and_a_self_contained_report(
         "trades.csv",
         "orders.csv",
         "report.html",
+        "manifest.json",
     }
     metrics = json.loads((out / "metrics.json").read_text())
     equity = pd.read_csv(out / "equity.csv")
@@ -127,6 +131,116 @@ def test_the_vector_engine_refuses_what_it_cannot_run_and_says_what_to_use(
         err = capsys.readouterr().err
         assert "use --engine event" in err
         assert "Traceback" not in err
+
+
+def run_backtest_cli(config: Path, out: Path, *extra: str) -> dict[str, Any]:
+    """Run an SMA cross backtest into ``out``; return its metrics."""
+    args = ["--config", str(config), "backtest", "--output", str(out), "--params", "fast=5,slow=20"]
+    result = CliRunner().invoke(cli, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    metrics: dict[str, Any] = json.loads((out / "metrics.json").read_text())
+    return metrics
+
+
+def manifest_of(out: Path) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    return manifest
+
+
+def test_a_set_risk_limit_refuses_the_orders_an_unguarded_run_trades(
+    config: Path, tmp_path: Path
+) -> None:
+    guard = ("--set", "risk.guard_rule_strategies=true")
+    free = run_backtest_cli(config, tmp_path / "free")
+    guarded = run_backtest_cli(config, tmp_path / "guarded", *guard)
+    capped = run_backtest_cli(
+        config, tmp_path / "capped", *guard, "--set", "risk.max_position_weight=0.1"
+    )
+
+    assert free["trades"] > 0
+    assert guarded["trades"] > 0
+    # sma_cross goes all in: a 10 % position cap refuses every entry.
+    assert capped["trades"] == 0
+    equity = pd.read_csv(tmp_path / "capped" / "equity.csv")["equity"]
+    assert (equity == 10_000).all()
+
+
+def test_the_kill_switch_file_set_on_the_command_line_stops_all_trading(
+    config: Path, tmp_path: Path
+) -> None:
+    stop = tmp_path / "STOP"
+    stop.touch()
+
+    metrics = run_backtest_cli(
+        config,
+        tmp_path / "halted",
+        "--set",
+        "risk.guard_rule_strategies=true",
+        "--set",
+        f"risk.kill_switch_file={stop}",
+    )
+
+    assert metrics["trades"] == 0
+
+
+def test_the_manifest_names_config_data_code_and_strategy_and_its_hash_follows_set(
+    config: Path, tmp_path: Path
+) -> None:
+    run_backtest_cli(config, tmp_path / "a")
+    run_backtest_cli(config, tmp_path / "b", "--set", "execution.commission_bps=5")
+    run_backtest_cli(config, tmp_path / "c", "--commission-bps", "5")
+    run_backtest_cli(config, tmp_path / "d", "--start", "2016-01-01")
+    a, b, c, d = (manifest_of(tmp_path / name) for name in "abcd")
+
+    assert a["strategy"] == "sma_cross"
+    assert a["params"] == {"fast": "5", "slow": "20", "engine": "event"}
+    assert a["code_version"] == alphagate.code_version()
+    assert re.fullmatch(r"[0-9a-f]{12}", str(a["config_hash"]))
+    assert re.fullmatch(r"[0-9a-f]{64}", str(a["data_hash"]))
+    assert b["config_hash"] != a["config_hash"]
+    assert b["data_hash"] == a["data_hash"]
+    # A flag and the --set it stands for run the same configuration.
+    assert c["config_hash"] == b["config_hash"]
+    assert d["data_hash"] != a["data_hash"]
+    assert d["config_hash"] == a["config_hash"]
+
+
+def test_set_after_the_subcommand_changes_the_fills(config: Path, tmp_path: Path) -> None:
+    run_backtest_cli(config, tmp_path / "free")
+    run_backtest_cli(config, tmp_path / "paid", "--set", "execution.commission_bps=10")
+
+    free = pd.read_csv(tmp_path / "free" / "trades.csv")
+    paid = pd.read_csv(tmp_path / "paid" / "trades.csv")
+    assert (free["fees"] == 0).all()
+    notional = paid["entry_price"] * paid["qty"]
+    assert (paid["fees"] >= notional * 10 / 10_000 * (1 - 1e-9)).all()
+
+
+def test_a_bad_set_key_after_the_subcommand_gets_a_suggestion(
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--set", "risk.max_postion_weight=0.1"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "did you mean 'risk.max_position_weight'" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_set_latency_fills_each_entry_one_bar_later(config: Path, tmp_path: Path) -> None:
+    run_backtest_cli(config, tmp_path / "now")
+    run_backtest_cli(config, tmp_path / "late", "--set", "execution.latency_bars=1")
+
+    equity = pd.read_csv(tmp_path / "now" / "equity.csv", parse_dates=["ts"])["ts"]
+    now = pd.read_csv(tmp_path / "now" / "trades.csv", parse_dates=["entry_ts"])
+    late = pd.read_csv(tmp_path / "late" / "trades.csv", parse_dates=["entry_ts"])
+    first, later = now["entry_ts"].iloc[0], late["entry_ts"].iloc[0]
+    assert later == equity[equity > first].iloc[0]  # the bar after the unlagged fill
 
 
 USER_STRATEGIES = '''

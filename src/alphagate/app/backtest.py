@@ -3,36 +3,63 @@
 Kept apart from ``research.py`` so each composition module stays one room.
 The run itself is :func:`alphagate.backtest.runner.run_backtest`, the same
 event loop paper and live trading will drive; this module only chooses its
-edges (fill and commission models) from the user's words and writes files.
+edges (fill and commission models, the risk guard) from the settings'
+``execution`` and ``risk`` sections and the user's flags, and writes files,
+``manifest.json`` among them: what names the run (config, data and code).
+The model path (``model_backtest.py``) builds its edges with the same functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
+import alphagate
 from alphagate.atomic import write_text_atomically
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.report import report_page
 from alphagate.backtest.runner import BacktestResult, run_backtest
+from alphagate.config import ExecutionConfig, FillModelName, Settings, config_hash
 from alphagate.domain.strategy import Strategy
 from alphagate.errors import ConfigError
-from alphagate.execution.commission import BasisPoints, NoCommission
+from alphagate.execution.commission import (
+    BasisPoints,
+    CommissionModel,
+    MakerTaker,
+    NoCommission,
+    PerShare,
+)
 from alphagate.execution.fill_models import CloseFill, ConservativeFill, FillModel, NextOpenFill
+from alphagate.features.cache import data_hash
+from alphagate.pipeline.manifest import write_manifest
+from alphagate.risk.events import RiskEvent
+from alphagate.risk.guard import EventSink, RiskGuard, RiskSettings
+from alphagate.risk.kill_switch import KillSwitch
+from alphagate.risk.limits import RiskLimits
 from alphagate.strategies.loading import load_strategy
 
-FillModelName = Literal["next_open", "close", "conservative"]
+Units = Literal["whole", "fractional"]
+
+RULE_EXECUTION: Mapping[str, object] = {
+    "fill_model": "next_open",
+    "commission_bps": 0.0,
+    "units": "whole",
+}
+"""What ``execution``'s null keys mean for a rule-based strategy: what other backtesters do."""
 
 
 @dataclass(frozen=True)
 class BacktestRequest:
-    """What the user asked for, in the CLI's words.
+    """What the user asked for, in the CLI's words; ``None`` leaves a knob to the settings.
 
     ``strategy`` is a built-in's name or a class of the user's as
     ``package.module:ClassName`` or ``path/to/file.py:ClassName``
@@ -41,10 +68,10 @@ class BacktestRequest:
 
     strategy: str
     params: Mapping[str, str]
-    fill_model: FillModelName = "next_open"
-    commission_bps: float = 0.0
-    cash: float = 10_000.0
-    units: Literal["whole", "fractional"] = "whole"
+    fill_model: FillModelName | None = None
+    commission_bps: float | None = None
+    cash: float | None = None
+    units: Units | None = None
     engine: Literal["event", "vector"] = "event"
 
 
@@ -69,42 +96,190 @@ def parse_params(text: str | None) -> dict[str, str]:
     return params
 
 
-def fill_model_named(name: FillModelName) -> FillModel:
-    """The fill model a name stands for, with its documented defaults."""
-    models: dict[str, FillModel] = {
-        "next_open": NextOpenFill(),
-        "close": CloseFill(),
-        "conservative": ConservativeFill(),
+def effective_settings(
+    settings: Settings, defaults: Mapping[str, object], flags: Mapping[str, object | None]
+) -> Settings:
+    """``settings`` as this run uses them: ``execution``'s nulls filled, then the flags applied.
+
+    ``defaults`` are the kind of run's meanings of the null keys
+    (:data:`RULE_EXECUTION`, or the model path's); ``flags`` the command
+    line's values, ``None`` where not given. The result is what the run's
+    config hash is taken of, so ``--commission-bps 5`` and
+    ``--set execution.commission_bps=5`` name the same run.
+
+    Raises
+    ------
+    ConfigError
+        When a flag's value is invalid for its key.
+    """
+    execution = settings.execution.model_dump()
+    for key, value in defaults.items():
+        if execution[key] is None:
+            execution[key] = value
+    execution.update({key: value for key, value in flags.items() if value is not None})
+    try:
+        resolved = ExecutionConfig.model_validate(execution)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"execution.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"invalid execution settings: {problems}") from None
+    return settings.model_copy(update={"execution": resolved})
+
+
+def fill_model_of(execution: ExecutionConfig) -> FillModel:
+    """The fill model ``execution.fill_model`` names, with ``execution.conservative``'s costs.
+
+    Raises
+    ------
+    ConfigError
+        When the fill model is still unresolved (null) or its costs do not fit together.
+    """
+    if execution.fill_model == "next_open":
+        return NextOpenFill()
+    if execution.fill_model == "close":
+        return CloseFill()
+    if execution.fill_model == "conservative":
+        try:
+            return ConservativeFill(**execution.conservative.model_dump())
+        except ValueError as error:
+            raise ConfigError(f"invalid execution.conservative: {error}") from None
+    raise ConfigError("execution.fill_model is not set; name next_open, close or conservative")
+
+
+def commission_of(execution: ExecutionConfig) -> CommissionModel:
+    """The commission model ``execution.commission_model`` names, at its rates."""
+    if execution.commission_model == "per_share":
+        return PerShare(execution.per_share_rate, execution.per_share_minimum)
+    if execution.commission_model == "maker_taker":
+        return MakerTaker(execution.maker_bps, execution.taker_bps)
+    bps = execution.commission_bps or 0.0
+    return BasisPoints(bps) if bps else NoCommission()
+
+
+@contextmanager
+def guard_of(
+    risk: RiskSettings, kill_file: Path | None, sink: EventSink, *, baseline: float | None = None
+) -> Iterator[RiskGuard]:
+    """A fresh :class:`RiskGuard` whose kill-switch state lives only as long as the run.
+
+    The state file is the run's own, so a trip in one backtest never halts
+    the next; ``kill_file`` is the operator's trigger file (``risk.kill_switch_file``).
+    """
+    with tempfile.TemporaryDirectory(prefix="alphagate-kill-") as state:
+        kill_switch = KillSwitch(Path(state) / "kill_switch.json", kill_file)
+        yield RiskGuard.from_settings(risk, kill_switch, sink, baseline=baseline)
+
+
+def write_run_manifest(
+    output: Path,
+    settings: Settings,
+    bars: pd.DataFrame,
+    *,
+    strategy: str,
+    params: Mapping[str, Any],
+) -> None:
+    """Write ``manifest.json``: what a backtest ran, so it can be named and repeated.
+
+    The hashes are of the effective settings (:func:`effective_settings`, secrets
+    left out) and of the bars the run consumed, with the code version; the
+    writer is the pipeline stages' own (fsynced, no NaN).
+    """
+    ts = bars.index.get_level_values("ts")
+    manifest = {
+        "kind": "backtest",
+        "strategy": strategy,
+        "params": dict(params),
+        "config_hash": config_hash(settings),
+        "data_hash": data_hash(bars),
+        "code_version": alphagate.code_version(),
+        "bars": {
+            "rows": len(bars),
+            "symbols": sorted(map(str, bars.index.get_level_values("symbol").unique())),
+            "start": ts.min().isoformat(),
+            "end": ts.max().isoformat(),
+        },
+        "execution": settings.execution.model_dump(mode="json"),
     }
-    return models[name]
+    write_manifest(output, manifest)
 
 
 def run_backtest_request(
-    bars: pd.DataFrame, request: BacktestRequest, output: Path, calendar: str | None
+    bars: pd.DataFrame,
+    request: BacktestRequest,
+    output: Path,
+    calendar: str | None,
+    settings: Settings | None = None,
 ) -> BacktestResult:
-    """Run one backtest and write its outputs and ``report.html`` into ``output``."""
-    if request.cash <= 0:
+    """Run one backtest; write its outputs, ``report.html`` and ``manifest.json`` to ``output``.
+
+    ``settings`` supplies the ``execution`` and ``risk`` sections (the
+    built-in defaults when ``None``); the request's flags win over them.
+    """
+    if request.cash is not None and request.cash <= 0:
         raise ConfigError(f"--cash must be positive, got {request.cash}")
-    if request.commission_bps < 0:
+    if request.commission_bps is not None and request.commission_bps < 0:
         raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
+    flags = {
+        "fill_model": request.fill_model,
+        "commission_bps": request.commission_bps,
+        "cash": request.cash,
+        "units": request.units,
+    }
+    effective = effective_settings(settings or Settings(), RULE_EXECUTION, flags)
     strategy = load_strategy(request.strategy, request.params)
     if request.engine == "vector":
-        result = _run_vector(bars, strategy, request, calendar)
+        result = _run_vector(bars, strategy, effective, calendar)
     else:
-        commission = (
-            BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
-        )
-        result = run_backtest(
+        result = _run_event(bars, strategy, effective, calendar)
+    write_outputs_and_report(result, bars, request.strategy, output)
+    write_run_manifest(
+        output,
+        effective,
+        bars,
+        strategy=request.strategy,
+        params={**request.params, "engine": request.engine},
+    )
+    return result
+
+
+def _run_event(
+    bars: pd.DataFrame, strategy: Strategy, settings: Settings, calendar: str | None
+) -> BacktestResult:
+    """The event engine, guarded when ``risk.guard_rule_strategies`` says so."""
+    execution, risk = settings.execution, settings.risk
+    units: Units = "fractional" if execution.units == "fractional" else "whole"
+
+    def run(guard: RiskGuard | None) -> BacktestResult:
+        return run_backtest(
             bars,
             strategy,
-            cash=request.cash,
-            fill_model=fill_model_named(request.fill_model),
-            commission=commission,
-            units=request.units,
+            cash=execution.cash,
+            fill_model=fill_model_of(execution),
+            commission=commission_of(execution),
+            units=units,
+            sizing=execution.sizing,
+            latency_bars=execution.latency_bars,
             calendar=calendar,
+            guard=guard,
         )
-    write_outputs_and_report(result, bars, request.strategy, output)
-    return result
+
+    if not risk.guard_rule_strategies:
+        return run(None)
+    # A rule-based strategy may hold its whole equity in one symbol: that is
+    # what null limits allow it, and the order notional the starting cash.
+    fallback = RiskLimits(
+        max_position_weight=1.0,
+        max_gross_exposure=1.0,
+        max_net_exposure=1.0,
+        max_order_notional=execution.cash,
+        max_orders_per_day=risk.max_orders_per_day,
+        price_collar_pct=risk.price_collar_pct,
+    )
+    events: list[RiskEvent] = []
+    limits = RiskSettings.from_config(risk, fallback=fallback)
+    with guard_of(limits, risk.kill_switch_file, events.append) as guard:
+        return run(guard)
 
 
 def write_outputs_and_report(
@@ -165,13 +340,24 @@ def _closes_by_symbol(bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def _run_vector(
-    bars: pd.DataFrame, strategy: Strategy, request: BacktestRequest, calendar: str | None
+    bars: pd.DataFrame, strategy: Strategy, settings: Settings, calendar: str | None
 ) -> BacktestResult:
     """The vectorised path, or a one-line reason why this request needs the event engine."""
-    if request.fill_model != "next_open":
+    execution = settings.execution
+    unsupported = {
+        f"--fill-model {execution.fill_model}": execution.fill_model != "next_open",
+        f"execution.commission_model={execution.commission_model}": (
+            execution.commission_model != "bps"
+        ),
+        f"execution.latency_bars={execution.latency_bars}": execution.latency_bars != 0,
+        f"execution.sizing={execution.sizing}": execution.sizing != "next_open",
+        "risk.guard_rule_strategies=true": settings.risk.guard_rule_strategies,
+    }
+    refused = [what for what, given in unsupported.items() if given]
+    if refused:
         raise ConfigError(
-            f"--engine vector fills at the next open only, not --fill-model {request.fill_model}; "
-            "use --engine event"
+            "--engine vector fills at the next open, sized there, without latency, a guard or "
+            f"commission other than bps; not {', '.join(refused)}: use --engine event"
         )
     # Imported here, not at the top: the vectorised path loads numba (a tenth of
     # a second or more), which the default event engine never needs.
@@ -181,9 +367,9 @@ def _run_vector(
         return run_vector_backtest(
             bars,
             strategy,
-            cash=request.cash,
-            commission_bps=request.commission_bps,
-            units=request.units,
+            cash=execution.cash,
+            commission_bps=execution.commission_bps or 0.0,
+            units="fractional" if execution.units == "fractional" else "whole",
             calendar=calendar,
         )
     except ValueError as exc:

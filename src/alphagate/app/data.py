@@ -43,9 +43,9 @@ class SourceRequest:
     label: Literal["start", "end"] | None = None
 
 
-def load_settings(files: Sequence[Path] = ()) -> Settings:
+def load_settings(files: Sequence[Path] = (), overrides: Sequence[str] = ()) -> Settings:
     """Load the effective settings for this process (see ``config.load_config``)."""
-    return load_config(files)
+    return load_config(files, overrides=overrides)
 
 
 def open_store(settings: Settings) -> BarStore:

@@ -24,8 +24,11 @@ Steps, and what keeps each honest:
    :class:`~alphagate.models.online.OnlinePredictor` warmed up on the bars
    before the first one, as a live run computes them), a
    :class:`~alphagate.risk.guard.RiskGuard` (correlation baseline from
-   the training bars only), conservative fills and a commission.
-5. **Write** the usual outputs and report, plus ``decisions.parquet`` (the
+   the training bars only), conservative fills and a commission by default;
+   the settings' ``execution``, ``risk`` and ``decision`` sections set every
+   knob, and the request's values (the command-line flags) win over them.
+5. **Write** the usual outputs and report, ``manifest.json`` (config, data
+   and code hashes, as every backtest writes), plus ``decisions.parquet`` (the
    per-decision trace), ``risk_events.csv`` (also stored in the database),
    ``predictions.parquet`` and ``model_backtest.json``; with ``ablate``, run
    again with each decision step switched off and write ``ablation.csv`` and
@@ -35,10 +38,9 @@ Steps, and what keeps each honest:
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -47,15 +49,22 @@ import numpy as np
 import pandas as pd
 
 from alphagate.adapters.sql import create_db_engine, create_schema, record_risk_events
-from alphagate.app.backtest import FillModelName, fill_model_named, write_report
+from alphagate.app.backtest import (
+    Units,
+    commission_of,
+    effective_settings,
+    fill_model_of,
+    guard_of,
+    write_report,
+    write_run_manifest,
+)
 from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.app.train import HOLDOUT_FRACTION, data_hash
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.config import Settings
+from alphagate.config import FillModelName, Settings
 from alphagate.decision.settings import STEPS, DecisionSettings
 from alphagate.errors import AlphagateError, ConfigError
-from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
 from alphagate.models.online import HorizonModel, OnlinePredictor
@@ -63,8 +72,7 @@ from alphagate.models.prediction_table import PredictionTable
 from alphagate.models.protocol import Model
 from alphagate.ports import Predictor
 from alphagate.risk.events import RiskEvent
-from alphagate.risk.guard import RiskGuard, RiskSettings, baseline_correlation
-from alphagate.risk.kill_switch import KillSwitch
+from alphagate.risk.guard import RiskSettings, baseline_correlation
 from alphagate.risk.limits import RiskLimits
 from alphagate.runs import Run, find_run, read_json
 from alphagate.runs.layout import CALIBRATOR, HOLDOUT, MODEL
@@ -263,29 +271,40 @@ def online_predictor(
     )
 
 
+MODEL_EXECUTION = {"fill_model": "conservative", "commission_bps": 1.0, "units": "fractional"}
+"""What ``execution``'s null keys mean for a model: costs always on, fractional units."""
+
+
 @dataclass(frozen=True)
 class ModelBacktestRequest:
-    """What the user asked for, with the model path's defaults (costs on, conservative fills)."""
+    """What the user asked for; ``None`` leaves a knob to the settings' sections.
+
+    ``decision``, ``risk`` and ``kill_file``, when given, replace what the
+    ``decision`` and ``risk`` sections describe; with ``decision`` given its
+    ``whole_units`` decides the units, since the path sizes with it.
+    """
 
     run_id: str
     runs_dir: Path = Path("runs")
-    cash: float = 10_000.0
-    commission_bps: float = 1.0
-    fill_model: FillModelName = "conservative"
-    decision: DecisionSettings = field(default_factory=DecisionSettings)
+    cash: float | None = None
+    commission_bps: float | None = None
+    fill_model: FillModelName | None = None
+    units: Units | None = None
+    decision: DecisionSettings | None = None
     risk: RiskSettings | None = None
     ablate: bool = False
     kill_file: Path | None = None
     predictor: PredictorKind = "batch"
 
 
-def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettings:
+def default_risk_limits(cash: float, decision: DecisionSettings) -> RiskLimits:
     """Limits that fit the decision path's own sizing, so they catch mistakes, not every trade.
 
-    The collar is wide because protective limit orders sit several daily ATRs
-    from the last close; the order notional is capped at the starting cash.
+    What the ``risk`` section's null limits mean for a model. The collar is
+    wide because protective limit orders sit several daily ATRs from the last
+    close; the order notional is capped at the starting cash.
     """
-    limits = RiskLimits(
+    return RiskLimits(
         max_position_weight=min(1.0, 1.2 * decision.size.max_weight),
         max_gross_exposure=max(1.0, decision.gross.max_gross),
         max_net_exposure=max(1.0, decision.gross.max_gross),
@@ -293,7 +312,45 @@ def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettin
         max_orders_per_day=100,
         price_collar_pct=0.2,
     )
-    return RiskSettings(limits=limits)
+
+
+def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettings:
+    """The guard's settings for a model when the ``risk`` section is left at its defaults."""
+    return RiskSettings(limits=default_risk_limits(cash, decision))
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """The request resolved against the settings: what every run of it uses."""
+
+    settings: Settings
+    decision: DecisionSettings
+    risk: RiskSettings
+    kill_file: Path | None
+    predictor: PredictorKind
+
+
+def _plan(settings: Settings, request: ModelBacktestRequest) -> _Plan:
+    """Resolve the request's knobs over the settings' sections (flags win)."""
+    units = request.units
+    if request.decision is not None:
+        units = "whole" if request.decision.whole_units else "fractional"
+    flags = {
+        "cash": request.cash,
+        "commission_bps": request.commission_bps,
+        "fill_model": request.fill_model,
+        "units": units,
+    }
+    effective = effective_settings(settings, MODEL_EXECUTION, flags)
+    cash = effective.execution.cash
+    decision = request.decision or DecisionSettings.from_config(
+        effective.decision, whole_units=effective.execution.units == "whole"
+    )
+    risk = request.risk or RiskSettings.from_config(
+        effective.risk, fallback=default_risk_limits(cash, decision)
+    )
+    kill_file = request.kill_file or effective.risk.kill_switch_file
+    return _Plan(effective, decision, risk, kill_file, request.predictor)
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,27 +407,24 @@ def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Pr
 
 def _run_once(
     prepared: _Prepared,
-    request: ModelBacktestRequest,
+    plan: _Plan,
     decision: DecisionSettings,
     calendar: str | None,
 ) -> tuple[BacktestResult, ModelStrategy, list[RiskEvent]]:
     """One backtest with a fresh strategy, guard and kill-switch state."""
     events: list[RiskEvent] = []
-    strategy = ModelStrategy(prepared.predictor(request.predictor), decision)
-    risk = request.risk or default_risk_settings(request.cash, decision)
-    fees = BasisPoints(request.commission_bps) if request.commission_bps else NoCommission()
-    with tempfile.TemporaryDirectory(prefix="alphagate-kill-") as state:
-        kill_switch = KillSwitch(Path(state) / "kill_switch.json", request.kill_file)
-        guard = RiskGuard.from_settings(
-            risk, kill_switch, events.append, baseline=prepared.baseline
-        )
+    strategy = ModelStrategy(prepared.predictor(plan.predictor), decision)
+    execution = plan.settings.execution
+    with guard_of(plan.risk, plan.kill_file, events.append, baseline=prepared.baseline) as guard:
         result = run_backtest(
             prepared.bars,
             strategy,
-            cash=request.cash,
-            fill_model=fill_model_named(request.fill_model),
-            commission=fees,
+            cash=execution.cash,
+            fill_model=fill_model_of(execution),
+            commission=commission_of(execution),
             units="whole" if decision.whole_units else "fractional",
+            sizing=execution.sizing,
+            latency_bars=execution.latency_bars,
             calendar=calendar,
             guard=guard,
         )
@@ -414,24 +468,25 @@ def run_model_backtest(
         When the run is missing, the bars are not the run's, or a prediction
         would fall inside the training period.
     """
-    if request.cash <= 0:
+    if request.cash is not None and request.cash <= 0:
         raise ConfigError(f"--cash must be positive, got {request.cash}")
-    if request.commission_bps < 0:
+    if request.commission_bps is not None and request.commission_bps < 0:
         raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
+    plan = _plan(settings, request)
     began = time.perf_counter()
     if trained is None:
         trained = load_trained_run(request.runs_dir, request.run_id)
     prepared = _prepare(settings, bars, trained)
     started = time.perf_counter()
-    result, strategy, events = _run_once(prepared, request, request.decision, calendar)
+    result, strategy, events = _run_once(prepared, plan, plan.decision, calendar)
     decisions = strategy.decisions()
     ablation = None
     if request.ablate:
         rows = [_ablation_row("none", result, len(events), time.perf_counter() - started)]
         for step in STEPS:
             started = time.perf_counter()
-            variant = request.decision.without(step)
-            other, _, other_events = _run_once(prepared, request, variant, calendar)
+            variant = plan.decision.without(step)
+            other, _, other_events = _run_once(prepared, plan, variant, calendar)
             rows.append(
                 _ablation_row(step, other, len(other_events), time.perf_counter() - started)
             )
@@ -439,7 +494,7 @@ def run_model_backtest(
     outcome = ModelBacktestResult(
         result, decisions, events, prepared.cuts, ablation, time.perf_counter() - began
     )
-    _write(output, trained, prepared, request, outcome)
+    _write(output, trained, prepared, plan, outcome)
     _store_events(settings, events, f"{request.run_id}:{output.name}")
     return outcome
 
@@ -462,10 +517,10 @@ def _write(
     output: Path,
     trained: TrainedRun,
     prepared: _Prepared,
-    request: ModelBacktestRequest,
+    plan: _Plan,
     outcome: ModelBacktestResult,
 ) -> None:
-    """The standard outputs, then the model path's own files beside them."""
+    """The standard outputs, then the model path's own files beside them, the manifest last."""
     result, decisions, events = outcome.result, outcome.decisions, outcome.risk_events
     write_outputs(result, output)
     decisions.to_parquet(output / "decisions.parquet", index=False)
@@ -479,9 +534,9 @@ def _write(
         "baseline_correlation": prepared.baseline,
         "decisions": len(decisions),
         "risk_events": len(events),
-        "commission_bps": request.commission_bps,
-        "fill_model": request.fill_model,
-        "decision_settings": request.decision.to_json_dict(),
+        "commission_bps": plan.settings.execution.commission_bps,
+        "fill_model": plan.settings.execution.fill_model,
+        "decision_settings": plan.decision.to_json_dict(),
         "wall_seconds": round(outcome.seconds, 3),
     }
     text = json.dumps(summary, indent=2, sort_keys=True, default=str)
@@ -495,6 +550,8 @@ def _write(
         (output / "ablation.json").write_text(text + "\n", encoding="utf-8")
     what = f"model run {trained.run_id} out of sample"
     write_report(result, prepared.bars, what, output / "report.html")
+    params = {"run_id": trained.run_id, "family": trained.family, **plan.decision.to_json_dict()}
+    write_run_manifest(output, plan.settings, prepared.bars, strategy="model", params=params)
 
 
 def _store_events(settings: Settings, events: list[RiskEvent], run: str) -> None:

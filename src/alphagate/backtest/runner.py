@@ -94,6 +94,7 @@ def run_backtest(
     commission: CommissionModel | None = None,
     units: Literal["whole", "fractional"] = "whole",
     sizing: Sizing = "next_open",
+    latency_bars: int = 0,
     calendar: str | None = "XNYS",
     guard: OrderGuard | None = None,
 ) -> BacktestResult:
@@ -108,6 +109,8 @@ def run_backtest(
     sizing
         When target weights become quantities: at the decision's close or at
         the fill bar's open (see :mod:`alphagate.engine.kernel`).
+    latency_bars
+        Bars of its symbol an order lets pass before it may fill (0: the next bar).
     calendar
         Exchange calendar used only to infer bars per year for the metrics.
     guard
@@ -124,7 +127,7 @@ def run_backtest(
     model = fill_model if fill_model is not None else NextOpenFill()
     fees = commission if commission is not None else NoCommission()
     portfolio = Portfolio(cash)
-    venue = SimulatedVenue(model, fees, symbols=symbols_of(bars), starting_cash=cash)
+    venue = SimulatedVenue(model, fees, latency_bars, symbols=symbols_of(bars), starting_cash=cash)
     driver = BacktestDriver(
         bars, strategy, venue, portfolio, commission=fees, units=units, sizing=sizing,
         feed_every_bar=model.history_bars > 0, guard=guard,

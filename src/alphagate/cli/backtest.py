@@ -16,7 +16,13 @@ from rich.table import Table
 
 from alphagate.app import research
 from alphagate.cli import root as base
-from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
+from alphagate.cli.root import (
+    EndOption,
+    SetOption,
+    StartOption,
+    SymbolsOption,
+    TimeframeOption,
+)
 
 if TYPE_CHECKING:
     from alphagate.app import model_backtest
@@ -51,18 +57,23 @@ def backtest(
         Literal["next_open", "close", "conservative"] | None,
         typer.Option(
             help="How orders fill: next bar's open, its close, or adverse costs "
-            "[default: next_open; conservative for model]."
+            "[default: execution.fill_model; next_open, conservative for model]."
         ),
     ] = None,
     commission_bps: Annotated[
         float | None,
-        typer.Option(help="Commission, bps of notional [default: 0; 1 for model]."),
+        typer.Option(
+            help="Commission, bps of notional [default: execution.commission_bps; 0, 1 for model]."
+        ),
     ] = None,
-    cash: Annotated[float, typer.Option(help="Starting cash.")] = 10_000.0,
+    cash: Annotated[
+        float | None, typer.Option(help="Starting cash [default: execution.cash, 10000].")
+    ] = None,
     units: Annotated[
         Literal["whole", "fractional"] | None,
         typer.Option(
-            help="Round quantities to whole units? [default: whole; fractional for model]."
+            help="Round quantities to whole units? "
+            "[default: execution.units; whole, fractional for model]."
         ),
     ] = None,
     engine: Annotated[
@@ -77,9 +88,10 @@ def backtest(
         bool,
         typer.Option(help="With --strategy model: rerun with each decision step switched off."),
     ] = False,
+    overrides: SetOption = None,
 ) -> None:
     """Backtest a built-in or your own strategy, or a trained model; write outputs, report.html."""
-    settings = base.settings_of(ctx)
+    settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
     if strategy != "model" and (run is not None or ablate):
         raise typer.BadParameter("--run and --ablate go with --strategy model")
@@ -99,15 +111,14 @@ def backtest(
     if run is not None:
         bars = load()
         from alphagate.app import model_backtest
-        from alphagate.decision.settings import DecisionSettings
 
         model_request = model_backtest.ModelBacktestRequest(
             run_id=run,
             runs_dir=runs_dir,
             cash=cash,
-            commission_bps=1.0 if commission_bps is None else commission_bps,
-            fill_model=fill_model or "conservative",
-            decision=DecisionSettings(whole_units=units == "whole"),
+            commission_bps=commission_bps,
+            fill_model=fill_model,
+            units=units,
             ablate=ablate,
         )
         outcome = model_backtest.run_model_backtest(
@@ -124,13 +135,15 @@ def backtest(
     request = backtesting_app.BacktestRequest(
         strategy=strategy,
         params=backtesting_app.parse_params(params),
-        fill_model=fill_model or "next_open",
-        commission_bps=commission_bps or 0.0,
+        fill_model=fill_model,
+        commission_bps=commission_bps,
         cash=cash,
-        units=units or "whole",
+        units=units,
         engine=engine,
     )
-    result = backtesting_app.run_backtest_request(bars, request, output, settings.data.calendar)
+    result = backtesting_app.run_backtest_request(
+        bars, request, output, settings.data.calendar, settings
+    )
     metrics = result.metrics.to_json_dict()
     table = Table(title=f"{strategy}: {len(bars):,} bars -> {output}")
     table.add_column("metric")

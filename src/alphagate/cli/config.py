@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from alphagate.cli.root import cli, console, settings_of
+from alphagate.cli.root import SetOption, cli, console, settings_of
 from alphagate.config import config_hash, masked_dump, to_yaml
 
 config_cli = typer.Typer(
@@ -16,13 +16,13 @@ cli.add_typer(config_cli, name="config")
 
 
 @config_cli.command("show")
-def config_show(ctx: typer.Context) -> None:
+def config_show(ctx: typer.Context, overrides: SetOption = None) -> None:
     """Print the effective configuration as YAML, secrets masked."""
     # Plain stdout, not Rich: piped output must stay valid YAML, never wrapped.
-    sys.stdout.write(to_yaml(masked_dump(settings_of(ctx))))
+    sys.stdout.write(to_yaml(masked_dump(settings_of(ctx, overrides))))
 
 
 @config_cli.command("hash")
-def config_hash_command(ctx: typer.Context) -> None:
+def config_hash_command(ctx: typer.Context, overrides: SetOption = None) -> None:
     """Print the hash of the effective configuration (secrets excluded); it names a run."""
-    console.print(config_hash(settings_of(ctx)), markup=False, highlight=False)
+    console.print(config_hash(settings_of(ctx, overrides)), markup=False, highlight=False)

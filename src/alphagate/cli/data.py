@@ -20,6 +20,7 @@ from alphagate.cli.root import (
     CalendarOption,
     EndOption,
     LabelOption,
+    SetOption,
     SourceOption,
     StartOption,
     SymbolOption,
@@ -52,6 +53,7 @@ def data_ingest(
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
     label: LabelOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Check a source against every data rule and add its new bars to the store.
 
@@ -60,7 +62,7 @@ def data_ingest(
     # Only ingest draws a progress bar; rich.progress stays out of every other command's start-up.
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
-    settings = settings_of(ctx)
+    settings = settings_of(ctx, overrides)
     request = app.SourceRequest(source, path, symbol, timeframe, calendar, timezone, label)
     with Progress(
         "[progress.description]{task.description}",
@@ -99,9 +101,9 @@ def data_ingest(
 
 
 @data_cli.command("list")
-def data_list(ctx: typer.Context) -> None:
+def data_list(ctx: typer.Context, overrides: SetOption = None) -> None:
     """List stored symbols and timeframes with their coverage and row counts."""
-    _print_coverage(settings_of(ctx))
+    _print_coverage(settings_of(ctx, overrides))
 
 
 @data_cli.command("show")
@@ -112,9 +114,12 @@ def data_show(
     end: EndOption = None,
     timeframe: Annotated[str, typer.Option(help="Stored bar size to read.")] = "1d",
     rows: Annotated[int, typer.Option(help="Rows to print from each end; 0 prints all.")] = 10,
+    overrides: SetOption = None,
 ) -> None:
     """Print a symbol's stored bars (timestamps are bar closes, UTC)."""
-    bars = app.read_bars(settings_of(ctx), symbol, timeframe, start, end).droplevel("symbol")
+    bars = app.read_bars(settings_of(ctx, overrides), symbol, timeframe, start, end).droplevel(
+        "symbol"
+    )
     table = Table(title=f"{symbol} {timeframe}: {len(bars):,} bars")
     table.add_column("close time (UTC)")
     for column in bars.columns:
@@ -144,6 +149,7 @@ def data_validate(
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
     label: LabelOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Check a file against every data rule and print the report; store nothing.
 
@@ -151,7 +157,7 @@ def data_validate(
     """
     request = app.SourceRequest(None, file, symbol, timeframe, calendar, timezone, label)
     try:
-        report = app.run_validate(settings_of(ctx), request)
+        report = app.run_validate(settings_of(ctx, overrides), request)
     except DataValidationError as error:
         report = error.report
     _print_report(report)
@@ -172,9 +178,10 @@ def data_resample(
         Literal["drop", "fill"],
         typer.Option(help="Periods without bars: leave out, or fill flat with zero volume."),
     ] = "drop",
+    overrides: SetOption = None,
 ) -> None:
     """Resample stored bars to a coarser timeframe and store them beside the originals."""
-    settings = settings_of(ctx)
+    settings = settings_of(ctx, overrides)
     result, writes = app.run_resample(
         settings, source_timeframe, target_timeframe, symbols=symbol, empty=empty
     )
@@ -192,9 +199,10 @@ def data_query(
     output: Annotated[
         Literal["table", "csv", "json"], typer.Option("--format", help="Output format.")
     ] = "table",
+    overrides: SetOption = None,
 ) -> None:
     """Run SQL over every stored bar with DuckDB (view: `bars`)."""
-    frame = app.open_store(settings_of(ctx)).query(sql)
+    frame = app.open_store(settings_of(ctx, overrides)).query(sql)
     if output == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif output == "json":

@@ -20,7 +20,7 @@ import typer
 
 from alphagate.app import data as app
 from alphagate.cli import root as base
-from alphagate.cli.root import EndOption, StartOption, SymbolsOption
+from alphagate.cli.root import EndOption, SetOption, StartOption, SymbolsOption
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
 
@@ -81,6 +81,7 @@ def pipeline_run(
     end: EndOption = None,
     config: LocalConfigOption = None,
     run_id: RunIdOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Run data -> features -> labels -> train -> calibrate -> validate, reusing what is unchanged.
 
@@ -90,7 +91,7 @@ def pipeline_run(
     from alphagate.app import pipeline as pipeline_app  # training and MLflow: seconds to import
     from alphagate.pipeline.progress import RichReporter, summary_table, validation_table
 
-    settings = _settings(ctx, config)
+    settings = _settings(ctx, config, overrides)
     selection = pipeline_app.selection_of(settings, _split(symbols), start, end)
     try:
         with RichReporter(base.error_console) as reporter:
@@ -135,11 +136,12 @@ def pipeline_status(
     end: EndOption = None,
     config: LocalConfigOption = None,
     run_id: RunIdOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Show each stage of a run: complete, stale (and why), interrupted or missing."""
     from alphagate.pipeline.progress import status_table
 
-    settings = _settings(ctx, config)
+    settings = _settings(ctx, config, overrides)
     name, states = _inspect(settings, symbols, start, end, run_id)
     base.console.print(status_table(name, states))
 
@@ -152,11 +154,12 @@ def pipeline_show(
     end: EndOption = None,
     config: LocalConfigOption = None,
     run_id: RunIdOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Print a run's validation table and where its HTML report is."""
     from alphagate.pipeline.progress import validation_table
 
-    settings = _settings(ctx, config)
+    settings = _settings(ctx, config, overrides)
     name, _ = _inspect(settings, symbols, start, end, run_id)
     run_dir = settings.pipeline.runs_dir / name
     report = run_dir / "validate" / "validation_report.json"
@@ -191,9 +194,11 @@ def _inspect(
     return pipeline_app.status(settings, selection, run_id)
 
 
-def _settings(ctx: typer.Context, local: list[Path] | None) -> Settings:
+def _settings(
+    ctx: typer.Context, local: list[Path] | None, overrides: list[str] | None
+) -> Settings:
     files: list[Path] = [*(ctx.obj or []), *(local or [])]
-    return app.load_settings(files)
+    return app.load_settings(files, overrides or ())
 
 
 def _split(values: list[str] | None) -> list[str]:

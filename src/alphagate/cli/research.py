@@ -10,7 +10,13 @@ import typer
 
 from alphagate.app import research
 from alphagate.cli import root as base
-from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
+from alphagate.cli.root import (
+    EndOption,
+    SetOption,
+    StartOption,
+    SymbolsOption,
+    TimeframeOption,
+)
 
 if TYPE_CHECKING:
     pass
@@ -40,9 +46,10 @@ def features_build(
     profile: Annotated[
         str | None, typer.Option(help="Feature profile: short, medium, long.")
     ] = None,
+    overrides: SetOption = None,
 ) -> None:
     """Build a feature profile for stored bars or a bars file; write `symbol, ts, features...`."""
-    settings = base.settings_of(ctx)
+    settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
     bars = research.load_bars(
         settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
@@ -81,12 +88,13 @@ def labels_build(
     timeframe: TimeframeOption = None,
     start: StartOption = None,
     end: EndOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Make labels (each with `t1`, when its outcome is known) and write them.
 
     Triple-barrier labels use the multiples saved by `labels calibrate`, or --pt and --sl.
     """
-    settings = base.settings_of(ctx)
+    settings = base.settings_of(ctx, overrides)
     bars = research.load_bars(
         settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
     )
@@ -115,9 +123,10 @@ def labels_calibrate(
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
     start: StartOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Choose triple-barrier multiples on training data only and save them."""
-    settings = base.settings_of(ctx)
+    settings = base.settings_of(ctx, overrides)
     bars = research.load_bars(
         settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start
     )

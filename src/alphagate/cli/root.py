@@ -40,6 +40,15 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        help="Set one setting over the files and ALPHAGATE__ variables, e.g. "
+        "execution.commission_bps=5 (a YAML value); repeatable.",
+    ),
+]
 SourceOption = Literal["bundled", "csv", "parquet", "synthetic"]
 SymbolOption = Annotated[
     str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
@@ -85,9 +94,10 @@ def root(
     ctx.obj = list(config or [])
 
 
-def settings_of(ctx: typer.Context) -> Settings:
+def settings_of(ctx: typer.Context, overrides: list[str] | None = None) -> Settings:
+    """The settings a command runs with: ``--config`` files, environment, then its ``--set``s."""
     files: list[Path] = ctx.obj or []
-    return app.load_settings(files)
+    return app.load_settings(files, overrides or ())
 
 
 def main() -> None:

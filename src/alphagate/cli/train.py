@@ -16,7 +16,13 @@ from rich.table import Table
 from alphagate.app import research
 from alphagate.cli import root as base
 from alphagate.cli.research import InputOption, parse_horizons
-from alphagate.cli.root import EndOption, StartOption, SymbolsOption, TimeframeOption
+from alphagate.cli.root import (
+    EndOption,
+    SetOption,
+    StartOption,
+    SymbolsOption,
+    TimeframeOption,
+)
 
 
 @base.cli.command("train")
@@ -41,9 +47,10 @@ def train(
     timeframe: TimeframeOption = None,
     start: StartOption = None,
     end: EndOption = None,
+    overrides: SetOption = None,
 ) -> None:
     """Train, calibrate and evaluate one model per horizon; track in MLflow; register it."""
-    settings = base.settings_of(ctx)
+    settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
     bars = research.load_bars(
         settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end

@@ -20,9 +20,11 @@ gross          the book's gross exposure is not scaled down
 protect        no stop-loss or take-profit orders: only market orders move the position
 =============  ==========================================================================
 
-Why dataclasses and not the YAML settings tree: the tree is mirrored by
-``configs/default.yaml`` and checked for equality, and these numbers belong to
-a strategy run (they are written next to its outputs), not to the platform.
+Why dataclasses beside the YAML settings tree's ``decision`` section: the
+path's units and its ablation take and derive these values without
+validating a whole tree, and the checks that tie two fields together live
+here. :meth:`DecisionSettings.from_config` is the one mapping from the tree,
+field for field under the same names.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
+
+from alphagate.config import DecisionConfig
+from alphagate.errors import ConfigError
 
 Step = Literal[
     "standardise",
@@ -289,6 +294,42 @@ class DecisionSettings:
         _non_negative("decision", spread_bps=self.spread_bps)
         if self.adv_window < 1:
             raise ValueError(f"decision.adv_window must be >= 1, got {self.adv_window}")
+
+    @classmethod
+    def from_config(cls, config: DecisionConfig, *, whole_units: bool = False) -> DecisionSettings:
+        """The settings the ``decision`` section of the tree describes.
+
+        ``whole_units`` is the execution's choice (``execution.units``), not
+        the decision path's, so it is passed in rather than read from the section.
+
+        Raises
+        ------
+        ConfigError
+            When fields that must agree do not (e.g. ``min_periods > window``).
+        """
+        steps = {
+            "standardise": StandardiseStep,
+            "confidence": ConfidenceStep,
+            "blend": BlendStep,
+            "arbitrate": ArbitrateStep,
+            "gate": GateStep,
+            "size": SizeStep,
+            "kelly": KellyStep,
+            "band": BandStep,
+            "gross": GrossStep,
+            "protect": ProtectStep,
+        }
+        try:
+            return cls(
+                **{
+                    name: step(**getattr(config, name).model_dump()) for name, step in steps.items()
+                },
+                spread_bps=config.spread_bps,
+                adv_window=config.adv_window,
+                whole_units=whole_units,
+            )
+        except ValueError as error:
+            raise ConfigError(f"invalid decision settings: decision.{error}") from None
 
     @property
     def payoff(self) -> float:

@@ -38,8 +38,10 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from alphagate.config import BreakerConfig, RiskConfig
 from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest
+from alphagate.errors import ConfigError
 from alphagate.risk.breaker import (
     DEFAULT_ACTIONS,
     BreakerAction,
@@ -78,6 +80,26 @@ class BreakerSettings:
             raise ValueError("breaker needs 0 < elevated_share < crisis_share <= 1")
         if not 0 <= self.margin_share < 1:
             raise ValueError(f"breaker margin_share must be in [0, 1), got {self.margin_share}")
+
+    @classmethod
+    def from_config(cls, config: BreakerConfig) -> BreakerSettings:
+        """The breaker the ``risk.breaker`` section describes (its ``enabled`` is the caller's)."""
+        actions = {
+            BreakerLevel.NORMAL: BreakerAction(),
+            BreakerLevel.ELEVATED: BreakerAction(scale=config.elevated_scale),
+            BreakerLevel.CRISIS: BreakerAction(
+                scale=config.crisis_scale,
+                reduce_only=config.crisis_reduce_only,
+                flatten=config.crisis_flatten,
+            ),
+        }
+        return cls(
+            window=config.window,
+            elevated_share=config.elevated_share,
+            crisis_share=config.crisis_share,
+            margin_share=config.margin_share,
+            actions=MappingProxyType(actions),
+        )
 
     def build(self, baseline: float | None) -> CorrelationBreaker | None:
         """The breaker for ``baseline``, or None without one (fewer than two symbols)."""
@@ -140,6 +162,47 @@ class RiskSettings:
     def __post_init__(self) -> None:
         if self.max_rejects_per_day < 1:
             raise ValueError(f"max_rejects_per_day must be >= 1, got {self.max_rejects_per_day}")
+
+    @classmethod
+    def from_config(cls, config: RiskConfig, *, fallback: RiskLimits) -> RiskSettings:
+        """The settings the ``risk`` section describes; its null limits take ``fallback``'s.
+
+        The fallback is the caller's because it depends on the strategy's own
+        sizing (a model's ``decision.size.max_weight``), which this ring does not see.
+
+        Raises
+        ------
+        ConfigError
+            When fields that must agree do not (e.g. the breaker's shares).
+        """
+        try:
+            limits = RiskLimits(
+                max_position_weight=_or(config.max_position_weight, fallback.max_position_weight),
+                max_gross_exposure=_or(config.max_gross_exposure, fallback.max_gross_exposure),
+                max_net_exposure=_or(config.max_net_exposure, fallback.max_net_exposure),
+                max_order_notional=_or(config.max_order_notional, fallback.max_order_notional),
+                max_orders_per_day=config.max_orders_per_day,
+                price_collar_pct=config.price_collar_pct,
+                min_cash=config.min_cash,
+            )
+            if not config.drawdown_reduce_at < config.drawdown_halt_at:
+                raise ValueError("risk.drawdown_reduce_at must be below risk.drawdown_halt_at")
+            breaker = config.breaker
+            return cls(
+                limits=limits,
+                drawdown_reduce_at=config.drawdown_reduce_at,
+                drawdown_halt_at=config.drawdown_halt_at,
+                daily_loss_pct=config.daily_loss_pct,
+                max_rejects_per_day=config.max_rejects_per_day,
+                flatten_on_kill=config.flatten_on_kill,
+                breaker=BreakerSettings.from_config(breaker) if breaker.enabled else None,
+            )
+        except ValueError as error:
+            raise ConfigError(f"invalid risk settings: {error}") from None
+
+
+def _or(value: float | None, fallback: float) -> float:
+    return fallback if value is None else value
 
 
 def _reduces(request: OrderRequest, held: float) -> bool:

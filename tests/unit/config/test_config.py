@@ -440,6 +440,96 @@ def test_environment_override_accepts_a_strptime_format_for_the_timestamp_format
     assert settings.data.csv.timestamp_format == "%Y-%m-%d"
 
 
+# ------------------------------------------------------------- --set assignments
+
+
+def test_a_set_assignment_reaches_a_nested_key_as_its_type() -> None:
+    settings = load_config(
+        [],
+        environ={},
+        default_file=None,
+        overrides=["risk.max_position_weight=0.1", "decision.protect.fibonacci=true"],
+    )
+
+    assert settings.risk.max_position_weight == 0.1
+    assert settings.decision.protect.fibonacci is True
+
+
+def test_set_wins_over_the_environment_which_wins_over_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "file.yaml", "execution:\n  commission_bps: 1\n  cash: 500\n")
+    environ = {"ALPHAGATE__EXECUTION__COMMISSION_BPS": "2", "ALPHAGATE__EXECUTION__CASH": "600"}
+
+    settings = load_config(
+        [path], environ=environ, default_file=None, overrides=["execution.commission_bps=3"]
+    )
+
+    assert settings.execution.commission_bps == 3  # --set over the environment
+    assert settings.execution.cash == 600  # the environment over the file
+
+
+def test_the_last_of_two_set_assignments_to_one_key_wins() -> None:
+    overrides = ["execution.latency_bars=1", "execution.latency_bars=2"]
+
+    settings = load_config([], environ={}, default_file=None, overrides=overrides)
+
+    assert settings.execution.latency_bars == 2
+
+
+def test_set_null_clears_an_optional_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "file.yaml", "risk:\n  max_order_notional: 5000\n")
+
+    settings = load_config(
+        [path], environ={}, default_file=None, overrides=["risk.max_order_notional=null"]
+    )
+
+    assert settings.risk.max_order_notional is None
+
+
+def test_a_misspelt_set_key_fails_with_the_dotted_suggestion() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config([], environ={}, default_file=None, overrides=["execution.comission_bps=5"])
+
+    message = str(caught.value)
+    assert "--set execution.comission_bps=5" in message
+    assert "did you mean 'execution.commission_bps'" in message
+
+
+def test_a_set_value_failing_validation_names_the_key_and_the_command_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config([], environ={}, default_file=None, overrides=["risk.daily_loss_pct=2"])
+
+    message = str(caught.value)
+    assert "'risk.daily_loss_pct'" in message
+    assert "--set" in message
+
+
+@pytest.mark.parametrize("assignment", ["execution", "=5", "execution..cash=5"])
+def test_a_set_without_a_dotted_key_and_value_shows_the_expected_form(assignment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape("section.key=value")):
+        load_config([], environ={}, default_file=None, overrides=[assignment])
+
+
+def test_set_naming_a_whole_section_is_refused() -> None:
+    with pytest.raises(ConfigError, match="whole section"):
+        load_config([], environ={}, default_file=None, overrides=["risk.breaker=off"])
+
+
+def test_a_secret_on_the_command_line_is_refused_naming_its_environment_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            [], environ={}, default_file=None, overrides=[f"storage.database_password={SECRET}"]
+        )
+
+    assert SECRET_VARIABLE in str(caught.value)
+
+
+def test_an_unknown_key_in_a_new_section_of_a_file_gets_a_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path / "file.yaml", "decision:\n  protect:\n    fibonaci: true\n")
+
+    with pytest.raises(ConfigError, match=re.escape("did you mean 'decision.protect.fibonacci'")):
+        load(path)
+
+
 # -------------------------------------------------------------------- config hash
 
 
