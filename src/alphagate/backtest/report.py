@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphagate.atomic import write_text_atomically
 from alphagate.backtest.chart_series import (
     TRADE_COLUMNS,
     checked_equity,
@@ -179,7 +180,7 @@ def render_report(
         frame lacks a column, a trade's side is not recognised, or a limit is
         out of range.
     """
-    page = _page(
+    page = report_page(
         equity=equity,
         benchmark=benchmark,
         trades=trades,
@@ -190,7 +191,7 @@ def render_report(
         max_points=max_points,
         max_trade_markers=max_trade_markers,
     )
-    return page.write(path)
+    return write_text_atomically(path, page)
 
 
 def report_page(
@@ -209,31 +210,6 @@ def report_page(
 
     Parameters and errors are those of :func:`render_report`.
     """
-    return _page(
-        equity=equity,
-        benchmark=benchmark,
-        trades=trades,
-        prices=prices,
-        metrics=metrics,
-        title=title,
-        log_scale=log_scale,
-        max_points=max_points,
-        max_trade_markers=max_trade_markers,
-    ).html()
-
-
-def _page(
-    *,
-    equity: pd.Series,
-    benchmark: pd.Series | None,
-    trades: pd.DataFrame,
-    prices: pd.DataFrame | None,
-    metrics: Mapping[str, float | int | None],
-    title: str,
-    log_scale: bool,
-    max_points: int,
-    max_trade_markers: int,
-) -> Page:
     if max_points < 5:
         raise ValueError(f"max_points must be at least 5, got {max_points}")
     if max_trade_markers < 0:
@@ -273,7 +249,7 @@ def _page(
         *_price_parts(prices, trades, page, max_points, max_trade_markers),
     )
     page.add_section("trades", "Trades", trades_table(trades))
-    return page
+    return page.html()
 
 
 # --------------------------------------------------------------------------- sections
