@@ -104,7 +104,7 @@ _STRATEGY_COLOUR = "#2c5fa8"
 _BENCHMARK_COLOUR = "#8c8c8c"
 
 _CSS = """
-table.metrics td.label { text-align: left; color: #3e4c59; }
+table.metrics th { background: none; font-weight: normal; color: #3e4c59; }
 tr.open td { background: #fffbe6; }
 """
 
