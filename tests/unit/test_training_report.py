@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import date
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -31,47 +31,34 @@ from alphagate.training.report import TOP_FEATURES, render_training_report
 HORIZONS = (1, 5)
 
 
-class ReportPage(HTMLParser):
-    """What a reader (or a script) can take from a report: metric cells, images, features."""
+class ReportPage:
+    """What a reader (or a script) can take from a report: metric cells, images, features.
 
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.section = ""
-        self.metric = ""
-        self.cell: dict[str, str] | None = None
-        self.cell_text = ""
+    Read with the standard library's parser (the ``read_page`` fixture).
+    """
+
+    def __init__(self, read: Any) -> None:
+        self.read = read
+        self.tags = read.tags
+        self.images = [attrs.get("src", "") for attrs in read.images]
         self.metrics: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
-        self.images: list[str] = []
         self.features: dict[str, list[str]] = {}
-        self.tags: set[str] = set()
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {key: value or "" for key, value in attrs}
-        self.tags.add(tag)
-        if tag == "section":
-            self.section = attributes.get("id", "")
-        elif tag == "tr" and "data-metric" in attributes:
-            self.metric = attributes["data-metric"]
-            self.metrics.setdefault(self.section, {})[self.metric] = {}
-        elif tag == "tr" and "data-feature" in attributes:
-            self.features.setdefault(self.section, []).append(attributes["data-feature"])
-        elif tag == "td" and "data-kind" in attributes:
-            self.cell, self.cell_text = attributes, ""
-        elif tag == "img":
-            self.images.append(attributes.get("src", ""))
-
-    def handle_data(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell_text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self.cell is not None:
-            shown = {**self.cell, "text": self.cell_text}
-            self.metrics[self.section][self.metric][self.cell["data-kind"]] = shown
-            self.cell = None
-        elif tag == "tr":
-            self.metric = ""
+        for found in read.tables:
+            kind = found.attrs.get("class", "")
+            if kind == "metrics":
+                self.metrics[found.section] = {
+                    row.attrs["data-metric"]: {
+                        cell.attrs["data-kind"]: {**cell.attrs, "text": cell.text}
+                        for cell in row.cells
+                        if "data-kind" in cell.attrs
+                    }
+                    for row in found.rows
+                    if "data-metric" in row.attrs
+                }
+            elif kind == "importances":
+                self.features[found.section] = [
+                    row.attrs["data-feature"] for row in found.rows if "data-feature" in row.attrs
+                ]
 
 
 def expected_text(name: str, value: float) -> str:
@@ -88,7 +75,7 @@ def assert_metrics_match(page: ReportPage, horizon: int, evaluation: dict[str, A
         for name, value in evaluation[kind].items():
             cell = shown[name][kind]
             if value is None:
-                assert "data-value" not in cell and cell["text"] == "\u2013", (horizon, name)
+                assert "data-value" not in cell and cell["text"] == "\u2014", (horizon, name)
             else:
                 assert float(cell["data-value"]) == value, (horizon, kind, name)
                 assert cell["text"] == expected_text(name, value), (horizon, kind, name)
@@ -118,8 +105,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingRunResult:
 
 
 @pytest.fixture(scope="module")
-def page(trained: TrainingRunResult) -> ReportPage:
-    return ReportPage((trained.directory / "report.html").read_text(encoding="utf-8"))
+def page(trained: TrainingRunResult, read_page: Callable[[str], Any]) -> ReportPage:
+    return ReportPage(read_page((trained.directory / "report.html").read_text(encoding="utf-8")))
 
 
 def test_every_training_run_leaves_its_report_in_the_finished_stage(
@@ -157,7 +144,7 @@ def test_the_reliability_diagrams_are_embedded_as_the_saved_pngs(
 
 
 def test_the_report_names_the_run_its_hashes_and_its_data(
-    trained: TrainingRunResult,
+    trained: TrainingRunResult, page: ReportPage
 ) -> None:
     text = (trained.directory / "report.html").read_text(encoding="utf-8")
     manifest = trained.manifest
@@ -173,15 +160,16 @@ def test_the_report_names_the_run_its_hashes_and_its_data(
         "alphagate-logreg-h5 v1",
     ):
         assert str(value) in text, value
-    assert '<th class="text">Seed</th><td class="text">3</td>' in text
+    assert ["Seed", "3"] in page.read.table("summary").texts
 
 
 def test_the_report_loads_nothing_from_anywhere(
     trained: TrainingRunResult, page: ReportPage
 ) -> None:
     text = (trained.directory / "report.html").read_text(encoding="utf-8")
+    page.read.assert_self_contained()
     assert "http://" not in text and "https://" not in text
-    assert not {"script", "link", "iframe", "object"} & page.tags
+    assert not {"script", "link", "iframe", "object"} & set(page.tags)
     assert all(source.startswith("data:") for source in page.images)
 
 
@@ -229,25 +217,28 @@ def hand_made_stage(root: Path, run_id: str = "hand") -> Path:
 
 
 def test_every_key_of_an_evaluation_is_shown_even_ones_the_report_does_not_know(
-    tmp_path: Path,
+    tmp_path: Path, read_page: Callable[[str], Any]
 ) -> None:
     stage = hand_made_stage(tmp_path)
-    page = ReportPage(render_training_report(stage).read_text(encoding="utf-8"))
+    page = ReportPage(read_page(render_training_report(stage).read_text(encoding="utf-8")))
     evaluation = json.loads((stage / "h3" / "evaluation.json").read_text(encoding="utf-8"))
     assert_metrics_match(page, 3, evaluation)
     assert page.metrics["h3"]["my_new_metric"]["raw"]["text"] == "-1.2500"
     assert list(page.metrics["h3"]) == ["n", "accuracy", "roc_auc", "my_new_metric"]
 
 
-def test_text_from_the_stage_is_escaped(tmp_path: Path) -> None:
+def test_text_from_the_stage_is_escaped(tmp_path: Path, read_page: Callable[[str], Any]) -> None:
     stage = hand_made_stage(tmp_path, run_id="<b>bold</b>")
     text = render_training_report(stage).read_text(encoding="utf-8")
     assert "<b>bold</b>" not in text and "&lt;b&gt;bold&lt;/b&gt;" in text
     assert "a<b&c" not in text and "a&lt;b&amp;c" in text
     assert "X<Y" not in text and "X&lt;Y" in text
-    page = ReportPage(text)
+    page = ReportPage(read_page(text))
+    page.read.assert_self_contained()
     assert page.features["h3"] == ["rsi_14", "a<b&c"]
-    assert "b" not in page.tags
+    assert page.read.title == "Training run <b>bold</b>"
+    assert ["Symbols", "1: X<Y"] in page.read.table("summary").texts
+    assert page.tags["b"] == 0
 
 
 def test_a_horizon_without_files_gets_notes_not_an_error(tmp_path: Path) -> None:

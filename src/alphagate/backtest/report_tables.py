@@ -1,14 +1,14 @@
 """The backtest report's tables and how it writes numbers: metrics, trades, amounts, times.
 
 Kept apart from the charts (:mod:`alphagate.backtest.report`) because these
-are plain HTML and formatting rules, read and tested on their own: which
+are the report's formatting rules, read and tested on their own: which
 metrics are fractions shown as percentages, how many trades the table lists,
-and the dash shown for anything undefined.
+and how prices, amounts and quantities are written. The HTML itself (escaping,
+the dash for anything undefined) is :mod:`alphagate.html_report`'s.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from typing import Final
@@ -16,12 +16,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from alphagate.html_report import Cell, Column, Row, format_number, frame_table, note, table
+from alphagate.html_report.numbers import DASH
+
 MAX_TRADE_ROWS: Final = 500
 """Trades listed in the table. Longer lists are cut (with the full count shown)
 because a table of tens of thousands of rows makes the page slow to open and
 nobody reads it; the complete list belongs in the run's trades file."""
-
-_DASH = "\u2014"  # shown for a metric or value that is missing or undefined
 
 # How each metric of ``PerformanceMetrics`` is shown. Fractions are stored as
 # plain numbers (0.12 is 12 %), so the report needs to know which ones to scale.
@@ -52,149 +53,111 @@ _METRIC_LABELS: Mapping[str, str] = {
 }
 
 
+def format_metric(name: str, value: float | int | None) -> str:
+    """One metric as shown: fractions as %, ratios and amounts to 2 dp, counts whole.
+
+    ``None``/``nan`` mean "undefined for this run" (``PerformanceMetrics``
+    writes nan, ``to_json_dict`` None) and show the dash; an infinite profit
+    factor is real and shows as infinity.
+    """
+    number = math.nan if value is None else float(value)
+    if name in _PERCENT_METRICS:
+        return format_number(number * 100.0, "{:,.2f}%")
+    if name in _RATIO_METRICS or name in _AMOUNT_METRICS:
+        return format_number(number, "{:,.2f}")
+    if math.isfinite(number) and number.is_integer():
+        return format_number(int(number), "{:,d}")
+    return format_number(number, "{:,.4g}")
+
+
+def format_amount(value: float) -> str:
+    """Money to the cent, with thousands separators."""
+    return format_number(value, "{:,.2f}")
+
+
+def format_price(value: float) -> str:
+    """A price to the cent, or to six significant digits below 1 (a penny stock, a crypto pair)."""
+    if math.isfinite(value) and abs(value) < 1.0:
+        return format_number(value, "{:.6g}")
+    return format_number(value, "{:,.2f}")
+
+
+def format_quantity(value: float) -> str:
+    """A quantity to eight significant digits: whole shares stay whole, crypto lots keep theirs."""
+    return format_number(value, "{:,.8g}")
+
+
+def format_ts(stamp: pd.Timestamp) -> str:
+    """A time to the minute (the report's times are UTC); the dash when there is none."""
+    if pd.isna(stamp):
+        return DASH
+    return str(stamp.strftime("%Y-%m-%d %H:%M"))
+
+
+def _side(is_long: bool) -> str:
+    return "long" if is_long else "short"
+
+
+def _exit_time(stamp: pd.Timestamp) -> str:
+    return "open" if pd.isna(stamp) else format_ts(stamp)
+
+
+_METRICS_COLUMNS = (Column("Metric", text=True, row_header=True), Column("Value"))
+
+
 def metrics_table(metrics: Mapping[str, float | int | None]) -> str:
+    """Each metric, labelled, with its name in ``data-metric`` for a script to find it."""
     if not metrics:
-        return '<p class="note">No metrics were given.</p>'
-    rows = []
-    for name, value in metrics.items():
-        label = _METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
-        rows.append(
-            f'<tr data-metric="{html.escape(name)}"><td class="label">{html.escape(label)}</td>'
-            f"<td>{format_metric(name, value)}</td></tr>"
+        return note("No metrics were given.")
+    rows = (
+        Row(
+            [
+                Cell(_METRIC_LABELS.get(name, name.replace("_", " ").capitalize())),
+                format_metric(name, value),
+            ],
+            data={"metric": name},
         )
-    return '<table class="metrics">\n' + "\n".join(rows) + "\n</table>"
+        for name, value in metrics.items()
+    )
+    return table(_METRICS_COLUMNS, rows, css_class="metrics", header=False)
+
+
+_TRADE_COLUMNS = (
+    Column("#", key="number"),
+    Column("Symbol", text=True, key="symbol"),
+    Column("Side", text=True, key="long", format=_side),
+    Column("Qty", key="qty", format=format_quantity),
+    Column("Entry time", key="entry_ts", format=format_ts),
+    Column("Entry price", key="entry_price", format=format_price),
+    Column("Exit time", key="exit_ts", format=_exit_time),
+    Column("Exit price", key="exit_price", format=format_price),
+    Column("P&L", key="pnl", format=format_amount),
+    Column("Fees", key="fees", format=format_amount),
+    Column("Net P&L", key="net", format=format_amount),
+)
 
 
 def trades_table(trades: pd.DataFrame) -> str:
+    """The first :data:`MAX_TRADE_ROWS` trades (``checked_trades``' frame), open ones marked."""
     if len(trades) == 0:
-        return '<p class="note">No trades.</p>'
+        return note("No trades.")
     total = len(trades)
-    open_count = int(trades["exit_ts"].isna().sum())
     shown = trades.iloc[:MAX_TRADE_ROWS]
+    is_open = shown["exit_ts"].isna().to_numpy(dtype=bool)
     summary = (
         f"Showing the first {len(shown):,} of {total:,} trades"
         if total > len(shown)
         else f"{total:,} trade{'' if total == 1 else 's'}"
     )
-    summary += f" ({open_count:,} open). Times in UTC; P&amp;L is gross of fees."
-    header = (
-        '<tr><th>#</th><th class="text">Symbol</th><th class="text">Side</th><th>Qty</th>'
-        "<th>Entry time</th><th>Entry price</th><th>Exit time</th><th>Exit price</th>"
-        "<th>P&amp;L</th><th>Fees</th><th>Net P&amp;L</th></tr>"
+    summary += (
+        f" ({int(trades['exit_ts'].isna().sum()):,} open). Times in UTC; P&L is gross of fees."
     )
-    # Formatted a column at a time: the times in one NumPy call each, the
-    # numbers by ``map``, rather than a ``strftime`` and an attribute lookup
-    # per cell.
-    columns = zip(
-        map(html.escape, shown["symbol"].tolist()),
-        shown["long"].tolist(),
-        map(format_quantity, shown["qty"].tolist()),
-        format_times(shown["entry_ts"]),
-        map(format_price, shown["entry_price"].tolist()),
-        shown["exit_ts"].isna().tolist(),
-        format_times(shown["exit_ts"]),
-        map(format_price, shown["exit_price"].tolist()),
-        map(format_amount, shown["pnl"].tolist()),
-        map(format_amount, shown["fees"].tolist()),
-        map(format_amount, (shown["pnl"] - shown["fees"]).tolist()),
-        strict=True,
+    frame = shown.assign(number=np.arange(1, len(shown) + 1), net=shown["pnl"] - shown["fees"])
+    body = frame_table(
+        frame,
+        _TRADE_COLUMNS,
+        row_classes=["open" if flag else "closed" for flag in is_open.tolist()],
+        css_class="trades",
+        scroll=True,
     )
-    rows = [
-        f'<tr class="{"open" if is_open else "closed"}">'
-        f"<td>{number}</td>"
-        f'<td class="text">{symbol}</td>'
-        f'<td class="text">{"long" if is_long else "short"}</td>'
-        f"<td>{qty}</td>"
-        f"<td>{entry_ts}</td>"
-        f"<td>{entry_price}</td>"
-        f"<td>{'open' if is_open else exit_ts}</td>"
-        f"<td>{exit_price}</td>"
-        f"<td>{pnl}</td>"
-        f"<td>{fees}</td>"
-        f"<td>{net}</td>"
-        "</tr>"
-        for number, (
-            symbol,
-            is_long,
-            qty,
-            entry_ts,
-            entry_price,
-            is_open,
-            exit_ts,
-            exit_price,
-            pnl,
-            fees,
-            net,
-        ) in enumerate(columns, start=1)
-    ]
-    return (
-        f'<p class="note">{summary}</p>\n<div class="table-scroll"><table class="trades">\n'
-        + header
-        + "\n"
-        + "\n".join(rows)
-        + "\n</table></div>"
-    )
-
-
-def format_metric(name: str, value: float | int | None) -> str:
-    """One metric as shown: fractions as %, ratios and amounts to 2 dp, counts whole."""
-    number = math.nan if value is None else float(value)
-    if not math.isfinite(number):
-        # ``None``/``nan`` mean "undefined for this run" (PerformanceMetrics
-        # writes nan, to_json_dict None); an infinite profit factor is real.
-        return _DASH if math.isnan(number) else ("&infin;" if number > 0 else "&minus;&infin;")
-    if name in _PERCENT_METRICS:
-        text = f"{number * 100.0:,.2f}%"
-    elif name in _RATIO_METRICS or name in _AMOUNT_METRICS:
-        text = f"{number:,.2f}"
-    elif number.is_integer():
-        text = f"{int(number):,d}"
-    else:
-        text = f"{number:,.4g}"
-    return text
-
-
-AMOUNT_FORMAT: Final = "{:,.2f}"
-"""How :func:`format_amount` writes a finite amount (for formatting many by ``map``)."""
-QUANTITY_FORMAT: Final = "{:,.8g}"
-"""How :func:`format_quantity` writes a finite quantity."""
-
-
-def format_amount(value: float) -> str:
-    return _DASH if not math.isfinite(value) else AMOUNT_FORMAT.format(value)
-
-
-def format_price(value: float) -> str:
-    if not math.isfinite(value):
-        return _DASH
-    return f"{value:,.2f}" if abs(value) >= 1.0 else f"{value:.6g}"
-
-
-def format_quantity(value: float) -> str:
-    return _DASH if not math.isfinite(value) else QUANTITY_FORMAT.format(value)
-
-
-def format_ts(stamp: pd.Timestamp) -> str:
-    if pd.isna(stamp):
-        return _DASH
-    return str(stamp.strftime("%Y-%m-%d %H:%M"))
-
-
-def format_times(stamps: pd.Series) -> list[str]:
-    """:func:`format_ts` of each stamp (a column of times), in one NumPy call.
-
-    ``datetime_as_string`` to the minute writes the same text with a ``T``
-    for the space, and truncates to the minute as ``strftime`` does (before
-    1970 too). It pads a year to four digits where ``strftime`` does not, so
-    a column with a year before 1000 (or after 9999) is formatted a stamp at
-    a time.
-    """
-    times = pd.DatetimeIndex(stamps)
-    wall = (times.tz_localize(None) if times.tz is not None else times).to_numpy()
-    minutes = wall.astype("datetime64[m]")
-    years = minutes[~np.isnat(minutes)].astype("datetime64[Y]").astype(np.int64) + 1970
-    if years.size and not (years.min() >= 1000 and years.max() <= 9999):
-        return [format_ts(stamp) for stamp in times]
-    text = np.char.replace(np.datetime_as_string(minutes, unit="m"), "T", " ")
-    text[np.isnat(minutes)] = _DASH
-    return [str(value) for value in text.tolist()]
+    return note(summary) + "\n" + body

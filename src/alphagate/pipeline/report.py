@@ -5,18 +5,18 @@ a number the stages judged by), so the page and ``validation_report.json``
 cannot disagree. Order follows the question a user asks: the verdict and
 every check first, then the evidence (data, out-of-sample model quality,
 calibration, what the model looked at, the backtest against buy-and-hold),
-then provenance. Charts are PNGs embedded as data URIs and the style is
-inline, so the file opens anywhere, offline, and can be mailed as is.
+then provenance. The page is built with :mod:`alphagate.html_report`: charts
+are PNGs embedded as data URIs and the style is inline, so the file opens
+anywhere, offline, and can be mailed as is; every string read from the run
+is escaped.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import io
-import math
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +24,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from alphagate.atomic import write_text_atomically
+from alphagate.html_report import Cell, Column, Page, format_number, image, table
 from alphagate.models.calibration import calibrator_from_dict
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.runs.json_files import read_json_or_none
 from alphagate.runs.layout import CALIBRATOR, EVALUATION, HOLDOUT, horizon_folders, horizon_name
 
-_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6rem 0}td,th{padding:.25rem .6rem;border:1px solid #ddd}
-th{background:#f5f5f5;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#17663a;font-weight:600}.fail{color:#b3261e;font-weight:600}
-.missing{color:#8a6d00;font-weight:600}.verdict{font-size:1.3rem;padding:.5rem 1rem;
-display:inline-block;border-radius:4px;background:#f5f5f5}img{max-width:100%}
-.small{color:#666;font-size:.9em}
+_CSS = """
+.pass { color: #17663a; font-weight: 600; } .fail { color: #b3261e; font-weight: 600; }
+.missing { color: #8a6d00; font-weight: 600; }
+.verdict { font-size: 1.3rem; padding: 0.5rem 1rem; display: inline-block; border-radius: 4px;
+           background: #f5f7fa; }
 """
 _MODEL_METRICS = (
     "accuracy", "roc_auc", "log_loss", "brier", "ece_uniform", "mce_uniform", "ic",
@@ -48,81 +44,96 @@ _BACKTEST_METRICS = (
     "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown",
     "calmar", "win_rate", "profit_factor", "trades", "exposure", "turnover", "alpha", "beta",
 )  # fmt: skip
+_CHECK_COLUMNS = (
+    Column("check", text=True),
+    Column("value"),
+    Column("must be", text=True),
+    Column("result", text=True),
+    Column("measured on", text=True),
+)
+_METRIC_VALUE_COLUMNS = (Column("metric", text=True), Column("value"))
 
 
 def render_run_report(run_dir: Path, path: Path) -> Path:
     """Write the run's report to ``path`` (atomically) and return it."""
-    verdict = _json(run_dir / "validate" / "validation_report.json")
-    sections = [
-        _verdict_section(verdict),
-        _data_section(run_dir / "data"),
-        _model_section(run_dir / "calibrate", run_dir / "train"),
-        _calibration_section(run_dir / "train", run_dir / "calibrate"),
-        _importance_section(run_dir / "train"),
-        _backtest_section(run_dir / "backtest"),
-        _provenance_section(run_dir),
-    ]
-    title = f"alphagate run {run_dir.name}"
-    page = (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-        f"<style>{_STYLE}</style></head><body><h1>{_e(title)}</h1>"
-        + "".join(sections)
-        + "</body></html>"
+    page = Page(f"alphagate run {run_dir.name}", css=_CSS)
+    page.add_section(
+        "validation", "Validation", _verdict(_json(run_dir / "validate" / "validation_report.json"))
     )
-    return write_text_atomically(path, page)
+    page.add_section("data", "Data", _data(run_dir / "data"))
+    page.add_section(
+        "model-quality",
+        "Out-of-sample model quality",
+        _model_quality(run_dir / "calibrate", run_dir / "train"),
+    )
+    page.add_section(
+        "calibration",
+        "Calibration on the holdout (before and after)",
+        _calibration(run_dir / "train", run_dir / "calibrate"),
+    )
+    page.add_section("importances", "Feature importances (top 15)", _importances(run_dir / "train"))
+    page.add_section("backtest", "Backtest against buy-and-hold", _backtest(run_dir / "backtest"))
+    page.add_section("provenance", "Provenance", _provenance(run_dir))
+    return page.write(path)
 
 
-def _verdict_section(report: Mapping[str, Any]) -> str:
+def _verdict(report: Mapping[str, Any]) -> str:
     verdict = str(report.get("verdict", "unknown"))
-    rows = [
+    rows: list[list[str | Cell]] = [
         [
-            _e(c["name"]),
+            str(c["name"]),
             _num(c.get("value")),
-            _e(c.get("comparison", "")) + " " + _num(c.get("threshold")),
-            _status(c.get("passed")),
-            _e(c.get("detail", "")),
+            f"{c.get('comparison', '')} {_num(c.get('threshold'))}",
+            Cell(markup=_status(c.get("passed"))),
+            str(c.get("detail", "")),
         ]
         for c in report.get("checks", [])
     ]
-    body = (
-        f"<p class='verdict'>verdict: <span class='{_verdict_class(verdict)}'>{_e(verdict)}"
-        "</span></p><p class='small'>Every check is shown; a check whose input is absent is "
-        "<span class='missing'>missing</span>, never passed.</p>"
-        + _table(["check", "value", "must be", "result", "measured on"], rows)
+    return (
+        f"<p class='verdict'>verdict: <span class='{_verdict_class(verdict)}'>"
+        f"{html.escape(verdict)}</span></p><p class='note'>Every check is shown; a check whose "
+        "input is absent is <span class='missing'>missing</span>, never passed.</p>\n"
+        + table(_CHECK_COLUMNS, rows, css_class="checks")
     )
-    return _section("Validation", body)
 
 
-def _data_section(stage: Path) -> str:
+def _data(stage: Path) -> str:
     coverage = _json(stage / "coverage.json")
     rows = [
-        [_e(symbol), _e(span.get("first", "")), _e(span.get("last", "")), _num(span.get("rows"))]
+        [str(symbol), str(span.get("first", "")), str(span.get("last", "")), _num(span.get("rows"))]
         for symbol, span in coverage.items()
     ]
-    return _section("Data", _table(["symbol", "first bar", "last bar", "bars"], rows))
+    columns = (
+        Column("symbol", text=True),
+        Column("first bar", text=True),
+        Column("last bar", text=True),
+        Column("bars"),
+    )
+    return table(columns, rows, css_class="coverage")
 
 
-def _model_section(calibrate: Path, train: Path) -> str:
+def _model_quality(calibrate: Path, train: Path) -> str:
     choice = _json(calibrate / "choice.json")
+    columns = (Column("metric", text=True), Column("raw"), Column("calibrated"))
     parts = []
     for horizon, folder in horizon_folders(calibrate).items():
         calibrated = _json(folder / EVALUATION)
         raw = _json(train / horizon_name(horizon) / EVALUATION).get("raw", {})
         rows = [
-            [_e(name), _num(raw.get(name)), _num(calibrated.get(name))]
+            [name, _num(raw.get(name)), _num(calibrated.get(name))]
             for name in _MODEL_METRICS
             if name in calibrated
         ]
-        method = choice.get(horizon_name(horizon), {}).get("method", "?")
+        method = str(choice.get(horizon_name(horizon), {}).get("method", "?"))
         parts.append(
-            f"<h3>horizon {horizon} bars</h3><p class='small'>holdout (out of sample); "
-            f"calibrator chosen on out-of-fold predictions: {_e(method)}</p>"
-            + _table(["metric", "raw", "calibrated"], rows)
+            f"<h3>horizon {horizon} bars</h3><p class='note'>holdout (out of sample); "
+            f"calibrator chosen on out-of-fold predictions: {html.escape(method)}</p>\n"
+            + table(columns, rows, css_class=f"model-h{horizon}")
         )
-    return _section("Out-of-sample model quality", "".join(parts) or "<p>no horizons</p>")
+    return "\n".join(parts) or "<p>no horizons</p>"
 
 
-def _calibration_section(train: Path, calibrate: Path) -> str:
+def _calibration(train: Path, calibrate: Path) -> str:
     parts = []
     for horizon, folder in horizon_folders(train).items():
         holdout = pd.read_parquet(folder / HOLDOUT)
@@ -135,42 +146,45 @@ def _calibration_section(train: Path, calibrate: Path) -> str:
                 Path(scratch) / "reliability.png",
                 p_after=calibrator.transform(raw),
             )
-            image = _image(png.read_bytes(), f"reliability, horizon {horizon}")
-        parts.append(f"<h3>horizon {horizon} bars</h3>{image}")
-    return _section("Calibration on the holdout (before and after)", "".join(parts))
+            picture = image(png.read_bytes(), f"reliability, horizon {horizon}")
+        parts.append(f"<h3>horizon {horizon} bars</h3>{picture}")
+    return "\n".join(parts)
 
 
-def _importance_section(train: Path) -> str:
+def _importances(train: Path) -> str:
+    columns = (Column("feature", text=True), Column("importance"))
     parts = []
     for horizon, folder in horizon_folders(train).items():
-        table = folder / "feature_importances.csv"
-        if not table.is_file():
+        path = folder / "feature_importances.csv"
+        if not path.is_file():
             continue
-        top = pd.read_csv(table).head(15)
-        rows = [[_e(r.feature), _num(r.importance)] for r in top.itertuples(index=False)]
-        parts.append(f"<h3>horizon {horizon} bars</h3>" + _table(["feature", "importance"], rows))
-    body = "".join(parts) or "<p>the model family records no importances</p>"
-    return _section("Feature importances (top 15)", body)
+        top = pd.read_csv(path).head(15)
+        rows = [[str(r.feature), _num(r.importance)] for r in top.itertuples(index=False)]
+        parts.append(
+            f"<h3>horizon {horizon} bars</h3>"
+            + table(columns, rows, css_class=f"importances-h{horizon}")
+        )
+    return "\n".join(parts) or "<p>the model family records no importances</p>"
 
 
-def _backtest_section(stage: Path) -> str:
+def _backtest(stage: Path) -> str:
     metrics = _json(stage / "metrics.json")
     equity = _series(stage / "equity.csv")
     benchmark = _series(stage / "benchmark_equity.csv")
-    rows = [[_e(name), _num(metrics.get(name))] for name in _BACKTEST_METRICS if name in metrics]
-    chart = _image(_equity_png(equity, benchmark), "equity and drawdown") if len(equity) else ""
+    rows = [[name, _num(metrics.get(name))] for name in _BACKTEST_METRICS if name in metrics]
+    chart = image(_equity_png(equity, benchmark), "equity and drawdown") if len(equity) else ""
     summary = _json(stage / "model_backtest.json")
     note = (
-        f"<p class='small'>Out of sample only, from {_e(summary.get('first_bar', '?'))}; "
-        f"fills {_e(summary.get('fill_model', '?'))}, commission "
-        f"{_num(summary.get('commission_bps'))} bps; {_num(summary.get('decisions'))} decisions "
-        f"traced (decisions.parquet), {_num(summary.get('risk_events'))} risk events. "
+        "<p class='note'>Out of sample only, from "
+        f"{html.escape(str(summary.get('first_bar', '?')))}; "
+        f"fills {html.escape(str(summary.get('fill_model', '?')))}, commission "
+        f"{html.escape(_num(summary.get('commission_bps')))} bps; "
+        f"{html.escape(_num(summary.get('decisions')))} decisions traced (decisions.parquet), "
+        f"{html.escape(_num(summary.get('risk_events')))} risk events. "
         "The full interactive backtest report is <a href='../backtest/report.html'>"
         "backtest/report.html</a>.</p>"
     )
-    return _section(
-        "Backtest against buy-and-hold", note + chart + _table(["metric", "value"], rows)
-    )
+    return note + chart + "\n" + table(_METRIC_VALUE_COLUMNS, rows, css_class="backtest")
 
 
 def _equity_png(equity: pd.Series, benchmark: pd.Series) -> bytes:
@@ -193,23 +207,28 @@ def _equity_png(equity: pd.Series, benchmark: pd.Series) -> bytes:
     return buffer.getvalue()
 
 
-def _provenance_section(run_dir: Path) -> str:
+def _provenance(run_dir: Path) -> str:
     rows = []
     manifests = [(_json(path), path) for path in run_dir.glob("*/manifest.json")]
     for manifest, manifest_path in sorted(manifests, key=lambda m: str(m[0].get("started_utc"))):
         rows.append(
             [
-                _e(manifest.get("stage", manifest_path.parent.name)),
-                _e(manifest.get("code_version", "")),
-                _e(manifest.get("config_hash", "")),
-                _e(str(manifest.get("seed", ""))),
+                str(manifest.get("stage", manifest_path.parent.name)),
+                str(manifest.get("code_version", "")),
+                str(manifest.get("config_hash", "")),
+                str(manifest.get("seed", "")),
                 _num(manifest.get("wall_seconds")),
                 _num(manifest.get("peak_memory_mib")),
-                _e(manifest.get("finished_utc", "")),
+                str(manifest.get("finished_utc", "")),
             ]
         )
-    headers = ["stage", "code", "config", "seed", "seconds", "peak MiB", "finished (UTC)"]
-    return _section("Provenance", _table(headers, rows))
+    columns = (
+        *(Column(heading, text=True) for heading in ("stage", "code", "config", "seed")),
+        Column("seconds"),
+        Column("peak MiB"),
+        Column("finished (UTC)", text=True),
+    )
+    return table(columns, rows, css_class="provenance")
 
 
 def _series(path: Path) -> pd.Series:
@@ -226,26 +245,6 @@ def _json(path: Path) -> dict[str, Any]:
     return read_json_or_none(path) or {}
 
 
-def _image(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{data}'>"
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _cell(content: str) -> str:
-    numeric = content[:1].isdigit() or (content[:1] == "-" and content[1:2].isdigit())
-    return f"<td class='n'>{content}</td>" if numeric else f"<td>{content}</td>"
-
-
-def _section(heading: str, body: str) -> str:
-    return f"<h2>{_e(heading)}</h2>{body}"
-
-
 def _status(passed: object) -> str:
     if passed is True:
         return "<span class='pass'>pass</span>"
@@ -259,18 +258,11 @@ def _verdict_class(verdict: str) -> str:
 
 
 def _num(value: object) -> str:
-    if value is None or isinstance(value, bool):
-        return "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "—"
-        if value.is_integer() and abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return _e(str(value))
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """A number as the stages' JSON holds it: counts whole, the rest to four digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        return format_number(value, "{:,.0f}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number(value, "{:,}")
+    return format_number(value, "{:.4g}")

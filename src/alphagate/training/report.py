@@ -5,9 +5,10 @@ horizon an evaluation, a reliability diagram, feature importances). A reviewer
 deciding whether a model is worth a backtest wants it on one page, often
 later, on another machine, offline, or attached to a review. So
 ``render_training_report`` writes ``report.html`` into the stage directory as
-a single file that needs nothing else: styles are inline, the reliability
-diagrams are embedded as base64 PNG ``data:`` URIs, and there is no script,
-stylesheet, font or image loaded from anywhere.
+a single file that needs nothing else, built with :mod:`alphagate.html_report`:
+styles are inline, the reliability diagrams are embedded as base64 PNG
+``data:`` URIs, and there is no script, stylesheet, font or image loaded from
+anywhere.
 
 What the page shows is read from the stage's own files, never recomputed, so
 it cannot disagree with them: every key of each ``evaluation.json`` is shown
@@ -18,14 +19,13 @@ run did not write (importances for a model without them, say) gets a short
 note instead of its section's content.
 
 Every string read from the files (run id, symbols, feature and metric names,
-parameters) passes through :func:`html.escape`, so a name with ``<`` or ``&``
-in it is shown as written and never read as markup. No clock is read, so the
-same stage always gives the same bytes.
+parameters) is handed to the kit as text, which escapes it, so a name with
+``<`` or ``&`` in it is shown as written and never read as markup. No clock is
+read, so the same stage always gives the same bytes.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import json
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from alphagate.atomic import write_text_atomically
+from alphagate.html_report import DASH, Cell, Column, Page, Row, image, note, table
 
 __all__ = ["REPORT_NAME", "TOP_FEATURES", "render_training_report"]
 
@@ -44,7 +44,6 @@ TOP_FEATURES = 20
 
 _SHOWN_SYMBOLS = 30
 """Symbols named in the summary: 500 names would bury the table (the manifest has them all)."""
-_DASH = "&ndash;"
 _COUNT_METRICS = frozenset({"n", "strategy_periods"})
 _METRIC_LABELS = {
     "n": "Holdout rows",
@@ -67,22 +66,18 @@ _METRIC_LABELS = {
 }
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
-       margin: 0 auto; max-width: 1100px; padding: 1.5rem; color: #1f2933; }
-h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.2rem; border-bottom: 1px solid #d9dee3; padding-bottom: 0.3rem;
-     margin-top: 2rem; }
-h3 { font-size: 1rem; margin: 1.2rem 0 0.4rem; }
-.subtitle, .note { color: #616e7c; font-size: 0.9rem; }
-table { border-collapse: collapse; font-size: 0.85rem; }
-th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #eef0f2; text-align: right;
-         white-space: nowrap; }
-th { background: #f5f7fa; }
-td.text, th.text { text-align: left; white-space: normal; }
 td.bar { width: 240px; }
 td.bar div { background: #3e7cb1; height: 0.7rem; }
-img.reliability { max-width: 100%; border: 1px solid #eef0f2; }
+img.reliability { border: 1px solid #eef0f2; }
 """
+_SUMMARY_COLUMNS = (Column("Field", text=True, row_header=True), Column("Value", text=True))
+_METRIC_COLUMNS = (
+    Column("metric", text=True),
+    Column("raw"),
+    Column("calibrated"),
+    Column("calibrated \u2212 raw"),
+)
+_IMPORTANCE_COLUMNS = (Column("feature", text=True), Column("importance"), Column(""))
 
 
 def render_training_report(train_dir: Path) -> Path:
@@ -109,24 +104,15 @@ def render_training_report(train_dir: Path) -> Path:
     manifest = _read_json(train_dir / "manifest.json")
     per_horizon = manifest.get("per_horizon") or {}
     run_id = str(manifest.get("run_id", train_dir.parent.name))
-    title = html.escape(f"Training run {run_id}")
-    sections = [_section("summary", "Run", _summary_table(manifest))]
-    sections += [
-        _horizon_section(horizon, folder, per_horizon.get(str(horizon)) or {})
-        for horizon, folder in _horizon_folders(train_dir)
-    ]
-    document = (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<h1>{title}</h1>\n<p class="subtitle">{_subtitle(manifest)}</p>\n'
-        + "\n".join(sections)
-        + "\n</body>\n</html>\n"
-    )
-    path = train_dir / REPORT_NAME
-    write_text_atomically(path, document)
-    return path
+    page = Page(f"Training run {run_id}", subtitle=_subtitle(manifest), css=_CSS)
+    page.add_section("summary", "Run", _summary_table(manifest))
+    for horizon, folder in _horizon_folders(train_dir):
+        page.add_section(
+            f"h{horizon}",
+            f"Horizon {horizon} bars",
+            *_horizon_parts(horizon, folder, per_horizon.get(str(horizon)) or {}),
+        )
+    return page.write(train_dir / REPORT_NAME)
 
 
 # --------------------------------------------------------------------------- run summary
@@ -136,7 +122,7 @@ def _subtitle(manifest: Mapping[str, Any]) -> str:
     family = _text(manifest.get("family"))
     horizons = ", ".join(_text(h) for h in manifest.get("horizons") or [])
     return (
-        f"{family} model per horizon ({horizons or _DASH} bars), "
+        f"{family} model per horizon ({horizons or DASH} bars), "
         f"calibrated with {_text(manifest.get('calibration'))}; "
         "metrics are on the holdout, which neither training nor calibration saw."
     )
@@ -153,10 +139,10 @@ def _summary_table(manifest: Mapping[str, Any]) -> str:
         ("Calibration", _text(manifest.get("calibration"))),
         ("Seed", _text(manifest.get("seed"))),
         ("Search trials per horizon", _text(manifest.get("trials"))),
-        ("Horizons (bars)", ", ".join(_text(h) for h in manifest.get("horizons") or []) or _DASH),
+        ("Horizons (bars)", ", ".join(_text(h) for h in manifest.get("horizons") or []) or DASH),
         ("Symbols", _symbols(bars.get("symbols") or [])),
         ("Bars", _count(bars.get("rows"))),
-        ("Date range", f"{_text(bars.get('start'))} &rarr; {_text(bars.get('end'))}"),
+        ("Date range", f"{_text(bars.get('start'))} \u2192 {_text(bars.get('end'))}"),
         ("Config hash", _code(manifest.get("config_hash"))),
         ("Data hash", _code(manifest.get("data_hash"))),
         ("Code version", _text(manifest.get("code_version"))),
@@ -165,35 +151,32 @@ def _summary_table(manifest: Mapping[str, Any]) -> str:
         ("MLflow run", _code(mlflow.get("run_id"))),
         ("Registered models", _models(mlflow.get("models") or {})),
     ]
-    cells = (
-        f'<tr><th class="text">{label}</th><td class="text">{value}</td></tr>'
-        for label, value in rows
-    )
-    return '<table class="summary">\n' + "\n".join(cells) + "\n</table>"
+    return table(_SUMMARY_COLUMNS, rows, css_class="summary", header=False)
 
 
 def _symbols(symbols: list[Any]) -> str:
     shown = ", ".join(_text(s) for s in symbols[:_SHOWN_SYMBOLS])
     more = len(symbols) - _SHOWN_SYMBOLS
     suffix = f" and {more:,} more" if more > 0 else ""
-    return f"{len(symbols):,}: {shown}{suffix}" if symbols else _DASH
+    return f"{len(symbols):,}: {shown}{suffix}" if symbols else DASH
 
 
-def _models(models: Mapping[str, Any]) -> str:
+def _models(models: Mapping[str, Any]) -> Cell:
+    """One registered model a line; the names are escaped, the line breaks are markup."""
     entries = [
-        f"h{_text(h)}: {_text(m.get('name'))} v{_text(m.get('version'))}"
+        html.escape(f"h{_text(h)}: {_text(m.get('name'))} v{_text(m.get('version'))}")
         for h, m in sorted(models.items(), key=lambda item: _horizon_key(item[0]))
         if isinstance(m, Mapping)
     ]
-    return "<br>".join(entries) or _DASH
+    return Cell(markup="<br>".join(entries) or DASH)
 
 
 # --------------------------------------------------------------------------- horizons
 
 
-def _horizon_section(horizon: int, folder: Path, entry: Mapping[str, Any]) -> str:
+def _horizon_parts(horizon: int, folder: Path, entry: Mapping[str, Any]) -> list[str]:
     """One horizon: sample counts, parameters, holdout metrics, reliability, importances."""
-    body = [
+    return [
         _samples_note(entry),
         _parameters(entry),
         "<h3>Holdout metrics</h3>",
@@ -203,18 +186,17 @@ def _horizon_section(horizon: int, folder: Path, entry: Mapping[str, Any]) -> st
         f"<h3>Feature importances (top {TOP_FEATURES})</h3>",
         _importances_table(folder / "feature_importances.csv"),
     ]
-    return _section(f"h{horizon}", f"Horizon {horizon} bars", "\n".join(body))
 
 
 def _samples_note(entry: Mapping[str, Any]) -> str:
     if not entry:
-        return '<p class="note">The manifest has no entry for this horizon.</p>'
-    return (
-        f'<p class="note">{_count(entry.get("n_samples"))} samples: '
+        return note("The manifest has no entry for this horizon.")
+    return note(
+        f"{_count(entry.get('n_samples'))} samples: "
         f"{_count(entry.get('n_train'))} to train (purged cross-validation, out-of-fold "
         f"calibration), {_count(entry.get('n_holdout'))} held out; "
         f"{_count(entry.get('n_dropped_features'))} rows dropped for missing features, "
-        f"{_count(entry.get('n_dropped_labels'))} for missing labels.</p>"
+        f"{_count(entry.get('n_dropped_labels'))} for missing labels."
     )
 
 
@@ -225,9 +207,9 @@ def _parameters(entry: Mapping[str, Any]) -> str:
         f"searched over {_text(search.get('n_trials'))} trial(s)" if search else "family defaults"
     )
     if not params:
-        return f'<p class="note">Parameters: {source}.</p>'
+        return note(f"Parameters: {source}.")
     shown = ", ".join(f"{_text(k)} = {_text(v)}" for k, v in sorted(params.items()))
-    return f'<p class="note">Parameters ({source}): {shown}.</p>'
+    return note(f"Parameters ({source}): {shown}.")
 
 
 def _metrics_table(path: Path) -> str:
@@ -238,7 +220,7 @@ def _metrics_table(path: Path) -> str:
     file's order, so a metric added to the evaluation later still shows up.
     """
     if not path.is_file():
-        return '<p class="note">No evaluation.json was written for this horizon.</p>'
+        return note("No evaluation.json was written for this horizon.")
     evaluation = _read_json(path)
     raw = evaluation.get("raw") or {}
     calibrated = evaluation.get("calibrated") or {}
@@ -246,31 +228,32 @@ def _metrics_table(path: Path) -> str:
     names = [name for name in _METRIC_LABELS if name in present]
     names += [name for name in present if name not in _METRIC_LABELS]
     rows = [
-        f'<tr data-metric="{html.escape(name)}">'
-        f'<td class="text">{html.escape(_METRIC_LABELS.get(name, name.replace("_", " ")))}</td>'
-        f"{_metric_cell(name, 'raw', raw.get(name))}"
-        f"{_metric_cell(name, 'calibrated', calibrated.get(name))}"
-        f"<td>{_difference(name, raw.get(name), calibrated.get(name))}</td></tr>"
+        Row(
+            [
+                _METRIC_LABELS.get(name, name.replace("_", " ")),
+                _metric_cell(name, "raw", raw.get(name)),
+                _metric_cell(name, "calibrated", calibrated.get(name)),
+                _difference(name, raw.get(name), calibrated.get(name)),
+            ],
+            data={"metric": name},
+        )
         for name in names
     ]
-    head = (
-        '<tr><th class="text">metric</th><th>raw</th><th>calibrated</th>'
-        "<th>calibrated &minus; raw</th></tr>"
-    )
-    return '<table class="metrics">\n' + "\n".join([head, *rows]) + "\n</table>"
+    return table(_METRIC_COLUMNS, rows, css_class="metrics")
 
 
-def _metric_cell(name: str, kind: str, value: Any) -> str:
+def _metric_cell(name: str, kind: str, value: Any) -> Cell:
+    """The metric as shown, with the exact number in ``data-value`` for a script to read."""
     number = _finite(value)
     if number is None:
-        return f'<td data-kind="{kind}">{_DASH}</td>'
-    return f'<td data-kind="{kind}" data-value="{number!r}">{_format_metric(name, number)}</td>'
+        return Cell(DASH, data={"kind": kind})
+    return Cell(_format_metric(name, number), data={"kind": kind, "value": repr(number)})
 
 
 def _difference(name: str, raw: Any, calibrated: Any) -> str:
     before, after = _finite(raw), _finite(calibrated)
     if before is None or after is None:
-        return _DASH
+        return DASH
     change = after - before
     return ("+" if change > 0 else "") + _format_metric(name, change)
 
@@ -278,32 +261,33 @@ def _difference(name: str, raw: Any, calibrated: Any) -> str:
 def _reliability_image(path: Path, horizon: int) -> str:
     """The saved PNG as a data URI: the page then carries its images with it."""
     if not path.is_file():
-        return '<p class="note">No reliability diagram was written for this horizon.</p>'
-    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return note("No reliability diagram was written for this horizon.")
     alt = f"Reliability diagram, horizon {horizon}: observed frequency against prediction"
-    return (
-        f'<img class="reliability" alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
-    )
+    return image(path.read_bytes(), alt, css_class="reliability")
 
 
 def _importances_table(path: Path) -> str:
     """The largest ``TOP_FEATURES`` importances, with bars scaled to the largest."""
     if not path.is_file():
-        return '<p class="note">This model saved no feature importances.</p>'
+        return note("This model saved no feature importances.")
     rows = _read_importances(path)
     if not rows:
-        return '<p class="note">The feature importance file is empty.</p>'
+        return note("The feature importance file is empty.")
     top = sorted(rows, key=lambda row: -row[1])[:TOP_FEATURES]
     largest = max(top[0][1], 0.0)
     lines = [
-        f'<tr data-feature="{html.escape(name)}"><td class="text">{html.escape(name)}</td>'
-        f'<td data-value="{value!r}">{value:.4g}</td>'
-        f'<td class="bar"><div style="width: {_share(value, largest):.1f}%"></div></td></tr>'
+        Row(
+            [
+                name,
+                Cell(f"{value:.4g}", data={"value": repr(value)}),
+                Cell(markup=f'<div style="width: {_share(value, largest):.1f}%"></div>'),
+            ],
+            data={"feature": name},
+        )
         for name, value in top
     ]
-    head = '<tr><th class="text">feature</th><th>importance</th><th></th></tr>'
-    note = f'<p class="note">{len(rows):,} features in {html.escape(path.name)}.</p>'
-    return note + '\n<table class="importances">\n' + "\n".join([head, *lines]) + "\n</table>"
+    explanation = note(f"{len(rows):,} features in {path.name}.")
+    return explanation + "\n" + table(_IMPORTANCE_COLUMNS, lines, css_class="importances")
 
 
 def _read_importances(path: Path) -> list[tuple[str, float]]:
@@ -318,10 +302,6 @@ def _share(value: float, largest: float) -> float:
 
 
 # --------------------------------------------------------------------------- small pieces
-
-
-def _section(anchor: str, heading: str, body: str) -> str:
-    return f'<section id="{anchor}">\n<h2>{html.escape(heading)}</h2>\n{body}\n</section>'
 
 
 def _horizon_folders(train_dir: Path) -> list[tuple[int, Path]]:
@@ -356,21 +336,22 @@ def _finite_text(text: str | None) -> float | None:
 
 
 def _text(value: Any) -> str:
-    return _DASH if value is None or value == "" else html.escape(str(value))
+    """A value read from the stage as text (escaped by the kit), or the dash."""
+    return DASH if value is None or value == "" else str(value)
 
 
-def _code(value: Any) -> str:
-    return _DASH if value is None else f"<code>{html.escape(str(value))}</code>"
+def _code(value: Any) -> Cell | str:
+    return DASH if value is None else Cell(markup=f"<code>{html.escape(str(value))}</code>")
 
 
 def _count(value: Any) -> str:
     number = _finite(value)
-    return _DASH if number is None else f"{number:,.0f}"
+    return DASH if number is None else f"{number:,.0f}"
 
 
 def _unit(value: Any, unit: str) -> str:
     number = _finite(value)
-    return _DASH if number is None else f"{number:,.1f} {unit}"
+    return DASH if number is None else f"{number:,.1f} {unit}"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

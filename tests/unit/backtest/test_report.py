@@ -1,10 +1,12 @@
 """Tests for the HTML backtest report and the monthly returns behind its heatmap.
 
 ``monthly_returns`` is checked against hand-computed numbers. The report is
-checked as a file: self-contained (Plotly inlined once, nothing loaded from the
-network), every section and metric present, caller strings escaped, trades
-drawn and listed correctly. Chart contents are read back from the Plotly JSON
-embedded in the page, so the tests check the numbers a reader sees.
+checked as a file, read back with the standard library's HTML parser (the
+``read_page`` fixture): well formed and self-contained (Plotly inlined once,
+nothing loaded from the network), every section and metric present, caller
+strings escaped, trades drawn and listed correctly. Chart contents are read
+back from the Plotly JSON embedded in the page, so the tests check the numbers
+a reader sees.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.backtest import chart_series, plotly_html
+from alphagate.backtest import chart_series
 from alphagate.backtest import report as report_module
 from alphagate.backtest.report import MAX_TRADE_ROWS, TRADE_COLUMNS, monthly_returns, render_report
 from alphagate.domain.orders import Side
@@ -267,10 +270,12 @@ def test_report_is_written_to_the_path_without_leaving_temporary_files(
 
 
 def test_report_inlines_the_plotly_bundle_exactly_once(
-    full_report: tuple[Path, str, dict[str, Any]],
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, _ = full_report
     bundle, _ = split_bundle(page)
+    scripts = read_page(page).scripts
+    assert [attrs for attrs, _ in scripts if "plotly.js v" in _] == [{}]
     assert page.count("plotly.js v") == 1
     assert len(bundle) > 1_000_000
     # Five charts (equity, drawdown, heatmap, two price charts) share the one bundle.
@@ -278,9 +283,10 @@ def test_report_inlines_the_plotly_bundle_exactly_once(
 
 
 def test_report_loads_nothing_from_the_network(
-    full_report: tuple[Path, str, dict[str, Any]],
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, _ = full_report
+    read_page(page).assert_self_contained()
     bundle, rest = split_bundle(page)
     lowered = page.lower()
     assert "<script src" not in lowered
@@ -296,44 +302,47 @@ def test_report_loads_nothing_from_the_network(
 
 
 def test_report_has_every_section_in_order(
-    full_report: tuple[Path, str, dict[str, Any]],
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, _ = full_report
-    positions = [page.index(f"<h2>{title}</h2>") for title in SECTION_TITLES]
-    assert positions == sorted(positions)
+    headings = [text for tag, text in read_page(page).headings if tag == "h2"]
+    assert headings == list(SECTION_TITLES)
 
 
 # --------------------------------------------------------------------------- metrics and escaping
 
 
 def test_report_lists_every_metric_formatted_by_kind(
-    full_report: tuple[Path, str, dict[str, Any]],
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, inputs = full_report
-    rows = dict(re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', page))
-    assert set(rows) == set(inputs["metrics"])
-    assert "Total return" in rows["total_return"]
-    assert "<td>12.34%</td>" in rows["total_return"]
-    assert "<td>-8.76%</td>" in rows["max_drawdown"]
-    assert "<td>1.23</td>" in rows["sharpe"]
-    assert "<td>\u2014</td>" in rows["profit_factor"]  # None
-    assert "<td>\u2014</td>" in rows["alpha"]  # nan
-    assert "<td>42</td>" in rows["trades"]
-    assert "<td>1,234.50</td>" in rows["avg_win"]
+    table = read_page(page).table("metrics")
+    rows = {row.attrs["data-metric"]: row.texts for row in table.rows}
+    assert list(rows) == list(inputs["metrics"])
+    assert rows["total_return"] == ["Total return", "12.34%"]
+    assert rows["max_drawdown"] == ["Max drawdown", "-8.76%"]
+    assert rows["sharpe"] == ["Sharpe ratio", "1.23"]
+    assert rows["profit_factor"][1] == "\u2014"  # None
+    assert rows["alpha"][1] == "\u2014"  # nan
+    assert rows["trades"][1] == "42"
+    assert rows["avg_win"][1] == "1,234.50"
 
 
 def test_report_escapes_the_title_and_symbols(
-    full_report: tuple[Path, str, dict[str, Any]],
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, _ = full_report
     _, rest = split_bundle(page)
     assert "<script>alert(1)</script>" not in page
-    escaped_title = "Run &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"
-    assert f"<title>{escaped_title}</title>" in page
-    assert f"<h1>{escaped_title}</h1>" in page
     assert "<b>X" not in rest
-    assert "<h3>&lt;b&gt;X&amp;Y</h3>" in page
-    assert '<td class="text">&lt;b&gt;X&amp;Y</td>' in page
+    read = read_page(page)
+    # Read back as text, the hostile strings are exactly what the caller gave.
+    assert read.title == HOSTILE_TITLE
+    assert ("h1", HOSTILE_TITLE) in read.headings
+    assert ("h3", HOSTILE_SYMBOL) in read.headings
+    assert read.tags["b"] == 0 and read.tags["script"] == len(read.scripts)
+    symbols = [row.texts[1] for row in read.table("trades").rows[1:]]
+    assert symbols == ["AAA", "AAA", HOSTILE_SYMBOL]
 
 
 # --------------------------------------------------------------------------- charts
@@ -407,27 +416,38 @@ def test_price_chart_marks_long_and_short_entries_and_only_closed_exits(
 # --------------------------------------------------------------------------- trades table
 
 
-def trade_rows(page: str) -> list[str]:
-    table = page[page.index('<table class="trades">') :]
-    table = table[: table.index("</table>")]
-    return re.findall(r'<tr class="(?:open|closed)">.*?</tr>', table)
+TRADE_HEADINGS = [
+    "#", "Symbol", "Side", "Qty", "Entry time", "Entry price", "Exit time", "Exit price",
+    "P&L", "Fees", "Net P&L",
+]  # fmt: skip
 
 
-def test_trades_table_shows_open_trades_as_open(
-    full_report: tuple[Path, str, dict[str, Any]],
+def test_trades_table_shows_every_trade_with_open_ones_as_open(
+    full_report: tuple[Path, str, dict[str, Any]], read_page: Callable[[str], Any]
 ) -> None:
     _, page, _ = full_report
-    rows = trade_rows(page)
-    assert len(rows) == 3
-    assert [row.startswith('<tr class="open">') for row in rows] == [False, False, True]
-    assert "<td>open</td>" in rows[2]
-    assert "<td>open</td>" not in rows[0]
-    assert "<td>2023-02-27 21:00</td>" in rows[0]  # AAA's exit time, in UTC
-    assert '<td class="text">short</td>' in rows[1]
+    table = read_page(page).table("trades")
+    assert table.texts == [
+        TRADE_HEADINGS,
+        # Written out by hand from make_inputs(): business days from 2023-01-02 21:00 UTC.
+        ["1", "AAA", "long", "10", "2023-01-16 21:00", "101.50", "2023-02-27 21:00", "110.00",
+         "85.00", "1.00", "84.00"],
+        ["2", "AAA", "short", "5", "2023-05-22 21:00", "97.25", "2023-07-03 21:00", "90.00",
+         "36.25", "0.50", "35.75"],
+        ["3", HOSTILE_SYMBOL, "long", "100", "2023-12-18 21:00", "21.00", "open", "\u2014",
+         "0.00", "0.25", "-0.25"],
+    ]  # fmt: skip
+    assert [row.attrs.get("class") for row in table.rows[1:]] == ["closed", "closed", "open"]
     assert "3 trades (1 open)" in page
 
 
-def test_trades_table_lists_the_first_500_trades_and_the_full_count(tmp_path: Path) -> None:
+def trade_rows(page: str, read_page: Callable[[str], Any]) -> list[Any]:
+    return list(read_page(page).table("trades").rows[1:])
+
+
+def test_trades_table_lists_the_first_500_trades_and_the_full_count(
+    tmp_path: Path, read_page: Callable[[str], Any]
+) -> None:
     inputs = make_inputs()
     count = MAX_TRADE_ROWS + 123
     stamps = inputs["equity"].index
@@ -447,7 +467,7 @@ def test_trades_table_lists_the_first_500_trades_and_the_full_count(tmp_path: Pa
     path = render_report(**inputs, path=tmp_path / "many.html")
     page = path.read_text(encoding="utf-8")
 
-    assert len(trade_rows(page)) == MAX_TRADE_ROWS
+    assert len(trade_rows(page, read_page)) == MAX_TRADE_ROWS
     assert f"Showing the first 500 of {count:,} trades (0 open)" in page
 
 
@@ -669,7 +689,9 @@ def test_reduced_charts_keep_extremes_and_every_number_comes_from_the_full_run(
     assert plot_data(page, "monthly-returns-chart") == plot_data(full, "monthly-returns-chart")
 
 
-def test_many_trades_are_marked_in_part_and_the_caption_says_how_many(tmp_path: Path) -> None:
+def test_many_trades_are_marked_in_part_and_the_caption_says_how_many(
+    tmp_path: Path, read_page: Callable[[str], Any]
+) -> None:
     inputs = make_inputs()
     stamps = inputs["equity"].index
     count = 50
@@ -700,7 +722,7 @@ def test_many_trades_are_marked_in_part_and_the_caption_says_how_many(tmp_path: 
     for row in (count - 1, 17, 33, 0):  # open, largest |P&L| (twice), evenly spaced from the first
         assert plot_time(stamps[5 * row]) in entries
     assert len(trace(traces, "Exit")["x"]) == 9  # the open one has no exit
-    assert len(trade_rows(page)) == count  # the table is not affected
+    assert len(trade_rows(page, read_page)) == count  # the table is not affected
 
 
 @pytest.mark.parametrize(
@@ -763,90 +785,35 @@ def test_a_million_bar_report_stays_a_few_megabytes(tmp_path: Path) -> None:
     assert len(bundle) > 1_000_000
 
 
-# --------------------------------------------------------------------------- as Plotly writes it
+# --------------------------------------------------------------------------- through Plotly
 
 
-def test_charts_are_written_as_plotly_io_writes_them() -> None:
-    """The report assembles its charts itself; what it writes is what Plotly's own writer would.
-
-    Plotly is imported here only to compare: ``plotly.io.to_html`` of the same
-    figure dict, first with and then without the JavaScript bundle.
-    """
+def test_charts_are_checked_and_styled_by_plotly(
+    full_report: tuple[Path, str, dict[str, Any]],
+) -> None:
+    """Plotly validated each figure as it wrote it: the named template and colour scale
+    arrive expanded into the values Plotly itself registers under those names."""
+    import plotly.colors
     import plotly.io as pio
 
-    figure: dict[str, Any] = {
-        "data": [
-            {
-                "name": "with </script> and é",
-                "x": ["2024-01-02 21:00:00"],
-                "y": {"dtype": "f8", "bdata": "AAAAAAAA+H8NaNbase64"},  # "NaN" in text
-                "z": [float("nan"), float("inf"), -float("inf"), 1.5],
-                "type": "scatter",
-            }
-        ],
-        "layout": {"template": plotly_html.plotly_template("plotly_white"), "height": 300},
-    }
-    for bundle in (plotly_html.plotly_file("plotly.min.js"), None):
-        ours = plotly_html.chart_html(
-            figure, "chart-id", "300px", bundle, report_module._PLOT_CONFIG
-        )
-        theirs = pio.to_html(
-            figure,
-            include_plotlyjs=bundle is not None,
-            full_html=False,
-            div_id="chart-id",
-            config=dict(report_module._PLOT_CONFIG),
-            default_height="300px",
-            validate=False,
-        )
-        assert ours == theirs
+    _, page, _ = full_report
+    white = pio.templates["plotly_white"].layout.plot_bgcolor
+    for div_id in ("equity-chart", "drawdown-chart", "monthly-returns-chart", "price-chart-0"):
+        _, layout = plot_data(page, div_id)
+        assert layout["template"]["layout"]["plot_bgcolor"] == white
+    traces, _ = plot_data(page, "monthly-returns-chart")
+    stops = [colour for _, colour in traces[0]["colorscale"]]
+    assert stops == plotly.colors.diverging.RdYlGn
 
 
-def test_the_template_is_plotlys_registered_one() -> None:
-    import plotly.io as pio
+def test_a_misspelt_chart_property_fails_loudly() -> None:
+    from alphagate.html_report.charts import chart_html
 
-    ours = plotly_html.plotly_template("plotly_white")
-    theirs = pio.templates["plotly_white"].to_plotly_json()
-    assert json.dumps(ours) == json.dumps(theirs)
-
-
-def test_chart_dicts_are_what_plotlys_figure_objects_make_of_them() -> None:
-    """Arrays, colour scales and key order, against ``Figure.to_dict()`` of the same chart."""
-    import plotly.graph_objects as go
-
-    equity = make_inputs()["equity"]
-    ours = report_module._drawdown_figure(equity, max_points=40)
-    values = equity.to_numpy(dtype=np.float64)
-    underwater = (values / np.maximum.accumulate(values) - 1.0) * 100.0
-    keep = chart_series.min_max_indices(underwater, 40)
-    theirs = go.Figure(
-        go.Scatter(
-            x=chart_series.plot_times(equity.index[keep]),
-            y=underwater[keep],
-            name="Drawdown",
-            fill="tozeroy",
-            line={"color": "#d73027", "width": 1},
-            hovertemplate="%{x}<br>%{y:.2f}%<extra></extra>",
-        ),
-        layout={"template": {}},
-    )
-    theirs.update_layout(
-        yaxis={"title": {"text": "Drawdown (%)"}, "ticksuffix": "%"},
-        showlegend=False,
-        margin={"t": 20, "b": 40},
-    )
-    made = theirs.to_dict()
-    made["layout"].pop("template")
-    assert json.dumps(ours) == json.dumps(made)
-    heatmap = go.Heatmap(z=np.zeros((2, 12)), colorscale="RdYlGn").to_plotly_json()
-    colours = plotly_html.colorscale(report_module.diverging.RdYlGn)
-    assert json.dumps(colours) == json.dumps(heatmap["colorscale"])
-    table = np.arange(24, dtype=np.float64).reshape(2, 12)
-    theirs = go.Figure(go.Heatmap(z=table)).to_dict()["data"][0]["z"]
-    assert plotly_html.typed_array(table) == theirs
+    with pytest.raises(ValueError, match="colour"):
+        chart_html({"data": [{"type": "scatter", "colour": "red"}]}, "chart", 300)
 
 
-# --------------------------------------------------------------------------- formatted in bulk
+# --------------------------------------------------------------------------- trade inputs
 
 
 def engine_trades(count: int = 40) -> pd.DataFrame:
@@ -887,54 +854,22 @@ def test_an_unknown_side_names_the_first_trade_that_has_one(dtype: str | type) -
         chart_series.is_long(sides)
 
 
-@pytest.mark.parametrize(
-    "stamps",
-    [
-        pd.Series(pd.date_range("1969-12-31 23:58:31", periods=200, freq="17s", tz="UTC")),
-        pd.Series(pd.date_range("2024-03-10 01:00", periods=200, freq="7min"))
-        .dt.tz_localize("America/New_York", nonexistent="shift_forward")
-        .where(np.arange(200) % 11 != 3),
-        pd.Series(
-            pd.to_datetime(["0999-05-01 10:00:59", "2020-01-01"], format="ISO8601").as_unit("s")
-        ),
-        pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns, UTC]"),
-    ],
-    ids=["before 1970", "new york with gaps", "year 999", "all missing"],
-)
-def test_times_in_bulk_are_written_as_one_at_a_time(stamps: pd.Series) -> None:
-    from alphagate.backtest.report_tables import format_times, format_ts
-
-    assert format_times(stamps) == [format_ts(stamp) for stamp in stamps]
-
-
-def test_hover_text_is_each_trades_quantity_and_pnl_as_formatted_one_by_one() -> None:
-    from alphagate.backtest.report_tables import format_amount, format_quantity
-
-    trades = chart_series.checked_trades(engine_trades())
-    trades.loc[3, "qty"] = np.nan
-    trades.loc[5, "pnl"] = -np.inf
-    expected = [
-        [format_quantity(q), format_amount(p)]
-        for q, p in zip(trades["qty"], trades["pnl"], strict=True)
-    ]
-    assert report_module._hover_data(trades) == expected
-    assert expected[3][0] == expected[5][1] == "\u2014"
-
-
-def test_trades_table_cells_are_each_trades_values_formatted_one_by_one() -> None:
+def test_trades_table_cells_are_each_trades_values_formatted(
+    read_page: Callable[[str], Any],
+) -> None:
     from alphagate.backtest import report_tables as tables
 
     trades = chart_series.checked_trades(engine_trades())
     trades.loc[2, "entry_price"] = np.nan
-    rows = trade_rows(tables.trades_table(trades))
+    rows = trade_rows(tables.trades_table(trades), read_page)
     assert len(rows) == len(trades)
-    for row, trade in zip(rows, trades.itertuples(index=False), strict=True):
+    for number, (row, trade) in enumerate(
+        zip(rows, trades.itertuples(index=False), strict=True), start=1
+    ):
         record: Any = trade
         is_open = pd.isna(record.exit_ts)
-        cells = [
-            html_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)[1:]
-        ]  # after the row number
-        assert cells == [
+        assert row.texts == [
+            str(number),
             record.symbol,
             "long" if record.long else "short",
             tables.format_quantity(record.qty),
@@ -948,10 +883,6 @@ def test_trades_table_cells_are_each_trades_values_formatted_one_by_one() -> Non
         ]
 
 
-def html_text(cell: str) -> str:
-    return cell.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def test_a_benchmark_that_starts_late_is_anchored_at_its_first_positive_value() -> None:
     equity = make_inputs()["equity"]
     benchmark = pd.Series(np.linspace(50.0, 80.0, len(equity)), index=equity.index)
@@ -960,16 +891,3 @@ def test_a_benchmark_that_starts_late_is_anchored_at_its_first_positive_value() 
     assert np.isnan(rescaled[0])
     assert rescaled[3] == pytest.approx(equity.iloc[3])
     assert rescaled[-1] == pytest.approx(80.0 * equity.iloc[3] / benchmark.iloc[3])
-
-
-def test_a_title_that_looks_like_the_bundles_place_leaves_the_bundle_in_its_place(
-    tmp_path: Path,
-) -> None:
-    inputs = make_inputs()
-    inputs["title"] = f"{report_module._BUNDLE_PLACE} run"
-    page = render_report(**inputs, path=tmp_path / "r.html").read_text(encoding="utf-8")
-    bundle, rest = split_bundle(page)
-    assert page.count("plotly.js v") == 1
-    assert rest.index("<h2>Equity vs benchmark</h2>") < page.index(bundle)
-    assert "<title>&lt;alphagate-plotly-bundle&gt; run</title>" in page
-    assert report_module._BUNDLE_PLACE not in page

@@ -1,0 +1,146 @@
+"""Fixtures shared by every test folder.
+
+``read_page`` reads an HTML report back the way a browser would take it in,
+with the standard library's parser only, so the report tests check what a
+reader sees (tables cell by cell, scripts, images, section order) rather than
+the exact markup the code under test happens to write.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "source", "track", "wbr"})  # fmt: skip
+
+
+@dataclass
+class HtmlCell:
+    tag: str
+    attrs: dict[str, str]
+    text: str = ""
+
+
+@dataclass
+class HtmlRow:
+    attrs: dict[str, str]
+    cells: list[HtmlCell] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [cell.text for cell in self.cells]
+
+
+@dataclass
+class HtmlTable:
+    section: str
+    attrs: dict[str, str]
+    rows: list[HtmlRow] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[list[str]]:
+        return [row.texts for row in self.rows]
+
+
+class HtmlPage(HTMLParser):
+    """A parsed page: its tables, scripts, images, sections, headings and any unbalanced tags."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.doctype = ""
+        self.tags: Counter[str] = Counter()
+        self.open: list[str] = []
+        self.unbalanced: list[str] = []
+        self.sections: list[str] = []
+        self.headings: list[tuple[str, str]] = []
+        self.tables: list[HtmlTable] = []
+        self.scripts: list[tuple[dict[str, str], str]] = []
+        self.images: list[dict[str, str]] = []
+        self.title = ""
+        self._cell: HtmlCell | None = None
+        self._heading: tuple[str, list[str]] | None = None
+        self._script: tuple[dict[str, str], list[str]] | None = None
+        self._in_title = False
+        self.feed(text)
+        self.close()
+        self.unbalanced += self.open
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {key: value or "" for key, value in attrs}
+        self.tags[tag] += 1
+        if tag not in _VOID:
+            self.open.append(tag)
+        if tag == "section":
+            self.sections.append(attributes.get("id", ""))
+        elif tag in {"h1", "h2", "h3"}:
+            self._heading = (tag, [])
+        elif tag == "table":
+            self.tables.append(HtmlTable(self.sections[-1] if self.sections else "", attributes))
+        elif tag == "tr":
+            self.tables[-1].rows.append(HtmlRow(attributes))
+        elif tag in {"td", "th"}:
+            self._cell = HtmlCell(tag, attributes)
+            self.tables[-1].rows[-1].cells.append(self._cell)
+        elif tag == "script":
+            self._script = (attributes, [])
+        elif tag == "img":
+            self.images.append(attributes)
+        elif tag == "title":
+            self._in_title = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.unbalanced.append(tag)
+        if tag in {"td", "th"}:
+            self._cell = None
+        elif tag in {"h1", "h2", "h3"} and self._heading is not None:
+            self.headings.append((self._heading[0], "".join(self._heading[1])))
+            self._heading = None
+        elif tag == "script" and self._script is not None:
+            self.scripts.append((self._script[0], "".join(self._script[1])))
+            self._script = None
+        elif tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self._script[1].append(data)
+            return
+        if self._cell is not None:
+            self._cell.text += data
+        if self._heading is not None:
+            self._heading[1].append(data)
+        if self._in_title:
+            self.title += data
+
+    def table(self, css_class: str) -> HtmlTable:
+        """The one table whose ``class`` is ``css_class``."""
+        found = [t for t in self.tables if css_class in t.attrs.get("class", "").split()]
+        assert len(found) == 1, f"expected one table of class {css_class!r}, got {len(found)}"
+        return found[0]
+
+    def assert_self_contained(self) -> None:
+        """Well formed, and nothing it shows or runs is fetched from anywhere."""
+        assert self.doctype.lower() == "doctype html"
+        assert self.unbalanced == [], f"unbalanced tags: {self.unbalanced[:5]}"
+        assert self.tags["html"] == self.tags["head"] == self.tags["body"] == 1
+        assert self.tags["title"] == 1 and self.tags["style"] <= 1
+        assert not self.tags["link"] and not self.tags["iframe"] and not self.tags["object"]
+        assert all("src" not in attrs for attrs, _ in self.scripts), "a script loads a file"
+        assert all(image.get("src", "").startswith("data:") for image in self.images)
+
+
+@pytest.fixture(scope="session")
+def read_page() -> Callable[[str], HtmlPage]:
+    """Parse an HTML page with the standard library (see :class:`HtmlPage`)."""
+    return HtmlPage
