@@ -72,7 +72,6 @@ from alphagate.domain.strategy import (
     check_weights,
     indicator_of,
 )
-from alphagate.domain.utc_stamps import NANOSECONDS, UTC, box_utc_ns
 from alphagate.engine.bar_arrays import COLUMNS, history_upto, symbol_arrays
 from alphagate.engine.book_log import BookLog
 from alphagate.engine.declared_indicators import declared_indicators
@@ -271,13 +270,13 @@ class EventLoop:
             seen[symbol] = row + 1
 
     def _stamp(self, step: int) -> pd.Timestamp:
-        # Boxing a Timestamp costs a microsecond (see utc_stamps) and an order
+        # Boxing a Timestamp costs a couple of microseconds and an order
         # needs its step's several times (id, request, venue), so the last few are kept.
         stamp = self._stamp_cache.get(step)
         if stamp is None:
             if len(self._stamp_cache) > 64:
                 self._stamp_cache.clear()
-            stamp = self._stamp_cache[step] = box_utc_ns(self._ts.item(step), NANOSECONDS, UTC)
+            stamp = self._stamp_cache[step] = pd.Timestamp(self._ts.item(step), tz="UTC")
         return stamp
 
     def _bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
