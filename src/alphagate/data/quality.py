@@ -25,7 +25,7 @@ import pandas as pd
 
 from alphagate.config import QualityConfig
 from alphagate.data.calendar import bar_end_labels, expected_bar_ends
-from alphagate.domain.bars import BAR_COLUMNS, NAT_NS, PRICE_COLUMNS, in_nanoseconds
+from alphagate.domain.bars import BAR_COLUMNS, PRICE_COLUMNS
 from alphagate.domain.quality_report import (
     MAX_RECORDED_PER_RULE,
     Action,
@@ -33,7 +33,7 @@ from alphagate.domain.quality_report import (
     Rule,
     Violation,
 )
-from alphagate.domain.timeframe import Timeframe, TimeUnit
+from alphagate.domain.timeframe import Timeframe
 
 _ROBUST_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
@@ -71,7 +71,6 @@ def check_series(
         report,
         rule=Rule.NON_FINITE,
         find=_non_finite_columns,
-        clean=_all_finite,
     )
     frame = _check_row_rule(
         frame,
@@ -80,7 +79,6 @@ def check_series(
         report,
         rule=Rule.PRICE_POSITIVE,
         find=_non_positive_prices,
-        clean=_all_positive,
     )
     frame = _check_row_rule(
         frame,
@@ -89,7 +87,6 @@ def check_series(
         report,
         rule=Rule.VOLUME_NON_NEGATIVE,
         find=_negative_volume,
-        clean=_no_negative_volume,
     )
     frame = _check_row_rule(
         frame,
@@ -170,13 +167,11 @@ def _check_order(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> pd.DataFrame:
     ts = frame["ts"]
-    if _in_order(ts):
-        return frame
-    backwards = ts.lt(ts.cummax().shift(1)).to_numpy()
+    latest = ts.cummax().shift(1)
+    backwards = ts.lt(latest).to_numpy()
     if not backwards.any():
         return frame
     action = Action.SORTED if policy.order == "repair" else _action(policy.order)
-    latest = ts.cummax().shift(1)
     _report_rows(
         report,
         context,
@@ -193,30 +188,10 @@ def _check_order(
     return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
-def _in_order(ts: pd.Series) -> bool:
-    """Whether no timestamp is earlier than one before it, told by comparing neighbours.
-
-    The rule's own test, a running maximum compared with each row, costs
-    several passes and frames over a million rows; sorted stamps, the usual
-    case, pass this one. A missing stamp leaves the answer to the rule.
-    """
-    if not isinstance(ts.dtype, pd.DatetimeTZDtype) and ts.dtype.kind != "M":
-        return False
-    return _rising(pd.DatetimeIndex(ts).asi8)
-
-
-def _rising(stamps: np.ndarray) -> bool:
-    """Whether no stamp is earlier than the one before it and none is missing.
-
-    NaT is the smallest stamp, so in stamps that never fall only the first can be NaT.
-    """
-    return len(stamps) > 0 and stamps[0] != NAT_NS and bool(np.all(stamps[1:] >= stamps[:-1]))
-
-
 def _check_duplicates(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> pd.DataFrame:
-    repeated = _repeated_stamps(frame["ts"])
+    repeated = frame["ts"].duplicated(keep="last").to_numpy()
     if not repeated.any():
         return frame
     action = _action(policy.duplicates)
@@ -236,23 +211,6 @@ def _check_duplicates(
     return frame.loc[~repeated].reset_index(drop=True)
 
 
-def _repeated_stamps(ts: pd.Series) -> np.ndarray:
-    """``ts.duplicated(keep="last")``: each timestamp that occurs again on a later row.
-
-    Sorted timestamps, which is what this rule sees unless a missing one
-    kept them from being sorted, repeat on neighbouring rows only, so
-    comparing neighbours finds them without hashing a million values.
-    """
-    stamps = pd.DatetimeIndex(ts).asi8
-    if not _rising(stamps):
-        return ts.duplicated(keep="last").to_numpy()
-    repeated = np.zeros(len(stamps), dtype=bool)
-    repeated[:-1] = stamps[1:] == stamps[:-1]
-    return repeated
-
-
-# Row rules flag cells in NumPy: a million rows of pandas comparisons, each
-# building a frame, cost more than the rest of the checks together.
 _Flags = dict[str, np.ndarray]
 """Per judged column, in order, a boolean array of the rows whose cell breaks a rule."""
 
@@ -271,29 +229,6 @@ def _non_positive_prices(frame: pd.DataFrame) -> _Flags:
 
 def _negative_volume(frame: pd.DataFrame) -> _Flags:
     return {"volume": _floats(frame, "volume") < 0}
-
-
-# A rule's screen answers in one pass with no array to build whether no cell
-# can be flagged, the usual case; only a series it does not clear is flagged
-# cell by cell. A screen may turn down a clean series, never clear a bad one.
-
-
-def _all_finite(frame: pd.DataFrame) -> bool:
-    # A NaN or an infinity makes the sum NaN or infinite; so may an overflow,
-    # which only sends the series to the cell-by-cell test.
-    return all(bool(np.isfinite(np.add.reduce(_floats(frame, c)))) for c in BAR_COLUMNS)
-
-
-def _all_positive(frame: pd.DataFrame) -> bool:
-    return all(bool(np.min(_floats(frame, c)) > 0) for c in PRICE_COLUMNS)  # NaN fails
-
-
-def _no_negative_volume(frame: pd.DataFrame) -> bool:
-    return bool(np.min(_floats(frame, "volume")) >= 0)
-
-
-def _not_screened(frame: pd.DataFrame) -> bool:
-    return False
 
 
 def _inconsistent_ohlc(frame: pd.DataFrame) -> _Flags:
@@ -322,17 +257,9 @@ def _check_row_rule(
     *,
     rule: Rule,
     find: Callable[[pd.DataFrame], _Flags],
-    clean: Callable[[pd.DataFrame], bool] = _not_screened,
 ) -> pd.DataFrame:
-    """Run one row-wise rule: ``find`` flags the offending cells of each column it judges.
-
-    ``clean`` is the rule's screen: when it clears the series, nothing is flagged.
-    """
-    if frame.empty or clean(frame):
-        return frame
+    """Run one row-wise rule: ``find`` flags the offending cells of each column it judges."""
     flags = find(frame)
-    if not any(flagged.any() for flagged in flags.values()):
-        return frame  # a clean series, the usual case, skips combining the flags
     bad_rows = np.logical_or.reduce(list(flags.values())) & ~frame["rejected"].to_numpy(dtype=bool)
     if not bad_rows.any():
         return frame
@@ -370,11 +297,6 @@ def _check_calendar(
     if frame.empty:
         return frame
     ts = pd.DatetimeIndex(frame["ts"])
-    step = _fixed_step(ts, context)
-    if step is not None and (
-        _on_grid(ts, context) or (not ts.hasnans and not np.any(in_nanoseconds(ts).asi8 % step))
-    ):
-        return frame  # every bar ends on a boundary: no labels to work out
     labels = bar_end_labels(ts, context.timeframe, context.calendar)
     off = np.asarray(labels != ts.as_unit("ns"))
     if not off.any():
@@ -399,52 +321,15 @@ def _check_calendar(
     return frame.loc[~off].reset_index(drop=True)
 
 
-def _fixed_step(ts: pd.DatetimeIndex, context: SeriesContext) -> int | None:
-    """The bar length in nanoseconds when bars end on plain UTC multiples of it, else None.
-
-    Without a calendar, minute, hour and day bars end where the epoch-anchored
-    grid of their length puts them (``Timeframe.period_end`` rounds up to
-    it), so a bar-end stamp is on the calendar exactly when it is a multiple
-    of the length: one remainder per row instead of rounding a million
-    stamps and comparing. Weeks and months, a calendar or a zone other than
-    UTC leave the rules to their general code.
-    """
-    unit = context.timeframe.unit
-    if context.calendar is not None or unit not in (TimeUnit.MINUTE, TimeUnit.HOUR, TimeUnit.DAY):
-        return None
-    if str(ts.tz) != "UTC":
-        return None
-    return int(context.timeframe.delta.value)
-
-
-def _on_grid(ts: pd.DatetimeIndex, context: SeriesContext) -> bool:
-    """Whether the bars are every bar end from the first to the last, with none missing.
-
-    Then they are exactly the bar ends ``expected_bar_ends`` would list,
-    found without building that list: the first is on a boundary and each
-    next one is one bar later (so, after a first that is not NaT, none is
-    NaT). Comparing neighbours is also cheaper than a remainder per row (a
-    division each).
-    """
-    step = _fixed_step(ts, context)
-    if step is None or len(ts) == 0:
-        return False
-    stamps = in_nanoseconds(ts).asi8
-    first = stamps[0]
-    return first != NAT_NS and first % step == 0 and bool(np.all(stamps[1:] - stamps[:-1] == step))
-
-
 def _check_gaps(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> pd.DataFrame:
     """Compare the bars with the ones the market should have produced between first and last."""
     if len(frame) < 2:
         return frame
-    ts = in_nanoseconds(pd.DatetimeIndex(frame["ts"]))
-    if _on_grid(ts, context):
-        return frame
+    ts = pd.DatetimeIndex(frame["ts"]).as_unit("ns")
     expected = expected_bar_ends(context.timeframe, context.calendar, ts[0], ts[-1])
-    missing_mask = _missing(expected, ts)
+    missing_mask = np.asarray(~expected.isin(ts))
     if not missing_mask.any():
         return frame
     run_id = np.cumsum(~missing_mask)  # consecutive missing bars share a run id
@@ -493,31 +378,13 @@ def _check_gaps(
     return combined.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
-def _missing(expected: pd.DatetimeIndex, ts: pd.DatetimeIndex) -> np.ndarray:
-    """``~expected.isin(ts)``: the expected bar ends that no bar has.
-
-    ``expected`` is sorted and unique; so is ``ts`` in a clean series, where
-    the two are usually equal outright. Sorted stamps are looked up by binary
-    search; hashing a million of them is left for unsorted input.
-    """
-    wanted, present = expected.as_unit("ns").asi8, ts.asi8
-    if len(wanted) == len(present) and np.array_equal(wanted, present):
-        return np.zeros(len(wanted), dtype=bool)
-    if ts.hasnans or not bool(np.all(present[1:] >= present[:-1])):
-        return np.asarray(~expected.isin(ts))
-    position = np.minimum(np.searchsorted(present, wanted), len(present) - 1)
-    return np.asarray(present[position] != wanted)
-
-
 def _check_outliers(
     frame: pd.DataFrame, context: SeriesContext, policy: QualityConfig, report: QualityReport
 ) -> None:
     """Flag returns far outside the series' own robust spread (a +1000% bar, say)."""
     if len(frame) < 3:
         return
-    returns = _log_returns(frame["close"])
-    if not _any_reaches(returns, policy.outlier_min_abs_return):
-        return  # only a return this large can be flagged, so the spread need not be found
+    returns: pd.Series = np.log(frame["close"]).diff()
     median = returns.median()
     spread = _ROBUST_SIGMA * (returns - median).abs().median()
     if not np.isfinite(spread) or spread == 0:
@@ -538,29 +405,3 @@ def _check_outliers(
             "standard deviations from the median"
         ),
     )
-
-
-def _any_reaches(returns: pd.Series, least: float) -> bool:
-    """Whether ``(returns.abs() >= least).any()`` may hold, without an array of absolute values.
-
-    Returns of another type than float64 (nullable ones) are left to the rule.
-    """
-    if returns.dtype != np.float64:
-        return True
-    steps = returns.to_numpy()
-    return bool((steps >= least).any()) or bool((steps <= -least).any())
-
-
-def _log_returns(close: pd.Series) -> pd.Series:
-    """``np.log(close).diff()``; for float64 closes without the copy ``diff`` makes.
-
-    The same subtraction of neighbours, written straight into the result.
-    """
-    if close.dtype != np.float64:
-        general: pd.Series = np.log(close).diff()
-        return general
-    logs = np.log(close.to_numpy())
-    steps = np.empty_like(logs)
-    steps[:1] = np.nan
-    np.subtract(logs[1:], logs[:-1], out=steps[1:])
-    return pd.Series(steps, index=close.index, name=close.name, copy=False)

@@ -14,39 +14,25 @@ on data the user chose to accept.
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
 
 import pandas as pd
 
-from alphagate.domain.value_record import ValueRecord
 
-# Bound once: compiled code would look ``pd.Timestamp`` up in the module at every check.
-_Timestamp: Final = pd.Timestamp
-
-
-class Bar(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Bar:
     """OHLCV of one symbol over one period, stamped at the period's close."""
 
-    __match_args__ = ("symbol", "ts", "open", "high", "low", "close", "volume")
+    symbol: str
+    ts: pd.Timestamp
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
 
-    def __init__(  # noqa: PLR0917 - positional, as the row it is (and the dataclass it was)
-        self,
-        symbol: str,
-        ts: pd.Timestamp,
-        open: float,
-        high: float,
-        low: float,
-        close: float,
-        volume: float,
-    ) -> None:
-        if not symbol:
-            raise ValueError(f"a bar needs a symbol (ts {ts!r})")
-        if not isinstance(ts, _Timestamp) or ts.tzinfo is None:
-            raise ValueError(f"bar of {symbol!r}: ts must be a tz-aware Timestamp")
-        self.symbol: Final = symbol
-        self.ts: Final = ts
-        self.open: Final = open
-        self.high: Final = high
-        self.low: Final = low
-        self.close: Final = close
-        self.volume: Final = volume
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            raise ValueError(f"a bar needs a symbol (ts {self.ts!r})")
+        if not isinstance(self.ts, pd.Timestamp) or self.ts.tzinfo is None:
+            raise ValueError(f"bar of {self.symbol!r}: ts must be a tz-aware Timestamp")

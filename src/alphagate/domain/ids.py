@@ -23,11 +23,10 @@ already maps every id back to its intent.
 
 from __future__ import annotations
 
-import functools
+import base64
 import hashlib
 import json
 import re
-import struct
 from typing import Final
 
 import pandas as pd
@@ -38,10 +37,6 @@ CLIENT_ORDER_ID_LENGTH: Final = 32
 
 CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[a-z2-7]{30}$")
 """What every id this module makes looks like."""
-
-# Bound once: the compiled build would look each module attribute up per call.
-_Timestamp: Final = pd.Timestamp
-_sha256: Final = hashlib.sha256
 
 _SCHEME: Final = "alphagate/client-order-id/v1"
 # Hashed with the inputs, so that changing how ids are derived is a new scheme
@@ -76,65 +71,19 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
     if not (strategy and symbol and leg):
         name = "strategy" if not strategy else "symbol" if not symbol else "leg"
         raise ValueError(f"client_order_id: {name} must not be empty")
-    if not isinstance(decision_ts, _Timestamp) or decision_ts.tzinfo is None:
+    if not isinstance(decision_ts, pd.Timestamp) or decision_ts.tzinfo is None:
         raise ValueError(
             f"client_order_id: decision_ts must be a tz-aware Timestamp, got {decision_ts!r}"
         )
     # ``value`` is nanoseconds since the epoch in UTC, whatever the zone and unit.
     # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
     # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
-    # differently, which plain concatenation would not guarantee). Its text is
-    # assembled from cached JSON pieces, the same bytes ``json.dumps`` of the
-    # whole array gives, because encoding it afresh was half an order's id cost.
-    payload = f"{_json_head(strategy, symbol)},{decision_ts.value},{_json_text(leg)}]"
-    return CLIENT_ORDER_ID_PREFIX + _base32_head(_sha256(payload.encode()).digest())
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_head(strategy: str, symbol: str) -> str:
-    """``[scheme,strategy,symbol`` as compact JSON, without the closing bracket."""
-    return json.dumps([_SCHEME, strategy, symbol], ensure_ascii=False, separators=(",", ":"))[:-1]
-
-
-_B32_ALPHABET: Final = "abcdefghijklmnopqrstuvwxyz234567"
-_B32_PAIRS: Final = [a + b for a in _B32_ALPHABET for b in _B32_ALPHABET]  # 10 bits -> 2 chars
-_FIVE_WORDS: Final = struct.Struct(">5I").unpack_from  # the digest's first 160 bits
-
-
-def _base32_head(digest: bytes) -> str:
-    """The first 30 characters of the lower-case RFC 4648 base32 of ``digest``.
-
-    The same characters as ``base64.b32encode(digest).lower()[:30]``, without
-    encoding the whole digest: the leading 150 bits as fifteen 10-bit pairs,
-    cut from five 32-bit words read in one call. Every number stays a small
-    machine integer, so the compiled build does the shifts natively; reading
-    the words with one ``struct`` call instead of slicing and converting the
-    bytes three times halved the cost of this function there.
-    """
-    p = _B32_PAIRS
-    words: tuple[int, int, int, int, int] = _FIVE_WORDS(digest)
-    a, b, c, d, e = words
-    return "".join(
-        [
-            p[a >> 22],
-            p[(a >> 12) & 1023],
-            p[(a >> 2) & 1023],
-            p[((a & 3) << 8) | (b >> 24)],
-            p[(b >> 14) & 1023],
-            p[(b >> 4) & 1023],
-            p[((b & 15) << 6) | (c >> 26)],
-            p[(c >> 16) & 1023],
-            p[(c >> 6) & 1023],
-            p[((c & 63) << 4) | (d >> 28)],
-            p[(d >> 18) & 1023],
-            p[(d >> 8) & 1023],
-            p[((d & 255) << 2) | (e >> 30)],
-            p[(e >> 20) & 1023],
-            p[(e >> 10) & 1023],
-        ]
+    # differently, which plain concatenation would not guarantee).
+    payload = json.dumps(
+        [_SCHEME, strategy, symbol, decision_ts.value, leg],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
+    digest = hashlib.sha256(payload.encode()).digest()
+    encoded = base64.b32encode(digest).decode("ascii").lower()
+    return CLIENT_ORDER_ID_PREFIX + encoded[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]

@@ -22,11 +22,11 @@ duplicate status report from a wrong one is the order manager's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final, TypeAlias, assert_never
 
 from alphagate.domain.orders import Fill, OrderRequest, OrderStatus
-from alphagate.domain.value_record import ValueRecord
 
 FILL_TOLERANCE: Final = 1e-9
 """Relative slack when summing fill quantities: ``0.1 + 0.2`` filled against an
@@ -95,69 +95,65 @@ def after_fill(quantity: float, filled: float, fill_quantity: float) -> tuple[fl
     return total, OrderStatus.PARTIALLY_FILLED
 
 
-class Submitted(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Submitted:
     """The order was handed to the venue (after its intent was journaled)."""
 
-    __match_args__ = ()
 
-
-class Accepted(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Accepted:
     """The venue acknowledged the order and it is working.
 
     ``venue_order_id`` is the venue's own id, kept so reconciliation can match
     the venue's order list with ours.
     """
 
-    __match_args__ = ("venue_order_id",)
-
-    def __init__(self, venue_order_id: str | None = None) -> None:
-        self.venue_order_id: Final = venue_order_id
+    venue_order_id: str | None = None
 
 
-class Filled(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Filled:
     """The venue executed some or all of the order."""
 
-    __match_args__ = ("fill",)
-
-    def __init__(self, fill: Fill) -> None:
-        self.fill: Final = fill
+    fill: Fill
 
 
-class _Ended(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class _Ended:
     """An event that ends an order, with the reason why."""
 
-    __match_args__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason: Final = reason
+    reason: str
 
 
+@dataclass(frozen=True, slots=True)
 class Canceled(_Ended):
     """The order stopped working before it was filled in full, by request or by the venue."""
 
 
+@dataclass(frozen=True, slots=True)
 class Rejected(_Ended):
     """The venue, or our own pre-trade checks, refused the order."""
 
 
+@dataclass(frozen=True, slots=True)
 class Expired(_Ended):
     """The order's time in force ran out."""
 
-    def __init__(self, reason: str = "time in force elapsed") -> None:
-        super().__init__(reason)
+    reason: str = "time in force elapsed"
 
 
 OrderEvent: TypeAlias = Submitted | Accepted | Filled | Canceled | Rejected | Expired
 
 
-class OrderState(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class OrderState:
     """One order's request and how far it has got.
 
     Build it with :meth:`new`; change it only with :meth:`apply`. Those two are
     the only ways in, and each keeps the invariants below (``apply`` refuses an
     overfill before it builds anything), so a state is not re-checked on
-    construction: every order is rebuilt at each of its events. A value
-    record (:mod:`alphagate.domain.value_record`): immutable, equal by value.
+    construction: every order is rebuilt at each of its events. Immutable,
+    equal by value.
 
     Attributes
     ----------
@@ -175,28 +171,13 @@ class OrderState(ValueRecord):
         one-element tuple takes a fifth of a one-element frozenset's memory.
     """
 
-    __match_args__ = (
-        "request", "status", "filled_qty", "avg_fill_price", "reason", "venue_order_id",
-        "trade_ids",
-    )  # fmt: skip
-
-    def __init__(  # noqa: PLR0917 - positional: apply() rebuilds it at every event
-        self,
-        request: OrderRequest,
-        status: OrderStatus = OrderStatus.NEW,
-        filled_qty: float = 0.0,
-        avg_fill_price: float | None = None,
-        reason: str | None = None,
-        venue_order_id: str | None = None,
-        trade_ids: tuple[str, ...] = (),
-    ) -> None:
-        self.request: Final = request
-        self.status: Final = status
-        self.filled_qty: Final = filled_qty
-        self.avg_fill_price: Final = avg_fill_price
-        self.reason: Final = reason
-        self.venue_order_id: Final = venue_order_id
-        self.trade_ids: Final = trade_ids
+    request: OrderRequest
+    status: OrderStatus = OrderStatus.NEW
+    filled_qty: float = 0.0
+    avg_fill_price: float | None = None
+    reason: str | None = None
+    venue_order_id: str | None = None
+    trade_ids: tuple[str, ...] = ()
 
     @classmethod
     def new(cls, request: OrderRequest) -> OrderState:
@@ -237,14 +218,10 @@ class OrderState(ValueRecord):
                 return self._move(OrderStatus.SUBMITTED)
             case Accepted(venue_order_id=venue_order_id):
                 check_transition(self.client_order_id, self.status, OrderStatus.ACCEPTED)
-                return OrderState(
-                    self.request,
-                    OrderStatus.ACCEPTED,
-                    self.filled_qty,
-                    self.avg_fill_price,
-                    self.reason,
-                    venue_order_id or self.venue_order_id,
-                    self.trade_ids,
+                return replace(
+                    self,
+                    status=OrderStatus.ACCEPTED,
+                    venue_order_id=venue_order_id or self.venue_order_id,
                 )
             case Canceled(reason=reason):
                 return self._move(OrderStatus.CANCELED, reason)
@@ -257,17 +234,7 @@ class OrderState(ValueRecord):
 
     def _move(self, target: OrderStatus, reason: str | None = None) -> OrderState:
         check_transition(self.client_order_id, self.status, target)
-        # Built field by field rather than with ``replace()``, which goes through
-        # a dict of every field: every order passes here several times.
-        return OrderState(
-            self.request,
-            target,
-            self.filled_qty,
-            self.avg_fill_price,
-            reason if reason is not None else self.reason,
-            self.venue_order_id,
-            self.trade_ids,
-        )
+        return replace(self, status=target, reason=reason if reason is not None else self.reason)
 
     def _apply_fill(self, fill: Fill) -> OrderState:
         if fill.trade_id in self.trade_ids:
@@ -295,22 +262,18 @@ class OrderState(ValueRecord):
             )
         previous_price = self.avg_fill_price if self.avg_fill_price is not None else 0.0
         average = (previous_price * self.filled_qty + fill.price * fill.quantity) / total
-        return OrderState(
-            request,
-            target,
-            filled,
-            average,
-            self.reason,
-            self.venue_order_id,
-            (*self.trade_ids, fill.trade_id),
+        return replace(
+            self,
+            status=target,
+            filled_qty=filled,
+            avg_fill_price=average,
+            trade_ids=(*self.trade_ids, fill.trade_id),
         )
 
 
-class OrderUpdate(ValueRecord):
-    """One event a venue reports for one order (a value record: every order makes a few)."""
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """One event a venue reports for one order."""
 
-    __match_args__ = ("client_order_id", "event")
-
-    def __init__(self, client_order_id: str, event: OrderEvent) -> None:
-        self.client_order_id: Final = client_order_id
-        self.event: Final = event
+    client_order_id: str
+    event: OrderEvent

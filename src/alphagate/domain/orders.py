@@ -17,12 +17,10 @@ order nobody meant to send.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
 
 import pandas as pd
-
-from alphagate.domain.value_record import ValueRecord
 
 
 class Side(StrEnum):
@@ -94,21 +92,18 @@ _PRICES_NEEDED: dict[OrderType, tuple[bool, bool]] = {
 }
 
 
-# Bound once: compiled code would look ``pd.Timestamp`` up in the module at every check.
-_Timestamp: Final = pd.Timestamp
-
-
 def _is_positive_finite(value: float) -> bool:
     return math.isfinite(value) and value > 0
 
 
 def _check_aware(ts: pd.Timestamp, what: str) -> None:
     # A naive timestamp is ambiguous by hours; guessing its zone is how DST bugs start.
-    if not isinstance(ts, _Timestamp) or ts.tzinfo is None:
+    if not isinstance(ts, pd.Timestamp) or ts.tzinfo is None:
         raise ValueError(f"{what} must be a tz-aware pandas Timestamp, got {ts!r}")
 
 
-class OrderRequest(ValueRecord):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRequest:
     """One order the engine intends to send, exactly as it will be journaled.
 
     Parameters
@@ -130,56 +125,20 @@ class OrderRequest(ValueRecord):
         the request so risk checks and venues that support it both see it.
     """
 
-    __match_args__ = (
-        "client_order_id", "symbol", "side", "quantity", "ts_created", "order_type",
-        "time_in_force", "limit_price", "stop_price", "parent_id", "oco_group_id", "reduce_only",
-    )  # fmt: skip
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: float
+    ts_created: pd.Timestamp
+    order_type: OrderType = OrderType.MARKET
+    time_in_force: TimeInForce = TimeInForce.DAY
+    limit_price: float | None = None
+    stop_price: float | None = None
+    parent_id: str | None = None
+    oco_group_id: str | None = None
+    reduce_only: bool = False
 
-    def __init__(
-        self,
-        *,
-        client_order_id: str,
-        symbol: str,
-        side: Side,
-        quantity: float,
-        ts_created: pd.Timestamp,
-        order_type: OrderType = OrderType.MARKET,
-        time_in_force: TimeInForce = TimeInForce.DAY,
-        limit_price: float | None = None,
-        stop_price: float | None = None,
-        parent_id: str | None = None,
-        oco_group_id: str | None = None,
-        reduce_only: bool = False,
-    ) -> None:
-        self.client_order_id: Final = client_order_id
-        self.symbol: Final = symbol
-        self.side: Final = side
-        self.quantity: Final = quantity
-        self.ts_created: Final = ts_created
-        self.order_type: Final = order_type
-        self.time_in_force: Final = time_in_force
-        self.limit_price: Final = limit_price
-        self.stop_price: Final = stop_price
-        self.parent_id: Final = parent_id
-        self.oco_group_id: Final = oco_group_id
-        self.reduce_only: Final = reduce_only
-        # The common case, a well-formed market order, is recognised in one
-        # expression: every order of a backtest passes here.
-        if (
-            order_type is OrderType.MARKET
-            and limit_price is None
-            and stop_price is None
-            and client_order_id
-            and symbol
-            and 0.0 < quantity < math.inf
-            and type(ts_created) is _Timestamp
-            and ts_created.tzinfo is not None
-            and parent_id != client_order_id
-        ):
-            return
-        self._check_each_field()
-
-    def _check_each_field(self) -> None:
+    def __post_init__(self) -> None:
         if not self.client_order_id:
             raise ValueError("an order request needs a non-empty client_order_id")
         owner = f"order {self.client_order_id!r}"
@@ -203,7 +162,8 @@ class OrderRequest(ValueRecord):
             raise ValueError(f"{owner}: an order cannot be its own parent")
 
 
-class Fill(ValueRecord):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
     """One execution of (part of) an order, as the venue or the simulator reports it.
 
     The execution-assumption fields record *why* the price is what it is, so a
@@ -233,58 +193,20 @@ class Fill(ValueRecord):
         Maker or taker, which decides the fee schedule.
     """
 
-    __match_args__ = (
-        "client_order_id", "trade_id", "symbol", "side", "quantity", "price", "ts", "fee",
-        "reference_price", "slippage", "impact", "liquidity",
-    )  # fmt: skip
+    client_order_id: str
+    trade_id: str
+    symbol: str
+    side: Side
+    quantity: float
+    price: float
+    ts: pd.Timestamp
+    fee: float = 0.0
+    reference_price: float | None = None
+    slippage: float = 0.0
+    impact: float = 0.0
+    liquidity: Liquidity = Liquidity.TAKER
 
-    def __init__(
-        self,
-        *,
-        client_order_id: str,
-        trade_id: str,
-        symbol: str,
-        side: Side,
-        quantity: float,
-        price: float,
-        ts: pd.Timestamp,
-        fee: float = 0.0,
-        reference_price: float | None = None,
-        slippage: float = 0.0,
-        impact: float = 0.0,
-        liquidity: Liquidity = Liquidity.TAKER,
-    ) -> None:
-        self.client_order_id: Final = client_order_id
-        self.trade_id: Final = trade_id
-        self.symbol: Final = symbol
-        self.side: Final = side
-        self.quantity: Final = quantity
-        self.price: Final = price
-        self.ts: Final = ts
-        self.fee: Final = fee
-        self.reference_price: Final = reference_price
-        self.slippage: Final = slippage
-        self.impact: Final = impact
-        self.liquidity: Final = liquidity
-        # One expression for the common case, a well-formed fill; the checks
-        # below name what is wrong when it is not.
-        if (
-            client_order_id
-            and trade_id
-            and symbol
-            and 0.0 < quantity < math.inf
-            and 0.0 < price < math.inf
-            and (reference_price is None or 0.0 < reference_price < math.inf)
-            and math.isfinite(fee)
-            and math.isfinite(slippage)
-            and math.isfinite(impact)
-            and type(ts) is _Timestamp
-            and ts.tzinfo is not None
-        ):
-            return
-        self._check_each_field()
-
-    def _check_each_field(self) -> None:
+    def __post_init__(self) -> None:
         if not self.client_order_id or not self.trade_id:
             raise ValueError(
                 f"a fill needs a client_order_id and a trade_id, got "

@@ -20,15 +20,15 @@ Accounting conventions, used everywhere these types appear:
 from __future__ import annotations
 
 import math
-from typing import Final
+from dataclasses import dataclass
 
 import pandas as pd
 
 from alphagate.domain.orders import Side
-from alphagate.domain.value_record import ValueRecord
 
 
-class Position(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Position:
     """What is held in one symbol: a signed quantity at an average cost.
 
     Attributes
@@ -41,37 +41,23 @@ class Position(ValueRecord):
         Price P&L realised in this symbol over the portfolio's life, gross of fees.
     """
 
-    __match_args__ = ("symbol", "quantity", "average_price", "realised_pnl")
+    symbol: str
+    quantity: float = 0.0
+    average_price: float = 0.0
+    realised_pnl: float = 0.0
 
-    def __init__(
-        self,
-        symbol: str,
-        quantity: float = 0.0,
-        average_price: float = 0.0,
-        realised_pnl: float = 0.0,
-    ) -> None:
-        self.symbol: Final = symbol
-        self.quantity: Final = quantity
-        self.average_price: Final = average_price
-        self.realised_pnl: Final = realised_pnl
-        if (
-            symbol
-            and math.isfinite(quantity)
-            and math.isfinite(average_price)
-            and math.isfinite(realised_pnl)
-            and (quantity == 0.0 or average_price > 0.0)
-        ):
-            return  # the common case in one expression; below, what is wrong
+    def __post_init__(self) -> None:
+        symbol = self.symbol
         if not symbol:
             raise ValueError("a position needs a symbol")
         for name, value in (
-            ("quantity", quantity),
-            ("average_price", average_price),
-            ("realised_pnl", realised_pnl),
+            ("quantity", self.quantity),
+            ("average_price", self.average_price),
+            ("realised_pnl", self.realised_pnl),
         ):
             if not math.isfinite(value):
                 raise ValueError(f"position {symbol!r}: {name} must be finite, got {value}")
-        if quantity != 0.0 and average_price <= 0.0:
+        if self.quantity != 0.0 and self.average_price <= 0.0:
             raise ValueError(
                 f"position {symbol!r}: an open position needs a positive average_price"
             )
@@ -97,7 +83,8 @@ class Position(ValueRecord):
         return self.quantity * (price - self.average_price)
 
 
-class Trade(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class Trade:
     """One round trip in one symbol: from flat to flat, or to the fill that flips it.
 
     A trade opens when a fill takes the position away from zero and closes
@@ -128,41 +115,26 @@ class Trade(ValueRecord):
         quantity.
     """
 
-    __match_args__ = (
-        "symbol", "side", "quantity", "entry_ts", "entry_price", "exit_quantity", "exit_ts",
-        "exit_price", "pnl", "fees",
-    )  # fmt: skip
+    symbol: str
+    side: Side
+    quantity: float
+    entry_ts: pd.Timestamp
+    entry_price: float
+    exit_quantity: float = 0.0
+    exit_ts: pd.Timestamp | None = None
+    exit_price: float | None = None
+    pnl: float = 0.0
+    fees: float = 0.0
 
-    def __init__(  # noqa: PLR0917 - positional, as the dataclass it was
-        self,
-        symbol: str,
-        side: Side,
-        quantity: float,
-        entry_ts: pd.Timestamp,
-        entry_price: float,
-        exit_quantity: float = 0.0,
-        exit_ts: pd.Timestamp | None = None,
-        exit_price: float | None = None,
-        pnl: float = 0.0,
-        fees: float = 0.0,
-    ) -> None:
-        self.symbol: Final = symbol
-        self.side: Final = side
-        self.quantity: Final = quantity
-        self.entry_ts: Final = entry_ts
-        self.entry_price: Final = entry_price
-        self.exit_quantity: Final = exit_quantity
-        self.exit_ts: Final = exit_ts
-        self.exit_price: Final = exit_price
-        self.pnl: Final = pnl
-        self.fees: Final = fees
+    def __post_init__(self) -> None:
+        symbol, quantity = self.symbol, self.quantity
         if not symbol:
             raise ValueError("a trade needs a symbol")
         if not (math.isfinite(quantity) and quantity > 0):
             raise ValueError(f"trade in {symbol!r}: quantity must be positive and finite")
-        if not 0.0 <= exit_quantity <= quantity * (1.0 + 1e-9):
+        if not 0.0 <= self.exit_quantity <= quantity * (1.0 + 1e-9):
             raise ValueError(
-                f"trade in {symbol!r}: exit_quantity {exit_quantity} outside [0, {quantity}]"
+                f"trade in {symbol!r}: exit_quantity {self.exit_quantity} outside [0, {quantity}]"
             )
 
     @property

@@ -45,9 +45,7 @@ class Ticket:
     The venue keeps the status and filled quantity its rules read, and the
     events it reported, rather than an :class:`OrderState` rebuilt at every
     event: the engine folds the same reports into its own state, and
-    :meth:`state` folds them here when someone asks. A plain class with its
-    own ``__init__``: one is made per order, and the compiled engine builds
-    it with direct stores (see :mod:`alphagate.domain.value_record`).
+    :meth:`state` folds them here when someone asks.
     """
 
     def __init__(

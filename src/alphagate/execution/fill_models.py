@@ -35,25 +35,20 @@ slippage (price improvement).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.orders import Liquidity, OrderRequest, OrderType, Side
-from alphagate.domain.value_record import ValueRecord
 from alphagate.execution.market_history import MarketState
 
 _BPS: Final = 1e-4
 _AFTER_TRIGGER: Final = {OrderType.STOP: OrderType.MARKET, OrderType.STOP_LIMIT: OrderType.LIMIT}
 
 
-class WorkingOrder(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
     """What a fill model may know of one order at one bar.
-
-    This and the other values a fill passes through (:class:`FillDecision`)
-    are value records (:mod:`alphagate.domain.value_record`): immutable, and
-    cheap to build in the compiled engine, which counts when every order
-    builds several.
 
     Attributes
     ----------
@@ -64,15 +59,13 @@ class WorkingOrder(ValueRecord):
         A stop or stop-limit whose stop was reached on an earlier bar.
     """
 
-    __match_args__ = ("request", "quantity", "triggered")
-
-    def __init__(self, request: OrderRequest, quantity: float, triggered: bool = False) -> None:
-        self.request: Final = request
-        self.quantity: Final = quantity
-        self.triggered: Final = triggered
+    request: OrderRequest
+    quantity: float
+    triggered: bool = False
 
 
-class FillDecision(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class FillDecision:
     """One fill a model grants: ``quantity`` at ``price``, and why that price.
 
     ``at_open`` says the fill happened at the bar's first price, so it is
@@ -80,27 +73,13 @@ class FillDecision(ValueRecord):
     siblings and to let a bracket's children act in their entry's bar).
     """
 
-    __match_args__ = (
-        "price", "quantity", "reference_price", "slippage", "impact", "liquidity", "at_open",
-    )  # fmt: skip
-
-    def __init__(  # noqa: PLR0917 - positional, as the named tuple it was
-        self,
-        price: float,
-        quantity: float,
-        reference_price: float,
-        slippage: float,
-        impact: float,
-        liquidity: Liquidity,
-        at_open: bool = False,
-    ) -> None:
-        self.price: Final = price
-        self.quantity: Final = quantity
-        self.reference_price: Final = reference_price
-        self.slippage: Final = slippage
-        self.impact: Final = impact
-        self.liquidity: Final = liquidity
-        self.at_open: Final = at_open
+    price: float
+    quantity: float
+    reference_price: float
+    slippage: float
+    impact: float
+    liquidity: Liquidity
+    at_open: bool = False
 
 
 class FillModel(Protocol):
@@ -144,19 +123,15 @@ def _limit_reach(
     return Liquidity.MAKER if lo < hi or (lo == hi and not strict) else None
 
 
-class _Touch(ValueRecord):
+@dataclass(frozen=True, slots=True)
+class _Touch:
     """Where an order trades on a bar before any cost: the shared touch rules' answer."""
 
-    __match_args__ = ("price", "reference", "liquidity", "at_open", "limited")
-
-    def __init__(
-        self, price: float, reference: float, liquidity: Liquidity, at_open: bool, limited: bool
-    ) -> None:
-        self.price: Final = price
-        self.reference: Final = reference
-        self.liquidity: Final = liquidity
-        self.at_open: Final = at_open
-        self.limited: Final = limited  # a limit bounds the price (limit orders, stop-limits)
+    price: float
+    reference: float
+    liquidity: Liquidity
+    at_open: bool
+    limited: bool  # a limit bounds the price (limit orders, stop-limits)
 
 
 def _touch(order: WorkingOrder, bar: Bar, *, at_close: bool, strict: bool) -> _Touch | None:
@@ -303,7 +278,7 @@ class ConservativeFill:
         if touch.limited:
             limit = order.request.limit_price
             assert limit is not None
-            return _decision(order, quantity, touch.replace(reference=limit), limit)
+            return _decision(order, quantity, replace(touch, reference=limit), limit)
         sign, base = order.request.side.sign, touch.price
         impact = 0.0
         sigma, adv = market.volatility, market.average_volume

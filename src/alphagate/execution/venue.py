@@ -170,7 +170,7 @@ class SimulatedVenue:
         cid = request.client_order_id
         if cid in self._orders:
             raise DuplicateOrderError(f"order {cid!r} was already submitted to this venue")
-        if not isinstance(now, _Timestamp) or now.tzinfo is None:
+        if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
             raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
         venue_id = f"sim-{len(self._orders) + 1}"
         ticket = Ticket(request, venue_id, now, self._latency)
@@ -331,7 +331,6 @@ class SimulatedVenue:
             self._end(other, event, updates)
 
 
-_Timestamp: Final = pd.Timestamp  # bound once: compiled code looks module attributes up per use
 _EPOCH_DAY: Final = dt.date(1970, 1, 1).toordinal()
 _NS_PER_DAY: Final = 86_400 * 10**9
 

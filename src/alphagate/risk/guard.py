@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -314,7 +314,7 @@ class RiskGuard:
             if blocked is not None:
                 return self._refuse(request, blocked)
             if self._action.scale < 1.0:
-                request = request.replace(quantity=request.quantity * self._action.scale)
+                request = replace(request, quantity=request.quantity * self._action.scale)
         decision = self._check.check(
             request,
             price=price,

@@ -142,7 +142,7 @@ def test_a_failed_write_leaves_an_incomplete_marker_and_no_metrics(
     assert "disk full" in (tmp_path / "run" / INCOMPLETE_MARKER).read_text()
 
 
-def test_a_failed_equity_write_on_its_thread_also_leaves_the_run_incomplete(
+def test_a_failed_equity_write_also_leaves_the_run_incomplete(
     bars: pd.DataFrame, tmp_path: Path
 ) -> None:
     class UnreadableCurve:
@@ -156,7 +156,7 @@ def test_a_failed_equity_write_on_its_thread_also_leaves_the_run_incomplete(
         write_outputs(broken, tmp_path / "run")
     names = {p.name for p in (tmp_path / "run").iterdir()}
     assert INCOMPLETE_MARKER in names and "metrics.json" not in names
-    assert {"trades.csv", "orders.csv"} <= names  # the other files went on meanwhile
+    assert {"trades.csv", "orders.csv"} <= names  # the files written before it are kept
 
 
 def test_a_failing_strategy_surfaces_as_a_strategy_error(bars: pd.DataFrame) -> None:

@@ -1,8 +1,8 @@
 """The shortcuts on the file-reading path give what the general code they skip would give.
 
 A million-bar file is read through faster routes where the data allows
-(sorted timestamps, one symbol, text symbols, typed timestamps, a clean
-series, columns handed over instead of copied); each is checked here against
+(sorted timestamps, one symbol, text symbols, typed timestamps, columns
+handed over instead of copied); each is checked here against
 the plain pandas expression or general rule it replaces, on inputs that take
 the shortcut and inputs that must not.
 """
@@ -10,7 +10,6 @@ the shortcut and inputs that must not.
 from __future__ import annotations
 
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -21,9 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphagate.config import CsvConfig, QualityConfig
-from alphagate.data import quality
 from alphagate.data.ingest import _by_symbol, _checked_series, read_source
-from alphagate.data.quality import SeriesContext, _missing, _repeated_stamps, check_series
 from alphagate.data.sources.parquet import ParquetSource, _frame, _numbered_symbols, _own_floats
 from alphagate.data.sources.tabular import (
     TabularSpec,
@@ -53,21 +50,6 @@ STAMPS = {
     "missing one": stamps(0, None, 1, 1, None),
     "one": stamps(7),
 }
-
-
-@pytest.mark.parametrize("name", list(STAMPS))
-def test_repeated_stamps_are_those_pandas_calls_duplicated(name: str) -> None:
-    ts = STAMPS[name]
-    expected = ts.duplicated(keep="last").to_numpy()
-    assert np.array_equal(_repeated_stamps(ts), expected)
-
-
-@pytest.mark.parametrize("name", [n for n in STAMPS if n != "one"])
-def test_missing_bar_ends_are_those_not_in_the_series(name: str) -> None:
-    ts = pd.DatetimeIndex(STAMPS[name]).as_unit("ns")
-    expected = pd.date_range("2024-01-02 00:00", periods=8, freq="min", tz="UTC").as_unit("ns")
-    assert np.array_equal(_missing(expected, ts), ~expected.isin(ts))
-    assert not _missing(ts.dropna().unique(), ts.dropna().unique()).any()
 
 
 def flat_frame(ts: pd.Series) -> pd.DataFrame:
@@ -349,128 +331,3 @@ def test_symbols_of_lists_what_the_symbol_level_holds_in_order(
     frame = frame[np.array(keep[: len(frame)], dtype=bool)]
     expected = [str(s) for s in frame.index.get_level_values("symbol").unique()]
     assert symbols_of(frame) == expected
-
-
-GENERAL_PATHS = {
-    "_in_order": lambda ts: False,
-    "_rising": lambda stamps: False,
-    "_fixed_step": lambda ts, context: None,
-    "_all_finite": quality._not_screened,
-    "_all_positive": quality._not_screened,
-    "_no_negative_volume": quality._not_screened,
-    "_any_reaches": lambda returns, least: True,
-    "_log_returns": lambda close: np.log(close).diff(),
-}
-"""Each shortcut of the series checks, replaced by the answer that sends a rule its general way."""
-
-_RULE_POLICIES = (
-    "order",
-    "duplicates",
-    "non_finite",
-    "price_positive",
-    "volume_non_negative",
-    "ohlc_consistent",
-    "off_calendar",
-    "gaps",
-)
-POLICIES = {
-    "default": QualityConfig(),
-    "warn": QualityConfig.model_validate(dict.fromkeys(_RULE_POLICIES, "warn")),
-    "repair": QualityConfig.model_validate(
-        {**dict.fromkeys(_RULE_POLICIES, "repair"), "max_fill_bars": 2}
-    ),
-    "any outlier": QualityConfig(gaps="warn", outlier_min_abs_return=0.0, outlier_robust_z=1.0),
-}
-
-DEFECTS = st.sampled_from(
-    ["none"] * 6
-    + ["nan", "inf", "negative", "zero", "high below low", "jump", "drop", "off grid", "nat"]
-)
-
-
-@st.composite
-def series(draw: st.DrawFn) -> tuple[pd.DataFrame, Timeframe]:
-    """A flat series on its timeframe's grid, with the defects every rule looks for."""
-    timeframe = Timeframe.parse(draw(st.sampled_from(["1m", "5m", "1h", "1d"])))
-    moves = draw(st.lists(st.sampled_from([1, 1, 1, 1, 2, 4, 0, -1]), max_size=30))
-    positions = np.cumsum([0, *moves])
-    size = len(positions)
-    step = timeframe.delta
-    first = pd.Timestamp("2024-01-03", tz="UTC") + draw(
-        st.sampled_from([pd.Timedelta(0)] * 3 + [pd.Timedelta(1, "us"), step / 2])
-    )
-    ts = pd.Series(first + step * positions).dt.as_unit(draw(st.sampled_from(["ns", "us"])))
-    close = 100.0 * np.exp(
-        np.cumsum(draw(st.lists(st.floats(-0.01, 0.01), min_size=size, max_size=size)))
-    )
-    frame = pd.DataFrame(
-        {
-            "row": np.arange(1, size + 1),
-            "ts": ts,
-            "open": close,
-            "high": close * 1.01,
-            "low": close * 0.99,
-            "close": close,
-            "volume": np.full(size, 10.0),
-            "rejected": draw(st.lists(st.booleans(), min_size=size, max_size=size)),
-        }
-    )
-    for position, defect in enumerate(draw(st.lists(DEFECTS, min_size=size, max_size=size))):
-        column = draw(st.sampled_from(list(BAR_COLUMNS)))
-        if defect in ("nan", "inf", "negative", "zero"):
-            value = {"nan": np.nan, "inf": np.inf, "negative": -1.0, "zero": 0.0}[defect]
-            frame.loc[position, column] = value
-        elif defect == "high below low":
-            frame.loc[position, "high"] = frame.loc[position, "low"] - 1.0
-        elif defect in ("jump", "drop"):
-            frame.loc[position:, ["open", "high", "low", "close"]] *= (
-                5.0 if defect == "jump" else 0.2
-            )
-        elif defect == "off grid":
-            frame.loc[position, "ts"] += draw(st.sampled_from([pd.Timedelta(1, "us"), step / 2]))
-        elif defect == "nat":
-            frame.loc[position, "ts"] = pd.NaT
-    return frame, timeframe
-
-
-def checked(frame: pd.DataFrame, timeframe: Timeframe, policy: QualityConfig) -> object:
-    """What check_series gives, or the error it raises, in a form that compares."""
-    context = SeriesContext("x", "AAA", timeframe, None)
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):  # logs of the zero and negative closes
-            out, report = check_series(frame, context, policy)
-    except Exception as error:  # the general path's errors must be kept too
-        return type(error), str(error)
-    counts = sorted((rule.value, action.value, n) for (rule, action), n in report.counts.items())
-    return out, [str(v) for v in report.violations], counts, report.rows_out
-
-
-@settings(max_examples=300, deadline=None)
-@given(case=series(), policy=st.sampled_from(list(POLICIES)))
-def test_the_series_checks_shortcuts_give_what_the_general_rules_give(
-    case: tuple[pd.DataFrame, Timeframe], policy: str
-) -> None:
-    frame, timeframe = case
-    ours = checked(frame, timeframe, POLICIES[policy])
-    with patch.multiple(quality, **GENERAL_PATHS):
-        general = checked(frame, timeframe, POLICIES[policy])
-    if isinstance(general, tuple) and isinstance(general[0], pd.DataFrame):
-        assert isinstance(ours, tuple)
-        pd.testing.assert_frame_equal(ours[0], general[0], check_exact=True)
-        assert ours[1:] == general[1:]
-    else:
-        assert ours == general
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    close=st.lists(
-        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -1.0])),
-        max_size=12,
-    )
-)
-def test_log_returns_are_the_pandas_expression(close: list[float]) -> None:
-    series = pd.Series(close, dtype=np.float64, name="close")
-    with np.errstate(all="ignore"):
-        ours, general = quality._log_returns(series), np.log(series).diff()
-    pd.testing.assert_series_equal(ours, general, check_exact=True)

@@ -45,6 +45,42 @@ def test_the_same_decision_always_gets_the_same_id() -> None:
     assert first == "aggzlxcvgbn3rsaabrcxu5ipbhtzs2zr"
 
 
+# Computed with the hand-unrolled base32 this module used before it switched to
+# ``base64.b32encode``: ids already journaled must be derived identically.
+KNOWN_IDS = [
+    (
+        ("rsi", "BTC/USDT", pd.Timestamp("2020-01-01", tz="UTC"), "stop"),
+        "agc5gw4a5cpetrsdwjhg343nkmp3dpul",
+    ),
+    (
+        (
+            "model:lgbm/h5",
+            "\u00c9TH-\u20ac",
+            pd.Timestamp(1_700_000_000_123_456_789, unit="ns", tz="UTC"),
+            "take_profit",
+        ),
+        "agimww4curn3gbadtmbvaasot6nh7ybq",
+    ),
+    (("s", '"quoted\\', pd.Timestamp(0, tz="UTC"), "entry"), "agtxkssatrcvedtjmw7ccapvdwqpndyw"),
+    (
+        (
+            "buy_and_hold",
+            "SPY",
+            pd.Timestamp("1999-12-31 23:59:59.999999999", tz="America/New_York"),
+            "exit",
+        ),
+        "agnzz3msofbynssjcz45kxo2ihrwegzl",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), KNOWN_IDS)
+def test_ids_journaled_by_earlier_versions_are_derived_unchanged(
+    args: tuple[str, str, pd.Timestamp, str], expected: str
+) -> None:
+    assert client_order_id(*args) == expected
+
+
 def test_only_the_instant_of_the_decision_counts_not_its_zone_or_resolution() -> None:
     eastern = TS.tz_convert("America/New_York")
     coarse = TS.as_unit("s")
