@@ -38,8 +38,12 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             monkeypatch.delenv(name)
     before = set(sys.modules)
     yield tmp_path
+    # Only the modules loaded from the tmp folder: a library module first
+    # imported during the test must stay, or importing it again breaks it.
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        file = getattr(sys.modules[name], "__file__", None)
+        if file is not None and Path(file).resolve().is_relative_to(tmp_path.resolve()):
+            del sys.modules[name]
 
 
 def test_the_strategies_page_example_trades_by_weight_and_exits_through_its_bracket(

@@ -56,12 +56,22 @@ def not_a_class():
 
 
 @pytest.fixture(autouse=True)
-def forget_imported_modules() -> Iterator[None]:
-    """Modules the tests import from their tmp folders do not outlive the test."""
+def forget_imported_modules(tmp_path: Path) -> Iterator[None]:
+    """Modules the tests import from their tmp folders do not outlive the test.
+
+    Only those: a library module first imported during a test (pandas imports
+    parts lazily) must stay, or importing it again registers things twice.
+    """
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:
-        del sys.modules[name]
+        if _defined_under(sys.modules[name], tmp_path) or "_alphagate_strategy_file_" in name:
+            del sys.modules[name]
+
+
+def _defined_under(module: object, folder: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return file is not None and Path(file).resolve().is_relative_to(folder.resolve())
 
 
 def write(path: Path, text: str) -> Path:
