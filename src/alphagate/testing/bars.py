@@ -61,7 +61,7 @@ def random_walk_bars(
     n: int = 400,
     *,
     seed: int = 3,
-    start: str = DEFAULT_START,
+    start: str | pd.Timestamp = DEFAULT_START,
     freq: str = "D",
     volatility: float = 0.02,
 ) -> pd.DataFrame:
