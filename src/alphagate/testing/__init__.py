@@ -9,6 +9,7 @@ test suite gets the same builders ours trusts.
 """
 
 from alphagate.testing.bars import (
+    bars_by_symbol,
     bars_from_rows,
     bars_of,
     bundled_bars,
@@ -21,6 +22,7 @@ from alphagate.testing.venue import ScriptedVenue
 
 __all__ = [
     "ScriptedVenue",
+    "bars_by_symbol",
     "bars_from_rows",
     "bars_of",
     "bundled_bars",

@@ -123,6 +123,20 @@ def bars_of(
     return bars_from_flat(flat)
 
 
+def bars_by_symbol(
+    closes: Mapping[str, Sequence[float]],
+    *,
+    volume: float = 1_000.0,
+    start: str | pd.Timestamp = DEFAULT_START,
+    freq: str = "D",
+) -> pd.DataFrame:
+    """Several symbols' bars from their closes alone (open, high and low equal the close),
+    every symbol starting at ``start``: for code that reads only closes, such as labels."""
+    return stack_bars(
+        *(bars_of(c, symbol=s, volume=volume, start=start, freq=freq) for s, c in closes.items())
+    )
+
+
 def bars_from_rows(rows: Iterable[tuple[Any, ...]]) -> pd.DataFrame:
     """Bars from ``(symbol, ts, open, high, low, close, volume)`` rows, written as a table.
 
