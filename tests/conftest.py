@@ -1,5 +1,9 @@
 """Fixtures shared by every test folder.
 
+``gspc_bars`` and ``two_symbol_bars`` are the frames several modules need;
+they are built once per session, so a test that changes one must change a
+copy. Other frames come from :mod:`alphagate.testing` where a test builds them.
+
 ``read_page`` reads an HTML report back the way a browser would take it in,
 with the standard library's parser only, so the report tests check what a
 reader sees (tables cell by cell, scripts, images, section order) rather than
@@ -13,7 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
+
+from alphagate.testing import bundled_bars, synthetic_bars
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "source", "track", "wbr"})  # fmt: skip
@@ -144,3 +151,15 @@ class HtmlPage(HTMLParser):
 def read_page() -> Callable[[str], HtmlPage]:
     """Parse an HTML page with the standard library (see :class:`HtmlPage`)."""
     return HtmlPage
+
+
+@pytest.fixture(scope="session")
+def gspc_bars() -> pd.DataFrame:
+    """The bundled S&P 500 daily bars, 1999-2018: real prices for parity and engine checks."""
+    return bundled_bars(["^GSPC"])
+
+
+@pytest.fixture(scope="session")
+def two_symbol_bars() -> pd.DataFrame:
+    """Synthetic AAA and BBB on XNYS sessions, 2017-2019: enough history to train and hold out."""
+    return synthetic_bars(["AAA", "BBB"], "2017-01-01", "2019-12-31")

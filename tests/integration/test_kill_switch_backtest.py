@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 
 from alphagate.backtest.runner import run_backtest
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.strategy import OrderIntent, StrategyContext
 from alphagate.risk.events import RiskEvent
 from alphagate.risk.guard import RiskGuard, RiskSettings
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import RiskLimits
+from alphagate.testing import bars_of
 
 TS = pd.bdate_range("2024-01-02", periods=16, tz="UTC") + pd.Timedelta(hours=21)
 CRASH = 10
@@ -40,19 +40,7 @@ class BuyEveryBar:
 def bars() -> pd.DataFrame:
     close = np.r_[np.full(CRASH, 100.0), np.full(len(TS) - CRASH, 80.0)]
     open_ = np.r_[100.0, close[:-1]]
-    return bars_from_flat(
-        pd.DataFrame(
-            {
-                "symbol": "AAA",
-                "ts": TS,
-                "open": open_,
-                "high": np.maximum(open_, close),
-                "low": np.minimum(open_, close),
-                "close": close,
-                "volume": 1e6,
-            }
-        )
-    )
+    return bars_of(close, opens=open_, volume=1e6, stamps=TS)
 
 
 def run(tmp_path: Path, *, flatten: bool) -> tuple[pd.DataFrame, list[RiskEvent], pd.Series]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -21,12 +20,10 @@ from alphagate.app.model_backtest import (
 )
 from alphagate.app.train import run_training
 from alphagate.cli.root import cli
-from alphagate.config import Settings, SyntheticConfig, load_config
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
+from alphagate.config import Settings, load_config
 from alphagate.decision.settings import STEPS
-from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError
+from alphagate.testing import synthetic_bars
 
 HORIZONS = (1, 5)
 OUTPUT_FILES = {
@@ -53,11 +50,7 @@ def settings(workspace: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    options = SyntheticConfig(
-        symbols=("AAA", "BBB"), start=date(2016, 1, 1), end=date(2019, 12, 31)
-    )
-    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
-    return read_source(source, Settings().data.quality)
+    return synthetic_bars(["AAA", "BBB"], "2016-01-01", "2019-12-31")
 
 
 @pytest.fixture(scope="module")

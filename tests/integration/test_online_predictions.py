@@ -29,12 +29,11 @@ from alphagate.app.model_store import RunFolderModelStore
 from alphagate.app.research import build_feature_frame
 from alphagate.app.train import run_training
 from alphagate.config import Settings
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.bundled import BundledSource
 from alphagate.domain.strategy import SymbolHistory
 from alphagate.errors import AlphagateError
 from alphagate.features import assert_point_in_time
 from alphagate.models.online import OnlinePredictor
+from alphagate.testing import bundled_bars
 
 HORIZONS = (1, 5)
 SYMBOL = "^GSPC"
@@ -57,11 +56,7 @@ def settings(workspace: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    every = read_source(BundledSource([SYMBOL]), Settings().data.quality)
-    ts = every.index.get_level_values("ts")
-    return every.loc[
-        (ts >= pd.Timestamp("2012-01-01", tz="UTC")) & (ts < pd.Timestamp("2016-07-01", tz="UTC"))
-    ]
+    return bundled_bars([SYMBOL], start="2012-01-01", end="2016-06-30")
 
 
 @pytest.fixture(scope="module")

@@ -48,9 +48,6 @@ from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
 from alphagate.backtest.runner import BacktestResult, run_backtest
-from alphagate.data.sources.bundled import BundledSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.strategies.builtin import SmaCross
 
@@ -74,12 +71,6 @@ class _OracleSmaCross(Strategy):  # type: ignore[misc]
             self.buy()
         elif crossover(self.sma_slow, self.sma_fast):
             self.position.close()
-
-
-@pytest.fixture(scope="module")
-def bars() -> pd.DataFrame:
-    flat = pd.concat(list(BundledSource(["^GSPC"]).chunks(QualityReport("x"))))
-    return bars_from_flat(flat)
 
 
 def _session_dates(ts: pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -109,10 +100,10 @@ def _ours(bars: pd.DataFrame, bps: float) -> BacktestResult:
 
 @pytest.mark.parametrize(("bps", "rate"), [(0.0, 0.0), (10.0, 0.001)])
 def test_sma_cross_trades_match_backtesting_py_bar_for_bar(
-    bars: pd.DataFrame, bps: float, rate: float
+    gspc_bars: pd.DataFrame, bps: float, rate: float
 ) -> None:
-    ours = _ours(bars, bps)
-    theirs = _oracle(bars, rate, finalize=True)["_trades"]
+    ours = _ours(gspc_bars, bps)
+    theirs = _oracle(gspc_bars, rate, finalize=True)["_trades"]
     assert len(ours.trades) == len(theirs) > 50
     assert (ours.trades["qty"].to_numpy() == theirs["Size"].to_numpy()).all()
     entry_dates = _session_dates(ours.trades["entry_ts"])
@@ -137,10 +128,10 @@ def test_sma_cross_trades_match_backtesting_py_bar_for_bar(
 
 @pytest.mark.parametrize(("bps", "rate"), [(0.0, 0.0), (10.0, 0.001)])
 def test_sma_cross_equity_curve_matches_backtesting_py(
-    bars: pd.DataFrame, bps: float, rate: float
+    gspc_bars: pd.DataFrame, bps: float, rate: float
 ) -> None:
-    ours = _ours(bars, bps)
-    theirs = _oracle(bars, rate, finalize=False)["_equity_curve"]["Equity"]
+    ours = _ours(gspc_bars, bps)
+    theirs = _oracle(gspc_bars, rate, finalize=False)["_equity_curve"]["Equity"]
     np.testing.assert_allclose(ours.equity.to_numpy(), theirs.to_numpy(), rtol=1e-9)
     final_ours, final_theirs = ours.equity.iloc[-1], theirs.iloc[-1]
     assert abs(final_ours / final_theirs - 1) < 1e-6

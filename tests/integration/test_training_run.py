@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -12,10 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from alphagate.app.train import TrainingRunResult, data_hash, run_training
-from alphagate.config import Settings, SyntheticConfig, config_hash
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.timeframe import Timeframe
+from alphagate.config import Settings, config_hash
 from alphagate.errors import AlphagateError
 
 HORIZONS = (1, 5)
@@ -55,23 +51,18 @@ def settings(workspace: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def bars() -> pd.DataFrame:
-    options = SyntheticConfig(
-        symbols=("AAA", "BBB"), start=date(2017, 1, 1), end=date(2019, 12, 31)
-    )
-    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
-    return read_source(source, Settings().data.quality)
-
-
-@pytest.fixture(scope="module")
-def runs(workspace: Path, settings: Settings, bars: pd.DataFrame) -> dict[str, TrainingRunResult]:
+def runs(
+    workspace: Path, settings: Settings, two_symbol_bars: pd.DataFrame
+) -> dict[str, TrainingRunResult]:
     """Three runs into one runs directory, so MLflow's database is created once."""
     messages: list[str] = []
     common = {"family": "logreg", "horizons": HORIZONS, "seed": 3, "runs_dir": workspace / "runs"}
     return {
-        "first": run_training(settings, bars, run_id="first", progress=messages.append, **common),
-        "again": run_training(settings, bars, run_id="again", **common),
-        "searched": run_training(settings, bars, run_id="searched", trials=2, **common),
+        "first": run_training(
+            settings, two_symbol_bars, run_id="first", progress=messages.append, **common
+        ),
+        "again": run_training(settings, two_symbol_bars, run_id="again", **common),
+        "searched": run_training(settings, two_symbol_bars, run_id="searched", trials=2, **common),
     }
 
 
@@ -89,14 +80,14 @@ def test_every_horizon_writes_every_file_and_no_temporary_directory_is_left(
 
 
 def test_manifest_records_hashes_choices_resources_and_per_horizon_holdout_metrics(
-    runs: dict[str, TrainingRunResult], settings: Settings, bars: pd.DataFrame
+    runs: dict[str, TrainingRunResult], settings: Settings, two_symbol_bars: pd.DataFrame
 ) -> None:
     result = runs["first"]
     manifest = json.loads((result.directory / "manifest.json").read_text(encoding="utf-8"))
     assert manifest == result.manifest
     assert set(manifest) >= MANIFEST_KEYS
     assert manifest["config_hash"] == config_hash(settings)
-    assert manifest["data_hash"] == data_hash(bars)
+    assert manifest["data_hash"] == data_hash(two_symbol_bars)
     assert (manifest["family"], manifest["seed"], manifest["horizons"]) == ("logreg", 3, [1, 5])
     assert manifest["wall_seconds"] > 0
     assert manifest["peak_memory_mb"] > 10
@@ -170,21 +161,26 @@ def test_the_same_seed_and_config_give_identical_holdout_predictions(
 
 
 def test_an_existing_stage_is_never_overwritten(
-    runs: dict[str, TrainingRunResult], settings: Settings, bars: pd.DataFrame, workspace: Path
+    runs: dict[str, TrainingRunResult],
+    settings: Settings,
+    two_symbol_bars: pd.DataFrame,
+    workspace: Path,
 ) -> None:
     before = (runs["first"].directory / "manifest.json").read_bytes()
     with pytest.raises(AlphagateError, match="already exists"):
-        run_training(settings, bars, family="logreg", runs_dir=workspace / "runs", run_id="first")
+        run_training(
+            settings, two_symbol_bars, family="logreg", runs_dir=workspace / "runs", run_id="first"
+        )
     assert (runs["first"].directory / "manifest.json").read_bytes() == before
 
 
 def test_a_failing_run_leaves_no_stage_and_no_temporary_directory(
-    settings: Settings, bars: pd.DataFrame, workspace: Path
+    settings: Settings, two_symbol_bars: pd.DataFrame, workspace: Path
 ) -> None:
     with pytest.raises(ValueError, match="no sample left"):
         run_training(
             settings,
-            bars.iloc[:40],
+            two_symbol_bars.iloc[:40],
             family="logreg",
             horizons=(1,),
             runs_dir=workspace / "runs",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from alphagate.app.train import TrainingRunResult, run_training
-from alphagate.config import Settings, SyntheticConfig
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.timeframe import Timeframe
+from alphagate.config import Settings
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.training.report import TOP_FEATURES, render_training_report
 
@@ -85,17 +81,14 @@ def assert_metrics_match(page: ReportPage, horizon: int, evaluation: dict[str, A
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingRunResult:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, two_symbol_bars: pd.DataFrame
+) -> TrainingRunResult:
     workspace = tmp_path_factory.mktemp("training-report")
     settings = Settings.model_validate({"features": {"cache_dir": workspace / "features"}})
-    options = SyntheticConfig(
-        symbols=("AAA", "BBB"), start=date(2017, 1, 1), end=date(2019, 12, 31)
-    )
-    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
-    bars = read_source(source, Settings().data.quality)
     return run_training(
         settings,
-        bars,
+        two_symbol_bars,
         family="logreg",
         horizons=HORIZONS,
         seed=3,

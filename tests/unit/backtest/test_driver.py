@@ -15,7 +15,6 @@ import pytest
 
 from alphagate.backtest.driver import BacktestDriver, RunRecord
 from alphagate.domain.bar import Bar
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.ids import client_order_id
 from alphagate.domain.order_state import OrderUpdate
 from alphagate.domain.orders import OrderRequest, OrderStatus, Side
@@ -25,25 +24,17 @@ from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
 from alphagate.strategies.builtin import BuyAndHold
+from alphagate.testing import bars_of, stack_bars
 
 TS = pd.date_range("2024-01-02 21:00", periods=4, freq="D", tz="UTC")
 
 
-def make_bars(closes: Sequence[float] = (10.5, 11.5, 12.5, 12.0)) -> pd.DataFrame:
-    n = len(closes)
-    return bars_from_flat(
-        pd.DataFrame(
-            {
-                "symbol": "AAA",
-                "ts": TS[:n],
-                "open": [10.0, 11.0, 12.0, 13.0][:n],
-                "high": 20.0,
-                "low": 5.0,
-                "close": list(closes),
-                "volume": 1000.0,
-            }
-        )
-    )
+OPENS, CLOSES = (10.0, 11.0, 12.0, 13.0), (10.5, 11.5, 12.5, 12.0)
+
+
+def hand_bars(closes: Sequence[float] = CLOSES) -> pd.DataFrame:
+    """The module's four bars (see the docstring), with other closes if a test needs them."""
+    return bars_of(closes, opens=OPENS, highs=20.0, lows=5.0, stamps=TS)
 
 
 class Scripted:
@@ -81,7 +72,7 @@ def run(
     portfolio = Portfolio(cash)
     venue = SimulatedVenue(NextOpenFill())
     loop = BacktestDriver(
-        make_bars() if bars is None else bars,
+        hand_bars() if bars is None else bars,
         strategy,  # type: ignore[arg-type]
         venue,
         portfolio,
@@ -182,7 +173,7 @@ def test_the_venue_is_not_asked_while_no_order_is_working() -> None:
             return self.inner.on_bar(bar)
 
     venue = CountingVenue()
-    BacktestDriver(make_bars(), BuyAndHold(), venue, Portfolio(1000.0)).run()
+    BacktestDriver(hand_bars(), BuyAndHold(), venue, Portfolio(1000.0)).run()
     assert venue.calls == 1  # only bar 2, where the entry order was working
 
 
@@ -215,7 +206,7 @@ def test_two_orders_with_the_same_symbol_and_leg_at_one_bar_are_refused() -> Non
 
 
 def test_a_nan_close_is_refused_before_the_run_naming_symbol_and_bar() -> None:
-    bars = make_bars((10.5, np.nan, 12.5, 12.0))
+    bars = hand_bars((10.5, np.nan, 12.5, 12.0))
     with pytest.raises(ValueError, match=r"NaN close for 'AAA' at 2024-01-03 21:00"):
         run(BuyAndHold(), bars)
 
@@ -229,9 +220,8 @@ def test_two_runs_with_the_same_inputs_are_identical() -> None:
 
 
 def test_with_two_symbols_each_history_advances_only_on_its_own_bars() -> None:
-    other = make_bars().reset_index()
-    other = other[other["ts"] != TS[1]].assign(symbol="BBB")  # BBB has no bar on day 2
-    bars = bars_from_flat(pd.concat([make_bars().reset_index(), other]))
+    other = hand_bars().drop(index=("AAA", TS[1])).rename(index={"AAA": "BBB"})  # no bar on day 2
+    bars = stack_bars(hand_bars(), other)
     strategy = Scripted()
     record, _ = run(strategy, bars)
     assert [(len(c.history["AAA"]), len(c.history["BBB"])) for c in strategy.seen] == [

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from alphagate.backtest.driver import BacktestDriver, RunRecord
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.guard import AccountView, GuardAction
 from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType, TimeInForce
 from alphagate.domain.strategy import (
@@ -25,29 +24,7 @@ from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
 from alphagate.strategies.builtin import SmaCross
-
-
-def random_bars(symbols: Mapping[str, int], n: int = 400, seed: int = 3) -> pd.DataFrame:
-    """Random walks; symbol ``s`` skips every ``gap``-th day (0: none), so calendars differ."""
-    rng = np.random.default_rng(seed)
-    days = pd.date_range("2020-01-01 21:00", periods=n, freq="D", tz="UTC")
-    frames = []
-    for symbol, gap in symbols.items():
-        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
-        open_ = close * np.exp(rng.normal(0, 0.005, n))
-        frame = pd.DataFrame(
-            {
-                "symbol": symbol,
-                "ts": days,
-                "open": open_,
-                "high": np.maximum(open_, close) * 1.01,
-                "low": np.minimum(open_, close) * 0.99,
-                "close": close,
-                "volume": 1e5,
-            }
-        )
-        frames.append(frame[np.arange(n) % gap != 0] if gap else frame)
-    return bars_from_flat(pd.concat(frames))
+from alphagate.testing import random_walk_bars
 
 
 class PassThrough:
@@ -82,7 +59,7 @@ def run(
 
 def test_equity_rebuilt_after_the_run_equals_marking_every_bar() -> None:
     # Three symbols on different calendars, several positions open at once.
-    bars = random_bars({"AAA": 0, "BBB": 7, "CCC": 5})
+    bars = random_walk_bars({"AAA": 0, "BBB": 7, "CCC": 5})
     strategy = SmaCross(fast=3, slow=8, weight=0.3)
     bulk, _ = run(bars, strategy)
     guard = PassThrough()
@@ -109,7 +86,7 @@ class Peeking:
 
 def test_an_indicator_that_reads_later_bars_is_refused_before_the_run() -> None:
     with pytest.raises(LookAheadError, match=r"indicator 'tomorrow' of 'AAA' .* uses later bars"):
-        run(random_bars({"AAA": 0}), Peeking())
+        run(random_walk_bars(["AAA"]), Peeking())
 
 
 class Reader:
@@ -136,7 +113,7 @@ class Reader:
 
 
 def test_indicators_are_served_up_to_the_current_bar_only() -> None:
-    bars = random_bars({"AAA": 0}, n=30)
+    bars = random_walk_bars(["AAA"], n=30)
     reader = Reader()
     run(bars, reader)
     cum = np.cumsum(bars["close"].to_numpy())
@@ -166,7 +143,7 @@ class Counting:
 
 def test_a_lone_symbols_counts_and_equity_are_current_on_idle_and_busy_bars() -> None:
     """One symbol keeps its bar count apart from the map the others use; every reader agrees."""
-    bars = random_bars({"AAA": 0}, n=120)
+    bars = random_walk_bars(["AAA"], n=120)
     strategy = Counting()
     record, _ = run(bars, strategy)
     assert len(record.fills) >= 4  # bars with orders working and idle bars both occur
@@ -183,7 +160,7 @@ class WrongLength(Peeking):
 
 def test_an_indicator_of_the_wrong_length_is_a_strategy_error() -> None:
     with pytest.raises(StrategyError, match=r"indicator 'short' of 'AAA' has shape"):
-        run(random_bars({"AAA": 0}), WrongLength())
+        run(random_walk_bars(["AAA"]), WrongLength())
 
 
 class Refusing(PassThrough):
@@ -226,7 +203,7 @@ class Script:
 def test_an_order_the_guard_refuses_never_reaches_the_venue() -> None:
     guard = Refusing()
     record, portfolio = run(
-        random_bars({"AAA": 0}, n=10), Script({2: [OrderIntent("AAA", 5)]}), guard
+        random_walk_bars(["AAA"], n=10), Script({2: [OrderIntent("AAA", 5)]}), guard
     )
     assert len(guard.refused) == 1
     assert record.orders == {} and record.fills == []
@@ -234,7 +211,7 @@ def test_an_order_the_guard_refuses_never_reaches_the_venue() -> None:
 
 
 def test_cancel_all_from_the_guard_cancels_working_orders() -> None:
-    bars = random_bars({"AAA": 0}, n=10)
+    bars = random_walk_bars(["AAA"], n=10)
     far = float(bars["close"].max()) * 10  # a sell limit far above: never fills
     intent = OrderIntent(
         "AAA", -1.0, OrderType.LIMIT, limit_price=far, time_in_force=TimeInForce.GTC
@@ -248,7 +225,7 @@ def test_cancel_all_from_the_guard_cancels_working_orders() -> None:
 
 
 def test_bracket_intents_become_an_entry_with_oco_children() -> None:
-    bars = random_bars({"AAA": 0}, n=60)
+    bars = random_walk_bars(["AAA"], n=60)
     close = float(bars["close"].iloc[0])
     plan = {
         0: [
@@ -280,4 +257,4 @@ def test_a_child_naming_a_parent_leg_not_sent_at_the_same_bar_is_refused() -> No
         "AAA", -1.0, OrderType.STOP, stop_price=1.0, leg="stop", parent_leg="entry"
     )
     with pytest.raises(StrategyError, match="protects leg 'entry'"):
-        run(random_bars({"AAA": 0}, n=5), Script({0: [orphan]}))
+        run(random_walk_bars(["AAA"], n=5), Script({0: [orphan]}))

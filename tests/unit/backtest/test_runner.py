@@ -12,29 +12,20 @@ import pytest
 
 from alphagate.backtest.outputs import INCOMPLETE_MARKER, write_outputs
 from alphagate.backtest.runner import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, run_backtest
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.orders import OrderStatus, OrderType, Side
 from alphagate.domain.strategy import StrategyContext, StrategyError
 from alphagate.execution.commission import BasisPoints
 from alphagate.strategies.builtin import BuyAndHold
+from alphagate.testing import bars_of
 
 TS = pd.date_range("2024-01-02 21:00", periods=4, freq="D", tz="UTC")
 
 
 @pytest.fixture
 def bars() -> pd.DataFrame:
-    return bars_from_flat(
-        pd.DataFrame(
-            {
-                "symbol": "AAA",
-                "ts": TS,
-                "open": [10.0, 11.0, 12.0, 13.0],
-                "high": 20.0,
-                "low": 5.0,
-                "close": [10.5, 11.5, 12.5, 12.0],
-                "volume": 1000.0,
-            }
-        )
+    """AAA opens 10, 11, 12, 13 and closes 10.5, 11.5, 12.5, 12 inside a 5..20 range."""
+    return bars_of(
+        [10.5, 11.5, 12.5, 12.0], opens=[10.0, 11.0, 12.0, 13.0], highs=20.0, lows=5.0, stamps=TS
     )
 
 
@@ -115,8 +106,11 @@ def test_outputs_are_written_with_metrics_last(bars: pd.DataFrame, tmp_path: Pat
     result = run_backtest(bars, BuyAndHold(), cash=1000.0)
     out = write_outputs(result, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
-        "equity.csv", "metrics.json", "orders.csv", "trades.csv",
-    ]  # fmt: skip
+        "equity.csv",
+        "metrics.json",
+        "orders.csv",
+        "trades.csv",
+    ]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["strategy"] == "buy_and_hold"
     assert metrics["total_return"] == pytest.approx(result.metrics.total_return)

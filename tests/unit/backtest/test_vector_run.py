@@ -7,21 +7,10 @@ import pytest
 
 from alphagate.backtest.runner import BacktestResult, run_backtest
 from alphagate.backtest.vector_run import run_vector_backtest
-from alphagate.data.sources.bundled import BundledSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
 from alphagate.domain.strategy import Strategy
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.strategies.builtin import BollingerBreakout, BuyAndHold, RsiMeanReversion, SmaCross
-
-
-def load(symbols: list[str]) -> pd.DataFrame:
-    return bars_from_flat(pd.concat(list(BundledSource(symbols).chunks(QualityReport("x")))))
-
-
-@pytest.fixture(scope="module")
-def gspc() -> pd.DataFrame:
-    return load(["^GSPC"])
+from alphagate.testing import bundled_bars
 
 
 def assert_same_result(fast: BacktestResult, slow: BacktestResult) -> None:
@@ -43,21 +32,21 @@ def assert_same_result(fast: BacktestResult, slow: BacktestResult) -> None:
 )
 @pytest.mark.parametrize(("bps", "units"), [(0.0, "whole"), (10.0, "fractional")])
 def test_every_signal_strategy_gives_the_event_engines_result(
-    gspc: pd.DataFrame, strategy: Strategy, bps: float, units: str
+    gspc_bars: pd.DataFrame, strategy: Strategy, bps: float, units: str
 ) -> None:
     commission = BasisPoints(bps) if bps else NoCommission()
-    slow = run_backtest(gspc, strategy, commission=commission, units=units)  # type: ignore[arg-type]
-    fast = run_vector_backtest(gspc, strategy, commission_bps=bps, units=units)  # type: ignore[arg-type]
+    slow = run_backtest(gspc_bars, strategy, commission=commission, units=units)  # type: ignore[arg-type]
+    fast = run_vector_backtest(gspc_bars, strategy, commission_bps=bps, units=units)  # type: ignore[arg-type]
     assert len(slow.trades) > 10
     assert_same_result(fast, slow)
 
 
-def test_a_bar_by_bar_strategy_is_refused_with_the_way_out(gspc: pd.DataFrame) -> None:
+def test_a_bar_by_bar_strategy_is_refused_with_the_way_out(gspc_bars: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="use --engine event"):
-        run_vector_backtest(gspc, BuyAndHold())
+        run_vector_backtest(gspc_bars, BuyAndHold())
 
 
 def test_more_than_one_symbol_is_refused() -> None:
-    bars = load(["^GSPC", "^IXIC"])
+    bars = bundled_bars(["^GSPC", "^IXIC"])
     with pytest.raises(ValueError, match="runs one symbol, got 2"):
         run_vector_backtest(bars, SmaCross())

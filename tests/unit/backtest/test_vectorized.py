@@ -12,41 +12,15 @@ from hypothesis import strategies as st
 
 from alphagate.backtest.runner import run_backtest
 from alphagate.backtest.vectorized import _floordiv, run_vectorized
-from alphagate.data.sources.bundled import BundledSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
 from alphagate.domain.strategy import StrategyContext
 from alphagate.execution.commission import BasisPoints, NoCommission
 from alphagate.strategies.builtin import SmaCross
 from alphagate.strategies.signals import sma_cross_weights
+from alphagate.testing import bars_of, stack_bars
 
 RTOL = 1e-9
-
-
-@pytest.fixture(scope="module")
-def gspc() -> pd.DataFrame:
-    return bars_from_flat(pd.concat(list(BundledSource(["^GSPC"]).chunks(QualityReport("x")))))
-
-
-def _bars(
-    open_: np.ndarray, close: np.ndarray, symbols: tuple[str, ...] = ("AAA",)
-) -> pd.DataFrame:
-    ts = pd.date_range("2024-01-01 00:01", periods=len(open_), freq="min", tz="UTC")
-    frames = [
-        pd.DataFrame(
-            {
-                "symbol": symbol,
-                "ts": ts,
-                "open": open_,
-                "high": np.maximum(open_, close) * 1.01,
-                "low": np.minimum(open_, close) * 0.99,
-                "close": close,
-                "volume": 1000.0,
-            }
-        )
-        for symbol in symbols
-    ]
-    return bars_from_flat(pd.concat(frames))
+START = "2024-01-01 00:01"
+"""The one-minute test bars close from here on."""
 
 
 class Replay:
@@ -71,14 +45,14 @@ def _max_rel(a: pd.Series, b: pd.Series) -> float:
 @pytest.mark.parametrize("bps", [0.0, 10.0])
 @pytest.mark.parametrize("units", ["whole", "fractional"])
 def test_sma_cross_equals_the_event_engine_on_gspc(
-    gspc: pd.DataFrame, bps: float, units: str
+    gspc_bars: pd.DataFrame, bps: float, units: str
 ) -> None:
     commission = BasisPoints(bps) if bps else NoCommission()
     engine = run_backtest(
-        gspc, SmaCross(10, 30), commission=commission, units=units,  # type: ignore[arg-type]
+        gspc_bars, SmaCross(10, 30), commission=commission, units=units,  # type: ignore[arg-type]
     )  # fmt: skip
-    weights = sma_cross_weights(gspc["close"].to_numpy(), 10, 30)
-    fast = run_vectorized(gspc, weights, commission_bps=bps, units=units)  # type: ignore[arg-type]
+    weights = sma_cross_weights(gspc_bars["close"].to_numpy(), 10, 30)
+    fast = run_vectorized(gspc_bars, weights, commission_bps=bps, units=units)  # type: ignore[arg-type]
     assert fast.equity.index.equals(engine.equity.index)
     assert _max_rel(fast.equity, engine.equity) < RTOL
     assert fast.trades == len(engine.trades) == 88
@@ -119,7 +93,7 @@ def test_random_paths_and_weights_equal_the_event_engine(
     open_, close = path[0::2].copy(), path[1::2].copy()
     weight = st.one_of(st.just(math.nan), st.floats(0.0, 1.0), st.sampled_from([0.0, 1.0]))
     weights = np.array(data.draw(st.lists(weight, min_size=n, max_size=n)))
-    bars = _bars(open_, close)
+    bars = bars_of(close, opens=open_, start=START, freq="min")
     commission = BasisPoints(bps) if bps else NoCommission()
     engine = run_backtest(
         bars, Replay(weights), cash=cash, commission=commission, units=units,  # type: ignore[arg-type]
@@ -130,26 +104,28 @@ def test_random_paths_and_weights_equal_the_event_engine(
     assert fast.trades == len(engine.trades)
 
 
-def test_a_weights_series_is_accepted_when_it_carries_the_bars_index(gspc: pd.DataFrame) -> None:
-    ts = gspc.index.get_level_values("ts")
-    weights = pd.Series(sma_cross_weights(gspc["close"].to_numpy()), index=ts)
-    as_array = run_vectorized(gspc, weights.to_numpy())
-    as_series = run_vectorized(gspc, weights)
+def test_a_weights_series_is_accepted_when_it_carries_the_bars_index(
+    gspc_bars: pd.DataFrame,
+) -> None:
+    ts = gspc_bars.index.get_level_values("ts")
+    weights = pd.Series(sma_cross_weights(gspc_bars["close"].to_numpy()), index=ts)
+    as_array = run_vectorized(gspc_bars, weights.to_numpy())
+    as_series = run_vectorized(gspc_bars, weights)
     pd.testing.assert_series_equal(as_array.equity, as_series.equity)
     with pytest.raises(ValueError, match="other than the bars' ts"):
-        run_vectorized(gspc, pd.Series(weights.to_numpy(), index=ts + pd.Timedelta("1h")))
+        run_vectorized(gspc_bars, pd.Series(weights.to_numpy(), index=ts + pd.Timedelta("1h")))
 
 
 def test_more_than_one_symbol_is_refused() -> None:
     prices = np.linspace(10.0, 12.0, 5)
-    bars = _bars(prices, prices, ("AAA", "BBB"))
+    bars = stack_bars(*(bars_of(prices, symbol=s, start=START, freq="min") for s in ("AAA", "BBB")))
     with pytest.raises(ValueError, match="exactly one symbol, got 2"):
         run_vectorized(bars, np.full(5, np.nan))
 
 
 def test_a_nan_price_is_refused_naming_column_and_bar() -> None:
     prices = np.linspace(10.0, 12.0, 5)
-    bars = _bars(prices, prices)
+    bars = bars_of(prices, start=START, freq="min")
     bars.iloc[3, bars.columns.get_loc("close")] = np.nan
     with pytest.raises(ValueError, match=r"NaN close for 'AAA' at 2024-01-01 00:04"):
         run_vectorized(bars, np.full(5, np.nan))
@@ -159,12 +135,12 @@ def test_a_nan_price_is_refused_naming_column_and_bar() -> None:
 def test_weights_of_the_wrong_length_are_refused(length: int) -> None:
     prices = np.linspace(10.0, 12.0, 5)
     with pytest.raises(ValueError, match=r"one weight per bar \(5\)"):
-        run_vectorized(_bars(prices, prices), np.full(length, 1.0))
+        run_vectorized(bars_of(prices, start=START, freq="min"), np.full(length, 1.0))
 
 
 def test_weights_out_of_range_and_bad_options_are_refused() -> None:
     prices = np.linspace(10.0, 12.0, 5)
-    bars = _bars(prices, prices)
+    bars = bars_of(prices, start=START, freq="min")
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         run_vectorized(bars, np.array([np.nan, 1.5, np.nan, np.nan, np.nan]))
     with pytest.raises(ValueError, match="units"):

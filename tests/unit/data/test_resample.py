@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphagate.data.resample import resample_bars
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, check_bars_frame
+from alphagate.domain.bars import check_bars_frame
 from alphagate.domain.timeframe import Timeframe, TimeUnit
+from alphagate.testing import bars_from_rows
 
 TF = Timeframe.parse
 SYMBOLS = ("AAA", "BBB", "CCC")
@@ -42,13 +43,6 @@ def xnys_schedule() -> pd.DataFrame:
         },
         index=pd.DatetimeIndex(schedule.index),
     )
-
-
-def make_bars(rows: list[tuple[str, str, float, float, float, float, float]]) -> pd.DataFrame:
-    """Build a canonical bars frame from ``(symbol, ts, open, high, low, close, volume)``."""
-    flat = pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS])
-    flat["ts"] = pd.to_datetime(flat["ts"], utc=True)
-    return bars_from_flat(flat)
 
 
 def at(ts: str) -> pd.Timestamp:
@@ -82,8 +76,7 @@ def frame_from(stamps: dict[str, list[pd.Timestamp]], values: list[list[OHLCV]])
         for (symbol, ts_list), rows in zip(stamps.items(), values, strict=True)
         for ts, row in zip(ts_list, rows, strict=True)
     ]
-    flat = pd.DataFrame(flat_rows, columns=["symbol", "ts", *BAR_COLUMNS])
-    return bars_from_flat(flat)
+    return bars_from_rows(flat_rows)
 
 
 @st.composite
@@ -188,7 +181,7 @@ def assert_aggregates(window: pd.DataFrame, bar: pd.Series) -> None:
 
 
 def test_one_minute_bars_aggregate_into_five_minute_bars_labelled_at_their_right_edge() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:01", 10.0, 11.0, 9.5, 10.5, 100.0),
             ("AAA", "2024-01-02 00:02", 10.5, 12.0, 10.0, 11.0, 50.0),
@@ -201,7 +194,7 @@ def test_one_minute_bars_aggregate_into_five_minute_bars_labelled_at_their_right
 
     result = resample_bars(bars, TF("5m"), calendar=None, source=TF("1m"))
 
-    expected = make_bars(
+    expected = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:05", 10.0, 12.0, 8.0, 9.75, 185.0),
             ("AAA", "2024-01-02 00:10", 9.75, 13.0, 9.5, 12.5, 7.0),
@@ -213,7 +206,7 @@ def test_one_minute_bars_aggregate_into_five_minute_bars_labelled_at_their_right
 
 
 def test_symbols_are_resampled_separately() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:01", 1.0, 2.0, 1.0, 2.0, 1.0),
             ("BBB", "2024-01-02 00:02", 5.0, 6.0, 4.0, 4.5, 3.0),
@@ -223,7 +216,7 @@ def test_symbols_are_resampled_separately() -> None:
 
     result = resample_bars(bars, TF("5m"), calendar=None)
 
-    expected = make_bars(
+    expected = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:05", 1.0, 2.0, 1.0, 2.0, 1.0),
             ("BBB", "2024-01-02 00:05", 5.0, 7.0, 4.0, 7.0, 7.0),
@@ -233,7 +226,7 @@ def test_symbols_are_resampled_separately() -> None:
 
 
 def test_every_minute_of_an_xnys_session_is_labelled_at_that_sessions_close() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             # Early close after Thanksgiving: 13:00 New York is 18:00 UTC.
             ("AAA", "2018-11-23 14:31", 10.0, 10.0, 10.0, 10.0, 1.0),
@@ -250,7 +243,7 @@ def test_every_minute_of_an_xnys_session_is_labelled_at_that_sessions_close() ->
 
     result = resample_bars(bars, TF("1d"), calendar="XNYS", source=TF("1m"))
 
-    expected = make_bars(
+    expected = bars_from_rows(
         [
             ("AAA", "2018-11-23 18:00", 10.0, 11.0, 9.0, 9.0, 3.0),
             ("BBB", "2018-07-10 20:00", 20.0, 21.0, 19.0, 21.0, 4.0),
@@ -261,7 +254,7 @@ def test_every_minute_of_an_xnys_session_is_labelled_at_that_sessions_close() ->
 
 
 def test_filling_an_empty_period_repeats_the_previous_close_with_zero_volume() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:01", 10.0, 11.0, 9.0, 10.5, 5.0),
             ("AAA", "2024-01-02 00:12", 10.0, 12.0, 10.0, 11.0, 6.0),
@@ -271,7 +264,7 @@ def test_filling_an_empty_period_repeats_the_previous_close_with_zero_volume() -
 
     result = resample_bars(bars, TF("5m"), calendar=None, empty="fill")
 
-    expected = make_bars(
+    expected = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:05", 10.0, 11.0, 9.0, 10.5, 5.0),
             ("AAA", "2024-01-02 00:10", 10.5, 10.5, 10.5, 10.5, 0.0),
@@ -285,7 +278,7 @@ def test_filling_an_empty_period_repeats_the_previous_close_with_zero_volume() -
 
 
 def test_dropping_empty_periods_emits_no_bar_for_them() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:01", 10.0, 11.0, 9.0, 10.5, 5.0),
             ("AAA", "2024-01-02 00:12", 10.0, 12.0, 10.0, 11.0, 6.0),
@@ -302,7 +295,7 @@ def test_dropping_empty_periods_emits_no_bar_for_them() -> None:
 
 
 def test_weekends_and_holidays_are_not_empty_periods_for_a_calendar_market() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             # Thanksgiving week: Thursday 22nd is a holiday, Friday closes early.
             ("AAA", "2018-11-21 21:00", 10.0, 10.0, 10.0, 10.0, 1.0),
@@ -319,7 +312,7 @@ def test_weekends_and_holidays_are_not_empty_periods_for_a_calendar_market() -> 
 
 
 def test_only_a_week_without_any_session_data_is_filled_when_resampling_xnys_days() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             # Week of 19 Nov: no Thursday (holiday), Friday's early close ends the week.
             ("AAA", "2018-11-19 21:00", 10.0, 11.0, 9.0, 10.0, 1.0),
@@ -332,7 +325,7 @@ def test_only_a_week_without_any_session_data_is_filled_when_resampling_xnys_day
 
     result = resample_bars(bars, TF("1w"), calendar="XNYS", source=TF("1d"), empty="fill")
 
-    expected = make_bars(
+    expected = bars_from_rows(
         [
             ("AAA", "2018-11-23 18:00", 10.0, 12.0, 9.0, 11.0, 3.0),
             ("AAA", "2018-11-30 21:00", 11.0, 11.0, 11.0, 11.0, 0.0),
@@ -347,7 +340,7 @@ def test_only_a_week_without_any_session_data_is_filled_when_resampling_xnys_day
     ("source", "target"), [("1d", "1h"), ("1h", "30m"), ("1M", "1w"), ("1w", "1d")]
 )
 def test_resampling_to_a_finer_timeframe_is_refused(source: str, target: str) -> None:
-    bars = make_bars([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
+    bars = bars_from_rows([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
 
     with pytest.raises(ValueError, match="finer"):
         resample_bars(bars, TF(target), calendar=None, source=TF(source))
@@ -357,7 +350,7 @@ def test_resampling_to_a_finer_timeframe_is_refused(source: str, target: str) ->
 def test_resampling_bars_that_straddle_target_boundaries_is_refused(
     source: str, target: str
 ) -> None:
-    bars = make_bars([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
+    bars = bars_from_rows([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
 
     with pytest.raises(ValueError, match="straddle"):
         resample_bars(bars, TF(target), calendar=None, source=TF(source))
@@ -367,7 +360,7 @@ def test_resampling_bars_that_straddle_target_boundaries_is_refused(
 def test_resampling_to_an_equal_or_nesting_coarser_timeframe_is_accepted(
     source: str, target: str
 ) -> None:
-    bars = make_bars([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
+    bars = bars_from_rows([("AAA", "2024-01-02 00:00", 1.0, 1.0, 1.0, 1.0, 1.0)])
 
     result = resample_bars(bars, TF(target), calendar=None, source=TF(source))
 
@@ -375,7 +368,7 @@ def test_resampling_to_an_equal_or_nesting_coarser_timeframe_is_accepted(
 
 
 def test_an_empty_frame_resamples_to_an_empty_frame() -> None:
-    bars = make_bars([])
+    bars = bars_from_rows([])
 
     result = resample_bars(bars, TF("1d"), calendar="XNYS", empty="fill")
 
@@ -385,7 +378,7 @@ def test_an_empty_frame_resamples_to_an_empty_frame() -> None:
 
 
 def test_unsorted_bars_are_refused_because_first_and_last_would_be_wrong() -> None:
-    bars = make_bars(
+    bars = bars_from_rows(
         [
             ("AAA", "2024-01-02 00:01", 1.0, 1.0, 1.0, 1.0, 1.0),
             ("AAA", "2024-01-02 00:02", 2.0, 2.0, 2.0, 2.0, 1.0),

@@ -19,8 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from alphagate.data.store import TMP_PREFIX, BarStore, Coverage, WriteSummary
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, check_bars_frame, select_symbols
+from alphagate.domain.bars import BAR_COLUMNS, check_bars_frame, select_symbols
 from alphagate.errors import DataError, StoreConflictError
+from alphagate.testing import bars_of, stack_bars
 
 ODD = ["^GSPC", "BTC/USDT"]
 
@@ -36,23 +37,21 @@ def make_bars(
     """
     ts = pd.date_range("2024-01-01", periods=last, freq=freq, tz="UTC", unit="ns")[first - 1 :]
     number = np.arange(first, last + 1, dtype="float64")
-    frames = []
-    for symbol in symbols:
-        close = 100.0 + number + 1000.0 * (sum(map(ord, symbol)) % 50) + shift
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": ts,
-                    "open": close - 0.5,
-                    "high": close + 1.0,
-                    "low": close - 1.0,
-                    "close": close,
-                    "volume": 1000.0 + number,
-                }
+    closes = {s: 100.0 + number + 1000.0 * (sum(map(ord, s)) % 50) + shift for s in symbols}
+    return stack_bars(
+        *(
+            bars_of(
+                c,
+                symbol=s,
+                opens=c - 0.5,
+                highs=c + 1.0,
+                lows=c - 1.0,
+                volume=1000.0 + number,
+                stamps=ts,
             )
+            for s, c in closes.items()
         )
-    return bars_from_flat(pd.concat(frames, ignore_index=True))
+    )
 
 
 def assert_bars_equal(left: pd.DataFrame, right: pd.DataFrame, obj: str = "bars") -> None:

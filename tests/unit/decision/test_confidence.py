@@ -9,23 +9,11 @@ import pandas as pd
 import pytest
 
 from alphagate.decision.confidence import capacity, confidence, freshness, rolling_ic, stability
-from alphagate.domain.bars import bars_from_flat
 from alphagate.features import PointInTimeError, assert_point_in_time
 from alphagate.labels.fixed_horizon import fixed_horizon_labels
+from alphagate.testing import random_walk_bars
 
 DAYS = pd.date_range("2024-01-01", periods=6, freq="D", tz="UTC")
-
-
-def random_walk_bars(n: int = 250) -> pd.DataFrame:
-    """Two symbols of daily random-walk closes as a canonical bars frame."""
-    rng = np.random.default_rng(11)
-    ts = pd.date_range("2022-01-03 21:00", periods=n, freq="D", tz="UTC")
-    frames = []
-    for symbol in ("AAA", "BBB"):
-        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
-        prices = {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close}
-        frames.append(pd.DataFrame({"symbol": symbol, "ts": ts, **prices, "volume": 1e6}))
-    return bars_from_flat(pd.concat(frames))
 
 
 def series(values: list[float]) -> pd.Series:
@@ -91,7 +79,7 @@ def test_the_rolling_ic_is_point_in_time() -> None:
         past, labels = forecast_and_labels(b)
         return rolling_ic(past, labels["ret_3"], labels["t1_3"], window=20).to_frame("ic")
 
-    assert_point_in_time(build, random_walk_bars(), cuts=6)
+    assert_point_in_time(build, random_walk_bars(["AAA", "BBB"], 250), cuts=6)
 
 
 def test_the_truncation_check_would_catch_an_ic_that_ignores_t1() -> None:
@@ -103,7 +91,7 @@ def test_the_truncation_check_would_catch_an_ic_that_ignores_t1() -> None:
         return rolling_ic(past, labels["ret_3"], t0, window=20).to_frame("ic")
 
     with pytest.raises(PointInTimeError):
-        assert_point_in_time(leaky, random_walk_bars(), cuts=3)
+        assert_point_in_time(leaky, random_walk_bars(["AAA", "BBB"], 250), cuts=3)
 
 
 def test_freshness_decays_exponentially_with_age() -> None:

@@ -9,31 +9,8 @@ import pandas as pd
 import pytest
 
 from alphagate.decision.standardise import rolling_zscore
-from alphagate.domain.bars import bars_from_flat
 from alphagate.features import PointInTimeError, assert_point_in_time
-
-
-def random_walk_bars(n: int = 250, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
-    """A canonical bars frame of daily random walks, one per symbol."""
-    rng = np.random.default_rng(7)
-    ts = pd.date_range("2022-01-03 21:00", periods=n, freq="D", tz="UTC")
-    frames = []
-    for symbol in symbols:
-        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": ts,
-                    "open": close,
-                    "high": close * 1.01,
-                    "low": close * 0.99,
-                    "close": close,
-                    "volume": 1e6,
-                }
-            )
-        )
-    return bars_from_flat(pd.concat(frames))
+from alphagate.testing import random_walk_bars
 
 
 def test_the_zscore_uses_the_trailing_window_including_the_current_value() -> None:
@@ -103,7 +80,7 @@ def close_returns(bars: pd.DataFrame) -> pd.Series:
 
 
 def test_the_zscore_of_returns_is_point_in_time() -> None:
-    bars = random_walk_bars()
+    bars = random_walk_bars(["AAA", "BBB"], 250)
 
     def build(b: pd.DataFrame) -> pd.DataFrame:
         return rolling_zscore(close_returns(b), window=20).to_frame("z")
@@ -113,7 +90,7 @@ def test_the_zscore_of_returns_is_point_in_time() -> None:
 
 def test_the_truncation_check_would_catch_a_whole_series_zscore() -> None:
     """The control: standardising with the full-sample mean and std does read the future."""
-    bars = random_walk_bars()
+    bars = random_walk_bars(["AAA", "BBB"], 250)
 
     def leaky(b: pd.DataFrame) -> pd.DataFrame:
         r = close_returns(b)

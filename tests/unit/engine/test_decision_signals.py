@@ -17,31 +17,9 @@ from alphagate.decision.signals import (
     symbol_signals,
 )
 from alphagate.decision.standardise import rolling_zscore
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.strategy import SymbolHistory
 from alphagate.features import PointInTimeError, assert_point_in_time
-
-
-def random_bars(n: int = 260, symbols: tuple[str, ...] = ("AAA", "BBB")) -> pd.DataFrame:
-    rng = np.random.default_rng(11)
-    ts = pd.date_range("2022-01-03 21:00", periods=n, freq="D", tz="UTC")
-    frames = []
-    for symbol in symbols:
-        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": ts,
-                    "open": close,
-                    "high": close * 1.01,
-                    "low": close * 0.99,
-                    "close": close,
-                    "volume": rng.uniform(5e5, 2e6, n),
-                }
-            )
-        )
-    return bars_from_flat(pd.concat(frames))
+from alphagate.testing import random_walk_bars
 
 
 def random_predictions(bars: pd.DataFrame) -> pd.DataFrame:
@@ -67,7 +45,7 @@ SETTINGS = DecisionSettings()
 
 
 def test_the_standardiser_and_the_ic_estimate_pass_the_point_in_time_checker() -> None:
-    bars = random_bars()
+    bars = random_walk_bars(["AAA", "BBB"], 260)
     predictions = random_predictions(bars)
 
     def build(cut: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +55,7 @@ def test_the_standardiser_and_the_ic_estimate_pass_the_point_in_time_checker() -
 
 
 def test_an_ic_scored_on_outcomes_not_yet_known_fails_the_checker() -> None:
-    bars = random_bars(120, ("AAA",))
+    bars = random_walk_bars(["AAA"], 120)
     predictions = random_predictions(bars)
     leaky = replace(SETTINGS, confidence=ConfidenceStep(ic_window=20, ic_min_periods=10))
 
@@ -139,7 +117,7 @@ def test_prediction_columns_must_name_a_horizon() -> None:
 def test_the_tapes_series_equal_the_decision_units_computed_on_the_whole_series() -> None:
     """Independent oracle: the pandas-based units of ``standardise`` and ``confidence``."""
     settings = replace(SETTINGS, confidence=ConfidenceStep(ic_window=30, ic_min_periods=10))
-    bars = random_bars(300, ("AAA",))
+    bars = random_walk_bars(["AAA"], 300)
     predictions = random_predictions(bars)
     rows = bars.xs("AAA", level="symbol")
     close = rows["close"].to_numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,34 +14,15 @@ import pytest
 from alphagate.backtest.runner import run_backtest
 from alphagate.decision.settings import ArbitrateStep, DecisionSettings
 from alphagate.decision.signals import signal_frame
-from alphagate.domain.bars import bars_from_flat
 from alphagate.domain.strategy import SymbolHistory
 from alphagate.models.prediction_table import PredictionTable
 from alphagate.strategies.model import ModelStrategy
+from alphagate.testing import bars_of, random_walk_bars
 
 TS = pd.bdate_range("2021-01-04", periods=160, tz="UTC") + pd.Timedelta(hours=21)
-
-
-def noisy_bars(symbols: tuple[str, ...] = ("AAA", "BBB"), seed: int = 1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frames = []
-    for symbol in symbols:
-        close = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, len(TS))))
-        open_ = np.r_[100.0, close[:-1]]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": TS,
-                    "open": open_,
-                    "high": np.maximum(open_, close) * 1.004,
-                    "low": np.minimum(open_, close) * 0.996,
-                    "close": close,
-                    "volume": 1e6,
-                }
-            )
-        )
-    return bars_from_flat(pd.concat(frames))
+SYMBOLS = ("AAA", "BBB")
+WALK: dict[str, Any] = {"n": len(TS), "seed": 1, "start": TS[0], "freq": "B", "volatility": 0.01}
+"""Random walks over ``TS``, 1 % a day: enough moves for the oracle's trades in a short test."""
 
 
 def oracle(bars: pd.DataFrame, horizon: int = 5, seed: int = 2) -> pd.DataFrame:
@@ -60,7 +42,7 @@ def run(bars: pd.DataFrame, predictions: pd.DataFrame, settings: DecisionSetting
 
 
 def test_every_updated_symbol_gets_one_trace_row_per_bar_with_each_steps_numbers() -> None:
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     strategy, result = run(bars, oracle(bars), DecisionSettings())
     decisions = strategy.decisions()
     assert len(decisions) == len(bars)
@@ -75,7 +57,7 @@ def test_every_updated_symbol_gets_one_trace_row_per_bar_with_each_steps_numbers
 
 
 def test_the_trace_names_the_step_that_blocked_every_trade() -> None:
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     costly = replace(DecisionSettings(), arbitrate=ArbitrateStep(k1=1000.0))
     strategy, result = run(bars, oracle(bars), costly)
     blocked = strategy.decisions()["blocked_by"]
@@ -88,7 +70,7 @@ def test_the_trace_names_the_step_that_blocked_every_trade() -> None:
 
 
 def test_entries_are_bracketed_by_a_stop_and_a_take_profit_around_the_close() -> None:
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     strategy, result = run(bars, oracle(bars), DecisionSettings())
     entries = strategy.decisions().query("action == 'enter'")
     long = entries.loc[entries["qty_target"] > 0].iloc[0]
@@ -107,11 +89,7 @@ def test_a_stop_out_is_recorded_as_a_loss_in_the_kelly_posterior() -> None:
     high, low = np.maximum(open_, close) * 1.003, np.minimum(open_, close) * 0.997
     crash = 45
     low[crash], close[crash] = open_[crash] * 0.85, open_[crash] * 0.9
-    frame = pd.DataFrame(
-        {"symbol": "AAA", "ts": TS[:n], "open": open_, "high": high, "low": low}
-        | {"close": close, "volume": 1e6}
-    )
-    bars = bars_from_flat(frame)
+    bars = bars_of(close, opens=open_, highs=high, lows=low, volume=1e6, stamps=TS[:n])
     predictions = pd.DataFrame({"up_h5": 0.9}, index=bars.index)
     settings = DecisionSettings().without("standardise").without("confidence")
     strategy, result = run(bars, predictions, settings.without("arbitrate"))
@@ -127,7 +105,7 @@ def test_a_stop_out_is_recorded_as_a_loss_in_the_kelly_posterior() -> None:
 
 
 def test_a_symbol_without_predictions_never_trades() -> None:
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     predictions = oracle(bars).loc[["AAA"]]
     strategy, result = run(bars, predictions, DecisionSettings())
     other = strategy.decisions().query("symbol == 'BBB'")
@@ -136,7 +114,7 @@ def test_a_symbol_without_predictions_never_trades() -> None:
 
 
 def test_the_indicators_served_are_the_bar_series_the_point_in_time_checker_verifies() -> None:
-    bars = noisy_bars(("AAA",))
+    bars = random_walk_bars(["AAA"], **WALK)
     predictions = oracle(bars)
     strategy = ModelStrategy(PredictionTable(predictions))
     rows = bars.xs("AAA", level="symbol")
@@ -152,7 +130,7 @@ def test_the_indicators_served_are_the_bar_series_the_point_in_time_checker_veri
 
 
 def test_the_prediction_series_decided_on_are_the_frame_the_checker_verifies() -> None:
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     predictions = oracle(bars)
     predictions.iloc[::9] = np.nan  # bars without a prediction are carried forward
     strategy, _ = run(bars, predictions, DecisionSettings())
@@ -181,7 +159,7 @@ class CountingPredictor:
 def test_the_predictor_is_asked_once_per_bar_for_the_symbols_that_closed_and_sees_no_future() -> (
     None
 ):
-    bars = noisy_bars()
+    bars = random_walk_bars(SYMBOLS, **WALK)
     late = bars.drop(index=[("BBB", TS[0]), ("BBB", TS[1])])  # BBB starts two bars later
     predictor = CountingPredictor()
     run_backtest(late, ModelStrategy(predictor), cash=100_000.0, units="fractional")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from alphagate.domain.guard import AccountView, GuardAction
-from alphagate.domain.orders import OrderRequest, OrderType, Side
+from alphagate.domain.orders import OrderRequest, Side
 from alphagate.risk.breaker import BreakerAction, BreakerLevel, CorrelationBreaker
 from alphagate.risk.events import RiskEvent, Severity
 from alphagate.risk.guard import (
@@ -26,6 +26,7 @@ from alphagate.risk.guard import (
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.risk.limits import PreTradeCheck, RiskLimits
 from alphagate.risk.monitors import DailyLossLimit, DrawdownMonitor
+from alphagate.testing import request_of
 
 DAY = pd.Timestamp("2024-03-01 21:00", tz="UTC")
 LIMITS = RiskLimits(
@@ -61,15 +62,7 @@ def order(
     ts: pd.Timestamp = DAY,
     parent: str | None = None,
 ) -> OrderRequest:
-    return OrderRequest(
-        client_order_id=cid,
-        symbol="AAA",
-        side=side,
-        quantity=quantity,
-        ts_created=ts,
-        parent_id=parent,
-        order_type=OrderType.MARKET,
-    )
+    return request_of(cid, side=side, quantity=quantity, ts=ts, parent_id=parent)
 
 
 @pytest.fixture

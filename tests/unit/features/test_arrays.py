@@ -8,7 +8,6 @@ one symbol's frame, pandas' grouped rank) is the oracle, compared bit for bit.
 from __future__ import annotations
 
 import itertools
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -16,11 +15,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
 from alphagate.features import (
     PROFILES,
     FeatureProfile,
@@ -33,19 +27,13 @@ from alphagate.features import (
 )
 from alphagate.features.arrays import BarArrays, percentile_rank_by_key, symbol_bounds
 from alphagate.features.technical import log_return, realised_volatility
+from alphagate.testing import synthetic_bars
 
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
     """Three symbols over 2018; CCC starts late and BBB misses a stretch."""
-    source = SyntheticSource(
-        SyntheticConfig(
-            symbols=("AAA", "BBB", "CCC"), start=date(2018, 1, 1), end=date(2018, 12, 31)
-        ),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    full = bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
+    full = synthetic_bars(["AAA", "BBB", "CCC"], "2018-01-01", "2018-12-31")
     ts = full.index.get_level_values("ts")
     symbol = full.index.get_level_values("symbol")
     stamps = ts.unique()

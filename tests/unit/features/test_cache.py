@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
 from alphagate.features import (
     PROFILES,
     FeatureCache,
@@ -24,16 +18,12 @@ from alphagate.features import (
     data_hash,
     default_registry,
 )
+from alphagate.testing import synthetic_bars
 
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    source = SyntheticSource(
-        SyntheticConfig(symbols=("AAA", "BBB"), start=date(2019, 1, 1), end=date(2019, 12, 31)),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    return bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
+    return synthetic_bars(["AAA", "BBB"], "2019-01-01", "2019-12-31")
 
 
 class CountingBuild:

@@ -8,17 +8,11 @@ normalisation) and expect to be told which column leaked.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError
 from alphagate.features import (
     PROFILES,
@@ -28,19 +22,13 @@ from alphagate.features import (
     cross_sectional_ranks,
     default_registry,
 )
+from alphagate.testing import synthetic_bars
 
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
     """Three symbols of about 400 XNYS daily bars; CCC starts 60 sessions late."""
-    source = SyntheticSource(
-        SyntheticConfig(
-            symbols=("AAA", "BBB", "CCC"), start=date(2018, 1, 1), end=date(2019, 8, 5), seed=5
-        ),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    frame = bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
+    frame = synthetic_bars(["AAA", "BBB", "CCC"], "2018-01-01", "2019-08-05", seed=5)
     ts = frame.index.get_level_values("ts")
     late = (frame.index.get_level_values("symbol") == "CCC") & (ts < ts.unique()[60])
     return frame.loc[~late]

@@ -11,19 +11,12 @@ agree, and the filter's log-likelihood is hmmlearn's ``score``.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 import pytest
 from hmmlearn.hmm import GaussianHMM
 from scipy.stats import multivariate_normal
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
 from alphagate.features import (
     PROFILES,
     FeatureProfile,
@@ -45,6 +38,7 @@ from alphagate.features.regime import (
     regime,
     regime_probabilities,
 )
+from alphagate.testing import synthetic_bars
 
 MIN_HISTORY = 252
 REFIT_EVERY = 63
@@ -54,12 +48,7 @@ FIRST_REFITS = (MIN_HISTORY - 1, MIN_HISTORY - 1 + REFIT_EVERY, MIN_HISTORY - 1 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
     """Two symbols of 700 XNYS daily bars."""
-    source = SyntheticSource(
-        SyntheticConfig(symbols=("AAA", "BBB"), start=date(2018, 1, 1), end=date(2020, 12, 31)),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    frame = bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
+    frame = synthetic_bars(["AAA", "BBB"], "2018-01-01", "2020-12-31")
     stamps = frame.index.get_level_values("ts").unique()
     return frame.loc[frame.index.get_level_values("ts") <= stamps[699]]
 

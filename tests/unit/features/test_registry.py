@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
 from alphagate.features import (
     PROFILES,
     FeatureProfile,
@@ -23,16 +16,12 @@ from alphagate.features import (
     profile_warmup,
     resolve_profile,
 )
+from alphagate.testing import synthetic_bars
 
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    source = SyntheticSource(
-        SyntheticConfig(symbols=("AAA", "BBB"), start=date(2019, 1, 1), end=date(2019, 6, 30)),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    return bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
+    return synthetic_bars(["AAA", "BBB"], "2019-01-01", "2019-06-30")
 
 
 def constant(bars: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,6 @@ features against ``exchange_calendars`` read directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import exchange_calendars
 import numpy as np
@@ -18,11 +17,7 @@ import pandas as pd
 import pytest
 import talib
 
-from alphagate.config import SyntheticConfig
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
-from alphagate.domain.quality_report import QualityReport
-from alphagate.domain.timeframe import Timeframe
+from alphagate.domain.bars import BAR_COLUMNS
 from alphagate.features import (
     PROFILES,
     FeatureProfile,
@@ -39,21 +34,10 @@ from alphagate.features.technical import (
     realised_volatility,
     volume_zscore,
 )
+from alphagate.testing import bars_of, synthetic_bars
 
 SYMBOLS = ("AAA", "BBB", "CCC")
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def synthetic_bars(
-    symbols: tuple[str, ...] = SYMBOLS, seed: int = 11, end: date = date(2019, 8, 5)
-) -> pd.DataFrame:
-    """About 400 XNYS daily bars per symbol (2018-01-02 onwards)."""
-    source = SyntheticSource(
-        SyntheticConfig(symbols=symbols, start=date(2018, 1, 1), end=end, seed=seed),
-        timeframe=Timeframe.parse("1d"),
-        calendar="XNYS",
-    )
-    return bars_from_flat(pd.concat(list(source.chunks(QualityReport("test")))))
 
 
 def one_symbol(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
@@ -67,7 +51,8 @@ def arrays(bars: pd.DataFrame) -> Arrays:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    return synthetic_bars()
+    """About 400 XNYS daily bars per symbol (2018-01-02 onwards)."""
+    return synthetic_bars(SYMBOLS, "2018-01-01", "2019-08-05", seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +119,8 @@ def test_indicator_column_is_talib_on_the_right_inputs_of_each_symbol(
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_a_symbols_features_are_the_same_computed_with_or_without_other_symbols(
-    profile: str,
+    profile: str, bars: pd.DataFrame
 ) -> None:
-    bars = synthetic_bars()
     # Give the symbols different histories: CCC starts later, BBB misses a stretch.
     ts = bars.index.get_level_values("ts")
     symbol = bars.index.get_level_values("symbol")
@@ -166,18 +150,17 @@ def replace_cross_sectional(profile: FeatureProfile, *, enabled: bool) -> Featur
 
 def small_bars() -> pd.DataFrame:
     """Eight hand-written daily bars of one symbol, with a flat stretch of volume."""
-    closes = [100.0, 102.0, 101.0, 105.0, 104.0, 108.0, 107.0, 110.0]
-    opens = [99.0, 100.5, 102.5, 100.0, 105.5, 103.0, 108.5, 106.0]
-    return pd.DataFrame(
-        {
-            "open": opens,
-            "high": [max(o, c) + 1.0 for o, c in zip(opens, closes, strict=True)],
-            "low": [min(o, c) - 1.0 for o, c in zip(opens, closes, strict=True)],
-            "close": closes,
-            "volume": [10.0, 10.0, 10.0, 10.0, 12.0, 8.0, 20.0, 5.0],
-        },
-        index=pd.date_range("2024-01-02 21:00", periods=8, freq="D", tz="UTC", name="ts"),
+    closes = np.array([100.0, 102.0, 101.0, 105.0, 104.0, 108.0, 107.0, 110.0])
+    opens = np.array([99.0, 100.5, 102.5, 100.0, 105.5, 103.0, 108.5, 106.0])
+    bars = bars_of(
+        closes,
+        opens=opens,
+        highs=np.maximum(opens, closes) + 1.0,
+        lows=np.minimum(opens, closes) - 1.0,
+        volume=[10.0, 10.0, 10.0, 10.0, 12.0, 8.0, 20.0, 5.0],
+        start="2024-01-02 21:00",
     )
+    return bars.xs("AAA", level="symbol")
 
 
 def test_log_returns_match_logs_of_close_ratios_over_each_lag() -> None:

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
 from alphagate.labels.calibrate import (
     DEFAULT_CANDIDATES,
     BarrierChoice,
     choose_barriers,
     grid_edge,
 )
+from alphagate.testing import bars_of
 
 OLD_CANDIDATES = tuple(0.5 + 0.25 * k for k in range(11))  # 0.5 .. 3.0, the grid before
 FLOOR = 0.01  # min_vol: the volatility of every row, as closes never move
@@ -49,12 +49,8 @@ def excursion_bars() -> pd.DataFrame:
     after_entry = np.arange(WARMUP + 1, rows)  # entries are rows WARMUP .. rows - 2
     high[after_entry] = np.where(signed > 0, reached, 100.0)
     low[after_entry] = np.where(signed < 0, 100.0 * np.exp(signed * FLOOR), 100.0)
-    ts = pd.Timestamp("2020-01-01 21:00", tz="UTC") + pd.to_timedelta(np.arange(rows), unit="D")
-    flat = pd.DataFrame(
-        {"symbol": "A", "ts": ts, "open": 100.0, "high": high, "low": low, "close": 100.0}
-    )
-    flat["volume"] = 1.0
-    return bars_from_flat(flat[["symbol", "ts", *BAR_COLUMNS]])
+    closes = np.full(rows, 100.0)
+    return bars_of(closes, symbol="A", highs=high, lows=low, volume=1.0, start="2020-01-01 21:00")
 
 
 def choose(candidates: tuple[float, ...] = DEFAULT_CANDIDATES) -> BarrierChoice:

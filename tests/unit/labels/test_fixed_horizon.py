@@ -10,25 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
 from alphagate.labels.fixed_horizon import fixed_horizon_labels, symbol_end_positions
+from alphagate.testing import bars_by_symbol, bars_from_rows
 
 DAY = pd.Timedelta(days=1)
 BASE = pd.Timestamp("2024-01-01 21:00", tz="UTC")
 
 
-def make_bars(closes_by_symbol: dict[str, list[float]]) -> pd.DataFrame:
-    """Daily bars whose open, high and low equal the close (only closes matter here)."""
-    rows = []
-    for symbol, closes in closes_by_symbol.items():
-        for i, close in enumerate(closes):
-            rows.append((symbol, BASE + i * DAY, close, close, close, close, 1.0))
-    flat = pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS])
-    return bars_from_flat(flat)
-
-
 def test_hand_computed_returns_signs_and_t1_on_six_bars() -> None:
-    bars = make_bars({"A": [100.0, 110.0, 99.0, 99.0, 120.0, 60.0]})
+    bars = bars_by_symbol({"A": [100.0, 110.0, 99.0, 99.0, 120.0, 60.0]}, start=BASE)
     out = fixed_horizon_labels(bars, horizons=(1, 2))
 
     assert out["ret_1"].iloc[:5].tolist() == pytest.approx(
@@ -48,7 +38,7 @@ def test_hand_computed_returns_signs_and_t1_on_six_bars() -> None:
 
 
 def test_columns_and_dtypes_are_per_horizon_and_index_matches_bars() -> None:
-    bars = make_bars({"A": [1.0, 2.0, 3.0]})
+    bars = bars_by_symbol({"A": [1.0, 2.0, 3.0]}, start=BASE)
     out = fixed_horizon_labels(bars, horizons=(1, 2))
     assert list(out.columns) == ["ret_1", "sign_1", "t1_1", "ret_2", "sign_2", "t1_2"]
     assert out.index.equals(bars.index)
@@ -58,7 +48,7 @@ def test_columns_and_dtypes_are_per_horizon_and_index_matches_bars() -> None:
 
 
 def test_labels_stop_at_the_end_of_each_symbol_instead_of_reading_the_next() -> None:
-    bars = make_bars({"A": [1.0, 2.0], "B": [50.0, 25.0, 100.0]})
+    bars = bars_by_symbol({"A": [1.0, 2.0], "B": [50.0, 25.0, 100.0]}, start=BASE)
     out = fixed_horizon_labels(bars, horizons=(1,))
     # A's last bar (row 1) would otherwise be compared with B's first close (row 2).
     assert math.isnan(out["ret_1"].iloc[1])
@@ -67,13 +57,13 @@ def test_labels_stop_at_the_end_of_each_symbol_instead_of_reading_the_next() -> 
 
 
 def test_symbol_end_positions_point_at_each_runs_last_row() -> None:
-    bars = make_bars({"A": [1.0, 2.0], "B": [1.0], "C": [1.0, 1.0, 1.0]})
+    bars = bars_by_symbol({"A": [1.0, 2.0], "B": [1.0], "C": [1.0, 1.0, 1.0]}, start=BASE)
     assert symbol_end_positions(bars).tolist() == [1, 1, 2, 5, 5, 5]
 
 
 @pytest.mark.parametrize("horizons", [(), (0,), (-1,), (1, 1), (1.5,)])
 def test_invalid_horizons_are_refused(horizons: tuple[float, ...]) -> None:
-    bars = make_bars({"A": [1.0, 2.0]})
+    bars = bars_by_symbol({"A": [1.0, 2.0]}, start=BASE)
     with pytest.raises(ValueError, match="horizons"):
         fixed_horizon_labels(bars, horizons=horizons)  # type: ignore[arg-type]
 
@@ -90,7 +80,7 @@ def panels(draw: st.DrawFn) -> pd.DataFrame:
         series[symbol] = closes
         ts = BASE + pd.to_timedelta(np.cumsum(gaps), unit="D")
         rows += [(symbol, t, c, c, c, c, 1.0) for t, c in zip(ts, closes, strict=True)]
-    return bars_from_flat(pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS]))
+    return bars_from_rows(rows)
 
 
 @settings(max_examples=60, deadline=None)

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
 from alphagate.labels.calibrate import BarrierChoice, choose_barriers
 from alphagate.labels.triple_barrier import daily_volatility, triple_barrier_labels
+from alphagate.testing import bars_from_rows, bars_of, stack_bars
 
 DAY = pd.Timedelta(days=1)
 BASE = pd.Timestamp("2024-01-01 21:00", tz="UTC")
@@ -35,7 +35,7 @@ def make_bars(
         ts = BASE + pd.to_timedelta(np.cumsum(steps), unit="D")
         for t, (high, low, close) in zip(ts, triples, strict=True):
             rows.append((symbol, t, close, high, low, close, 1.0))
-    return bars_from_flat(pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS]))
+    return bars_from_rows(rows)
 
 
 def constant_vol(bars: pd.DataFrame, value: float = VOL) -> pd.Series:
@@ -240,7 +240,7 @@ def panels(draw: st.DrawFn) -> pd.DataFrame:
         lows = np.minimum(opens, closes) * np.exp(-np.asarray(downs))
         ts = BASE + pd.to_timedelta(np.cumsum(gaps), unit="D")
         rows += [(symbol, ts[i], opens[i], highs[i], lows[i], closes[i], 1.0) for i in range(n)]
-    return bars_from_flat(pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS]))
+    return bars_from_rows(rows)
 
 
 widths = st.sampled_from([0.5, 1.0, 2.0, math.inf])
@@ -354,19 +354,17 @@ def gbm_bars(n: int, *, seed: int, symbols: tuple[str, ...] = ("A", "B")) -> pd.
         inside = path[1:].reshape(n, steps)
         opens = np.exp(path[:-1:steps])
         frames.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "ts": ts,
-                    "open": opens,
-                    "high": np.maximum(opens, np.exp(inside.max(axis=1))),
-                    "low": np.minimum(opens, np.exp(inside.min(axis=1))),
-                    "close": np.exp(inside[:, -1]),
-                    "volume": 1.0,
-                }
+            bars_of(
+                np.exp(inside[:, -1]),
+                symbol=symbol,
+                opens=opens,
+                highs=np.maximum(opens, np.exp(inside.max(axis=1))),
+                lows=np.minimum(opens, np.exp(inside.min(axis=1))),
+                volume=1.0,
+                stamps=ts,
             )
         )
-    return bars_from_flat(pd.concat(frames))
+    return stack_bars(*frames)
 
 
 def train_slice(bars: pd.DataFrame, n: int) -> pd.DataFrame:

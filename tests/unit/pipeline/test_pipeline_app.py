@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
 from alphagate.app import pipeline as pipeline_app
-from alphagate.config import Settings, SyntheticConfig
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.timeframe import Timeframe
+from alphagate.config import Settings
 from alphagate.errors import DataError
 from alphagate.features.profiles import build_features
 from alphagate.labels.fixed_horizon import fixed_horizon_labels
@@ -72,28 +67,21 @@ def test_symbols_are_deduplicated_and_bad_dates_refused_before_running() -> None
         pipeline_app.selection_of(Settings(), start="yesterday-ish")
 
 
-@pytest.fixture(scope="module")
-def bars() -> pd.DataFrame:
-    options = SyntheticConfig(
-        symbols=("AAA", "BBB"), start=date(2017, 1, 1), end=date(2019, 12, 31)
-    )
-    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
-    return read_source(source, Settings().data.quality)
-
-
 @pytest.mark.parametrize("horizons", [(1,), (1, 5, 20), (60,)])
 def test_the_barrier_training_cut_precedes_every_horizons_holdout(
-    bars: pd.DataFrame, horizons: tuple[int, ...]
+    two_symbol_bars: pd.DataFrame, horizons: tuple[int, ...]
 ) -> None:
-    end = pipeline_app._training_end(bars, horizons)
+    end = pipeline_app._training_end(two_symbol_bars, horizons)
 
-    features = build_features(bars, "medium", calendar="XNYS")
-    labels = fixed_horizon_labels(bars, horizons)
+    features = build_features(two_symbol_bars, "medium", calendar="XNYS")
+    labels = fixed_horizon_labels(two_symbol_bars, horizons)
     for h in horizons:
         samples = make_dataset(features, labels, h)
         _, holdout = holdout_split(samples.t0, samples.t1, 0.2)
         first_holdout = pd.DatetimeIndex(samples.t0).take(holdout).min()
         assert end < first_holdout, (h, end, first_holdout)
     # ... and is not needlessly early: most of the bars are training bars.
-    share = (bars.index.get_level_values("ts") <= end).mean()
-    assert share > 0.7 * (1 - max(horizons) / bars.index.get_level_values("ts").nunique())
+    share = (two_symbol_bars.index.get_level_values("ts") <= end).mean()
+    assert share > 0.7 * (
+        1 - max(horizons) / two_symbol_bars.index.get_level_values("ts").nunique()
+    )

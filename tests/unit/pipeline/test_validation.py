@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from alphagate.config import Settings, SyntheticConfig, ValidationConfig
-from alphagate.data.ingest import read_source
-from alphagate.data.sources.synthetic import SyntheticSource
-from alphagate.domain.timeframe import Timeframe
+from alphagate.config import ValidationConfig
 from alphagate.features.profiles import build_features
 from alphagate.gates.deflated_sharpe import deflated_sharpe_ratio, return_moments
 from alphagate.gates.validation import (
@@ -25,6 +21,7 @@ from alphagate.gates.validation import (
     leakage_check,
     model_checks,
 )
+from alphagate.testing import synthetic_bars
 
 LIMITS = ValidationConfig()
 GOOD_BACKTEST = {"sharpe": 1.2, "max_drawdown": -0.12, "win_rate": 0.55, "trades": 40}
@@ -189,9 +186,7 @@ def test_the_deflated_sharpe_check_fails_on_constant_returns() -> None:
 
 @pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
-    options = SyntheticConfig(symbols=("AAA", "BBB"), start=date(2018, 1, 1), end=date(2019, 6, 30))
-    source = SyntheticSource(options, timeframe=Timeframe.parse("1d"), calendar="XNYS")
-    return read_source(source, Settings().data.quality)
+    return synthetic_bars(["AAA", "BBB"], "2018-01-01", "2019-06-30")
 
 
 def test_the_leakage_check_passes_the_point_in_time_feature_profile(bars: pd.DataFrame) -> None:

@@ -15,6 +15,7 @@ import pytest
 from alphagate.domain.orders import OrderRequest, OrderType, Side
 from alphagate.risk.events import Severity
 from alphagate.risk.limits import PreTradeCheck, RiskDecision, RiskLimits, gross_and_net
+from alphagate.testing import request_of
 
 LIMITS = RiskLimits(
     max_position_weight=0.25,
@@ -36,12 +37,12 @@ def _order(
     limit_price: float | None = None,
     reduce_only: bool = False,
 ) -> OrderRequest:
-    return OrderRequest(
-        client_order_id=f"ag-{side.value}-{symbol}-{qty}",
+    return request_of(
+        f"ag-{side.value}-{symbol}-{qty}",
         symbol=symbol,
         side=side,
         quantity=qty,
-        ts_created=TS,
+        ts=TS,
         order_type=OrderType.MARKET if limit_price is None else OrderType.LIMIT,
         limit_price=limit_price,
         reduce_only=reduce_only,

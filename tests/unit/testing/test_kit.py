@@ -11,11 +11,15 @@ from alphagate.domain.order_state import Accepted, Canceled, Filled
 from alphagate.domain.orders import OrderStatus, Side
 from alphagate.testing import (
     ScriptedVenue,
+    bars_by_symbol,
+    bars_from_rows,
     bars_of,
     bundled_bars,
     fill_of,
     random_walk_bars,
     request_of,
+    stack_bars,
+    synthetic_bars,
 )
 
 
@@ -36,6 +40,52 @@ def test_bundled_bars_are_cut_to_whole_days_inclusive() -> None:
 def test_bars_of_puts_highs_and_lows_at_the_bars_extremes() -> None:
     bars = bars_of([10.0, 12.0], opens=[11.0, 11.0])
     assert bars["high"].tolist() == [11.0, 12.0] and bars["low"].tolist() == [10.0, 11.0]
+
+
+def test_bars_of_repeats_one_number_and_closes_at_the_stamps_given() -> None:
+    stamps = pd.DatetimeIndex(["2024-01-02 21:00", "2024-01-05 21:00"], tz="UTC")
+    bars = bars_of([10.0, 12.0], highs=20.0, lows=5.0, volume=[1.0, 2.0], stamps=stamps)
+    check_bars_frame(bars)
+    assert bars["high"].tolist() == [20.0, 20.0] and bars["low"].tolist() == [5.0, 5.0]
+    assert bars["volume"].tolist() == [1.0, 2.0]
+    assert list(bars.index.get_level_values("ts")) == list(stamps)
+
+
+def test_bars_of_refuses_a_column_whose_length_is_not_the_closes() -> None:
+    with pytest.raises(ValueError, match="expected 2 values, one per close, got 3"):
+        bars_of([10.0, 12.0], opens=[1.0, 2.0, 3.0])
+
+
+def test_bars_by_symbol_and_stack_bars_give_one_sorted_frame_of_every_symbol() -> None:
+    bars = bars_by_symbol({"BBB": [2.0, 3.0], "AAA": [1.0]})
+    check_bars_frame(bars)
+    assert bars.index.get_level_values("symbol").tolist() == ["AAA", "BBB", "BBB"]
+    assert (bars["open"] == bars["close"]).all() and (bars["high"] == bars["low"]).all()
+    again = stack_bars(bars_of([2.0, 3.0], symbol="BBB"), bars_of([1.0]))
+    pd.testing.assert_frame_equal(again, bars)
+
+
+def test_rows_become_a_canonical_frame_whatever_their_order_and_time_type() -> None:
+    bars = bars_from_rows(
+        [
+            ("AAA", "2024-01-03 21:00", 2.0, 3.0, 1.0, 2.5, 10.0),
+            ("AAA", pd.Timestamp("2024-01-02 21:00", tz="UTC"), 1.0, 2.0, 0.5, 1.5, 5.0),
+        ]
+    )
+    check_bars_frame(bars)
+    assert bars["close"].tolist() == [1.5, 2.5]
+    assert bars.index.get_level_values("ts")[0] == pd.Timestamp("2024-01-02 21:00", tz="UTC")
+
+
+def test_synthetic_bars_follow_the_calendar_and_the_seed() -> None:
+    bars = synthetic_bars(["AAA", "BBB"], "2019-07-01", "2019-07-08")
+    check_bars_frame(bars)
+    days = pd.DatetimeIndex(bars.loc["AAA"].index).tz_convert("America/New_York")
+    # 4 July is a holiday and 6-7 July a weekend; 3 July closes early, at 13:00.
+    assert [d.day for d in days] == [1, 2, 3, 5, 8]
+    assert days[2].hour == 13
+    other = synthetic_bars(["AAA", "BBB"], "2019-07-01", "2019-07-08", seed=8)
+    assert not np.allclose(bars["close"], other["close"])
 
 
 def test_the_scripted_venue_acks_fills_in_parts_cancels_and_refuses_a_resent_id() -> None:

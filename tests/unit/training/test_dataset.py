@@ -13,23 +13,18 @@ import pytest
 
 from alphagate.labels.fixed_horizon import fixed_horizon_labels
 from alphagate.labels.weights import average_uniqueness
+from alphagate.testing import bars_by_symbol
 from alphagate.training.dataset import make_dataset
 
 TS = pd.date_range("2024-01-01 21:00", periods=5, freq="D", tz="UTC")
 
 
 def _bars() -> pd.DataFrame:
-    index = pd.MultiIndex.from_product([["AAA", "BBB"], TS], names=["symbol", "ts"])
-    close = np.array([10.0, 11.0, 10.5, 10.5, 12.0, 20.0, 19.0, 19.5, 21.0, 20.0])
-    return pd.DataFrame(
-        {
-            "open": close,
-            "high": close,
-            "low": close,
-            "close": close,
-            "volume": np.full(10, 100.0),
-        },
-        index=index,
+    """AAA and BBB over five days; open, high and low equal the close."""
+    return bars_by_symbol(
+        {"AAA": [10.0, 11.0, 10.5, 10.5, 12.0], "BBB": [20.0, 19.0, 19.5, 21.0, 20.0]},
+        volume=100.0,
+        start=TS[0],
     )
 
 
