@@ -107,17 +107,19 @@ class BacktestDriver:
         """Step through every timestamp once and return the record."""
         kernel, market, venue = self.kernel, self._market, self._venue
         seen, every_bar = market.seen, self._feed_every_bar
+        # The kernel changes these in place, never rebinds them: read once, here.
+        pending, working, on_bars = kernel.pending, kernel.working, kernel.on_bars
         for step, ts in enumerate(self._ts.tolist()):
             self._step = step
             symbols = self._at[step]
-            if kernel.pending:
+            if pending:
                 opens = {s: market.value(s, "open", seen[s]) for s in symbols}
                 self._carry_out(ts, kernel.on_open(ts, opens))
-            if kernel.working or every_bar:
+            if working or every_bar:
                 stamp = pd.Timestamp(ts, tz="UTC")
                 for symbol in symbols:
                     self._report(stamp, venue.on_bar(self._bar(symbol, seen[symbol], stamp)))
-            commands = kernel.on_bars(ts, symbols)
+            commands = on_bars(ts, symbols)
             if commands:
                 self._carry_out(ts, commands)
         self._mark_in_bulk()

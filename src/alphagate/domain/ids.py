@@ -39,6 +39,10 @@ CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[a-z2-7]{30}$")
 """What every id this module makes looks like."""
 
 _SCHEME: Final = "alphagate/client-order-id/v1"
+_PAYLOAD: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Base32 turns each 5 bytes into 8 characters, so the first 20 bytes of the
+# digest give exactly the 32 characters whose first 30 an id keeps.
+_DIGEST_BYTES: Final = 20
 # Hashed with the inputs, so that changing how ids are derived is a new scheme
 # name and can never silently reproduce an old id for a different intent.
 
@@ -79,11 +83,7 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
     # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
     # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
     # differently, which plain concatenation would not guarantee).
-    payload = json.dumps(
-        [_SCHEME, strategy, symbol, decision_ts.value, leg],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    digest = hashlib.sha256(payload.encode()).digest()
+    payload = _PAYLOAD.encode([_SCHEME, strategy, symbol, decision_ts.value, leg])
+    digest = hashlib.sha256(payload.encode()).digest()[:_DIGEST_BYTES]
     encoded = base64.b32encode(digest).decode("ascii").lower()
     return CLIENT_ORDER_ID_PREFIX + encoded[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]

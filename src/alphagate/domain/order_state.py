@@ -22,7 +22,7 @@ duplicate status report from a wrong one is the order manager's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, TypeAlias, assert_never
 
@@ -149,8 +149,10 @@ OrderEvent: TypeAlias = Submitted | Accepted | Filled | Canceled | Rejected | Ex
 class OrderState:
     """One order's request and how far it has got.
 
-    Build it with :meth:`new`; change it only with :meth:`apply`. Those two are
-    the only ways in, and each keeps the invariants below (``apply`` refuses an
+    Build it with :meth:`new`; change it only with :meth:`apply`, which builds
+    the next state field by field (``dataclasses.replace`` would look the
+    fields up again at every event of every order). Those two are the only
+    ways in, and each keeps the invariants below (``apply`` refuses an
     overfill before it builds anything), so a state is not re-checked on
     construction: every order is rebuilt at each of its events. Immutable,
     equal by value.
@@ -218,11 +220,10 @@ class OrderState:
                 return self._move(OrderStatus.SUBMITTED)
             case Accepted(venue_order_id=venue_order_id):
                 check_transition(self.client_order_id, self.status, OrderStatus.ACCEPTED)
-                return replace(
-                    self,
-                    status=OrderStatus.ACCEPTED,
-                    venue_order_id=venue_order_id or self.venue_order_id,
-                )
+                return OrderState(
+                    self.request, OrderStatus.ACCEPTED, self.filled_qty, self.avg_fill_price,
+                    self.reason, venue_order_id or self.venue_order_id, self.trade_ids,
+                )  # fmt: skip
             case Canceled(reason=reason):
                 return self._move(OrderStatus.CANCELED, reason)
             case Rejected(reason=reason):
@@ -234,7 +235,10 @@ class OrderState:
 
     def _move(self, target: OrderStatus, reason: str | None = None) -> OrderState:
         check_transition(self.client_order_id, self.status, target)
-        return replace(self, status=target, reason=reason if reason is not None else self.reason)
+        return OrderState(
+            self.request, target, self.filled_qty, self.avg_fill_price,
+            reason if reason is not None else self.reason, self.venue_order_id, self.trade_ids,
+        )  # fmt: skip
 
     def _apply_fill(self, fill: Fill) -> OrderState:
         if fill.trade_id in self.trade_ids:
@@ -262,13 +266,10 @@ class OrderState:
             )
         previous_price = self.avg_fill_price if self.avg_fill_price is not None else 0.0
         average = (previous_price * self.filled_qty + fill.price * fill.quantity) / total
-        return replace(
-            self,
-            status=target,
-            filled_qty=filled,
-            avg_fill_price=average,
-            trade_ids=(*self.trade_ids, fill.trade_id),
-        )
+        return OrderState(
+            request, target, filled, average, self.reason, self.venue_order_id,
+            (*self.trade_ids, fill.trade_id),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

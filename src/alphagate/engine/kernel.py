@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import pandas as pd
 
@@ -127,7 +127,11 @@ class Kernel:
         self._bars_closed = 0  # on_bars events so far: the strategy's warm-up counts these
         self._first_decision = max(strategy.warmup, 1) - 1
         self._indicators: dict[str, dict[str, FloatArray]] = {}
+        # The same arrays as memoryviews, for ``value``: indexed, one gives a Python
+        # float directly, and a strategy reads one at every bar.
+        self._indicator_cells: dict[str, dict[str, Sequence[float]]] = {}
         self._indicator_versions: dict[str, int] = {}
+        self._appends_seen = -1  # the market's append count the indicators were computed at
         self._positions_view: Mapping[str, float] | None = None
         self._histories: dict[str, tuple[int, SymbolHistory]] = {}
         self._context = _KernelContext(self)
@@ -172,11 +176,14 @@ class Kernel:
     def on_bars(self, ts: int, symbols: Sequence[str]) -> Sequence[Command]:
         """These symbols' bars, already stored, closed at ``ts``: guard, then strategy."""
         self._ts = ts
-        seen, version, known = self.market.seen, self.market.version, self._indicator_versions
+        market = self.market
+        seen = market.seen
         for symbol in symbols:
             seen[symbol] += 1
-            if version[symbol] != known[symbol]:
-                self._refresh_indicators((symbol,))
+        if market.appends != self._appends_seen:  # a live run stored new bars
+            self._refresh_indicators(
+                [s for s, v in market.version.items() if v != self._indicator_versions[s]]
+            )
         self._bars_closed += 1
         commands: list[Command] | None = None
         if self._guard is not None:
@@ -184,7 +191,7 @@ class Kernel:
         if self._bars_closed <= self._first_decision:
             return commands or NO_COMMANDS
         context = self._context
-        context._updated = tuple(symbols)
+        context._updated = symbols if isinstance(symbols, tuple) else tuple(symbols)
         try:
             output = self.strategy.on_bar(context)
         except Exception as exc:
@@ -260,7 +267,11 @@ class Kernel:
         for symbol in symbols:
             if symbol in computed:
                 self._indicators[symbol] = computed[symbol]
+                self._indicator_cells[symbol] = {
+                    name: _cells(values) for name, values in computed[symbol].items()
+                }
             self._indicator_versions[symbol] = market.version[symbol]
+        self._appends_seen = market.appends
         self._context._forget_indicator()
 
     def _consult_guard(self, guard: OrderGuard, ts: int) -> list[Command]:
@@ -396,7 +407,19 @@ class Kernel:
 
 
 def _stamp(ts: int) -> pd.Timestamp:
-    return pd.Timestamp(ts, tz="UTC")
+    """``ts`` as a UTC Timestamp; the last one is kept, as an order asks for it several times."""
+    global _last_stamp  # noqa: PLW0603 - a one-entry cache of an immutable value
+    if _last_stamp.value != ts:
+        _last_stamp = pd.Timestamp(ts, tz="UTC")
+    return _last_stamp
+
+
+_last_stamp = pd.Timestamp(0, tz="UTC")
+
+
+def _cells(values: FloatArray) -> Sequence[float]:
+    """A float64 array's values as a memoryview: indexed, it gives Python floats directly."""
+    return cast("Sequence[float]", values.data)
 
 
 class _KernelContext(StrategyContext):
@@ -407,7 +430,7 @@ class _KernelContext(StrategyContext):
         self._kernel = kernel
         self._seen = kernel.market.seen
         # The indicator ``value`` read last: a strategy asks for the same one every bar.
-        self._last: tuple[str, str, FloatArray] | None = None
+        self._last: tuple[str, str, Sequence[float]] | None = None
 
     def _forget_indicator(self) -> None:
         self._last = None
@@ -447,9 +470,13 @@ class _KernelContext(StrategyContext):
         if last is not None and last[0] is symbol and last[1] is name:
             values = last[2]
         else:
-            values = indicator_of(self._kernel._indicators, symbol, name)
+            try:
+                values = self._kernel._indicator_cells[symbol][name]
+            except KeyError:
+                indicator_of(self._kernel._indicators, symbol, name)  # raises, naming what exists
+                raise
             self._last = (symbol, name, values)
         row = self._seen.get(symbol, 0) - 1 - ago
         if ago < 0 or row < 0:
             raise IndexError(f"indicator {name!r} of {symbol!r} has no value {ago} bars ago")
-        return float(values[row])
+        return values[row]

@@ -47,6 +47,8 @@ class MarketData:
         """Bars of each symbol the kernel has been told about: its readable history."""
         self.version: dict[str, int] = {}
         """Bumped whenever a symbol's stored bars change (an append), so caches can tell."""
+        self.appends = 0
+        """Bars appended so far, all symbols together: one number to tell that nothing was."""
         for symbol, columns in arrays.items():
             _refuse_nan_prices(symbol, columns)
             self._arrays[symbol] = {c: _read_only(columns[c]) for c in ("ts", *COLUMNS)}
@@ -116,6 +118,7 @@ class MarketData:
             column_array.flags.writeable = False
         self._stored[symbol] = n + 1
         self.version[symbol] += 1
+        self.appends += 1
 
     def column(self, symbol: str, name: str) -> np.ndarray:
         """All stored values of one column of ``symbol`` (read-only; may be longer than seen)."""
