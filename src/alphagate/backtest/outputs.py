@@ -15,6 +15,7 @@ result.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,6 +26,9 @@ from alphagate.atomic import write_text_atomically
 from alphagate.backtest.runner import BacktestResult
 
 INCOMPLETE_MARKER = "INCOMPLETE"
+# Column names are ours and plain, so the header goes unquoted; values are
+# quoted only where a comma, quote or line break needs it.
+_CSV_QUOTING = {"quoting_style": "needed", "quoting_header": "none"}
 METRICS_FILE = "metrics.json"
 
 
@@ -75,8 +79,28 @@ def _equity_frame(equity: pd.Series) -> pd.DataFrame:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """``frame.to_csv(path, index=False)``, written atomically (temporary file, then rename)."""
-    write_text_atomically(path, frame.to_csv(index=False))
+    """``frame`` as CSV by Arrow's writer, atomically (a temporary file beside it, then a rename).
+
+    Arrow formats a column at a time in C++, where pandas' ``to_csv`` turns
+    every timestamp into a Python object first: a million-bar equity curve
+    takes a fraction of a second instead of seconds. Times are written in
+    ISO 8601 with their UTC ``Z``; floats with the digits that read back exactly.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    options = pa_csv.WriteOptions(**_CSV_QUOTING)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as out:
+        temporary = Path(out.name)
+    try:
+        pa_csv.write_csv(table, temporary, options)
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _replace(staging: Path, target: Path) -> None:

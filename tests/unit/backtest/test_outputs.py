@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -130,20 +131,26 @@ def test_an_empty_curve_and_empty_frames_are_their_headers(
     assert (out / "trades.csv").read_text().splitlines() == [",".join(result.trades.columns)]
 
 
-class Unwritable:
-    """A frame whose text cannot be made: as if the disk filled while writing it."""
+def disk_full_at(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """Make the ``nth`` file's flush to disk fail, as when the disk fills while writing it."""
+    calls = iter(range(1, 1_000))
+    real_fsync = os.fsync
 
-    def to_csv(self, *args: object, **kwargs: object) -> str:
-        raise OSError("disk full")
+    def fsync(fd: int) -> None:
+        if next(calls) == nth:
+            raise OSError("disk full")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
 
 
 def test_a_failed_write_is_marked_incomplete_and_leaves_no_metrics_nor_partial_file(
-    result: BacktestResult, tmp_path: Path
+    result: BacktestResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_outputs(result, tmp_path / "run")  # an earlier complete run is replaced
-    broken = dataclasses.replace(result, orders=Unwritable())  # type: ignore[arg-type]
+    disk_full_at(monkeypatch, 2)  # trades.csv is written; orders.csv is not
     with pytest.raises(OSError, match="disk full"):
-        write_outputs(broken, tmp_path / "run")
+        write_outputs(result, tmp_path / "run")
     names = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert names == [INCOMPLETE_MARKER, "trades.csv"]  # no orders.csv, whole or half
     assert (tmp_path / "run" / INCOMPLETE_MARKER).read_text() == "OSError: disk full\n"
@@ -151,11 +158,12 @@ def test_a_failed_write_is_marked_incomplete_and_leaves_no_metrics_nor_partial_f
 
 
 def test_writing_again_replaces_an_incomplete_run_with_a_complete_one(
-    result: BacktestResult, tmp_path: Path
+    result: BacktestResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = dataclasses.replace(result, trades=Unwritable())  # type: ignore[arg-type]
+    disk_full_at(monkeypatch, 1)
     with pytest.raises(OSError, match="disk full"):
-        write_outputs(broken, tmp_path / "run")
+        write_outputs(result, tmp_path / "run")
+    monkeypatch.undo()
     assert INCOMPLETE_MARKER in {p.name for p in (tmp_path / "run").iterdir()}
     out = write_outputs(result, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == FILES

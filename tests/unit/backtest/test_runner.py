@@ -119,23 +119,6 @@ def test_outputs_are_written_with_metrics_last(bars: pd.DataFrame, tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging left behind
 
 
-def test_a_failed_write_leaves_an_incomplete_marker_and_no_metrics(
-    bars: pd.DataFrame, tmp_path: Path
-) -> None:
-    class Unwritable:
-        def to_csv(self, *args: object, **kwargs: object) -> None:
-            raise OSError("disk full")
-
-    result = run_backtest(bars, BuyAndHold(), cash=1000.0)
-    broken = dataclasses.replace(result, orders=Unwritable())  # type: ignore[arg-type]
-    write_outputs(result, tmp_path / "run")  # an earlier complete run is replaced
-    with pytest.raises(OSError, match="disk full"):
-        write_outputs(broken, tmp_path / "run")
-    names = {p.name for p in (tmp_path / "run").iterdir()}
-    assert INCOMPLETE_MARKER in names and "metrics.json" not in names
-    assert "disk full" in (tmp_path / "run" / INCOMPLETE_MARKER).read_text()
-
-
 def test_a_failed_equity_write_also_leaves_the_run_incomplete(
     bars: pd.DataFrame, tmp_path: Path
 ) -> None:
