@@ -108,15 +108,19 @@ PATHS = (
     "vectorbt (warm)",
     "vectorbt (cold)",
     "alphagate backtest process",
+    "backtesting.py process",
 )
-PEERS = ("backtesting.py", "backtrader", "vectorbt (warm)", "vectorbt (cold)")
+PEERS = (
+    "backtesting.py", "backtrader", "vectorbt (warm)", "vectorbt (cold)", "backtesting.py process",
+)  # fmt: skip
 COLD = ("vectorized (cold)", "vectorbt (cold)")
-RATIO_TO = ("backtesting.py", "backtrader", "event engine")
+RATIO_TO = ("backtesting.py", "backtrader", "event engine", "backtesting.py process")
 PEER_MODULE = {
     "backtesting.py": "backtesting",
     "backtrader": "backtrader",
     "vectorbt (warm)": "vectorbt",
     "vectorbt (cold)": "vectorbt",
+    "backtesting.py process": "backtesting",
 }
 
 # The process path reads 24/7 one-minute bars from a Parquet file.
@@ -496,6 +500,83 @@ def _run_process(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
     }
 
 
+# What a backtesting.py user runs for the same job as `alphagate backtest`: read the
+# bars file, run the SMA cross, write the stats, trades and equity curve, draw the
+# report (its own bokeh page, resampled as it does by default).
+BACKTESTING_PY_SCRIPT = """\
+import json, sys, warnings
+import pandas as pd
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+
+FAST, SLOW, CASH = {fast}, {slow}, {cash}
+
+
+def sma(values, n):
+    return pd.Series(values).rolling(n).mean().to_numpy()
+
+
+class SmaCross(Strategy):
+    def init(self):
+        self.fast = self.I(sma, self.data.Close, FAST)
+        self.slow = self.I(sma, self.data.Close, SLOW)
+
+    def next(self):
+        if crossover(self.fast, self.slow):
+            self.buy()
+        elif crossover(self.slow, self.fast):
+            self.position.close()
+
+
+data, out = sys.argv[1], sys.argv[2]
+bars = pd.read_parquet(data).set_index("ts")
+frame = bars.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    bt = Backtest(frame, SmaCross, cash=CASH, commission=0, finalize_trades=True)
+    stats = bt.run()
+    stats["_trades"].to_csv(out + "/trades.csv", index=False)
+    stats["_equity_curve"].to_csv(out + "/equity.csv")
+    with open(out + "/metrics.json", "w") as f:
+        json.dump({{k: str(v) for k, v in stats.items() if not k.startswith("_")}}, f)
+    bt.plot(filename=out + "/report.html", open_browser=False)
+"""
+
+
+def _run_backtesting_py_process(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-backtesting-py-") as tmp:
+        folder = Path(tmp)
+        data, script, output = folder / "bars.parquet", folder / "run.py", folder / "out"
+        bars.reset_index().drop(columns="symbol").to_parquet(data, index=False)
+        script.write_text(BACKTESTING_PY_SCRIPT.format(fast=FAST, slow=SLOW, cash=CASH))
+        output.mkdir()
+        runs = []
+        for _ in range(max(1, repeat)):
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, str(script), str(data), str(output)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            runs.append(time.perf_counter() - start)
+            if done.returncode != 0:
+                raise RuntimeError(f"backtesting.py process exited {done.returncode}: "
+                                   f"{(done.stdout + done.stderr).strip()[-2000:]}")  # fmt: skip
+        found = pd.read_csv(output / "trades.csv")
+        equity = pd.read_csv(output / "equity.csv")["Equity"].to_numpy(dtype=float)
+    trades = np.column_stack(
+        [found[c].to_numpy(dtype=float) for c in ("EntryBar", "EntryPrice", "ExitBar",
+                                                 "ExitPrice", "Size")]
+    ).reshape(-1, 5)  # fmt: skip
+    return {
+        "seconds": statistics.median(runs),
+        "process_runs": runs,
+        "rss_before_mib": None,
+        "peak_rss_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
+        "final": float(equity[-1]),
+        "trades": trades,
+    }
+
+
 RUNNERS: dict[str, Callable[[pd.DataFrame, int], dict[str, Any]]] = {
     "event engine": _run_event,
     "vectorized (warm)": _run_vectorized_warm,
@@ -505,6 +586,7 @@ RUNNERS: dict[str, Callable[[pd.DataFrame, int], dict[str, Any]]] = {
     "vectorbt (warm)": _run_vectorbt_warm,
     "vectorbt (cold)": _run_vectorbt_cold,
     "alphagate backtest process": _run_process,
+    "backtesting.py process": _run_backtesting_py_process,
 }
 
 
@@ -601,7 +683,7 @@ def _agreement(n: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for name, result in results.items():
         if name == ref_name or "final" not in result:
             continue
-        finalizes = name == "backtesting.py"
+        finalizes = name.startswith("backtesting.py")
         reference_final = closed_at_open if finalizes else ref["final"]
         theirs = np.load(result["trades_file"])
         row: dict[str, Any] = {
@@ -640,6 +722,10 @@ def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _ratio_width(peer: str) -> int:
+    return max(18, len(peer) + 5)
+
+
 def _print(results: list[dict[str, Any]]) -> None:
     for result in results:
         n, paths, agree = result["bars"], result["paths"], result["agreement"]
@@ -647,7 +733,7 @@ def _print(results: list[dict[str, Any]]) -> None:
         seconds = {p: r["seconds"] for p, r in paths.items() if "seconds" in r}
         header = (
             f"{'path':<28}{'seconds':>10}{'bars/s':>12}{'RSS before':>12}{'peak RSS':>10}"
-            + "".join(f"{'vs ' + p:>18}" for p in RATIO_TO)
+            + "".join(f"{'vs ' + p:>{_ratio_width(p)}}" for p in RATIO_TO)
         )
         print(header + "\n" + "-" * len(header))
         for name, r in paths.items():
@@ -659,7 +745,10 @@ def _print(results: list[dict[str, Any]]) -> None:
                 continue
             s = r["seconds"]
             ratios = "".join(
-                f"{seconds[p] / s:>17.2f}x" if p in seconds else f"{'-':>18}" for p in RATIO_TO
+                f"{seconds[p] / s:>{_ratio_width(p) - 1}.2f}x"
+                if p in seconds
+                else f"{'-':>{_ratio_width(p)}}"
+                for p in RATIO_TO
             )
             print(
                 f"{name:<28}{s:>10.4f}{n / s:>12,.0f}{_mib(r['rss_before_mib']):>12}"
