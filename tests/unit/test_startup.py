@@ -84,3 +84,13 @@ def test_the_installed_entry_freezes_what_start_up_made() -> None:
     report = "gc.get_freeze_count(), gc.isenabled()"
     frozen, enabled = version_run_prints("", "alphagate.cli.console", report)
     assert int(frozen) > 10_000 and enabled == "True"
+
+
+def test_the_public_names_resolve_and_importing_the_package_loads_no_engine() -> None:
+    import alphagate
+
+    for name in alphagate.__all__:
+        assert getattr(alphagate, name) is not None, name
+    assert alphagate.run_backtest.__module__ == "alphagate.backtest.runner"
+    loaded = modules_after("import alphagate")
+    assert not [m for m in loaded if m.startswith(("alphagate.engine", "alphagate.backtest"))]
