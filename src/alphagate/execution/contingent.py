@@ -43,8 +43,15 @@ class Ticket:
     The venue keeps the status and filled quantity its rules read, and the
     events it reported, rather than an :class:`OrderState` rebuilt at every
     event: the engine folds the same reports into its own state, and
-    :meth:`state` folds them here when someone asks.
+    :meth:`state` folds them here when someone asks. Slotted: a venue holds
+    one per order it was ever sent, and reads their fields on every bar.
     """
+
+    __slots__ = (
+        "request", "venue_order_id", "submitted_at", "wait_bars", "status", "filled_qty",
+        "events", "triggered", "session", "capacity", "fills", "last_fill_ts",
+        "filled_before_bar", "last_fill_at_open",
+    )  # fmt: skip
 
     def __init__(
         self, request: OrderRequest, venue_order_id: str, submitted_at: int, wait_bars: int
