@@ -171,7 +171,7 @@ def _grown(arrays: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
 
 
 def _cells(arrays: Mapping[str, np.ndarray]) -> dict[str, memoryview]:
-    return {name: memoryview(values) for name, values in arrays.items()}
+    return {name: values.data for name, values in arrays.items()}
 
 
 def _read_only(values: np.ndarray, dtype: type[np.generic]) -> np.ndarray:

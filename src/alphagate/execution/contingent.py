@@ -48,9 +48,20 @@ class Ticket:
     """
 
     __slots__ = (
-        "request", "venue_order_id", "submitted_at", "wait_bars", "status", "filled_qty",
-        "events", "triggered", "session", "capacity", "fills", "last_fill_ts",
-        "filled_before_bar", "last_fill_at_open",
+        "capacity",
+        "events",
+        "filled_before_bar",
+        "filled_qty",
+        "fills",
+        "last_fill_at_open",
+        "last_fill_ts",
+        "request",
+        "session",
+        "status",
+        "submitted_at",
+        "triggered",
+        "venue_order_id",
+        "wait_bars",
     )  # fmt: skip
 
     def __init__(
