@@ -27,7 +27,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from alphagate.backtest.book_log import BookLog
-from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel, Command, Submit
 from alphagate.domain.guard import OrderGuard
 from alphagate.domain.order_state import Filled, OrderState, OrderUpdate
@@ -118,19 +117,12 @@ class BacktestDriver:
             if working or every_bar:
                 stamp = pd.Timestamp(ts, tz="UTC")
                 for symbol in symbols:
-                    self._report(stamp, venue.on_bar(self._bar(symbol, seen[symbol], stamp)))
+                    self._report(stamp, venue.on_bar(market.bar(symbol, seen[symbol], stamp)))
             commands = on_bars(ts, symbols)
             if commands:
                 self._carry_out(ts, commands)
         self._mark_in_bulk()
         return self._record
-
-    def _bar(self, symbol: str, row: int, stamp: pd.Timestamp) -> Bar:
-        value = self._market.value
-        return Bar(
-            symbol, stamp, value(symbol, "open", row), value(symbol, "high", row),
-            value(symbol, "low", row), value(symbol, "close", row), value(symbol, "volume", row),
-        )  # fmt: skip
 
     def _carry_out(self, ts: int, commands: Sequence[Command]) -> None:
         """Hand each command to the venue, in order; an order is sent as of its decision.

@@ -186,6 +186,15 @@ class OrderState:
         """The state of an order that exists only on our side: ``NEW``, nothing filled."""
         return cls(request=request)
 
+    @classmethod
+    def sent(cls, request: OrderRequest) -> OrderState:
+        """The state of an order just handed to a venue: ``new(request).apply(Submitted())``.
+
+        Built at once: ``NEW -> SUBMITTED`` is always legal, and an engine sends
+        every order it makes, so the ``NEW`` state would only be thrown away.
+        """
+        return cls(request, OrderStatus.SUBMITTED)
+
     @property
     def client_order_id(self) -> str:
         """The order's id, from its request."""

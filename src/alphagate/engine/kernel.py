@@ -56,7 +56,6 @@ from alphagate.domain.order_state import (
     Filled,
     OrderState,
     OrderUpdate,
-    Submitted,
 )
 from alphagate.domain.orders import Liquidity, OrderRequest, Side
 from alphagate.domain.strategy import (
@@ -79,7 +78,6 @@ Sizing = Literal["close", "next_open"]
 NO_COMMANDS: Final[tuple[Command, ...]] = ()
 ZERO_ORDER: Final = 1e-12
 """An order smaller than this, relative to ``max(1, |position|)``, is never sent."""
-_SUBMITTED: Final = Submitted()
 # What a target weight becomes: a plain market DAY entry.
 _TARGET_ORDER: Final = OrderIntent(symbol="", quantity=0.0)
 
@@ -387,7 +385,7 @@ class Kernel:
         # Marked sent as it leaves the kernel: a live driver journals the command
         # before it hands the order over, and the venue's reports follow.
         cid = request.client_order_id
-        self.orders[cid] = OrderState.new(request).apply(_SUBMITTED)
+        self.orders[cid] = OrderState.sent(request)
         self.working.add(cid)
         commands.append(Submit(request))
 

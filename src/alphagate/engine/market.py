@@ -42,6 +42,9 @@ class MarketData:
 
     def __init__(self, arrays: Mapping[str, Mapping[str, np.ndarray]]) -> None:
         self._arrays: dict[str, dict[str, np.ndarray]] = {}
+        # The same arrays as memoryviews: indexed, one gives a Python float (an
+        # int for ``ts``) directly, without a NumPy scalar in between.
+        self._cells: dict[str, dict[str, memoryview]] = {}
         self._stored: dict[str, int] = {}
         self.seen: dict[str, int] = {}
         """Bars of each symbol the kernel has been told about: its readable history."""
@@ -51,7 +54,11 @@ class MarketData:
         """Bars appended so far, all symbols together: one number to tell that nothing was."""
         for symbol, columns in arrays.items():
             _refuse_nan_prices(symbol, columns)
-            self._arrays[symbol] = {c: _read_only(columns[c]) for c in ("ts", *COLUMNS)}
+            self._arrays[symbol] = {
+                "ts": _read_only(columns["ts"], np.int64),
+                **{c: _read_only(columns[c], np.float64) for c in COLUMNS},
+            }
+            self._cells[symbol] = _cells(self._arrays[symbol])
             self._stored[symbol] = len(columns["ts"])
             self.seen[symbol] = 0
             self.version[symbol] = 0
@@ -111,6 +118,7 @@ class MarketData:
             raise ValueError(f"NaN price for {symbol!r} at {bar.ts}")
         if n == len(arrays["ts"]):
             arrays = self._arrays[symbol] = _grown(arrays, n)
+            self._cells[symbol] = _cells(arrays)
         for column, value in zip(("ts", *COLUMNS), (ts, *prices, bar.volume), strict=True):
             column_array = arrays[column]
             column_array.flags.writeable = True
@@ -139,7 +147,16 @@ class MarketData:
 
     def value(self, symbol: str, column: str, row: int) -> float:
         """One stored value, as a Python float."""
-        return float(self._arrays[symbol][column][row])
+        value: float = self._cells[symbol][column][row]
+        return value
+
+    def bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
+        """Row ``row`` of ``symbol`` as a :class:`Bar` stamped ``ts`` (its stored ``ts``)."""
+        cells = self._cells[symbol]
+        return Bar(
+            symbol, ts, cells["open"][row], cells["high"][row], cells["low"][row],
+            cells["close"][row], cells["volume"][row],
+        )  # fmt: skip
 
 
 def _grown(arrays: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -153,9 +170,17 @@ def _grown(arrays: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return out
 
 
-def _read_only(values: np.ndarray) -> np.ndarray:
-    """``values`` as a read-only contiguous array; views handed to strategies inherit the flag."""
-    array = np.ascontiguousarray(values)
+def _cells(arrays: Mapping[str, np.ndarray]) -> dict[str, memoryview]:
+    return {name: values.data for name, values in arrays.items()}
+
+
+def _read_only(values: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
+    """``values`` as a read-only contiguous array of ``dtype`` (a view when it already is one).
+
+    Views handed to strategies inherit the flag; the dtype is what
+    :meth:`MarketData.value` relies on to read Python floats (ints for ``ts``).
+    """
+    array = np.ascontiguousarray(values, dtype=dtype)
     array.flags.writeable = False
     return array
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pandas as pd
-
 from alphagate.domain.order_state import (
     FILL_TOLERANCE,
     TERMINAL_STATUSES,
@@ -45,15 +43,33 @@ class Ticket:
     The venue keeps the status and filled quantity its rules read, and the
     events it reported, rather than an :class:`OrderState` rebuilt at every
     event: the engine folds the same reports into its own state, and
-    :meth:`state` folds them here when someone asks.
+    :meth:`state` folds them here when someone asks. Slotted: a venue holds
+    one per order it was ever sent, and reads their fields on every bar.
     """
 
+    __slots__ = (
+        "capacity",
+        "events",
+        "filled_before_bar",
+        "filled_qty",
+        "fills",
+        "last_fill_at_open",
+        "last_fill_ts",
+        "request",
+        "session",
+        "status",
+        "submitted_at",
+        "triggered",
+        "venue_order_id",
+        "wait_bars",
+    )  # fmt: skip
+
     def __init__(
-        self, request: OrderRequest, venue_order_id: str, submitted_at: pd.Timestamp, wait_bars: int
+        self, request: OrderRequest, venue_order_id: str, submitted_at: int, wait_bars: int
     ) -> None:
         self.request = request
         self.venue_order_id = venue_order_id
-        self.submitted_at = submitted_at
+        self.submitted_at = submitted_at  # ns since the epoch, UTC: compared with each bar's
         self.wait_bars = wait_bars  # latency bars still to pass
         self.status = OrderStatus.SUBMITTED
         self.filled_qty = 0.0
@@ -62,7 +78,7 @@ class Ticket:
         self.session: int | None = None  # UTC day (since the epoch) of its first fillable bar
         self.capacity = 0.0  # the most it may fill on the current bar
         self.fills = 0
-        self.last_fill_ts: pd.Timestamp | None = None
+        self.last_fill_ts: int | None = None  # ns since the epoch of its last fill's bar
         self.filled_before_bar = 0.0  # filled quantity before the bar of its last fill
         self.last_fill_at_open = False
 
@@ -88,15 +104,15 @@ class Ticket:
             state = state.apply(event)
         return state
 
-    def record_fill(self, ts: pd.Timestamp, at_open: bool) -> None:
-        """Note a fill about to be applied on the bar at ``ts`` (call before applying it)."""
+    def record_fill(self, ts: int, at_open: bool) -> None:
+        """Note a fill about to be applied on the bar at ``ts`` ns (call before applying it)."""
         if self.last_fill_ts != ts:
             self.filled_before_bar = self.filled_qty
             self.last_fill_ts = ts
         self.last_fill_at_open = at_open
 
-    def protectable_qty(self, ts: pd.Timestamp) -> float:
-        """What this order has filled that its children may act on during the bar at ``ts``."""
+    def protectable_qty(self, ts: int) -> float:
+        """What this order has filled that its children may act on during the bar at ``ts`` ns."""
         if self.last_fill_ts == ts and not self.last_fill_at_open:
             return self.filled_before_bar
         return self.filled_qty
@@ -159,8 +175,8 @@ class ContingentOrders:
         symbol = ticket.request.symbol
         return [t for t in members if t.request.symbol == symbol and not t.is_terminal]
 
-    def capacity(self, ticket: Ticket, ts: pd.Timestamp) -> float:
-        """Return the most ``ticket`` may fill on the bar at ``ts`` (0 while its entry has not)."""
+    def capacity(self, ticket: Ticket, ts: int) -> float:
+        """The most ``ticket`` may fill on the bar at ``ts`` ns (0 while its entry has not)."""
         parent_id = ticket.request.parent_id
         if parent_id is None:
             return ticket.remaining_qty

@@ -48,6 +48,7 @@ import pandas as pd
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.order_state import (
+    TERMINAL_STATUSES,
     Accepted,
     Canceled,
     Expired,
@@ -173,7 +174,7 @@ class SimulatedVenue:
         if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
             raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
         venue_id = f"sim-{len(self._orders) + 1}"
-        ticket = Ticket(request, venue_id, now, self._latency)
+        ticket = Ticket(request, venue_id, now.value, self._latency)
         self._orders[cid] = ticket
         updates: list[OrderUpdate] = []
         reason = self._links.refusal(request)
@@ -209,17 +210,21 @@ class SimulatedVenue:
             return []
         updates: list[OrderUpdate] = []
         market = NO_HISTORY if self._history is None else self._history.state(bar.symbol)
-        session = bar.ts.value // _NS_PER_DAY  # the UTC day, as days since the epoch
-        tried: set[str] = set()
+        now = bar.ts.value  # ns since the epoch: no Timestamp compares per order
+        session = now // _NS_PER_DAY  # the UTC day, as days since the epoch
+        tried: set[str] | None = None  # OCO members already tried with a sibling
         for ticket in list(book.values()):
-            if ticket.is_terminal or ticket.client_order_id in tried:
+            if ticket.status in TERMINAL_STATUSES:
                 continue
             if ticket.request.oco_group_id is None:  # the common case: an order on its own
                 together = [ticket]
+            elif tried is not None and ticket.client_order_id in tried:
+                continue
             else:
                 together = self._links.tried_with(ticket)
+                tried = tried if tried is not None else set()
                 tried.update(t.client_order_id for t in together)
-            live = [t for t in together if self._is_live(t, bar, session, updates)]
+            live = [t for t in together if self._is_live(t, now, session, updates)]
             if live:
                 self._fill_first(live, bar, market, updates)
             for t in live:
@@ -229,14 +234,14 @@ class SimulatedVenue:
             self._history.observe(bar)
         return updates
 
-    def _is_live(self, ticket: Ticket, bar: Bar, session: int, updates: list[OrderUpdate]) -> bool:
-        """Apply rules 1-4 to one order for this bar; True when it may fill on it."""
-        if bar.ts.value <= ticket.submitted_at.value:  # ns since the epoch: no Timestamp compare
+    def _is_live(self, ticket: Ticket, now: int, session: int, updates: list[OrderUpdate]) -> bool:
+        """Apply rules 1-4 to one order for the bar at ``now`` ns; True when it may fill on it."""
+        if now <= ticket.submitted_at:
             return False
         if ticket.wait_bars > 0:
             ticket.wait_bars -= 1
             return False
-        ticket.capacity = self._links.capacity(ticket, bar.ts)
+        ticket.capacity = self._links.capacity(ticket, now)
         if ticket.capacity == 0:
             return False  # a child waiting for its entry to fill (more)
         if ticket.session is None:
@@ -279,7 +284,7 @@ class SimulatedVenue:
             impact=decision.impact,
             liquidity=decision.liquidity,
         )
-        ticket.record_fill(bar.ts, decision.at_open)
+        ticket.record_fill(bar.ts.value, decision.at_open)
         self._apply(ticket, Filled(fill), updates)
         if ticket.is_terminal:
             self._retire(ticket, updates)

@@ -239,6 +239,11 @@ def test_a_new_order_state_is_new_and_unfilled() -> None:
     assert not state.is_terminal
 
 
+def test_a_sent_order_state_is_the_new_state_after_submission() -> None:
+    assert OrderState.sent(request()) == OrderState.new(request()).apply(Submitted())
+    assert OrderState.sent(request()).status is OrderStatus.SUBMITTED
+
+
 def test_partial_then_full_fills_average_their_prices_by_quantity() -> None:
     accepted = replay(Submitted(), Accepted(venue_order_id="v-1"))
     partial = accepted.apply(Filled(fill(4.0, 100.0, "t1")))
