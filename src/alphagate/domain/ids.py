@@ -23,10 +23,10 @@ already maps every id back to its intent.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
-from functools import lru_cache
 from typing import Final
 
 import pandas as pd
@@ -42,18 +42,9 @@ _SCHEME: Final = "alphagate/client-order-id/v1"
 _PAYLOAD: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Base32 turns each 5 bytes into 8 characters, so the first 20 bytes of the
 # digest give exactly the 32 characters whose first 30 an id keeps.
+_DIGEST_BYTES: Final = 20
 # Hashed with the inputs, so that changing how ids are derived is a new scheme
 # name and can never silently reproduce an old id for a different intent.
-
-# The id keeps the first 150 bits of the digest as 30 RFC 4648 base32 characters
-# (what ``base64.b32encode`` gives, lower-cased): 19 bytes hold 152 bits, the top
-# 150 of which are read 10 bits, two characters, at a time. ``b32encode`` is a
-# Python loop over 5-byte groups in CPython 3.11 and cost more than the hash.
-_BASE32: Final = "abcdefghijklmnopqrstuvwxyz234567"
-_PAIRS: Final = tuple(a + b for a in _BASE32 for b in _BASE32)
-_DIGEST_BYTES: Final = 19
-_SPARE_BITS: Final = 2
-_SHIFTS: Final = tuple(range(140, -1, -10))
 
 
 def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: str) -> str:
@@ -92,21 +83,7 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
     # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
     # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
     # differently, which plain concatenation would not guarantee).
-    # The texts' encodings are cached, so only the instant is written per order.
-    payload = f"{_head(strategy, symbol)}{decision_ts.value},{_encoded(leg)}]"
+    payload = _PAYLOAD.encode([_SCHEME, strategy, symbol, decision_ts.value, leg])
     digest = hashlib.sha256(payload.encode()).digest()[:_DIGEST_BYTES]
-    bits = int.from_bytes(digest, "big") >> _SPARE_BITS
-    pairs = _PAIRS
-    return CLIENT_ORDER_ID_PREFIX + "".join([pairs[(bits >> s) & 1023] for s in _SHIFTS])
-
-
-@lru_cache(maxsize=4096)
-def _head(strategy: str, symbol: str) -> str:
-    """The payload up to the instant: ``[scheme,strategy,symbol,`` as compact JSON."""
-    return f"[{_encoded(_SCHEME)},{_encoded(strategy)},{_encoded(symbol)},"
-
-
-@lru_cache(maxsize=1024)
-def _encoded(text: str) -> str:
-    """``text`` as a JSON string, as the whole array's encoding writes it."""
-    return _PAYLOAD.encode(text)
+    encoded = base64.b32encode(digest).decode("ascii").lower()
+    return CLIENT_ORDER_ID_PREFIX + encoded[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]
