@@ -39,12 +39,12 @@ CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[a-z2-7]{30}$")
 """What every id this module makes looks like."""
 
 _SCHEME: Final = "alphagate/client-order-id/v1"
+# Hashed with the inputs, so that changing how ids are derived is a new scheme
+# name and can never silently reproduce an old id for a different intent.
 _PAYLOAD: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Base32 turns each 5 bytes into 8 characters, so the first 20 bytes of the
 # digest give exactly the 32 characters whose first 30 an id keeps.
 _DIGEST_BYTES: Final = 20
-# Hashed with the inputs, so that changing how ids are derived is a new scheme
-# name and can never silently reproduce an old id for a different intent.
 
 
 def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: str) -> str:
