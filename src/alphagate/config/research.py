@@ -1,0 +1,132 @@
+"""The research sections: features, labels and the pipeline that trains and validates models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from alphagate.config.base import Section
+
+
+class FeaturesConfig(Section):
+    """Which features are built and where they are cached."""
+
+    profile: Literal["short", "medium", "long"] = Field(
+        "medium", description="Named feature profile: windows and indicator subset."
+    )
+    cache_dir: Path = Field(
+        Path("data/features"),
+        description="Feature cache, keyed by data, feature config and code version.",
+    )
+
+
+class LabelsConfig(Section):
+    """How training targets are made."""
+
+    horizons: tuple[int, ...] = Field(
+        (1, 5, 20), min_length=1, description="Fixed-horizon label horizons, in bars."
+    )
+    barrier_horizon: int = Field(20, ge=1, description="Triple-barrier vertical barrier, in bars.")
+    vol_span: int = Field(
+        50, ge=2, description="Span of the EWM volatility that scales the barriers, in bars."
+    )
+    target_balance: float = Field(
+        1 / 3,
+        gt=0,
+        lt=1,
+        description="Share of vertical-barrier outcomes `labels calibrate` aims for; up and "
+        "down share the rest equally.",
+    )
+    barriers_file: Path = Field(
+        Path("data/labels/barriers.json"),
+        description="Where `labels calibrate` saves the chosen barrier multiples.",
+    )
+
+
+CalibrationMethod = Literal["isotonic", "sigmoid", "temperature"]
+
+
+class PipelineBacktestConfig(Section):
+    """The backtest stage: the trained models through the decision path, out of sample only."""
+
+    cash: float = Field(10_000.0, gt=0, description="Starting cash.")
+    commission_bps: float = Field(1.0, ge=0, description="Commission, bps of notional.")
+    fill_model: Literal["next_open", "close", "conservative"] = Field(
+        "conservative", description="How orders fill; conservative charges spread and impact."
+    )
+
+
+class ValidationConfig(Section):
+    """Thresholds of the validation stage's checks.
+
+    Defaults are the product brief's bar for a candidate worth paper trading.
+    A check whose input is absent is reported as missing, never as passed.
+    """
+
+    min_sharpe: float = Field(0.5, description="Backtest annualised Sharpe must exceed this.")
+    max_drawdown: float = Field(
+        0.25, gt=0, description="Backtest worst peak-to-trough loss (a fraction) must stay below."
+    )
+    min_win_rate: float = Field(
+        0.45, ge=0, le=1, description="Share of winning backtest trades must exceed this."
+    )
+    min_accuracy: float = Field(
+        0.52, ge=0, le=1, description="Holdout accuracy of every horizon must exceed this."
+    )
+    min_accuracy_edge: float = Field(
+        0.0,
+        description="Holdout accuracy must beat always predicting the holdout's majority "
+        "class by more than this (a model that always says 'up' in a rising market passes "
+        "min_accuracy without any skill).",
+    )
+    max_ece: float = Field(
+        0.1,
+        gt=0,
+        description="Holdout expected calibration error (equal-width bins) of every horizon "
+        "must stay below this.",
+    )
+    min_deflated_sharpe: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="Deflated Sharpe ratio (probability that the true Sharpe beats the best of "
+        "the trials under the null) must exceed this.",
+    )
+    leakage_cuts: int = Field(
+        3, ge=1, description="Cuts at which the point-in-time checker rebuilds the features."
+    )
+
+
+class PipelineConfig(Section):
+    """The research pipeline: where runs go, the model it trains, how it validates."""
+
+    runs_dir: Path = Field(
+        Path("runs"), description="Root of runs/<run_id>/<stage>/, MLflow and Optuna storage."
+    )
+    seed: int = Field(7, description="Seed of every random choice the stages make.")
+    model: Literal["logreg", "lightgbm", "catboost"] = Field(
+        "lightgbm", description="Model family the train stage fits per horizon."
+    )
+    trials: int = Field(
+        0, ge=0, description="Optuna trials per horizon in the train stage (0: the defaults)."
+    )
+    calibration_methods: tuple[CalibrationMethod, ...] = Field(
+        ("isotonic", "sigmoid", "temperature"),
+        min_length=1,
+        description="Calibrators the calibrate stage compares per horizon, on out-of-fold "
+        "predictions only; the first is also the train stage's own.",
+    )
+    calibration_folds: int = Field(
+        5,
+        ge=2,
+        description="Time-ordered folds of the out-of-fold predictions used to compare "
+        "calibrators.",
+    )
+    backtest: PipelineBacktestConfig = Field(
+        default_factory=PipelineBacktestConfig, description="The backtest stage."
+    )
+    validation: ValidationConfig = Field(
+        default_factory=ValidationConfig, description="Validation thresholds."
+    )

@@ -1,0 +1,65 @@
+"""The root of the settings tree, and the process-wide sections (storage, logging).
+
+The root lists its sections in the order ``config show`` prints them; the
+hash sorts its keys, so that order is for display only.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from alphagate.config.base import Section
+from alphagate.config.data import DataConfig
+from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
+from alphagate.config.trading import DecisionConfig, ExecutionConfig, RiskConfig
+
+
+class StorageConfig(Section):
+    """The relational store for trading state and system events."""
+
+    database_url: str = Field(
+        "sqlite:///state/alphagate.db",
+        description="SQLAlchemy URL: SQLite (WAL) by default, postgresql+psycopg://... to scale. "
+        "Put no password here; set ALPHAGATE__STORAGE__DATABASE_PASSWORD.",
+    )
+    database_password: SecretStr | None = Field(
+        None, description="Database password (secret: environment only)."
+    )
+
+
+class LoggingConfig(Section):
+    """How much the platform says about itself."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level for the console."
+    )
+
+
+class Settings(Section):
+    """The whole effective configuration of one alphagate process."""
+
+    data: DataConfig = Field(default_factory=DataConfig, description="Market data.")
+    features: FeaturesConfig = Field(
+        default_factory=FeaturesConfig, description="Feature building."
+    )
+    labels: LabelsConfig = Field(default_factory=LabelsConfig, description="Label making.")
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig,
+        description="Trading-state database.",
+    )
+    logging: LoggingConfig = Field(
+        default_factory=LoggingConfig,
+        description="Logging.",
+    )
+    pipeline: PipelineConfig = Field(
+        default_factory=PipelineConfig, description="Research pipeline."
+    )
+    execution: ExecutionConfig = Field(
+        default_factory=ExecutionConfig, description="Backtest fills, costs and sizing."
+    )
+    risk: RiskConfig = Field(default_factory=RiskConfig, description="The risk guard.")
+    decision: DecisionConfig = Field(
+        default_factory=DecisionConfig, description="The model strategy's decision path."
+    )
