@@ -40,6 +40,7 @@ import alphagate
 from alphagate.app import data as app
 from alphagate.app import model_backtest, research
 from alphagate.app import train as training_run
+from alphagate.backtest.outputs import equity_frame, write_csv
 from alphagate.backtest.runner import run_backtest
 from alphagate.config import Settings, config_hash, masked_dump
 from alphagate.domain.bars import bars_from_flat
@@ -582,7 +583,7 @@ def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
     equity = outcome.result.equity
     held = bars.loc[bars.index.get_level_values("ts") >= equity.index[0]]
     benchmark = run_backtest(held, BuyAndHold(), cash=options.cash, calendar=settings.data.calendar)
-    benchmark.equity.rename("equity").to_csv(context.directory / "benchmark_equity.csv")
+    write_csv(equity_frame(benchmark.equity), context.directory / "benchmark_equity.csv")
     metrics = outcome.result.metrics
     return StageOutput(
         f"from {equity.index[0]:%Y-%m-%d}: Sharpe {_fmt(metrics.sharpe)}, "

@@ -64,22 +64,24 @@ def _write_all(result: BacktestResult, directory: Path) -> None:
     Each file is written whole or not at all (:func:`write_text_atomically`),
     so even the staging directory of a failed run holds no truncated file.
     """
-    _write_csv(result.trades, directory / "trades.csv")
-    _write_csv(result.orders, directory / "orders.csv")
-    _write_csv(_equity_frame(result.equity), directory / "equity.csv")
+    write_csv(result.trades, directory / "trades.csv")
+    write_csv(result.orders, directory / "orders.csv")
+    write_csv(equity_frame(result.equity), directory / "equity.csv")
     text = json.dumps(
         {"strategy": result.strategy, **result.metrics.to_json_dict()}, indent=2, allow_nan=False
     )
     write_text_atomically(directory / METRICS_FILE, text + "\n")
 
 
-def _equity_frame(equity: pd.Series) -> pd.DataFrame:
+def equity_frame(equity: pd.Series) -> pd.DataFrame:
     """The equity curve as the two columns of ``equity.csv``: ``ts`` (its index) and ``equity``."""
     return pd.DataFrame({"ts": equity.index, "equity": equity.to_numpy()})
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """``frame`` as CSV by Arrow's writer, atomically (a temporary file beside it, then a rename).
+
+    Every table a run writes goes through here, so their times read alike.
 
     Arrow formats a column at a time in C++, where pandas' ``to_csv`` turns
     every timestamp into a Python object first: a million-bar equity curve
