@@ -29,6 +29,8 @@ zero (a flat window) is NaN, never infinite.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import talib
@@ -277,30 +279,33 @@ def williams_r(period: int = 14) -> FeatureSpec:
     )
 
 
-def ema_distance(period: int = 20) -> FeatureSpec:
-    """``close / EMA(close, n) - 1``: how far the price is stretched from its trend."""
-    _check_period("ema period", period, 2)
+def _average_distance(kind: str, average: Callable[..., FloatArray], period: int) -> FeatureSpec:
+    """``close / average(close, n) - 1``, named for the average's ``kind`` (``EMA``, ``SMA``).
+
+    Both distances differ only in the average, so one factory owns their
+    check, column name, zero-average NaN and warmup (TA-Lib's lookback for
+    either average is ``period - 1``), and the two cannot drift apart.
+    """
+    _check_period(f"{kind.lower()} period", period, 2)
+    name = f"{kind.lower()}_dist_{period}"
 
     def kernel(bars: BarArrays) -> Columns:
         close = bars.close
-        return {f"ema_dist_{period}": _ratio(close, talib.EMA(close, timeperiod=period)) - 1.0}
+        return {name: _ratio(close, average(close, timeperiod=period)) - 1.0}
 
     return FeatureSpec.from_kernel(
-        f"ema_dist_{period}", kernel, warmup=period - 1, description="close / EMA - 1"
+        name, kernel, warmup=period - 1, description=f"close / {kind} - 1"
     )
+
+
+def ema_distance(period: int = 20) -> FeatureSpec:
+    """``close / EMA(close, n) - 1``: how far the price is stretched from its trend."""
+    return _average_distance("EMA", talib.EMA, period)
 
 
 def sma_distance(period: int = 50) -> FeatureSpec:
     """``close / SMA(close, n) - 1``."""
-    _check_period("sma period", period, 2)
-
-    def kernel(bars: BarArrays) -> Columns:
-        close = bars.close
-        return {f"sma_dist_{period}": _ratio(close, talib.SMA(close, timeperiod=period)) - 1.0}
-
-    return FeatureSpec.from_kernel(
-        f"sma_dist_{period}", kernel, warmup=period - 1, description="close / SMA - 1"
-    )
+    return _average_distance("SMA", talib.SMA, period)
 
 
 # --------------------------------------------------------------------------- NumPy / pandas
