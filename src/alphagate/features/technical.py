@@ -201,16 +201,35 @@ def stochastic(k_period: int = 14, k_smooth: int = 3, d_period: int = 3) -> Feat
     )
 
 
-def cci(period: int = 20) -> FeatureSpec:
-    """Commodity channel index ``cci_<n>`` of the typical price."""
-    _check_period("cci period", period, 2)
+def _high_low_close_oscillator(
+    prefix: str,
+    indicator: Callable[..., FloatArray],
+    period: int,
+    *,
+    what: str,
+    description: str,
+) -> FeatureSpec:
+    """``<prefix>_<n>``: a one-column TA-Lib oscillator of high, low and close over ``n`` bars.
+
+    CCI and Williams %R read the same inputs and have the same lookback
+    (``period - 1``); one factory declares both, so their checks, names and
+    warmups are written once.
+    """
+    _check_period(f"{what} period", period, 2)
 
     def kernel(bars: BarArrays) -> Columns:
-        values = talib.CCI(bars.high, bars.low, bars.close, timeperiod=period)
-        return {f"cci_{period}": values}
+        values = indicator(bars.high, bars.low, bars.close, timeperiod=period)
+        return {f"{prefix}_{period}": values}
 
     return FeatureSpec.from_kernel(
-        f"cci_{period}", kernel, warmup=period - 1, description=cci.__doc__ or ""
+        f"{prefix}_{period}", kernel, warmup=period - 1, description=description
+    )
+
+
+def cci(period: int = 20) -> FeatureSpec:
+    """Commodity channel index ``cci_<n>`` of the typical price."""
+    return _high_low_close_oscillator(
+        "cci", talib.CCI, period, what="cci", description=cci.__doc__ or ""
     )
 
 
@@ -268,14 +287,8 @@ def obv_slope(period: int = 20) -> FeatureSpec:
 
 def williams_r(period: int = 14) -> FeatureSpec:
     """Williams %R ``willr_<n>``, -100 (close at the window's low) to 0 (at its high)."""
-    _check_period("williams %R period", period, 2)
-
-    def kernel(bars: BarArrays) -> Columns:
-        values = talib.WILLR(bars.high, bars.low, bars.close, timeperiod=period)
-        return {f"willr_{period}": values}
-
-    return FeatureSpec.from_kernel(
-        f"willr_{period}", kernel, warmup=period - 1, description="Williams %R"
+    return _high_low_close_oscillator(
+        "willr", talib.WILLR, period, what="williams %R", description="Williams %R"
     )
 
 
