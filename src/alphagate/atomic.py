@@ -5,6 +5,11 @@ while a run may still be writing them; a half-written page would be read as
 a finished one. The text goes to a uniquely named temporary file beside the
 target, is flushed to disk, and is renamed over the target (atomic on one
 filesystem); if anything fails the temporary file is removed.
+
+A rename is atomic but not yet durable: the directory that records it must be
+flushed too. :func:`fsync_directory` is that step, shared by every writer
+that renames files into place (the bar store, the pipeline's stages and
+manifests), so each of them flushes a directory the same way.
 """
 
 from __future__ import annotations
@@ -28,3 +33,20 @@ def write_text_atomically(path: Path, text: str) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a directory's entries (a new file, a rename) survive a power loss.
+
+    Raises
+    ------
+    OSError
+        When the directory cannot be opened or flushed (on a platform that
+        cannot open directories, too): a writer that promised durability
+        must not report success without it.
+    """
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

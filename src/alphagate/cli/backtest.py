@@ -125,9 +125,7 @@ def backtest(
             settings, bars, model_request, output, settings.data.calendar
         )
         _print_model_backtest(outcome, output)
-        base.console.print(
-            f"done in {time.perf_counter() - began:.1f}s", markup=False, highlight=False
-        )
+        base.print_plain(f"done in {time.perf_counter() - began:.1f}s")
         return
     bars = load()
     from alphagate.app import backtest as backtesting_app
@@ -152,7 +150,7 @@ def backtest(
         value = metrics[name]
         table.add_row(name, "—" if value is None else f"{value:,.4g}")
     base.console.print(table)
-    base.console.print(f"done in {time.perf_counter() - began:.1f}s", markup=False, highlight=False)
+    base.print_plain(f"done in {time.perf_counter() - began:.1f}s")
 
 
 def _print_model_backtest(outcome: model_backtest.ModelBacktestResult, output: Path) -> None:

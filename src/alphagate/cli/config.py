@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from alphagate.cli.root import SetOption, cli, console, settings_of
+from alphagate.cli.root import SetOption, cli, print_plain, settings_of
 from alphagate.config import config_hash, masked_dump, to_yaml
 
 config_cli = typer.Typer(
@@ -25,4 +25,4 @@ def config_show(ctx: typer.Context, overrides: SetOption = None) -> None:
 @config_cli.command("hash")
 def config_hash_command(ctx: typer.Context, overrides: SetOption = None) -> None:
     """Print the hash of the effective configuration (secrets excluded); it names a run."""
-    console.print(config_hash(settings_of(ctx, overrides)), markup=False, highlight=False)
+    print_plain(config_hash(settings_of(ctx, overrides)))

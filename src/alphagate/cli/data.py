@@ -29,6 +29,7 @@ from alphagate.cli.root import (
     cli,
     console,
     error_console,
+    print_plain,
     settings_of,
 )
 from alphagate.config import Settings
@@ -235,11 +236,7 @@ def _stamp(ts: pd.Timestamp) -> str:
 
 def _print_report(report: QualityReport) -> None:
     if report.is_clean:
-        console.print(
-            f"quality: {report.rows_in:,} rows from {report.source} passed every rule",
-            markup=False,
-            highlight=False,
-        )
+        print_plain(f"quality: {report.rows_in:,} rows from {report.source} passed every rule")
         return
     table = Table(title=f"Data-quality report: {report.source}")
     table.add_column("rule")

@@ -122,10 +122,10 @@ def pipeline_run(
     if report.is_file():
         verdict = json.loads(report.read_text(encoding="utf-8"))
         base.console.print(validation_table(result.run_dir.name, verdict))
-        base.console.print(f"validation report: {report}", markup=False, highlight=False)
+        base.print_plain(f"validation report: {report}")
     page = result.run_dir / "report" / "report.html"
     if page.is_file():
-        base.console.print(f"HTML report: {page}", markup=False, highlight=False)
+        base.print_plain(f"HTML report: {page}")
 
 
 @pipeline_cli.command("status")
@@ -170,7 +170,7 @@ def pipeline_show(
     base.console.print(validation_table(name, json.loads(report.read_text(encoding="utf-8"))))
     page = run_dir / "report" / "report.html"
     where = page.resolve().as_uri() if page.is_file() else "not rendered yet (stage report)"
-    base.console.print(f"report: {where}", markup=False, highlight=False)
+    base.print_plain(f"report: {where}")
 
 
 def _inspect(

@@ -57,12 +57,10 @@ def features_build(
     with base.error_console.status("building features", spinner="dots"):
         features = research.build_feature_frame(settings, bars, profile)
     research.write_frame(features, output)
-    base.console.print(
+    base.print_plain(
         f"{len(features):,} rows x {features.shape[1]} features for "
         f"{len(features.index.get_level_values('symbol').unique())} symbol(s) -> {output} "
-        f"({time.perf_counter() - began:.1f}s)",
-        markup=False,
-        highlight=False,
+        f"({time.perf_counter() - began:.1f}s)"
     )
 
 
@@ -106,11 +104,7 @@ def labels_build(
         barriers = research.given_barriers(settings, pt, sl)
     labels = research.build_label_frame(settings, bars, kind, horizons=parsed, barriers=barriers)
     research.write_frame(labels, output)
-    base.console.print(
-        f"{len(labels):,} rows x {labels.shape[1]} label columns -> {output}",
-        markup=False,
-        highlight=False,
-    )
+    base.print_plain(f"{len(labels):,} rows x {labels.shape[1]} label columns -> {output}")
 
 
 @labels_cli.command("calibrate")
@@ -132,11 +126,9 @@ def labels_calibrate(
     )
     choice = research.calibrate_barriers(settings, bars, train_end)
     shares = ", ".join(f"{name} {share:.1%}" for name, share in choice.class_shares.items())
-    base.console.print(
+    base.print_plain(
         f"pt = sl = {choice.pt:g} x volatility, horizon {choice.horizon} bars; "
-        f"training class shares: {shares} -> {settings.labels.barriers_file}",
-        markup=False,
-        highlight=False,
+        f"training class shares: {shares} -> {settings.labels.barriers_file}"
     )
 
 

@@ -74,6 +74,16 @@ LabelOption = Annotated[
 ]
 
 
+def print_plain(text: str) -> None:
+    """Print ``text`` to stdout as it is, with no Rich markup or highlighting.
+
+    What commands report (paths, run ids, counts, hashes) is data: read as
+    markup, a ``[`` in a path would vanish, and highlighting would colour
+    numbers a script then has to strip.
+    """
+    console.print(text, markup=False, highlight=False)
+
+
 def _version(value: bool) -> None:
     if value:
         from alphagate import __version__  # read from package metadata on demand

@@ -95,7 +95,7 @@ def train(
             f"{name} v{version}",
         )
     base.console.print(table)
-    base.console.print(f"artifacts: {result.directory}", markup=False, highlight=False)
+    base.print_plain(f"artifacts: {result.directory}")
 
 
 RunOption = Annotated[
@@ -150,11 +150,7 @@ def calibrate_command(
         )
     base.console.print(table)
     folders = ", ".join(str(folder) for folder in outcome.folders.values())
-    base.console.print(
-        f"wrote calibrator-{method}.json and evaluation-{method}.json in {folders}",
-        markup=False,
-        highlight=False,
-    )
+    base.print_plain(f"wrote calibrator-{method}.json and evaluation-{method}.json in {folders}")
 
 
 def _number(value: object) -> str:

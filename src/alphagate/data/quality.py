@@ -107,6 +107,18 @@ def _action(policy: str) -> Action:
     return {"error": Action.REJECTED, "warn": Action.WARNED}.get(policy, Action.DROPPED)
 
 
+def _drop_flagged(frame: pd.DataFrame, flagged: np.ndarray, action: Action) -> pd.DataFrame:
+    """The frame without its ``flagged`` rows when the rule's action drops them, else as it is.
+
+    Only ``repair`` drops: ``error`` rows stop the write anyway and ``warn``
+    rows are kept on purpose, so every rule leaves its rows in for both.
+    """
+    if action is not Action.DROPPED:
+        return frame
+    kept: pd.DataFrame = frame.loc[~flagged].reset_index(drop=True)
+    return kept
+
+
 def _violation(
     context: SeriesContext,
     rule: Rule,
@@ -206,9 +218,7 @@ def _check_duplicates(
         column="ts",
         describe=lambda i: f"timestamp repeats on row {later_rows.iloc[i]} (repair keeps the last)",
     )
-    if action is not Action.DROPPED:
-        return frame
-    return frame.loc[~repeated].reset_index(drop=True)
+    return _drop_flagged(frame, repeated, action)
 
 
 _Flags = dict[str, np.ndarray]
@@ -284,10 +294,7 @@ def _check_row_rule(
         column=lambda position: ", ".join(offending(position)),
         describe=describe,
     )
-    if action is not Action.DROPPED:
-        return frame
-    kept: pd.DataFrame = frame.loc[~bad_rows].reset_index(drop=True)
-    return kept
+    return _drop_flagged(frame, bad_rows, action)
 
 
 def _check_calendar(
@@ -316,9 +323,7 @@ def _check_calendar(
             f"(the bar containing it closes at {labels[i].isoformat()})"
         ),
     )
-    if action is not Action.DROPPED:
-        return frame
-    return frame.loc[~off].reset_index(drop=True)
+    return _drop_flagged(frame, off, action)
 
 
 def _check_gaps(

@@ -42,6 +42,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import pandas as pd
 
+from alphagate.atomic import fsync_directory
 from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat, check_bars_frame, empty_bars
 from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import DataError, StoreConflictError
@@ -88,15 +89,6 @@ def _schema() -> Any:
     )
 
 
-def _fsync_dir(path: Path) -> None:
-    """Flush a directory entry so a rename or a new file survives power loss."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _unlink_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -134,9 +126,9 @@ class StagedWrite:
                 os.replace(tmp, final)  # noqa: PTH105 - the atomic rename, by name
                 done += 1
             for directory in {final.parent for _, final in self._moves}:
-                _fsync_dir(directory)
+                fsync_directory(directory)
             for directory in {d.parent for d in self._created}:
-                _fsync_dir(directory)
+                fsync_directory(directory)
         except OSError as error:
             for tmp, _ in self._moves[done:]:
                 _unlink_quietly(tmp)

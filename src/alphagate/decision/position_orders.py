@@ -96,30 +96,29 @@ def _protect(
     Without a parent they protect a position already held, so they are
     reduce-only; a bracket child is bounded by its entry's fill instead.
     """
-    group = f"{prefix}bracket"
-    stop = OrderIntent(
-        symbol,
-        quantity,
-        order_type=OrderType.STOP,
-        stop_price=stops.stop_loss,
-        time_in_force=TimeInForce.DAY,
-        leg=f"{prefix}stop",
-        parent_leg=parent,
-        oco_group=group,
-        reduce_only=parent is None,
-    )
-    take = OrderIntent(
-        symbol,
-        quantity,
-        order_type=OrderType.LIMIT,
-        limit_price=stops.take_profit,
-        time_in_force=TimeInForce.DAY,
-        leg=f"{prefix}take",
-        parent_leg=parent,
-        oco_group=group,
-        reduce_only=parent is None,
-    )
-    return [stop, take]
+
+    def exit_leg(
+        name: str, order_type: OrderType, *, stop: float | None, limit: float | None
+    ) -> OrderIntent:
+        """One exit leg: the two differ only in how they trigger, and share their
+        parent, their one-cancels-other group and their reduce-only rule."""
+        return OrderIntent(
+            symbol,
+            quantity,
+            order_type=order_type,
+            limit_price=limit,
+            stop_price=stop,
+            time_in_force=TimeInForce.DAY,
+            leg=f"{prefix}{name}",
+            parent_leg=parent,
+            oco_group=f"{prefix}bracket",
+            reduce_only=parent is None,
+        )
+
+    return [
+        exit_leg("stop", OrderType.STOP, stop=stops.stop_loss, limit=None),
+        exit_leg("take", OrderType.LIMIT, stop=None, limit=stops.take_profit),
+    ]
 
 
 def position_orders(

@@ -29,6 +29,8 @@ zero (a flat window) is NaN, never infinite.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import talib
@@ -199,16 +201,35 @@ def stochastic(k_period: int = 14, k_smooth: int = 3, d_period: int = 3) -> Feat
     )
 
 
-def cci(period: int = 20) -> FeatureSpec:
-    """Commodity channel index ``cci_<n>`` of the typical price."""
-    _check_period("cci period", period, 2)
+def _high_low_close_oscillator(
+    prefix: str,
+    indicator: Callable[..., FloatArray],
+    period: int,
+    *,
+    what: str,
+    description: str,
+) -> FeatureSpec:
+    """``<prefix>_<n>``: a one-column TA-Lib oscillator of high, low and close over ``n`` bars.
+
+    CCI and Williams %R read the same inputs and have the same lookback
+    (``period - 1``); one factory declares both, so their checks, names and
+    warmups are written once.
+    """
+    _check_period(f"{what} period", period, 2)
 
     def kernel(bars: BarArrays) -> Columns:
-        values = talib.CCI(bars.high, bars.low, bars.close, timeperiod=period)
-        return {f"cci_{period}": values}
+        values = indicator(bars.high, bars.low, bars.close, timeperiod=period)
+        return {f"{prefix}_{period}": values}
 
     return FeatureSpec.from_kernel(
-        f"cci_{period}", kernel, warmup=period - 1, description=cci.__doc__ or ""
+        f"{prefix}_{period}", kernel, warmup=period - 1, description=description
+    )
+
+
+def cci(period: int = 20) -> FeatureSpec:
+    """Commodity channel index ``cci_<n>`` of the typical price."""
+    return _high_low_close_oscillator(
+        "cci", talib.CCI, period, what="cci", description=cci.__doc__ or ""
     )
 
 
@@ -266,41 +287,38 @@ def obv_slope(period: int = 20) -> FeatureSpec:
 
 def williams_r(period: int = 14) -> FeatureSpec:
     """Williams %R ``willr_<n>``, -100 (close at the window's low) to 0 (at its high)."""
-    _check_period("williams %R period", period, 2)
+    return _high_low_close_oscillator(
+        "willr", talib.WILLR, period, what="williams %R", description="Williams %R"
+    )
+
+
+def _average_distance(kind: str, average: Callable[..., FloatArray], period: int) -> FeatureSpec:
+    """``close / average(close, n) - 1``, named for the average's ``kind`` (``EMA``, ``SMA``).
+
+    Both distances differ only in the average, so one factory owns their
+    check, column name, zero-average NaN and warmup (TA-Lib's lookback for
+    either average is ``period - 1``), and the two cannot drift apart.
+    """
+    _check_period(f"{kind.lower()} period", period, 2)
+    name = f"{kind.lower()}_dist_{period}"
 
     def kernel(bars: BarArrays) -> Columns:
-        values = talib.WILLR(bars.high, bars.low, bars.close, timeperiod=period)
-        return {f"willr_{period}": values}
+        close = bars.close
+        return {name: _ratio(close, average(close, timeperiod=period)) - 1.0}
 
     return FeatureSpec.from_kernel(
-        f"willr_{period}", kernel, warmup=period - 1, description="Williams %R"
+        name, kernel, warmup=period - 1, description=f"close / {kind} - 1"
     )
 
 
 def ema_distance(period: int = 20) -> FeatureSpec:
     """``close / EMA(close, n) - 1``: how far the price is stretched from its trend."""
-    _check_period("ema period", period, 2)
-
-    def kernel(bars: BarArrays) -> Columns:
-        close = bars.close
-        return {f"ema_dist_{period}": _ratio(close, talib.EMA(close, timeperiod=period)) - 1.0}
-
-    return FeatureSpec.from_kernel(
-        f"ema_dist_{period}", kernel, warmup=period - 1, description="close / EMA - 1"
-    )
+    return _average_distance("EMA", talib.EMA, period)
 
 
 def sma_distance(period: int = 50) -> FeatureSpec:
     """``close / SMA(close, n) - 1``."""
-    _check_period("sma period", period, 2)
-
-    def kernel(bars: BarArrays) -> Columns:
-        close = bars.close
-        return {f"sma_dist_{period}": _ratio(close, talib.SMA(close, timeperiod=period)) - 1.0}
-
-    return FeatureSpec.from_kernel(
-        f"sma_dist_{period}", kernel, warmup=period - 1, description="close / SMA - 1"
-    )
+    return _average_distance("SMA", talib.SMA, period)
 
 
 # --------------------------------------------------------------------------- NumPy / pandas

@@ -42,10 +42,12 @@ import pandas as pd
 
 from alphagate.models.protocol import (
     FloatArray,
+    check_fitted,
     check_json_params,
     prepare_prediction_data,
     prepare_training_data,
     read_sidecar,
+    save_directory,
     write_sidecar,
 )
 
@@ -197,6 +199,21 @@ def _user_params(
     return plain
 
 
+def _saved_arguments(body: Mapping[str, Any], rounds: str) -> dict[str, Any]:
+    """The constructor arguments a booster's sidecar recorded, to rebuild it in ``load``.
+
+    Both families record the same four, their round count under its own
+    name (``rounds``), so one reader serves both: a sidecar missing the round
+    count or the seed fails the same way for either.
+    """
+    return {
+        "params": body.get("params"),
+        rounds: body[rounds],
+        "seed": body["seed"],
+        "early_stopping_rounds": body.get("early_stopping_rounds"),
+    }
+
+
 class LightGBMModel:
     """LightGBM binary classifier trained with ``lightgbm.train``, reproducibly.
 
@@ -335,8 +352,7 @@ class LightGBMModel:
         Gain rather than split counts: a feature split on often for tiny
         improvements is not what drives the predictions.
         """
-        if not self._feature_names:
-            raise RuntimeError("lightgbm model is not fitted; call fit() or load() first")
+        check_fitted(self._feature_names, LIGHTGBM_FAMILY)
         gain = self._booster.feature_importance(
             importance_type="gain", iteration=self._best_iteration
         )
@@ -346,10 +362,7 @@ class LightGBMModel:
         """Write ``model.txt`` (LightGBM's text format, best rounds only) and ``model.json``."""
         import lightgbm
 
-        if not self._feature_names:
-            raise RuntimeError("lightgbm model is not fitted; nothing to save")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = save_directory(directory, self._feature_names, LIGHTGBM_FAMILY)
         self._booster.save_model(directory / LIGHTGBM_FILE, num_iteration=self._best_iteration)
         write_sidecar(
             directory,
@@ -372,12 +385,7 @@ class LightGBMModel:
 
         directory = Path(directory)
         body = read_sidecar(directory, family=LIGHTGBM_FAMILY)
-        model = cls(
-            params=body.get("params"),
-            num_boost_round=body["num_boost_round"],
-            seed=body["seed"],
-            early_stopping_rounds=body.get("early_stopping_rounds"),
-        )
+        model = cls(**_saved_arguments(body, "num_boost_round"))
         booster = lightgbm.Booster(model_file=directory / LIGHTGBM_FILE)
         best = body.get("best_iteration")
         if best != booster.current_iteration():
@@ -504,8 +512,7 @@ class CatBoostModel:
         It measures how much predictions move when a feature's value changes,
         from the model alone, so a loaded model reports the same numbers.
         """
-        if not self._feature_names:
-            raise RuntimeError("catboost model is not fitted; call fit() or load() first")
+        check_fitted(self._feature_names, CATBOOST_FAMILY)
         values = self._model.get_feature_importance(type="PredictionValuesChange")
         return pd.Series(
             np.asarray(values, dtype=np.float64),
@@ -517,10 +524,7 @@ class CatBoostModel:
         """Write ``model.cbm`` (CatBoost's binary format) and ``model.json``."""
         import catboost
 
-        if not self._feature_names:
-            raise RuntimeError("catboost model is not fitted; nothing to save")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = save_directory(directory, self._feature_names, CATBOOST_FAMILY)
         self._model.save_model(str(directory / CATBOOST_FILE), format="cbm")
         write_sidecar(
             directory,
@@ -543,12 +547,7 @@ class CatBoostModel:
 
         directory = Path(directory)
         body = read_sidecar(directory, family=CATBOOST_FAMILY)
-        model = cls(
-            params=body.get("params"),
-            iterations=body["iterations"],
-            seed=body["seed"],
-            early_stopping_rounds=body.get("early_stopping_rounds"),
-        )
+        model = cls(**_saved_arguments(body, "iterations"))
         path = directory / CATBOOST_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found next to the sidecar")

@@ -31,9 +31,11 @@ from sklearn.preprocessing import StandardScaler
 
 from alphagate.models.protocol import (
     FloatArray,
+    check_fitted,
     prepare_prediction_data,
     prepare_training_data,
     read_sidecar,
+    save_directory,
     write_sidecar,
 )
 
@@ -139,16 +141,12 @@ class LogisticModel:
         Standardising first is what makes the magnitudes comparable: each is
         the change in log-odds for a one-standard-deviation move of its feature.
         """
-        if not self._feature_names:
-            raise RuntimeError("logreg model is not fitted; call fit() or load() first")
+        check_fitted(self._feature_names, FAMILY)
         return pd.Series(np.abs(self._coef), index=self._feature_names, name="abs_coef")
 
     def save(self, directory: Path) -> None:
         """Write ``model.json`` (the complete model) into ``directory``."""
-        if not self._feature_names:
-            raise RuntimeError("logreg model is not fitted; nothing to save")
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = save_directory(directory, self._feature_names, FAMILY)
         write_sidecar(
             directory,
             {

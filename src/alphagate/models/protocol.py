@@ -344,10 +344,42 @@ def prepare_prediction_data(X: pd.DataFrame, feature_names: list[str], family: s
         Column mismatch or a non-finite value (see ``check_columns`` and
         ``as_feature_matrix``).
     """
-    if not feature_names:
-        raise RuntimeError(f"{family} model is not fitted; call fit() or load() first")
+    check_fitted(feature_names, family)
     check_columns(X, feature_names)
     return as_feature_matrix(X)
+
+
+def check_fitted(feature_names: list[str], family: str) -> None:
+    """Refuse to use a model before ``fit`` or ``load``, with the message every family gives.
+
+    A fitted model always knows its training columns, so an empty
+    ``feature_names`` is what "not fitted" means for every family.
+
+    Raises
+    ------
+    RuntimeError
+        ``feature_names`` is empty.
+    """
+    if not feature_names:
+        raise RuntimeError(f"{family} model is not fitted; call fit() or load() first")
+
+
+def save_directory(directory: Path, feature_names: list[str], family: str) -> Path:
+    """Create the folder a fitted model saves into and return it; every family's ``save`` starts so.
+
+    An unfitted model is refused before anything is created, so a failed
+    ``save`` leaves no empty model directory behind.
+
+    Raises
+    ------
+    RuntimeError
+        The model has not been fitted (``feature_names`` is empty).
+    """
+    if not feature_names:
+        raise RuntimeError(f"{family} model is not fitted; nothing to save")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def check_json_params(params: Mapping[str, Any], family: str) -> dict[str, Any]:

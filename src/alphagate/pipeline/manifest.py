@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from alphagate.atomic import fsync_directory
 from alphagate.pipeline.stage import lookup
 from alphagate.runs.json_files import write_json
 from alphagate.runs.layout import MANIFEST, read_stage_manifest
@@ -82,12 +82,3 @@ def write_manifest(directory: Path, manifest: Mapping[str, Any]) -> None:
     """
     write_json(directory / MANIFEST, manifest)
     fsync_directory(directory)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a directory's entries (a new file, a rename) durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

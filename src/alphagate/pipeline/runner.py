@@ -39,11 +39,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from alphagate.atomic import fsync_directory
 from alphagate.errors import AlphagateError
 from alphagate.pipeline.manifest import (
     config_hash,
     directory_hash,
-    fsync_directory,
     read_manifest,
     write_manifest,
 )
