@@ -7,6 +7,7 @@ hand from those.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -158,7 +159,7 @@ def test_a_zero_target_while_flat_sends_no_order() -> None:
 
 
 def test_the_venue_is_not_asked_while_no_order_is_working() -> None:
-    class CountingVenue:  # delegates: the compiled SimulatedVenue cannot be subclassed
+    class CountingVenue:  # delegates: counts what the driver asks of the venue
         def __init__(self) -> None:
             self.inner, self.calls = SimulatedVenue(NextOpenFill()), 0
 
@@ -231,3 +232,23 @@ def test_with_two_symbols_each_history_advances_only_on_its_own_bars() -> None:
         (4, 3),
     ]
     assert len(record.equity) == 4
+
+
+def test_the_collector_is_tuned_only_for_the_run_and_never_switched_off() -> None:
+    seen: list[tuple[bool, int]] = []
+
+    class Watching:
+        name, warmup = "watching", 0
+
+        def on_bar(self, context: StrategyContext) -> None:
+            seen.append((gc.isenabled(), gc.get_threshold()[0]))
+            if len(seen) == 3:
+                raise RuntimeError("stop here")
+
+    before = gc.get_threshold()
+    bars = bars_of([10.0, 11.0, 12.0, 13.0])
+    with pytest.raises(StrategyError, match="stop here"):
+        BacktestDriver(bars, Watching(), SimulatedVenue(NextOpenFill()), Portfolio(100.0)).run()
+    assert gc.get_threshold() == before  # restored after a failed run too
+    assert all(enabled for enabled, _ in seen)
+    assert all(young >= max(before[0], 50_000) for _, young in seen)
