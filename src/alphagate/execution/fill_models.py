@@ -35,7 +35,7 @@ slippage (price improvement).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from alphagate.domain.bar import Bar
@@ -123,53 +123,57 @@ def _limit_reach(
     return Liquidity.MAKER if lo < hi or (lo == hi and not strict) else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Touch:
-    """Where an order trades on a bar before any cost: the shared touch rules' answer."""
+def _touch(order: WorkingOrder, bar: Bar, *, at_close: bool, strict: bool) -> FillDecision | None:
+    """Where ``order`` trades on ``bar`` before any cost: the shared touch rules' answer.
 
-    price: float
-    reference: float
-    liquidity: Liquidity
-    at_open: bool
-    limited: bool  # a limit bounds the price (limit orders, stop-limits)
-
-
-def _touch(order: WorkingOrder, bar: Bar, *, at_close: bool, strict: bool) -> _Touch | None:
+    The answer is already the cost-free fill of the whole quantity, which
+    :class:`NextOpenFill` and :class:`CloseFill` grant as it is, so a fill
+    builds one decision, not a touch and then a decision. A cost model reads
+    its ``price`` as the base to charge on; a limit bounds that price exactly
+    when the order has a ``limit_price`` (limits and stop-limits).
+    """
     request = order.request
     kind, side = request.order_type, request.side
     if order.triggered:  # a triggered stop is a market order, a triggered stop-limit a limit
         kind = _AFTER_TRIGGER.get(kind, kind)
+    quantity = order.quantity
     if kind is OrderType.MARKET:
         price = bar.close if at_close else bar.open
-        return _Touch(price, price, Liquidity.TAKER, not at_close, limited=False)
+        return _costless(side, quantity, price, price, Liquidity.TAKER, at_open=not at_close)
     start, at_open = bar.open, True
     if kind is not OrderType.LIMIT:
-        assert request.stop_price is not None  # OrderRequest guarantees it for stop types
-        trigger = stop_trigger_price(side, request.stop_price, bar)
+        stop = request.stop_price
+        assert stop is not None  # OrderRequest guarantees it for stop types
+        trigger = stop_trigger_price(side, stop, bar)
         if trigger is None:
             return None
         start, at_open = trigger, trigger == bar.open  # equal only when gapped through
         if kind is OrderType.STOP:
-            return _Touch(trigger, request.stop_price, Liquidity.TAKER, at_open, limited=False)
+            return _costless(side, quantity, trigger, stop, Liquidity.TAKER, at_open=at_open)
     limit = request.limit_price
     assert limit is not None  # OrderRequest guarantees it for limit types
     reach = _limit_reach(side, limit, start, bar, range_known=at_open, strict=strict)
     if reach is Liquidity.TAKER:
         reference = request.stop_price if kind is OrderType.STOP_LIMIT else limit
         assert reference is not None
-        return _Touch(start, reference, reach, at_open, limited=True)
+        return _costless(side, quantity, start, reference, reach, at_open=at_open)
     if reach is Liquidity.MAKER:
-        return _Touch(limit, limit, reach, at_open=False, limited=True)
+        return _costless(side, quantity, limit, limit, reach, at_open=False)
     return None
 
 
-def _decision(
-    order: WorkingOrder, quantity: float, touch: _Touch, price: float, impact: float = 0.0
+def _costless(
+    side: Side,
+    quantity: float,
+    price: float,
+    reference: float,
+    liquidity: Liquidity,
+    *,
+    at_open: bool,
 ) -> FillDecision:
-    slippage = order.request.side.sign * (price - touch.reference) - impact
-    return FillDecision(
-        price, quantity, touch.reference, slippage, impact, touch.liquidity, touch.at_open
-    )
+    """A fill at ``price`` without spread or impact: any gap from ``reference`` is slippage."""
+    slippage = side.sign * (price - reference)
+    return FillDecision(price, quantity, reference, slippage, 0.0, liquidity, at_open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +192,7 @@ class NextOpenFill:
 
     def fill(self, order: WorkingOrder, bar: Bar, market: MarketState) -> FillDecision | None:
         """Return the cost-free fill at the open, or by the touch rules."""
-        touch = _touch(order, bar, at_close=False, strict=False)
-        return None if touch is None else _decision(order, order.quantity, touch, touch.price)
+        return _touch(order, bar, at_close=False, strict=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +213,7 @@ class CloseFill:
 
     def fill(self, order: WorkingOrder, bar: Bar, market: MarketState) -> FillDecision | None:
         """Return the cost-free fill at the close, or by the touch rules."""
-        touch = _touch(order, bar, at_close=True, strict=False)
-        return None if touch is None else _decision(order, order.quantity, touch, touch.price)
+        return _touch(order, bar, at_close=True, strict=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,15 +277,20 @@ class ConservativeFill:
         touch = _touch(order, bar, at_close=False, strict=True)
         if touch is None or not quantity > 0:
             return None
-        if touch.limited:
-            limit = order.request.limit_price
-            assert limit is not None
-            return _decision(order, quantity, replace(touch, reference=limit), limit)
-        sign, base = order.request.side.sign, touch.price
+        request = order.request
+        limit = request.limit_price
+        if limit is not None:  # a limit caps every cost: at the limit, never better
+            return _costless(
+                request.side, quantity, limit, limit, touch.liquidity, at_open=touch.at_open
+            )
+        sign, base = request.side.sign, touch.price
         impact = 0.0
         sigma, adv = market.volatility, market.average_volume
         if sigma is not None and adv is not None:
             fraction = min(self.impact_k * sigma * math.sqrt(quantity / adv), self.max_impact)
             impact = fraction * base
         price = base * (1 + sign * (self.spread_bps / 2 + self.slippage_bps) * _BPS) + sign * impact
-        return _decision(order, quantity, touch, price, impact)
+        slippage = sign * (price - touch.reference_price) - impact
+        return FillDecision(
+            price, quantity, touch.reference_price, slippage, impact, touch.liquidity, touch.at_open
+        )

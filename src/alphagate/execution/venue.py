@@ -72,6 +72,7 @@ from alphagate.execution.fill_models import (
 from alphagate.execution.market_history import NO_HISTORY, BarHistory, MarketState
 from alphagate.ports import VenueAccount, VenueCapabilities
 
+# What each status event moves an order to; a fill's move depends on its quantity.
 _STATUS_AFTER: Final[dict[type, OrderStatus]] = {
     Accepted: OrderStatus.ACCEPTED,
     Canceled: OrderStatus.CANCELED,
@@ -216,17 +217,21 @@ class SimulatedVenue:
         for ticket in list(book.values()):
             if ticket.status in TERMINAL_STATUSES:
                 continue
-            if ticket.request.oco_group_id is None:  # the common case: an order on its own
-                together = [ticket]
-            elif tried is not None and ticket.client_order_id in tried:
+            request = ticket.request
+            if request.oco_group_id is None:  # the common case: an order on its own
+                if not self._is_live(ticket, now, session, updates):
+                    continue
+                live = [ticket]
+            elif tried is not None and request.client_order_id in tried:
                 continue
             else:
                 together = self._links.tried_with(ticket)
                 tried = tried if tried is not None else set()
                 tried.update(t.client_order_id for t in together)
-            live = [t for t in together if self._is_live(t, now, session, updates)]
-            if live:
-                self._fill_first(live, bar, market, updates)
+                live = [t for t in together if self._is_live(t, now, session, updates)]
+                if not live:
+                    continue
+            self._fill_first(live, bar, market, updates)
             for t in live:
                 if t.request.time_in_force is TimeInForce.IOC:
                     self._end(t, Canceled("IOC: unfilled remainder canceled"), updates)
@@ -256,37 +261,41 @@ class SimulatedVenue:
         self, live: list[Ticket], bar: Bar, market: MarketState, updates: list[OrderUpdate]
     ) -> None:
         """Fill the order among ``live`` (a lone order or OCO siblings) that fills first."""
+        model = self._model
         candidates: list[tuple[Ticket, FillDecision]] = []
         for ticket in live:
-            order = WorkingOrder(ticket.request, ticket.capacity, ticket.triggered)
-            decision = self._model.fill(order, bar, market)
+            request = ticket.request
+            decision = model.fill(
+                WorkingOrder(request, ticket.capacity, ticket.triggered), bar, market
+            )
             if decision is not None:
                 candidates.append((ticket, decision))
-            stop = ticket.request.stop_price
+            stop = request.stop_price
             if stop is not None and not ticket.triggered:
-                ticket.triggered = stop_trigger_price(ticket.request.side, stop, bar) is not None
+                ticket.triggered = stop_trigger_price(request.side, stop, bar) is not None
         if not candidates:
             return
         ticket, decision = candidates[0] if len(candidates) == 1 else self._links.winner(candidates)
         request = ticket.request
+        quantity, price, liquidity = decision.quantity, decision.price, decision.liquidity
         ticket.fills += 1
         fill = Fill(
             client_order_id=request.client_order_id,
             trade_id=f"{ticket.venue_order_id}-{ticket.fills}",
             symbol=request.symbol,
             side=request.side,
-            quantity=decision.quantity,
-            price=decision.price,
+            quantity=quantity,
+            price=price,
             ts=bar.ts,
-            fee=self._commission.fee(decision.quantity, decision.price, decision.liquidity),
+            fee=self._commission.fee(quantity, price, liquidity),
             reference_price=decision.reference_price,
             slippage=decision.slippage,
             impact=decision.impact,
-            liquidity=decision.liquidity,
+            liquidity=liquidity,
         )
         ticket.record_fill(bar.ts.value, decision.at_open)
-        self._apply(ticket, Filled(fill), updates)
-        if ticket.is_terminal:
+        self._book_fill(ticket, fill, updates)
+        if ticket.status is OrderStatus.FILLED:
             self._retire(ticket, updates)
         for other, event in self._links.after_fill(ticket):
             self._end(other, event, updates)
@@ -300,21 +309,23 @@ class SimulatedVenue:
             )
         return ticket
 
+    def _book_fill(self, ticket: Ticket, fill: Fill, updates: list[OrderUpdate]) -> None:
+        """Move ``ticket`` by one fill (refusing a move the lifecycle forbids) and report it."""
+        filled, status = after_fill(ticket.request.quantity, ticket.filled_qty, fill.quantity)
+        check_transition(ticket.request.client_order_id, ticket.status, status)
+        ticket.filled_qty, ticket.status = filled, status
+        signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+        symbol = fill.symbol
+        self._positions[symbol] = self._positions.get(symbol, 0.0) + signed
+        self._cash -= signed * fill.price + fill.fee
+        event = Filled(fill)
+        ticket.events.append(event)
+        updates.append(OrderUpdate(fill.client_order_id, event))
+
     def _apply(self, ticket: Ticket, event: OrderEvent, updates: list[OrderUpdate]) -> None:
-        """Move ``ticket`` by ``event`` (refusing a move the lifecycle forbids) and report it."""
-        if type(event) is Filled:
-            filled, status = after_fill(
-                ticket.request.quantity, ticket.filled_qty, event.fill.quantity
-            )
-            check_transition(ticket.client_order_id, ticket.status, status)
-            ticket.filled_qty = filled
-            fill = event.fill
-            signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-            self._positions[fill.symbol] = self._positions.get(fill.symbol, 0.0) + signed
-            self._cash -= signed * fill.price + fill.fee
-        else:
-            status = _STATUS_AFTER[type(event)]
-            check_transition(ticket.client_order_id, ticket.status, status)
+        """Move ``ticket`` by a status event (refusing a move the lifecycle forbids); report it."""
+        status = _STATUS_AFTER[type(event)]
+        check_transition(ticket.client_order_id, ticket.status, status)
         ticket.status = status
         ticket.events.append(event)
         updates.append(OrderUpdate(ticket.client_order_id, event))
