@@ -95,10 +95,7 @@ class BacktestDriver:
         # Per step, the symbols with a bar closing then (one shared tuple when all
         # symbols trade at every step, as a single symbol always does).
         self._at: list[tuple[str, ...]] = _symbols_at(self._ts, symbols, stamps)
-        self._books = BookLog(
-            portfolio.cash,
-            {s: p.quantity for s, p in portfolio.positions.items() if not p.is_flat},
-        )
+        self._books = BookLog(portfolio.cash, portfolio.quantities)
         n = len(self._ts)
         self._record = RunRecord(
             pd.DatetimeIndex(self._ts, tz="UTC", name="ts"), np.empty(n), np.empty(n), np.zeros(n)
@@ -171,8 +168,8 @@ class BacktestDriver:
                 record.fills.append(fill)
                 record.traded_notional[self._step] += fill.quantity * fill.price
                 portfolio = kernel.portfolio
-                quantity = portfolio.position(fill.symbol).quantity
-                self._books.note(self._step, portfolio.cash, fill.symbol, quantity)
+                symbol = fill.symbol
+                self._books.note(self._step, portfolio.cash, symbol, portfolio.quantity(symbol))
 
     def _mark_in_bulk(self) -> None:
         """Fill the per-bar equity and position value from the book noted after each fill."""

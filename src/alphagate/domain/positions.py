@@ -1,8 +1,9 @@
 """Holdings and round trips as values: :class:`Position` and :class:`Trade`.
 
 Both are snapshots. The portfolio (:mod:`alphagate.execution.portfolio`)
-replaces them on every fill instead of editing them, so a position handed to
-a risk check or a report cannot change under the reader's feet.
+keeps its books in place and hands out new values when asked, never its
+books themselves, so a position handed to a risk check or a report cannot
+change under the reader's feet.
 
 Accounting conventions, used everywhere these types appear:
 

@@ -148,7 +148,7 @@ class Kernel:
         seen, close = self.market.seen, self.market.value
         marks = {
             s: due[s] if s in due else close(s, "close", seen[s] - 1)
-            for s in self.positions_view()
+            for s in self.portfolio.quantities
             if s in due or seen.get(s, 0)
         }
         equity = self.portfolio.equity(marks)
@@ -216,9 +216,7 @@ class Kernel:
         """Signed quantities of the non-flat symbols, rebuilt only after a fill."""
         view = self._positions_view
         if view is None:
-            view = self._positions_view = MappingProxyType(
-                {s: p.quantity for s, p in self.portfolio.positions.items() if not p.is_flat}
-            )
+            view = self._positions_view = MappingProxyType(dict(self.portfolio.quantities))
         return view
 
     def latest_closes(self) -> dict[str, float]:
@@ -323,7 +321,7 @@ class Kernel:
             target = math.copysign(abs(budget) // unit_cost, budget)
         else:
             target = budget / unit_cost
-        return target - self.portfolio.position(symbol).quantity
+        return target - self.portfolio.quantity(symbol)
 
     def _intents(self, commands: list[Command], ts: int, intents: list[OrderIntent]) -> None:
         keys = [(i.symbol, i.leg) for i in intents]
@@ -352,7 +350,7 @@ class Kernel:
         price: float | None = None,
     ) -> None:
         """Turn one wanted quantity into a reviewed order, marked sent, and a ``Submit``."""
-        held = abs(self.portfolio.position(symbol).quantity)
+        held = abs(self.portfolio.quantity(symbol))
         if not math.isfinite(quantity):
             raise ValueError(f"order quantity for {symbol!r} must be finite, got {quantity}")
         if abs(quantity) <= ZERO_ORDER * max(1.0, held):  # nothing to do; never send a zero order

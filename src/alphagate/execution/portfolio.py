@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+import pandas as pd
+
 from alphagate.domain.orders import Fill, Side
 from alphagate.domain.positions import Position, Trade
 
@@ -55,6 +57,57 @@ def _split(held: float, fill: Fill) -> tuple[float, float]:
     return size, quantity - size
 
 
+class _Holding:
+    """One symbol's book, changed in place by its fills; read out as a :class:`Position`.
+
+    Sizing and valuing read the quantities (:attr:`Portfolio.quantities`), so
+    a ``Position`` value per fill would be built for nobody; one is built when
+    :attr:`Portfolio.positions` or :meth:`Portfolio.position` is asked.
+    """
+
+    __slots__ = ("average_price", "quantity", "realised_pnl")
+
+    def __init__(self) -> None:
+        self.quantity = 0.0
+        self.average_price = 0.0
+        self.realised_pnl = 0.0
+
+    def as_position(self, symbol: str) -> Position:
+        """The holding as a :class:`Position` value."""
+        return Position(symbol, self.quantity, self.average_price, self.realised_pnl)
+
+
+class _OpenTrade:
+    """A round trip still open, changed in place by each fill it takes.
+
+    A fill that flips a position would otherwise build a :class:`Trade` for
+    the open trade it updates and another for the one it opens, values that
+    nothing reads; a ``Trade`` is built when the round trip closes, or when
+    :meth:`Portfolio.open_trades` is asked.
+    """
+
+    __slots__ = (
+        "entry_price", "entry_ts", "exit_price", "exit_quantity", "fees", "pnl", "quantity", "side",
+    )  # fmt: skip
+
+    def __init__(self, fill: Fill, quantity: float, fee: float) -> None:
+        self.side = fill.side
+        self.quantity = quantity
+        self.entry_ts = fill.ts
+        self.entry_price = fill.price
+        self.exit_quantity = 0.0
+        self.exit_price: float | None = None
+        self.pnl = 0.0
+        self.fees = fee
+
+    def as_trade(self, symbol: str, exit_ts: pd.Timestamp | None = None) -> Trade:
+        """The round trip as a :class:`Trade` value, closed at ``exit_ts`` when given."""
+        return Trade(
+            symbol, self.side, self.quantity, self.entry_ts, self.entry_price,
+            self.exit_quantity, exit_ts, self.exit_price, self.pnl, self.fees,
+        )  # fmt: skip
+
+
 class Portfolio:
     """Positions in any number of symbols, long or short, and the cash behind them.
 
@@ -71,9 +124,12 @@ class Portfolio:
         self._cash = float(cash)
         self._fees_paid = 0.0
         self._realised_pnl = 0.0
-        self._positions: dict[str, Position] = {}
-        self._open: tuple[Position, ...] = ()  # the non-flat positions, in ``_positions`` order
-        self._open_trades: dict[str, Trade] = {}
+        self._holdings: dict[str, _Holding] = {}  # every symbol ever traded
+        # The non-flat symbols' signed quantities: what sizing and valuing read on every
+        # order, kept by ``apply_fill`` so neither looks through the Position values.
+        self._quantities: dict[str, float] = {}
+        self._quantities_view = MappingProxyType(self._quantities)
+        self._open_trades: dict[str, _OpenTrade] = {}
         self._closed_trades: list[Trade] = []
         self._fills: dict[tuple[str, str], Fill] = {}
 
@@ -100,15 +156,25 @@ class Portfolio:
     @property
     def positions(self) -> Mapping[str, Position]:
         """Every symbol ever traded (flat ones too, for their realised P&L), read-only."""
-        return MappingProxyType(self._positions)
+        return MappingProxyType({s: h.as_position(s) for s, h in self._holdings.items()})
+
+    @property
+    def quantities(self) -> Mapping[str, float]:
+        """Signed quantity of every non-flat symbol: a read-only view that follows the fills."""
+        return self._quantities_view
 
     def position(self, symbol: str) -> Position:
         """The position in ``symbol``; flat when it was never traded."""
-        return self._positions.get(symbol) or Position(symbol)
+        holding = self._holdings.get(symbol)
+        return Position(symbol) if holding is None else holding.as_position(symbol)
+
+    def quantity(self, symbol: str) -> float:
+        """The signed quantity held in ``symbol``; ``0.0`` when flat or never traded."""
+        return self._quantities.get(symbol, 0.0)
 
     def open_trades(self) -> tuple[Trade, ...]:
         """Round trips still open, one per symbol with a position, in the order they opened."""
-        return tuple(self._open_trades.values())
+        return tuple([t.as_trade(s) for s, t in self._open_trades.items()])
 
     def closed_trades(self) -> tuple[Trade, ...]:
         """Round trips that ended, in the order they closed."""
@@ -135,9 +201,10 @@ class Portfolio:
         self._fills[key] = fill
 
         symbol, price, sign = fill.symbol, fill.price, 1.0 if fill.side is Side.BUY else -1.0
-        before = self._positions.get(symbol)
-        held = 0.0 if before is None else before.quantity
-        average_before = 0.0 if before is None else before.average_price
+        holding = self._holdings.get(symbol)
+        if holding is None:
+            holding = self._holdings[symbol] = _Holding()
+        held, average_before = holding.quantity, holding.average_price
         closing, opening = _split(held, fill)
         realised = 0.0
         if closing > 0.0:
@@ -154,9 +221,12 @@ class Portfolio:
             size = abs(held) + opening
             quantity = sign * size
             average = (abs(held) * average_before + opening * price) / size
-        realised_before = 0.0 if before is None else before.realised_pnl
-        self._positions[symbol] = Position(symbol, quantity, average, realised_before + realised)
-        self._open = tuple([p for p in self._positions.values() if p.quantity != 0.0])
+        holding.quantity, holding.average_price = quantity, average
+        holding.realised_pnl += realised
+        if quantity != 0.0:
+            self._quantities[symbol] = quantity
+        else:
+            self._quantities.pop(symbol, None)
 
         self._cash -= sign * fill.quantity * price
         self._cash -= fill.fee
@@ -175,52 +245,30 @@ class Portfolio:
             close_fee = open_fee = fill.fee
         symbol = fill.symbol
         if closing > 0.0:
-            trade = self._open_trades.pop(symbol)
+            trade = self._open_trades[symbol]
             exited = trade.exit_quantity + closing
             previous_exit = trade.exit_price if trade.exit_price is not None else 0.0
-            # Built directly rather than with ``replace()``, which goes through a
-            # dict of every field, on every closing fill.
-            trade = Trade(
-                symbol,
-                trade.side,
-                trade.quantity,
-                trade.entry_ts,
-                trade.entry_price,
-                trade.quantity if closes_all else exited,
-                fill.ts if closes_all else None,
-                (previous_exit * trade.exit_quantity + fill.price * closing) / exited,
-                trade.pnl + realised,
-                trade.fees + close_fee,
-            )
+            trade.exit_price = (previous_exit * trade.exit_quantity + fill.price * closing) / exited
+            trade.exit_quantity = trade.quantity if closes_all else exited
+            trade.pnl += realised
+            trade.fees += close_fee
+            # Moved to the end as it closes or shrinks, as the Trade it replaced was.
+            del self._open_trades[symbol]
             if closes_all:
-                self._closed_trades.append(trade)
+                self._closed_trades.append(trade.as_trade(symbol, fill.ts))
             else:
                 self._open_trades[symbol] = trade
         if opening > 0.0:
             current = self._open_trades.get(symbol)
             if current is None:
-                self._open_trades[symbol] = Trade(
-                    symbol=symbol,
-                    side=fill.side,
-                    quantity=opening,
-                    entry_ts=fill.ts,
-                    entry_price=fill.price,
-                    fees=open_fee,
-                )
+                self._open_trades[symbol] = _OpenTrade(fill, opening, open_fee)
             else:
                 entered = current.quantity + opening
-                self._open_trades[symbol] = Trade(
-                    symbol,
-                    current.side,
-                    entered,
-                    current.entry_ts,
-                    (current.entry_price * current.quantity + fill.price * opening) / entered,
-                    current.exit_quantity,
-                    current.exit_ts,
-                    current.exit_price,
-                    current.pnl,
-                    current.fees + open_fee,
-                )
+                current.entry_price = (
+                    current.entry_price * current.quantity + fill.price * opening
+                ) / entered
+                current.quantity = entered
+                current.fees += open_fee
 
     def _price(self, symbol: str, prices: Mapping[str, float]) -> float:
         # A missing mark is an error, not a zero: valuing a position at nothing
@@ -232,9 +280,8 @@ class Portfolio:
             raise ValueError(f"mark price for {symbol!r} must be positive and finite, got {price}")
         return price
 
-    def _open_positions(self) -> tuple[Position, ...]:
-        # Kept by ``apply_fill``: valuing the book every bar must not rescan every symbol.
-        return self._open
+    def _open_positions(self) -> list[Position]:
+        return [self._holdings[s].as_position(s) for s in self._quantities]
 
     def mark(self, prices: Mapping[str, float]) -> float:
         """Unrealised P&L of every open position at ``prices`` (one per open symbol)."""
@@ -245,17 +292,14 @@ class Portfolio:
     def equity(self, prices: Mapping[str, float]) -> float:
         """Cash plus the signed market value of every open position."""
         price = self._price
-        return math.fsum(
-            [self._cash, *[p.market_value(price(p.symbol, prices)) for p in self._open]]
-        )
+        return math.fsum([self._cash, *[q * price(s, prices) for s, q in self._quantities.items()]])
 
     def gross_exposure(self, prices: Mapping[str, float]) -> float:
         """Sum of the absolute market values: how much is at risk either way."""
-        return math.fsum(
-            abs(p.market_value(self._price(p.symbol, prices))) for p in self._open_positions()
-        )
+        price = self._price
+        return math.fsum(abs(q * price(s, prices)) for s, q in self._quantities.items())
 
     def net_exposure(self, prices: Mapping[str, float]) -> float:
         """Sum of the signed market values: longs less shorts."""
         price = self._price
-        return math.fsum([p.market_value(price(p.symbol, prices)) for p in self._open])
+        return math.fsum([q * price(s, prices) for s, q in self._quantities.items()])
