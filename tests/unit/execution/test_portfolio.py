@@ -320,3 +320,17 @@ def test_replaying_the_same_fills_rebuilds_the_same_books(
     assert first.closed_trades() == second.closed_trades()
     assert first.open_trades() == second.open_trades()
     assert first.equity(marks) == second.equity(marks)
+
+
+def test_quantities_follow_the_fills_and_leave_out_flat_symbols() -> None:
+    book = Portfolio(1_000.0)
+    view = book.quantities
+    book.apply_fill(fill(Side.BUY, 3, 10.0, trade_id="a"))
+    book.apply_fill(fill(Side.SELL, 2, 20.0, symbol="BBB", trade_id="b"))
+    assert dict(view) == {"AAA": 3.0, "BBB": -2.0}  # the view follows later fills
+    book.apply_fill(fill(Side.SELL, 3, 11.0, trade_id="c", day=1))
+    assert dict(view) == {"BBB": -2.0}
+    assert book.quantity("AAA") == 0.0 and book.quantity("never") == 0.0
+    assert book.position("AAA") == Position("AAA", 0.0, 0.0, 3.0)  # flat, realised kept
+    with pytest.raises(TypeError):
+        view["AAA"] = 1.0  # type: ignore[index]
