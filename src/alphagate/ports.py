@@ -94,8 +94,8 @@ class Venue(Protocol):
         """What the venue does itself."""
         ...
 
-    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
-        """Take an order sent at ``now``; a second order with the same client id is refused."""
+    def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
+        """Take an order sent at ``now`` ns; a second order with the same client id is refused."""
         ...
 
     def cancel(self, client_order_id: str) -> list[OrderUpdate]:

@@ -36,7 +36,7 @@ def stepping_feed(closes: Sequence[float]) -> Iterator[tuple[pd.Timestamp, list[
     """One bar of AAA per day, handed out one batch at a time."""
     for i, close in enumerate(closes):
         ts = START + i * DAY
-        yield ts, [Bar("AAA", ts, close, close + 1.0, close - 1.0, close, 1_000.0)]
+        yield ts, [Bar("AAA", ts.value, close, close + 1.0, close - 1.0, close, 1_000.0)]
 
 
 class BracketOnce:
@@ -76,7 +76,7 @@ class CancelAtBar:
 def carry_out(kernel: Kernel, venue: Venue, commands: Sequence[Command]) -> None:
     for command in commands:
         if isinstance(command, Submit):
-            updates = venue.submit(command.request, command.request.ts_created)
+            updates = venue.submit(command.request, command.request.ts_init)
         else:
             assert isinstance(command, Cancel)
             updates = venue.cancel(command.client_order_id)
@@ -135,7 +135,9 @@ def test_the_kernel_reads_only_the_bars_it_was_told_closed() -> None:
     for ts, bars in stepping_feed([10.0, 11.0, 12.0]):
         market.append(bars[0])
         kernel.on_bars(ts.value, ["AAA"])
-    market.append(Bar("AAA", START + 9 * DAY, 1.0, 1.0, 1.0, 1.0, 1.0))  # stored, not announced
+    market.append(
+        Bar("AAA", (START + 9 * DAY).value, 1.0, 1.0, 1.0, 1.0, 1.0)
+    )  # stored, not announced
     assert seen == [1, 2, 3]
     assert kernel.latest_closes() == {"AAA": 12.0}
 
@@ -152,7 +154,8 @@ def live_style_replay(bars: pd.DataFrame, strategy: object, cash: float) -> Kern
     flat = bars.reset_index()
     for ts, batch in flat.groupby("ts", sort=True):
         rows = [
-            Bar(r.symbol, ts, r.open, r.high, r.low, r.close, r.volume) for r in batch.itertuples()
+            Bar(r.symbol, ts.value, r.open, r.high, r.low, r.close, r.volume)
+            for r in batch.itertuples()
         ]
         carry_out(kernel, venue, kernel.on_open(ts.value, {b.symbol: b.open for b in rows}))
         for bar in rows:

@@ -53,7 +53,8 @@ class RunRecord:
     traded_notional: FloatArray
     fills: list[Fill] = field(default_factory=list)
     orders: dict[str, OrderState] = field(default_factory=dict)
-    updates: list[tuple[pd.Timestamp, OrderUpdate]] = field(default_factory=list)
+    updates: list[tuple[int, OrderUpdate]] = field(default_factory=list)
+    """Every venue report with when it came (ns since the epoch, UTC)."""
 
 
 class BacktestDriver:
@@ -132,9 +133,8 @@ class BacktestDriver:
                 opens = {s: market.value(s, "open", seen[s]) for s in symbols}
                 self._carry_out(ts, kernel.on_open(ts, opens))
             if working or every_bar:
-                stamp = pd.Timestamp(ts, tz="UTC")
                 for symbol in symbols:
-                    self._report(stamp, venue.on_bar(market.bar(symbol, seen[symbol], stamp)))
+                    self._report(ts, venue.on_bar(market.bar(symbol, seen[symbol], ts)))
             commands = on_bars(ts, symbols)
             if commands:
                 self._carry_out(ts, commands)
@@ -150,18 +150,17 @@ class BacktestDriver:
         """
         for command in commands:
             if isinstance(command, Submit):
-                sent = command.request.ts_created
+                sent = command.request.ts_init
                 self._report(sent, self._venue.submit(command.request, sent))
             elif isinstance(command, Cancel):
-                stamp = pd.Timestamp(ts, tz="UTC")
-                self._report(stamp, self._venue.cancel(command.client_order_id))
+                self._report(ts, self._venue.cancel(command.client_order_id))
 
-    def _report(self, stamp: pd.Timestamp, updates: list[OrderUpdate]) -> None:
+    def _report(self, ts: int, updates: list[OrderUpdate]) -> None:
         """Feed the venue's reports to the kernel; note what each fill did to the books."""
         kernel, record = self.kernel, self._record
         for update in updates:
             kernel.on_order_update(update)
-            record.updates.append((stamp, update))
+            record.updates.append((ts, update))
             event = update.event
             if type(event) is Filled:
                 fill = event.fill

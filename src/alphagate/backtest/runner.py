@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -196,11 +196,18 @@ def result_frames(
     )
 
 
-def _utc_times(stamps: list[pd.Timestamp | None]) -> pd.DatetimeIndex:
-    """Nanosecond UTC times from Timestamps (``None`` becomes ``NaT``), converted in one go."""
-    nat = np.iinfo(np.int64).min  # NaT's integer value
-    values = np.array([nat if t is None else t.value for t in stamps], dtype=np.int64)
-    return pd.DatetimeIndex(values.view("M8[ns]"), tz="UTC")
+_NAT: Final = np.iinfo(np.int64).min  # NaT's integer value
+
+
+def _utc_times(stamps: list[int] | list[int | None]) -> pd.DatetimeIndex:
+    """UTC times from ns since the epoch (``None`` becomes ``NaT``), boxed in one go.
+
+    Orders, fills and trades keep their times as ints; this is the one place
+    they become datetimes, a column at a time, for the frames people and
+    files read.
+    """
+    values = np.array([_NAT if t is None else t for t in stamps], dtype=np.int64)
+    return pd.to_datetime(values, unit="ns", utc=True)
 
 
 def _text(values: Sequence[str]) -> pd.api.extensions.ExtensionArray:
@@ -246,7 +253,7 @@ def _orders_frame(states: Iterable[OrderState]) -> pd.DataFrame:
         "side": _text([r.side for r in requests]),
         "order_type": _text([r.order_type for r in requests]),
         "qty": np.array([r.quantity for r in requests], dtype=np.float64),
-        "ts_created": _utc_times([r.ts_created for r in requests]),
+        "ts_created": _utc_times([r.ts_init for r in requests]),
         "status": _text([s.status for s in states]),
         "filled_qty": np.array([s.filled_qty for s in states], dtype=np.float64),
         "avg_fill_price": np.array(
@@ -267,7 +274,7 @@ def _fills_frame(fills: Iterable[Fill]) -> pd.DataFrame:
         "side": _text([f.side for f in fills]),
         "qty": np.array([f.quantity for f in fills], dtype=np.float64),
         "price": np.array([f.price for f in fills], dtype=np.float64),
-        "ts": _utc_times([f.ts for f in fills]),
+        "ts": _utc_times([f.ts_event for f in fills]),
         "fee": np.array([f.fee for f in fills], dtype=np.float64),
     }
     return pd.DataFrame(columns, columns=list(FILL_COLUMNS))

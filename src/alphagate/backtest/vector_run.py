@@ -93,9 +93,10 @@ def run_vector_backtest(
     traded = np.zeros(len(stamps))
     held = np.concatenate([[0.0], run.positions])
     steps = np.flatnonzero(np.diff(held) != 0.0)
-    # Boxed in two vectorised calls: indexing a DatetimeIndex per fill costs ~20 us each.
-    decisions = list(stamps[steps - 1])  # a change at step t was decided at t - 1's close
-    fills_at = list(stamps[steps])
+    # Orders and fills carry ns since the epoch; the result frames box them per column.
+    nanos = stamps.as_unit("ns").asi8
+    decisions = nanos[steps - 1].tolist()  # a change at step t was decided at t - 1's close
+    fills_at = nanos[steps].tolist()
     for number, step in enumerate(steps.tolist(), start=1):
         delta = held[step + 1] - held[step]
         decided = decisions[number - 1]
@@ -104,7 +105,7 @@ def run_vector_backtest(
             symbol=symbol,
             side=Side.BUY if delta > 0 else Side.SELL,
             quantity=abs(delta),
-            ts_created=decided,
+            ts_init=decided,
         )
         price = opens[step]
         fill = Fill(
@@ -114,7 +115,7 @@ def run_vector_backtest(
             side=request.side,
             quantity=request.quantity,
             price=price,
-            ts=fills_at[number - 1],
+            ts_event=fills_at[number - 1],
             fee=fee_model.fee(request.quantity, price, Liquidity.TAKER),
             reference_price=price,
         )

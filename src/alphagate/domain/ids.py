@@ -31,6 +31,8 @@ from typing import Final
 
 import pandas as pd
 
+from alphagate.domain.instants import check_ns
+
 CLIENT_ORDER_ID_PREFIX: Final = "ag"
 CLIENT_ORDER_ID_LENGTH: Final = 32
 """Characters in an id, prefix included; see the module docstring for the venues' limits."""
@@ -47,7 +49,7 @@ _PAYLOAD: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _DIGEST_BYTES: Final = 20
 
 
-def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: str) -> str:
+def client_order_id(strategy: str, symbol: str, decision_ts: int | pd.Timestamp, leg: str) -> str:
     """Return the client order id of one leg of one decision.
 
     Parameters
@@ -58,9 +60,10 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
     symbol
         The traded symbol, as the engine spells it.
     decision_ts
-        When the decision was made, tz-aware. Only the instant counts: the same
-        moment written in another time zone or another resolution gives the
-        same id.
+        When the decision was made: int64 ns since the epoch (UTC), as the
+        kernel and ``OrderRequest.ts_init`` hold it, or a tz-aware Timestamp.
+        Only the instant counts: the same moment as an int, or written in
+        another time zone or another resolution, gives the same id.
     leg
         Which order of the decision this is (``entry``, ``stop``, ``take_profit``),
         so a bracket's orders get distinct ids.
@@ -68,22 +71,31 @@ def client_order_id(strategy: str, symbol: str, decision_ts: pd.Timestamp, leg: 
     Raises
     ------
     ValueError
-        When a text input is empty or ``decision_ts`` has no time zone (a naive
-        time is ambiguous by hours, and guessing it would make ids differ
-        between machines).
+        When a text input is empty, or ``decision_ts`` is neither an integer
+        nor a tz-aware Timestamp (a naive time is ambiguous by hours, and
+        guessing it would make ids differ between machines).
     """
     if not (strategy and symbol and leg):
         name = "strategy" if not strategy else "symbol" if not symbol else "leg"
         raise ValueError(f"client_order_id: {name} must not be empty")
-    if not isinstance(decision_ts, pd.Timestamp) or decision_ts.tzinfo is None:
-        raise ValueError(
-            f"client_order_id: decision_ts must be a tz-aware Timestamp, got {decision_ts!r}"
-        )
-    # ``value`` is nanoseconds since the epoch in UTC, whatever the zone and unit.
+    if type(decision_ts) is int:  # the kernel's case, once per order
+        instant = decision_ts
+    elif isinstance(decision_ts, pd.Timestamp):
+        if decision_ts.tzinfo is None:
+            raise ValueError(
+                "client_order_id: decision_ts must be int64 ns since the epoch (UTC) or a "
+                f"tz-aware Timestamp, got the naive {decision_ts!r}"
+            )
+        # ``value`` is nanoseconds since the epoch in UTC, whatever the zone and unit.
+        instant = decision_ts.value
+    else:
+        instant = check_ns(decision_ts, "client_order_id: decision_ts")
+    # The instant enters the payload as an int, however it was given, so an id
+    # made from ns and one made from the same moment's Timestamp are one id.
     # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
     # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
     # differently, which plain concatenation would not guarantee).
-    payload = _PAYLOAD.encode([_SCHEME, strategy, symbol, decision_ts.value, leg])
+    payload = _PAYLOAD.encode([_SCHEME, strategy, symbol, instant, leg])
     digest = hashlib.sha256(payload.encode()).digest()[:_DIGEST_BYTES]
     encoded = base64.b32encode(digest).decode("ascii").lower()
     return CLIENT_ORDER_ID_PREFIX + encoded[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]

@@ -12,6 +12,10 @@ Both types check themselves on construction. A bad quantity or a missing
 limit price caught here names the order it belongs to, instead of surfacing
 later as a venue rejection with an opaque code, or worse, as a fill of an
 order nobody meant to send.
+
+Times are int64 nanoseconds since the epoch, UTC
+(:mod:`alphagate.domain.instants`): ``ts_init`` when the engine made the
+request, ``ts_event`` when the fill happened.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-import pandas as pd
+from alphagate.domain.instants import check_ns
 
 
 class Side(StrEnum):
@@ -96,12 +100,6 @@ def _is_positive_finite(value: float) -> bool:
     return math.isfinite(value) and value > 0
 
 
-def _check_aware(ts: pd.Timestamp, what: str) -> None:
-    # A naive timestamp is ambiguous by hours; guessing its zone is how DST bugs start.
-    if not isinstance(ts, pd.Timestamp) or ts.tzinfo is None:
-        raise ValueError(f"{what} must be a tz-aware pandas Timestamp, got {ts!r}")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRequest:
     """One order the engine intends to send, exactly as it will be journaled.
@@ -114,6 +112,9 @@ class OrderRequest:
         second copy.
     quantity
         Unsigned, positive and finite; the direction is ``side``.
+    ts_init
+        When the engine made the request (the decision's bar close), in ns
+        since the epoch, UTC.
     limit_price, stop_price
         Exactly the prices ``order_type`` needs (see :class:`OrderType`).
     parent_id
@@ -129,7 +130,7 @@ class OrderRequest:
     symbol: str
     side: Side
     quantity: float
-    ts_created: pd.Timestamp
+    ts_init: int
     order_type: OrderType = OrderType.MARKET
     time_in_force: TimeInForce = TimeInForce.DAY
     limit_price: float | None = None
@@ -146,7 +147,9 @@ class OrderRequest:
             raise ValueError(f"{owner}: symbol must not be empty")
         if not _is_positive_finite(self.quantity):
             raise ValueError(f"{owner}: quantity must be positive and finite, got {self.quantity}")
-        _check_aware(self.ts_created, f"{owner}: ts_created")
+        ts = check_ns(self.ts_init, f"{owner}: ts_init")
+        if ts is not self.ts_init:  # a NumPy integer, kept as a plain int
+            object.__setattr__(self, "ts_init", ts)
         needs_limit, needs_stop = _PRICES_NEEDED[self.order_type]
         for name, price, needed in (
             ("limit_price", self.limit_price, needs_limit),
@@ -179,6 +182,9 @@ class Fill:
         replayed or duplicated fill report harmless.
     quantity
         Unsigned, positive and finite; the direction is ``side``.
+    ts_event
+        When the execution happened (a simulated fill: its bar's close), in ns
+        since the epoch, UTC.
     fee
         Money paid for this fill in the account currency; negative for a maker
         rebate.
@@ -199,7 +205,7 @@ class Fill:
     side: Side
     quantity: float
     price: float
-    ts: pd.Timestamp
+    ts_event: int
     fee: float = 0.0
     reference_price: float | None = None
     slippage: float = 0.0
@@ -230,7 +236,9 @@ class Fill:
         ):
             if not math.isfinite(value):
                 raise ValueError(f"{owner}: {name} must be finite, got {value}")
-        _check_aware(self.ts, f"{owner}: ts")
+        ts = check_ns(self.ts_event, f"{owner}: ts_event")
+        if ts is not self.ts_event:  # a NumPy integer, kept as a plain int
+            object.__setattr__(self, "ts_event", ts)
 
     @property
     def signed_quantity(self) -> float:

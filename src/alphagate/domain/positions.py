@@ -23,8 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import pandas as pd
-
+from alphagate.domain.instants import check_ns
 from alphagate.domain.orders import Side
 
 
@@ -98,14 +97,18 @@ class Trade:
         The direction of the entry: ``BUY`` for a long round trip.
     quantity
         Total quantity entered (the sum of the fills that opened or added).
+    entry_ts
+        When the trade opened: its first fill's ``ts_event``, ns since the
+        epoch (UTC).
     entry_price
         Quantity-weighted mean price of those entry fills.
     exit_quantity
         Quantity exited so far; equals ``quantity`` once the trade is closed.
     exit_ts, exit_price
-        When the trade closed, and the quantity-weighted mean price of its exit
-        fills; ``exit_price`` is set from the first partial exit, ``exit_ts``
-        only at the close.
+        When the trade closed (its closing fill's ``ts_event``, ns since the
+        epoch), and the quantity-weighted mean price of its exit fills;
+        ``exit_price`` is set from the first partial exit, ``exit_ts`` only at
+        the close, ``None`` while the trade is open.
     pnl
         Price P&L realised by the exits so far, gross of fees. With average
         cost, a closed trade's ``pnl`` equals
@@ -119,10 +122,10 @@ class Trade:
     symbol: str
     side: Side
     quantity: float
-    entry_ts: pd.Timestamp
+    entry_ts: int
     entry_price: float
     exit_quantity: float = 0.0
-    exit_ts: pd.Timestamp | None = None
+    exit_ts: int | None = None
     exit_price: float | None = None
     pnl: float = 0.0
     fees: float = 0.0
@@ -133,6 +136,9 @@ class Trade:
             raise ValueError("a trade needs a symbol")
         if not (math.isfinite(quantity) and quantity > 0):
             raise ValueError(f"trade in {symbol!r}: quantity must be positive and finite")
+        check_ns(self.entry_ts, f"trade in {symbol!r}: entry_ts")
+        if self.exit_ts is not None:
+            check_ns(self.exit_ts, f"trade in {symbol!r}: exit_ts")
         if not 0.0 <= self.exit_quantity <= quantity * (1.0 + 1e-9):
             raise ValueError(
                 f"trade in {symbol!r}: exit_quantity {self.exit_quantity} outside [0, {quantity}]"

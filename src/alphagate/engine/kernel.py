@@ -355,18 +355,18 @@ class Kernel:
             raise ValueError(f"order quantity for {symbol!r} must be finite, got {quantity}")
         if abs(quantity) <= ZERO_ORDER * max(1.0, held):  # nothing to do; never send a zero order
             return
-        stamp, name = _stamp(decided), self.strategy.name
+        name = self.strategy.name
         parent = group = None
         if intent.parent_leg is not None:
-            parent = client_order_id(name, symbol, stamp, intent.parent_leg)
+            parent = client_order_id(name, symbol, decided, intent.parent_leg)
         if intent.oco_group is not None:
-            group = client_order_id(name, symbol, stamp, f"oco:{intent.oco_group}")
+            group = client_order_id(name, symbol, decided, f"oco:{intent.oco_group}")
         request = OrderRequest(
-            client_order_id=client_order_id(name, symbol, stamp, intent.leg),
+            client_order_id=client_order_id(name, symbol, decided, intent.leg),
             symbol=symbol,
             side=Side.BUY if quantity > 0 else Side.SELL,
             quantity=abs(quantity),
-            ts_created=stamp,
+            ts_init=decided,
             order_type=intent.order_type,
             time_in_force=intent.time_in_force,
             limit_price=intent.limit_price,
@@ -403,7 +403,10 @@ class Kernel:
 
 
 def _stamp(ts: int) -> pd.Timestamp:
-    """``ts`` as a UTC Timestamp; the last one is kept, as an order asks for it several times."""
+    """``ts`` as a UTC Timestamp, for the guard's account and the strategy's context.
+
+    The last one is kept: a guarded order asks for its bar's account more than once.
+    """
     global _last_stamp  # noqa: PLW0603 - a one-entry cache of an immutable value
     if _last_stamp.value != ts:
         _last_stamp = pd.Timestamp(ts, tz="UTC")

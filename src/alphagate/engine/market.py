@@ -110,12 +110,13 @@ class MarketData:
         """
         symbol = bar.symbol
         arrays, n = self._arrays[symbol], self._stored[symbol]
-        ts = int(bar.ts.value) if isinstance(bar.ts, pd.Timestamp) else int(bar.ts)
+        ts = bar.ts
         if n and ts <= int(arrays["ts"][n - 1]):
-            raise ValueError(f"bar of {symbol!r} at {bar.ts} is not after its last one")
+            at = pd.Timestamp(ts, tz="UTC")
+            raise ValueError(f"bar of {symbol!r} at {at} is not after its last one")
         prices = (bar.open, bar.high, bar.low, bar.close)
         if any(math.isnan(p) for p in prices):
-            raise ValueError(f"NaN price for {symbol!r} at {bar.ts}")
+            raise ValueError(f"NaN price for {symbol!r} at {pd.Timestamp(ts, tz='UTC')}")
         if n == len(arrays["ts"]):
             arrays = self._arrays[symbol] = _grown(arrays, n)
             self._cells[symbol] = _cells(arrays)
@@ -150,8 +151,8 @@ class MarketData:
         value: float = self._cells[symbol][column][row]
         return value
 
-    def bar(self, symbol: str, row: int, ts: pd.Timestamp) -> Bar:
-        """Row ``row`` of ``symbol`` as a :class:`Bar` stamped ``ts`` (its stored ``ts``)."""
+    def bar(self, symbol: str, row: int, ts: int) -> Bar:
+        """Row ``row`` of ``symbol`` as a :class:`Bar` stamped ``ts`` ns (its stored ``ts``)."""
         cells = self._cells[symbol]
         return Bar(
             symbol, ts, cells["open"][row], cells["high"][row], cells["low"][row],

@@ -34,8 +34,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-import pandas as pd
-
 from alphagate.domain.orders import Fill, Side
 from alphagate.domain.positions import Position, Trade
 
@@ -93,14 +91,14 @@ class _OpenTrade:
     def __init__(self, fill: Fill, quantity: float, fee: float) -> None:
         self.side = fill.side
         self.quantity = quantity
-        self.entry_ts = fill.ts
+        self.entry_ts = fill.ts_event
         self.entry_price = fill.price
         self.exit_quantity = 0.0
         self.exit_price: float | None = None
         self.pnl = 0.0
         self.fees = fee
 
-    def as_trade(self, symbol: str, exit_ts: pd.Timestamp | None = None) -> Trade:
+    def as_trade(self, symbol: str, exit_ts: int | None = None) -> Trade:
         """The round trip as a :class:`Trade` value, closed at ``exit_ts`` when given."""
         return Trade(
             symbol, self.side, self.quantity, self.entry_ts, self.entry_price,
@@ -255,7 +253,7 @@ class Portfolio:
             # Moved to the end as it closes or shrinks, as the Trade it replaced was.
             del self._open_trades[symbol]
             if closes_all:
-                self._closed_trades.append(trade.as_trade(symbol, fill.ts))
+                self._closed_trades.append(trade.as_trade(symbol, fill.ts_event))
             else:
                 self._open_trades[symbol] = trade
         if opening > 0.0:

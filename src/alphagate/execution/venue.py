@@ -32,8 +32,9 @@ working order of the bar's symbol, in submission order:
 5. **Price and fees** come from the :class:`~alphagate.execution.fill_models.FillModel`
    and the :class:`~alphagate.execution.commission.CommissionModel`.
 
-Fills are stamped with the bar's ``ts`` (its close: the first moment the
-venue can report them). Venue and trade ids are counters, so two runs with
+Fills are stamped with the bar's ``ts`` as their ``ts_event`` (its close:
+the first moment the venue can report them), in ns since the epoch like
+every time the venue handles. Venue and trade ids are counters, so two runs with
 the same inputs give identical reports (RELIABILITY I5).
 """
 
@@ -44,9 +45,8 @@ from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Final
 
-import pandas as pd
-
 from alphagate.domain.bar import Bar
+from alphagate.domain.instants import NS_PER_DAY, check_ns
 from alphagate.domain.order_state import (
     TERMINAL_STATUSES,
     Accepted,
@@ -157,8 +157,8 @@ class SimulatedVenue:
         held = {s: q for s, q in self._positions.items() if q != 0.0}
         return VenueAccount(cash=self._cash, positions=MappingProxyType(held))
 
-    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
-        """Take an order sent at time ``now``; report it accepted or rejected.
+    def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
+        """Take an order sent at ``now`` (ns since the epoch, UTC); report it accepted or rejected.
 
         Prices and quantities were checked when the request was built; the
         venue rejects an unknown symbol and broken bracket or OCO links.
@@ -172,10 +172,9 @@ class SimulatedVenue:
         cid = request.client_order_id
         if cid in self._orders:
             raise DuplicateOrderError(f"order {cid!r} was already submitted to this venue")
-        if not isinstance(now, pd.Timestamp) or now.tzinfo is None:
-            raise ValueError(f"order {cid!r}: now must be a tz-aware Timestamp, got {now!r}")
+        now = check_ns(now, f"order {cid!r}: now")
         venue_id = f"sim-{len(self._orders) + 1}"
-        ticket = Ticket(request, venue_id, now.value, self._latency)
+        ticket = Ticket(request, venue_id, now, self._latency)
         self._orders[cid] = ticket
         updates: list[OrderUpdate] = []
         reason = self._links.refusal(request)
@@ -211,8 +210,8 @@ class SimulatedVenue:
             return []
         updates: list[OrderUpdate] = []
         market = NO_HISTORY if self._history is None else self._history.state(bar.symbol)
-        now = bar.ts.value  # ns since the epoch: no Timestamp compares per order
-        session = now // _NS_PER_DAY  # the UTC day, as days since the epoch
+        now = bar.ts
+        session = now // NS_PER_DAY  # the UTC day, as days since the epoch
         tried: set[str] | None = None  # OCO members already tried with a sibling
         for ticket in list(book.values()):
             if ticket.status in TERMINAL_STATUSES:
@@ -286,14 +285,14 @@ class SimulatedVenue:
             side=request.side,
             quantity=quantity,
             price=price,
-            ts=bar.ts,
+            ts_event=bar.ts,
             fee=self._commission.fee(quantity, price, liquidity),
             reference_price=decision.reference_price,
             slippage=decision.slippage,
             impact=decision.impact,
             liquidity=liquidity,
         )
-        ticket.record_fill(bar.ts.value, decision.at_open)
+        ticket.record_fill(bar.ts, decision.at_open)
         self._book_fill(ticket, fill, updates)
         if ticket.status is OrderStatus.FILLED:
             self._retire(ticket, updates)
@@ -348,13 +347,12 @@ class SimulatedVenue:
 
 
 _EPOCH_DAY: Final = dt.date(1970, 1, 1).toordinal()
-_NS_PER_DAY: Final = 86_400 * 10**9
 
 
 def _utc_date(day: int) -> dt.date:
     """The UTC calendar date of ``day`` days since the epoch.
 
-    Sessions are compared as day numbers (``ts.value // _NS_PER_DAY``): building
+    Sessions are compared as day numbers (``ts // NS_PER_DAY``): building
     a date for every bar with an order working cost more than the comparison.
     """
     return dt.date.fromordinal(_EPOCH_DAY + day)

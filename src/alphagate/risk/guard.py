@@ -40,6 +40,7 @@ import pandas as pd
 
 from alphagate.config import BreakerConfig, RiskConfig
 from alphagate.domain.guard import AccountView, GuardAction
+from alphagate.domain.instants import NS_PER_DAY
 from alphagate.domain.orders import OrderRequest
 from alphagate.errors import ConfigError
 from alphagate.risk.breaker import (
@@ -56,6 +57,12 @@ from alphagate.risk.monitors import DailyLossLimit, DrawdownMonitor, DrawdownSta
 
 COMPONENT = "risk_guard"
 EventSink = Callable[[RiskEvent], None]
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _utc(ts: int) -> pd.Timestamp:
+    """An order's ``ts_init`` as the tz-aware time a risk event is read by."""
+    return pd.Timestamp(ts, tz="UTC")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -302,7 +309,7 @@ class RiskGuard:
         self, request: OrderRequest, account: AccountView, price: float
     ) -> OrderRequest | str:
         """Return ``request`` (maybe shrunk) or why it is refused; see the module docstring."""
-        self._start_session(request.ts_created)
+        self._start_session(request.ts_init)
         if request.parent_id is not None:
             if request.parent_id in self._refused:
                 return self._refuse(request, "its entry order was refused")
@@ -332,7 +339,7 @@ class RiskGuard:
             self._rejects_today += 1
             if self._rejects_today >= self._max_rejects and not self._kill.is_tripped():
                 why = f"{self._rejects_today} orders rejected on {self._session}"
-                self._emit(self._kill.trip(why, COMPONENT, request.ts_created))
+                self._emit(self._kill.trip(why, COMPONENT, _utc(request.ts_init)))
             return decision.event.reason
         self._orders_today += 1
         return request
@@ -374,8 +381,8 @@ class RiskGuard:
             return f"correlation breaker {level}: only reducing orders are allowed"
         return None
 
-    def _start_session(self, ts: pd.Timestamp) -> None:
-        day = ts.tz_convert("UTC").date()
+    def _start_session(self, ts: int) -> None:
+        day = _EPOCH + dt.timedelta(days=ts // NS_PER_DAY)  # the UTC date of ``ts`` ns
         if day != self._session:
             self._session, self._orders_today, self._rejects_today = day, 0, 0
 
@@ -383,7 +390,7 @@ class RiskGuard:
         self._refused.add(request.client_order_id)
         self._emit(
             RiskEvent(
-                ts=request.ts_created,
+                ts=_utc(request.ts_init),
                 component=COMPONENT,
                 severity=Severity.WARNING,
                 reason=(

@@ -28,6 +28,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
 from alphagate.domain.orders import OrderRequest, OrderType
 from alphagate.risk.events import RiskEvent, Severity
 
@@ -222,7 +224,7 @@ class PreTradeCheck:
     @staticmethod
     def _reject(order: OrderRequest, problems: list[str]) -> RiskDecision:
         event = RiskEvent(
-            ts=order.ts_created,
+            ts=pd.Timestamp(order.ts_init, tz="UTC"),  # read by people: boxed here
             component=COMPONENT,
             severity=Severity.WARNING,
             reason="; ".join(problems),

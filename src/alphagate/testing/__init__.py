@@ -17,11 +17,12 @@ from alphagate.testing.bars import (
     stack_bars,
     synthetic_bars,
 )
-from alphagate.testing.orders import fill_of, request_of
+from alphagate.testing.orders import as_ns, fill_of, request_of
 from alphagate.testing.venue import ScriptedVenue
 
 __all__ = [
     "ScriptedVenue",
+    "as_ns",
     "bars_by_symbol",
     "bars_from_rows",
     "bars_of",

@@ -23,7 +23,7 @@ from alphagate.domain.order_state import (
 )
 from alphagate.domain.orders import OrderRequest, Side
 from alphagate.ports import VenueAccount, VenueCapabilities
-from alphagate.testing.orders import fill_of
+from alphagate.testing.orders import as_ns, fill_of
 
 _CAPABILITIES = VenueCapabilities(brackets=False, fractional=True, shorting=True)
 
@@ -39,7 +39,7 @@ class ScriptedVenue:
     _working: dict[str, OrderState] = field(default_factory=dict)
     _held: dict[str, float] = field(default_factory=dict)
 
-    def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
+    def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
         """Acknowledge ``request``; a client id seen before is refused with ``ValueError``."""
         cid = request.client_order_id
         if cid in self.requests:
@@ -65,11 +65,12 @@ class ScriptedVenue:
         return VenueAccount(self.cash, {s: q for s, q in self._held.items() if q != 0.0})
 
     def fill(
-        self, client_order_id: str, quantity: float, price: float, ts: pd.Timestamp
+        self, client_order_id: str, quantity: float, price: float, ts: int | pd.Timestamp
     ) -> OrderUpdate:
-        """Fill ``quantity`` of a working order at ``price``; the report to feed the kernel."""
+        """Fill ``quantity`` of a working order at ``price`` at ``ts`` (ns or a Timestamp)."""
         state = self._working[client_order_id]
-        fill = fill_of(state.request, quantity, price, ts=ts, trade_id=f"fill-{ts.value}-{price}")
+        at = as_ns(ts)
+        fill = fill_of(state.request, quantity, price, ts=at, trade_id=f"fill-{at}-{price}")
         state = state.apply(Filled(fill))
         if state.is_terminal:
             del self._working[client_order_id]

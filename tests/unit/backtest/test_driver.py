@@ -86,7 +86,7 @@ def run(
 def test_buy_and_hold_sized_at_the_next_open_buys_floor_cash_over_open_at_bar_two() -> None:
     record, portfolio = run(BuyAndHold(), sizing="next_open")
     # Decided at bar 1's close; sized and filled at bar 2's open: 1000 // 11 = 90 shares.
-    assert [(f.quantity, f.price, f.ts) for f in record.fills] == [(90.0, 11.0, TS[1])]
+    assert [(f.quantity, f.price, f.ts_event) for f in record.fills] == [(90.0, 11.0, TS[1].value)]
     # Cash 1000 - 990 = 10; equity = 10 + 90 * close.
     assert record.equity.tolist() == [1000.0, 1045.0, 1135.0, 1090.0]
     assert record.position_value.tolist() == [0.0, 1035.0, 1125.0, 1080.0]
@@ -163,7 +163,7 @@ def test_the_venue_is_not_asked_while_no_order_is_working() -> None:
         def __init__(self) -> None:
             self.inner, self.calls = SimulatedVenue(NextOpenFill()), 0
 
-        def submit(self, request: OrderRequest, now: pd.Timestamp) -> list[OrderUpdate]:
+        def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
             return self.inner.submit(request, now)
 
         def cancel(self, client_order_id: str) -> list[OrderUpdate]:

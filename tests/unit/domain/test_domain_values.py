@@ -28,7 +28,7 @@ from alphagate.domain.orders import Fill, Liquidity, OrderRequest, Side
 from alphagate.domain.positions import Position, Trade
 from alphagate.execution.fill_models import FillDecision, WorkingOrder
 
-TS = pd.Timestamp("2024-03-08 21:00", tz="UTC")
+TS = pd.Timestamp("2024-03-08 21:00", tz="UTC").value
 
 
 def request(**changes: object) -> OrderRequest:
@@ -37,7 +37,7 @@ def request(**changes: object) -> OrderRequest:
         "symbol": "AAA",
         "side": Side.BUY,
         "quantity": 10.0,
-        "ts_created": TS,
+        "ts_init": TS,
     }
     return OrderRequest(**(fields | changes))  # type: ignore[arg-type]
 
@@ -50,7 +50,7 @@ def fill(**changes: object) -> Fill:
         "side": Side.BUY,
         "quantity": 10.0,
         "price": 101.5,
-        "ts": TS,
+        "ts_event": TS,
     }
     return Fill(**(fields | changes))  # type: ignore[arg-type]
 
@@ -127,7 +127,7 @@ def test_a_copy_changes_only_what_it_is_given_and_is_checked_like_a_new_value() 
         dataclasses.replace(request(), quantity=-1.0)
     with pytest.raises(ValueError, match="an open position needs a positive average_price"):
         dataclasses.replace(Position("AAA", 3.0, 10.0), average_price=0.0)
-    with pytest.raises(ValueError, match="ts must be a tz-aware Timestamp"):
-        dataclasses.replace(VALUES[0], ts=pd.Timestamp("2024-03-08 21:00"))
+    with pytest.raises(ValueError, match="ts must be int64 ns since the epoch"):
+        dataclasses.replace(VALUES[0], ts=pd.Timestamp("2024-03-08 21:00", tz="UTC"))
     with pytest.raises(TypeError, match="colour"):
         dataclasses.replace(request(), colour="red")  # type: ignore[call-arg]

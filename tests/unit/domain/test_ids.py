@@ -8,6 +8,7 @@ import json
 import random
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
@@ -81,6 +82,15 @@ def test_ids_journaled_by_earlier_versions_are_derived_unchanged(
     assert client_order_id(*args) == expected
 
 
+@pytest.mark.parametrize(("args", "expected"), KNOWN_IDS)
+def test_the_kernels_int_ns_decision_time_derives_the_same_pinned_ids(
+    args: tuple[str, str, pd.Timestamp, str], expected: str
+) -> None:
+    strategy, symbol, ts, leg = args
+    assert client_order_id(strategy, symbol, ts.value, leg) == expected
+    assert client_order_id(strategy, symbol, np.int64(ts.value), leg) == expected
+
+
 def test_only_the_instant_of_the_decision_counts_not_its_zone_or_resolution() -> None:
     eastern = TS.tz_convert("America/New_York")
     coarse = TS.as_unit("s")
@@ -113,6 +123,8 @@ def test_each_leg_and_each_nanosecond_of_a_decision_gets_its_own_id() -> None:
         (("s", "", TS, "entry"), "symbol"),
         (("s", "AAPL", TS, ""), "leg"),
         (("s", "AAPL", pd.Timestamp("2024-03-08 21:00"), "entry"), "tz-aware"),
+        (("s", "AAPL", True, "entry"), "int64 ns since the epoch"),
+        (("s", "AAPL", 1.7e18, "entry"), "int64 ns since the epoch"),
     ],
 )
 def test_empty_names_and_naive_times_are_refused(

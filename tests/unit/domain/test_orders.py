@@ -11,6 +11,7 @@ import itertools
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -43,7 +44,7 @@ from alphagate.domain.orders import (
 )
 from alphagate.domain.positions import Position, Trade
 
-T0 = pd.Timestamp("2024-03-01 14:30", tz="UTC")
+T0 = 1_709_303_400_000_000_000  # 2024-03-01 14:30 UTC, in ns since the epoch
 ORDER_ID = "ag-test-order"
 
 
@@ -53,7 +54,7 @@ def request(**overrides: object) -> OrderRequest:
         "symbol": "AAPL",
         "side": Side.BUY,
         "quantity": 10.0,
-        "ts_created": T0,
+        "ts_init": T0,
     }
     fields.update(overrides)
     return OrderRequest(**fields)  # type: ignore[arg-type]
@@ -67,7 +68,7 @@ def fill(quantity: float, price: float = 100.0, trade_id: str = "t1", **override
         "side": Side.BUY,
         "quantity": quantity,
         "price": price,
-        "ts": T0,
+        "ts_event": T0,
     }
     fields.update(overrides)
     return Fill(**fields)  # type: ignore[arg-type]
@@ -138,7 +139,9 @@ def test_each_order_type_is_accepted_with_the_prices_it_needs() -> None:
     [
         ({"client_order_id": ""}, "non-empty client_order_id"),
         ({"symbol": ""}, "symbol must not be empty"),
-        ({"ts_created": pd.Timestamp("2024-03-01 14:30")}, "tz-aware"),
+        ({"ts_init": pd.Timestamp("2024-03-01 14:30", tz="UTC")}, "ts_init must be int64 ns"),
+        ({"ts_init": True}, "ts_init must be int64 ns"),
+        ({"ts_init": 1.7e18}, "ts_init must be int64 ns"),
         ({"parent_id": ORDER_ID}, "its own parent"),
     ],
 )
@@ -183,12 +186,26 @@ def test_a_fill_keeps_its_execution_assumptions() -> None:
         ({"slippage": math.inf}, "slippage must be finite"),
         ({"reference_price": -1.0}, "reference_price must be positive"),
         ({"trade_id": ""}, "needs a client_order_id and a trade_id"),
-        ({"ts": pd.Timestamp("2024-03-01")}, "tz-aware"),
+        ({"ts_event": pd.Timestamp("2024-03-01", tz="UTC")}, r"ts_event must be int64 ns.*\.value"),
+        ({"ts_event": None}, "ts_event must be int64 ns"),
     ],
 )
 def test_a_malformed_fill_is_refused_naming_it(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fill(**{"quantity": 1.0, **overrides})  # type: ignore[arg-type]
+
+
+def test_numpy_integer_times_from_an_int64_column_become_plain_ints() -> None:
+    made = request(ts_init=np.int64(T0))
+    filled = fill(1.0, ts_event=np.int64(T0 + 1))
+    bar = Bar("AAPL", np.int64(T0), 1.0, 2.0, 0.5, 1.5, 100.0)  # type: ignore[arg-type]
+    assert [type(t) for t in (made.ts_init, filled.ts_event, bar.ts)] == [int, int, int]
+    assert (made.ts_init, filled.ts_event, bar.ts) == (T0, T0 + 1, T0)
+
+
+def test_a_trade_refuses_a_timestamp_for_its_times() -> None:
+    with pytest.raises(ValueError, match="exit_ts must be int64 ns"):
+        Trade("AAPL", Side.BUY, 1.0, T0, 100.0, exit_ts=pd.Timestamp(T0, tz="UTC"))  # type: ignore[arg-type]
 
 
 def test_a_fill_may_carry_a_negative_fee_for_a_maker_rebate() -> None:
@@ -198,11 +215,17 @@ def test_a_fill_may_carry_a_negative_fee_for_a_maker_rebate() -> None:
 # ------------------------------------------------------------------------- bars, positions, trades
 
 
-def test_a_bar_needs_a_symbol_and_a_tz_aware_close_time() -> None:
+def test_the_2024_03_01_1430_utc_instant_is_t0() -> None:
+    assert pd.Timestamp(T0, tz="UTC") == pd.Timestamp("2024-03-01 14:30", tz="UTC")
+
+
+def test_a_bar_needs_a_symbol_and_an_integer_ns_close_time() -> None:
     bar = Bar("AAPL", T0, 1.0, 2.0, 0.5, 1.5, 100.0)
-    assert (bar.symbol, bar.close) == ("AAPL", 1.5)
-    with pytest.raises(ValueError, match="tz-aware"):
-        Bar("AAPL", pd.Timestamp("2024-03-01"), 1.0, 2.0, 0.5, 1.5, 100.0)
+    assert (bar.symbol, bar.close, bar.ts) == ("AAPL", 1.5, T0)
+    with pytest.raises(ValueError, match="ts must be int64 ns since the epoch"):
+        Bar("AAPL", pd.Timestamp("2024-03-01", tz="UTC"), 1.0, 2.0, 0.5, 1.5, 100.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ts must be int64 ns"):
+        Bar("AAPL", False, 1.0, 2.0, 0.5, 1.5, 100.0)
     with pytest.raises(ValueError, match="symbol"):
         Bar("", T0, 1.0, 2.0, 0.5, 1.5, 100.0)
 

@@ -32,7 +32,7 @@ NO_COST = ConservativeFill(0.0, 0.0, 0.0, None)
 
 
 def bar(o: float, h: float, lo: float, c: float, v: float = 1e6, *, day: int = 0) -> Bar:
-    return Bar("AAA", T0 + pd.Timedelta(days=day), o, h, lo, c, v)
+    return Bar("AAA", (T0 + pd.Timedelta(days=day)).value, o, h, lo, c, v)
 
 
 def order(
@@ -49,7 +49,7 @@ def order(
         symbol="AAA",
         side=side,
         quantity=quantity,
-        ts_created=T0,
+        ts_init=T0.value,
         order_type=kind,
         limit_price=limit,
         stop_price=stop,
@@ -277,7 +277,7 @@ def bars(draw: st.DrawFn) -> Bar:
     high = low * draw(st.floats(1.0, 1.2))
     o = draw(st.floats(low, high))
     c = draw(st.floats(low, high))
-    return Bar("AAA", T0, o, high, low, c, draw(st.floats(0.0, 1e6)))
+    return Bar("AAA", T0.value, o, high, low, c, draw(st.floats(0.0, 1e6)))
 
 
 @st.composite

@@ -22,8 +22,9 @@ T0 = pd.Timestamp("2024-03-01 21:00", tz="UTC")
 SYMBOLS = ("AAA", "BBB", "CCC")
 
 
-def at(day: int) -> pd.Timestamp:
-    return T0 + pd.Timedelta(days=day)
+def at(day: int) -> int:
+    """The close ``day`` days after ``T0``, in ns since the epoch as fills carry it."""
+    return (T0 + pd.Timedelta(days=day)).value
 
 
 def fill(
@@ -44,7 +45,7 @@ def fill(
         quantity=quantity,
         price=price,
         fee=fee,
-        ts=at(day),
+        ts_event=at(day),
     )
 
 
@@ -161,7 +162,7 @@ def test_the_same_trade_id_on_another_order_is_a_different_fill() -> None:
     book.apply_fill(fill(Side.BUY, 1, 10.0, trade_id="t1"))
     other = Fill(
         client_order_id="o-other", trade_id="t1", symbol="AAA", side=Side.BUY,
-        quantity=1.0, price=10.0, ts=T0,
+        quantity=1.0, price=10.0, ts_event=T0.value,
     )  # fmt: skip
     assert book.apply_fill(other) is True
     assert book.position("AAA").quantity == 2.0

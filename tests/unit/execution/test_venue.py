@@ -43,8 +43,9 @@ T0 = pd.Timestamp("2024-03-04 21:00", tz="UTC")  # a Monday close
 CAPPED = ConservativeFill(0.0, 0.0, 0.0, participation_cap=0.1)
 
 
-def at(day: int) -> pd.Timestamp:
-    return T0 + pd.Timedelta(days=day)
+def at(day: int) -> int:
+    """The close ``day`` days after ``T0``, in ns since the epoch as the venue takes it."""
+    return (T0 + pd.Timedelta(days=day)).value
 
 
 def bar(
@@ -61,7 +62,7 @@ def request(
         "symbol": "AAA",
         "side": side,
         "quantity": quantity,
-        "ts_created": T0,
+        "ts_init": T0.value,
     }
     fields.update(kw)
     return OrderRequest(**fields)  # type: ignore[arg-type]
@@ -95,7 +96,8 @@ def test_a_market_buy_submitted_on_bar_1_fills_at_the_open_of_bar_2() -> None:
     submitted = venue.submit(request(), now=at(1))
     assert [type(u.event) for u in submitted] == [Accepted]
     (f,) = fills(venue.on_bar(bar(2, o=101.5, h=103, lo=100, c=102)))
-    assert (f.price, f.quantity, f.ts, f.reference_price) == (101.5, 100, at(2), 101.5)
+    assert (f.price, f.quantity, f.ts_event, f.reference_price) == (101.5, 100, at(2), 101.5)
+    assert pd.Timestamp(f.ts_event, tz="UTC") == pd.Timestamp("2024-03-06 21:00", tz="UTC")
     assert venue.order("o1").status is OrderStatus.FILLED
     assert venue.open_orders() == []
 
@@ -238,15 +240,13 @@ def test_a_day_order_expires_when_the_next_session_starts() -> None:
 def test_a_day_order_works_through_every_bar_of_its_session() -> None:
     venue = SimulatedVenue(NextOpenFill())
     first = pd.Timestamp("2024-03-05 14:35", tz="UTC")
-    venue.submit(
-        request(order_type=OrderType.LIMIT, limit_price=90), now=first - pd.Timedelta(minutes=5)
-    )
+    minute = pd.Timedelta(minutes=1).value
+    venue.submit(request(order_type=OrderType.LIMIT, limit_price=90), now=first.value - 5 * minute)
     for minutes in (0, 5, 10):
         assert (
-            venue.on_bar(Bar("AAA", first + pd.Timedelta(minutes=minutes), 100, 101, 99, 100, 1e6))
-            == []
+            venue.on_bar(Bar("AAA", first.value + minutes * minute, 100, 101, 99, 100, 1e6)) == []
         )
-    next_day = Bar("AAA", first + pd.Timedelta(days=1), 100, 101, 99, 100, 1e6)
+    next_day = Bar("AAA", (first + pd.Timedelta(days=1)).value, 100, 101, 99, 100, 1e6)
     (update,) = venue.on_bar(next_day)
     assert isinstance(update.event, Expired)
     assert update.event.reason == "DAY order: session 2024-03-05 ended"  # the UTC date, named
@@ -443,9 +443,12 @@ def test_a_second_order_with_the_same_client_id_is_refused_and_the_first_is_unto
     assert venue.order("o1").request.quantity == 100
 
 
-def test_a_naive_submission_time_is_refused() -> None:
-    with pytest.raises(ValueError, match="tz-aware"):
-        SimulatedVenue(NextOpenFill()).submit(request(), now=pd.Timestamp("2024-03-05"))
+@pytest.mark.parametrize("now", [pd.Timestamp("2024-03-05", tz="UTC"), True, 1.7e18])
+def test_a_submission_time_other_than_int_ns_is_refused_saying_what_it_needs(
+    now: object,
+) -> None:
+    with pytest.raises(ValueError, match="now must be int64 ns since the epoch"):
+        SimulatedVenue(NextOpenFill()).submit(request(), now=now)  # type: ignore[arg-type]
 
 
 def test_two_runs_report_identical_updates() -> None:

@@ -91,18 +91,18 @@ def test_synthetic_bars_follow_the_calendar_and_the_seed() -> None:
 def test_the_scripted_venue_acks_fills_in_parts_cancels_and_refuses_a_resent_id() -> None:
     venue = ScriptedVenue(cash=1_000.0)
     buy, sell = request_of("b", quantity=10.0), request_of("s", side=Side.SELL, quantity=3.0)
-    [ack] = venue.submit(buy, buy.ts_created)
+    [ack] = venue.submit(buy, buy.ts_init)
     assert isinstance(ack.event, Accepted)
-    venue.submit(sell, sell.ts_created)
+    venue.submit(sell, sell.ts_init)
     with pytest.raises(ValueError, match="already submitted"):
-        venue.submit(buy, buy.ts_created)
-    first = venue.fill("b", 4.0, 100.0, buy.ts_created)
+        venue.submit(buy, buy.ts_init)
+    first = venue.fill("b", 4.0, 100.0, buy.ts_init)
     assert isinstance(first.event, Filled) and first.event.fill.quantity == 4.0
     assert [o.status for o in venue.open_orders()] == [
         OrderStatus.PARTIALLY_FILLED,
         OrderStatus.ACCEPTED,
     ]
-    venue.fill("b", 6.0, 101.0, buy.ts_created)
+    venue.fill("b", 6.0, 101.0, buy.ts_init)
     [canceled] = venue.cancel("s")
     assert isinstance(canceled.event, Canceled) and venue.cancel("s") == []
     account = venue.account()
@@ -115,5 +115,14 @@ def test_a_fill_built_for_a_request_defaults_to_all_of_it_a_day_later() -> None:
     request = request_of(quantity=7.0)
     fill = fill_of(request, price=5.0)
     assert (fill.quantity, fill.price, fill.side) == (7.0, 5.0, Side.BUY)
-    assert fill.ts - request.ts_created == pd.Timedelta("1D")
+    assert fill.ts_event - request.ts_init == 86_400 * 10**9
     assert np.isfinite(fill.price)
+
+
+def test_the_builders_take_a_tz_aware_timestamp_or_ns_and_refuse_a_naive_one() -> None:
+    noon = pd.Timestamp("2024-03-01 12:00", tz="UTC")
+    assert request_of(ts=noon).ts_init == request_of(ts=1_709_294_400_000_000_000).ts_init
+    assert fill_of(request_of(), ts=noon).ts_event == 1_709_294_400_000_000_000
+    assert request_of().ts_init == pd.Timestamp("2020-01-01 21:00", tz="UTC").value
+    with pytest.raises(ValueError, match="tz-aware"):
+        request_of(ts=pd.Timestamp("2024-03-01 12:00"))
