@@ -16,6 +16,8 @@ import numpy as np
 
 NS_PER_DAY: Final = 86_400 * 10**9
 """Nanoseconds in a UTC day: ``ts // NS_PER_DAY`` is the day number since the epoch."""
+_INT64_MAX: Final = 2**63 - 1
+_NAT: Final = -(2**63)
 
 
 def check_ns(value: object, what: str) -> int:
@@ -30,13 +32,20 @@ def check_ns(value: object, what: str) -> int:
     Raises
     ------
     ValueError
-        When ``value`` is not an integer number of nanoseconds.
+        When ``value`` is not an integer number of nanoseconds, or one outside
+        int64 (or int64's minimum, which pandas reads as ``NaT``).
     """
     if type(value) is int:  # the common case, checked first: every bar and order passes here
-        return value
-    if isinstance(value, np.integer) and not isinstance(value, np.bool_):
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
+        number = value
+    elif isinstance(value, int | np.integer) and not isinstance(value, bool):  # np.bool_ is neither
+        number = int(value)
+    else:
+        number = None
+    if number is not None:
+        # The int64 range less its minimum, which pandas reads as NaT: a time that
+        # would overflow or vanish when its column is boxed is refused here.
+        if _NAT < number <= _INT64_MAX:
+            return number
+        raise ValueError(f"{what} is outside the int64 ns range (NaT excluded), got {value!r}")
     hint = " (a Timestamp's .value is that)" if hasattr(value, "value") else ""
     raise ValueError(f"{what} must be int64 ns since the epoch (UTC){hint}, got {value!r}")
