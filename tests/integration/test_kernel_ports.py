@@ -1,11 +1,11 @@
 """The kernel runs with any venue and feed that speak the ports, none of them engine code.
 
-Nothing outside the kernel here is engine code: the venue is the test kit's
-``ScriptedVenue``, which acknowledges, fills (in parts, when told to) and
-cancels exactly as a test says, and the feed, written in this file, hands out
-one batch of bars at a time. The kernel is driven the way a live driver drives
-it: bars appended to its market data as they arrive, commands carried out in
-order, the venue's reports fed back.
+Everything outside the kernel in the first test is written in this file: a
+venue that acknowledges, fills (in parts, when told to) and cancels exactly
+as the test says, and a feed that hands out one batch of bars at a time. The
+kernel is driven the way a live driver drives it: bars appended to its market
+data as they arrive, commands carried out in order, the venue's reports fed
+back.
 """
 
 from __future__ import annotations
@@ -19,17 +19,66 @@ import pytest
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel, Command, Submit
 from alphagate.domain.guard import AccountView, GuardAction
-from alphagate.domain.orders import OrderRequest, OrderStatus, OrderType
+from alphagate.domain.order_state import Accepted, Canceled, Filled, OrderState, OrderUpdate
+from alphagate.domain.orders import Fill, OrderRequest, OrderStatus, OrderType, Side
 from alphagate.domain.strategy import OrderIntent, StrategyContext
 from alphagate.engine.kernel import Kernel
 from alphagate.engine.market import MarketData
 from alphagate.execution.portfolio import Portfolio
-from alphagate.ports import Venue, VenueCapabilities
-from alphagate.testing import ScriptedVenue
+from alphagate.ports import Venue, VenueAccount, VenueCapabilities
 
 DAY = pd.Timedelta("1D")
 START = pd.Timestamp("2024-01-02 21:00", tz="UTC")
 LONG_ONLY = VenueCapabilities(brackets=False, fractional=True, shorting=False)
+
+
+@dataclass
+class HandVenue:
+    """A venue that does only what the test tells it: acks at once, fills on request."""
+
+    requests: dict[str, OrderRequest] = field(default_factory=dict)
+    working: dict[str, OrderRequest] = field(default_factory=dict)
+    filled: dict[str, float] = field(default_factory=dict)
+    cash: float = 0.0
+    held: dict[str, float] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)
+
+    @property
+    def capabilities(self) -> VenueCapabilities:
+        return LONG_ONLY
+
+    def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
+        assert request.client_order_id not in self.requests, "an order was sent twice"
+        self.requests[request.client_order_id] = request
+        self.working[request.client_order_id] = request
+        self.sent.append(request.client_order_id)
+        return [OrderUpdate(request.client_order_id, Accepted(f"hand-{len(self.sent)}"))]
+
+    def cancel(self, client_order_id: str) -> list[OrderUpdate]:
+        if self.working.pop(client_order_id, None) is None:
+            return []
+        return [OrderUpdate(client_order_id, Canceled("asked to"))]
+
+    def open_orders(self) -> list[OrderState]:
+        return []
+
+    def account(self) -> VenueAccount:
+        return VenueAccount(self.cash, dict(self.held))
+
+    def fill(self, cid: str, quantity: float, price: float, ts: pd.Timestamp) -> OrderUpdate:
+        request = self.working[cid]
+        done = self.filled.get(cid, 0.0) + quantity
+        self.filled[cid] = done
+        if done >= request.quantity:
+            del self.working[cid]
+        sign = 1.0 if request.side is Side.BUY else -1.0
+        self.held[request.symbol] = self.held.get(request.symbol, 0.0) + sign * quantity
+        self.cash -= sign * quantity * price
+        fill = Fill(
+            client_order_id=cid, trade_id=f"t{len(self.filled)}-{done}", symbol=request.symbol,
+            side=request.side, quantity=quantity, price=price, ts_event=ts.value,
+        )  # fmt: skip
+        return OrderUpdate(cid, Filled(fill))
 
 
 def stepping_feed(closes: Sequence[float]) -> Iterator[tuple[pd.Timestamp, list[Bar]]]:
@@ -85,9 +134,7 @@ def carry_out(kernel: Kernel, venue: Venue, commands: Sequence[Command]) -> None
 
 
 def test_a_hand_made_venue_and_feed_drive_a_bracket_a_partial_fill_and_a_cancel() -> None:
-    venue = ScriptedVenue(
-        capabilities=VenueCapabilities(brackets=False, fractional=True, shorting=False)
-    )
+    venue = HandVenue()
     guard = CancelAtBar(at=START + 3 * DAY)
     market = MarketData.empty(["AAA"])
     kernel = Kernel(BracketOnce(), Portfolio(10_000.0), market, sizing="close", guard=guard)
