@@ -122,6 +122,7 @@ class Kernel:
         self.pending: dict[str, tuple[float, int]] = {}
         """Target weights waiting for their symbol's next open: symbol -> (weight, decided at)."""
         self._ts = 0
+        self._last_stamp = pd.Timestamp(0, tz="UTC")
         self._bars_closed = 0  # on_bars events so far: the strategy's warm-up counts these
         self._first_decision = max(strategy.warmup, 1) - 1
         self._indicators: dict[str, dict[str, FloatArray]] = {}
@@ -193,8 +194,8 @@ class Kernel:
         try:
             output = self.strategy.on_bar(context)
         except Exception as exc:
-            error = StrategyError(self.strategy.name, _stamp(ts), f"{type(exc).__name__}: {exc}")
-            raise error from exc
+            detail = f"{type(exc).__name__}: {exc}"
+            raise StrategyError(self.strategy.name, self._stamp(ts), detail) from exc
         if output is None:
             return commands or NO_COMMANDS
         if commands is None:
@@ -244,7 +245,7 @@ class Kernel:
         """The account marked at the latest closes, as the guard sees it."""
         prices = self.latest_closes()
         return AccountView(
-            ts=_stamp(ts),
+            ts=self._stamp(ts),
             equity=self.portfolio.equity(prices),
             cash=self.portfolio.cash,
             positions=self.positions_view(),
@@ -252,6 +253,15 @@ class Kernel:
         )
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _stamp(self, ts: int) -> pd.Timestamp:
+        """``ts`` as a UTC Timestamp, for the guard's account and the strategy's context.
+
+        The last one is kept: a guarded order asks for its bar's account more than once.
+        """
+        if self._last_stamp.value != ts:
+            self._last_stamp = pd.Timestamp(ts, tz="UTC")
+        return self._last_stamp
 
     def _refresh_indicators(self, symbols: Sequence[str]) -> None:
         """(Re)compute declared indicators over the stored bars of ``symbols``."""
@@ -296,7 +306,7 @@ class Kernel:
                     f"on_bar must return target weights, order intents or None, got {output!r}"
                 )
         except ValueError as exc:
-            raise StrategyError(self.strategy.name, _stamp(ts), str(exc)) from exc
+            raise StrategyError(self.strategy.name, self._stamp(ts), str(exc)) from exc
 
     def _targets(self, commands: list[Command], ts: int, weights: Mapping[str, float]) -> None:
         check_weights(weights, self._known)
@@ -402,20 +412,6 @@ class Kernel:
         return answer
 
 
-def _stamp(ts: int) -> pd.Timestamp:
-    """``ts`` as a UTC Timestamp, for the guard's account and the strategy's context.
-
-    The last one is kept: a guarded order asks for its bar's account more than once.
-    """
-    global _last_stamp  # noqa: PLW0603 - a one-entry cache of an immutable value
-    if _last_stamp.value != ts:
-        _last_stamp = pd.Timestamp(ts, tz="UTC")
-    return _last_stamp
-
-
-_last_stamp = pd.Timestamp(0, tz="UTC")
-
-
 def _cells(values: FloatArray) -> Sequence[float]:
     """A float64 array's values as a memoryview: indexed, it gives Python floats directly."""
     return cast("Sequence[float]", values.data)
@@ -436,7 +432,7 @@ class _KernelContext(StrategyContext):
 
     @property
     def ts(self) -> pd.Timestamp:
-        return _stamp(self._kernel._ts)
+        return self._kernel._stamp(self._kernel._ts)
 
     @property
     def history(self) -> Mapping[str, SymbolHistory]:
