@@ -282,6 +282,12 @@ def _sma(values: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(values).rolling(n).mean().to_numpy()
 
 
+def _backtesting_py_trades(found: pd.DataFrame) -> np.ndarray:
+    """backtesting.py's trades as rows: entry bar, entry price, exit bar, exit price, size."""
+    columns = ("EntryBar", "EntryPrice", "ExitBar", "ExitPrice", "Size")
+    return np.column_stack([found[c].to_numpy(dtype=float) for c in columns]).reshape(-1, 5)
+
+
 def _run_backtesting_py(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
     from backtesting import Backtest, Strategy
     from backtesting.lib import crossover
@@ -308,16 +314,7 @@ def _run_backtesting_py(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
         start = time.perf_counter()
         stats = Backtest(df, SmaCrossBt, cash=CASH, commission=0, finalize_trades=True).run()
         seconds = time.perf_counter() - start
-    found = stats["_trades"]
-    trades = np.column_stack(
-        [
-            found["EntryBar"].to_numpy(dtype=float),
-            found["EntryPrice"].to_numpy(dtype=float),
-            found["ExitBar"].to_numpy(dtype=float),
-            found["ExitPrice"].to_numpy(dtype=float),
-            found["Size"].to_numpy(dtype=float),
-        ]
-    ).reshape(-1, 5)
+    trades = _backtesting_py_trades(stats["_trades"])
     return {
         "seconds": seconds,
         "rss_before_mib": rss,
@@ -460,6 +457,25 @@ def _alphagate_cli() -> str:
     return found
 
 
+def _fresh_runs(
+    command: list[str], repeat: int
+) -> tuple[list[float], subprocess.CompletedProcess[str]]:
+    """Wall seconds of ``repeat`` fresh runs of ``command``, and the last run's result.
+
+    Each run is a fresh process, so repeating gives the spread of first runs;
+    this host's speed drifts by a third, and the median is what is reported.
+    """
+    runs = []
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+        runs.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            tail = (done.stdout + done.stderr).strip()[-2000:]
+            raise RuntimeError(f"{Path(command[1]).name} exited {done.returncode}: {tail}")
+    return runs, done
+
+
 def _run_process(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-backtest-") as tmp:
         folder = Path(tmp)
@@ -471,16 +487,7 @@ def _run_process(bars: pd.DataFrame, repeat: int) -> dict[str, Any]:
             "--output", str(output), "--strategy", "sma_cross", "--params",
             f"fast={FAST},slow={SLOW}", "--timeframe", "1m",
         ]  # fmt: skip
-        # Each run is a fresh process, so repeating gives the spread of first runs;
-        # this host's speed drifts by a third, and the median is what is reported.
-        runs = []
-        for _ in range(max(1, repeat)):
-            start = time.perf_counter()
-            done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-            runs.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                tail = (done.stdout + done.stderr).strip()[-2000:]
-                raise RuntimeError(f"alphagate backtest exited {done.returncode}: {tail}")
+        runs, done = _fresh_runs(command, repeat)
         inner = re.search(r"done in ([\d.]+)s", done.stdout)
         ts = pd.DatetimeIndex(bars.index.get_level_values("ts"))
         trades = pd.read_csv(output / "trades.csv")
@@ -550,23 +557,9 @@ def _run_backtesting_py_process(bars: pd.DataFrame, repeat: int) -> dict[str, An
         bars.reset_index().drop(columns="symbol").to_parquet(data, index=False)
         script.write_text(BACKTESTING_PY_SCRIPT.format(fast=FAST, slow=SLOW, cash=CASH))
         output.mkdir()
-        runs = []
-        for _ in range(max(1, repeat)):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, str(script), str(data), str(output)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            runs.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise RuntimeError(f"backtesting.py process exited {done.returncode}: "
-                                   f"{(done.stdout + done.stderr).strip()[-2000:]}")  # fmt: skip
-        found = pd.read_csv(output / "trades.csv")
+        runs, _ = _fresh_runs([sys.executable, str(script), str(data), str(output)], repeat)
+        trades = _backtesting_py_trades(pd.read_csv(output / "trades.csv"))
         equity = pd.read_csv(output / "equity.csv")["Equity"].to_numpy(dtype=float)
-    trades = np.column_stack(
-        [found[c].to_numpy(dtype=float) for c in ("EntryBar", "EntryPrice", "ExitBar",
-                                                 "ExitPrice", "Size")]
-    ).reshape(-1, 5)  # fmt: skip
     return {
         "seconds": statistics.median(runs),
         "process_runs": runs,
