@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Final, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from alphagate.backtest.driver import BacktestDriver
-from alphagate.domain.bars import symbols_of
+from alphagate.domain.bars import NAT_NS, symbols_of
 from alphagate.domain.guard import OrderGuard
 from alphagate.domain.order_state import OrderState
 from alphagate.domain.orders import Fill
@@ -196,9 +196,6 @@ def result_frames(
     )
 
 
-_NAT: Final = np.iinfo(np.int64).min  # NaT's integer value
-
-
 def _utc_times(stamps: list[int] | list[int | None]) -> pd.DatetimeIndex:
     """UTC times from ns since the epoch (``None`` becomes ``NaT``), boxed in one go.
 
@@ -206,7 +203,7 @@ def _utc_times(stamps: list[int] | list[int | None]) -> pd.DatetimeIndex:
     they become datetimes, a column at a time, for the frames people and
     files read.
     """
-    values = np.array([_NAT if t is None else t for t in stamps], dtype=np.int64)
+    values = np.array([NAT_NS if t is None else t for t in stamps], dtype=np.int64)
     return pd.to_datetime(values, unit="ns", utc=True)
 
 

@@ -14,10 +14,11 @@ from typing import Final
 
 import numpy as np
 
+from alphagate.domain.bars import NAT_NS
+
 NS_PER_DAY: Final = 86_400 * 10**9
 """Nanoseconds in a UTC day: ``ts // NS_PER_DAY`` is the day number since the epoch."""
 _INT64_MAX: Final = 2**63 - 1
-_NAT: Final = -(2**63)
 
 
 def check_ns(value: object, what: str) -> int:
@@ -44,7 +45,7 @@ def check_ns(value: object, what: str) -> int:
     if number is not None:
         # The int64 range less its minimum, which pandas reads as NaT: a time that
         # would overflow or vanish when its column is boxed is refused here.
-        if _NAT < number <= _INT64_MAX:
+        if NAT_NS < number <= _INT64_MAX:
             return number
         raise ValueError(f"{what} is outside the int64 ns range (NaT excluded), got {value!r}")
     hint = " (a Timestamp's .value is that)" if hasattr(value, "value") else ""
