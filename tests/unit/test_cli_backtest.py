@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,30 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+Refused = Callable[..., str]
+"""Runs ``alphagate backtest`` into ``x/`` with more arguments, expects exit 1; returns stderr."""
+
+
+@pytest.fixture
+def refused(
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Refused:
+    """A backtest as the installed script runs it, refused: exit status 1, stderr returned."""
+    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
+
+    def run(*extra: str) -> str:
+        monkeypatch.setattr(sys, "argv", [*argv, *extra])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code == 1
+        return capsys.readouterr().err
+
+    return run
+
+
 def test_a_backtest_writes_consistent_outputs_and_a_self_contained_report(
     config: Path, tmp_path: Path
 ) -> None:
@@ -66,34 +91,14 @@ def test_a_backtest_writes_consistent_outputs_and_a_self_contained_report(
     assert "<script src=" not in html
 
 
-def test_an_unknown_strategy_is_refused_with_a_suggestion(
-    config: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--strategy", "sma_crosss"])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err
+def test_an_unknown_strategy_is_refused_with_a_suggestion(refused: Refused) -> None:
+    err = refused("--strategy", "sma_crosss")
     assert "sma_cross" in err
     assert "Traceback" not in err
 
 
-def test_an_unknown_symbol_names_what_is_stored(
-    config: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--symbol", "NOPE"])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 1
-    assert "NOPE" in capsys.readouterr().err
+def test_an_unknown_symbol_names_what_is_stored(refused: Refused, tmp_path: Path) -> None:
+    assert "NOPE" in refused("--symbol", "NOPE")
     assert not (tmp_path / "x").exists()
 
 
@@ -117,18 +122,10 @@ def test_the_vector_engine_writes_what_the_event_engine_writes(
 
 
 def test_the_vector_engine_refuses_what_it_cannot_run_and_says_what_to_use(
-    config: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    refused: Refused,
 ) -> None:
-    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
     for extra in (["--strategy", "buy_and_hold"], ["--fill-model", "conservative"]):
-        monkeypatch.setattr(sys, "argv", [*argv, "--engine", "vector", *extra])
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-        assert exit_info.value.code == 1
-        err = capsys.readouterr().err
+        err = refused("--engine", "vector", *extra)
         assert "use --engine event" in err
         assert "Traceback" not in err
 
@@ -217,17 +214,9 @@ def test_set_after_the_subcommand_changes_the_fills(config: Path, tmp_path: Path
 
 
 def test_a_bad_set_key_after_the_subcommand_gets_a_suggestion(
-    config: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    refused: Refused, tmp_path: Path
 ) -> None:
-    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--set", "risk.max_postion_weight=0.1"])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err
+    err = refused("--set", "risk.max_postion_weight=0.1")
     assert "did you mean 'risk.max_position_weight'" in err
     assert not (tmp_path / "x").exists()
 
@@ -285,21 +274,13 @@ def test_a_users_strategy_file_runs_like_the_built_in_it_reimplements(
 
 
 def test_a_users_class_without_on_bar_is_refused_before_any_output(
-    config: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    refused: Refused, tmp_path: Path
 ) -> None:
     (tmp_path / "forgetful_h4.py").write_text(USER_STRATEGIES, encoding="utf-8")
-    argv = ["alphagate", "--config", str(config), "backtest", "--output", str(tmp_path / "x")]
-    monkeypatch.setattr(sys, "argv", [*argv, "--strategy", "forgetful_h4:Forgetful"])
     try:
-        with pytest.raises(SystemExit) as exit_info:
-            main()
+        err = refused("--strategy", "forgetful_h4:Forgetful")
     finally:
         sys.modules.pop("forgetful_h4", None)
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err
     assert "forgetful_h4:Forgetful is not a Strategy: it has no on_bar" in err
     assert "Traceback" not in err
     assert not (tmp_path / "x").exists()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from alphagate.domain.instants import NS_PER_DAY
 from alphagate.domain.orders import Fill, OrderRequest, OrderType, Side, TimeInForce
 
 DEFAULT_TS = pd.Timestamp("2020-01-01 21:00", tz="UTC")
-_DAY_NS = pd.Timedelta("1D").value
 
 
 def as_ns(ts: int | pd.Timestamp) -> int:
@@ -69,5 +69,5 @@ def fill_of(
         client_order_id=request.client_order_id,
         trade_id=trade_id or f"{request.client_order_id}-{qty}@{price}",
         symbol=request.symbol, side=request.side, quantity=qty, price=price,
-        ts_event=as_ns(ts) if ts is not None else request.ts_init + _DAY_NS, fee=fee,
+        ts_event=as_ns(ts) if ts is not None else request.ts_init + NS_PER_DAY, fee=fee,
     )  # fmt: skip

@@ -66,8 +66,8 @@ _METRIC_LABELS = {
 }
 
 _CSS = """
-td.bar { width: 240px; }
-td.bar div { background: #3e7cb1; height: 0.7rem; }
+table.importances td:last-child { width: 240px; }
+table.importances td div { background: #3e7cb1; height: 0.7rem; }
 img.reliability { border: 1px solid #eef0f2; }
 """
 _SUMMARY_COLUMNS = (Column("Field", text=True, row_header=True), Column("Value", text=True))
