@@ -4,6 +4,10 @@
 they are built once per session, so a test that changes one must change a
 copy. Other frames come from :mod:`alphagate.testing` where a test builds them.
 
+``workspace`` and ``settings`` are a module's folder for small training
+runs and the default settings whose feature cache and state database live
+in it; a module that needs other settings defines its own.
+
 ``read_page`` reads an HTML report back the way a browser would take it in,
 with the standard library's parser only, so the report tests check what a
 reader sees (tables cell by cell, scripts, images, section order) rather than
@@ -16,10 +20,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from alphagate.config import Settings
 from alphagate.testing import bundled_bars, synthetic_bars
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
@@ -163,3 +169,20 @@ def gspc_bars() -> pd.DataFrame:
 def two_symbol_bars() -> pd.DataFrame:
     """Synthetic AAA and BBB on XNYS sessions, 2017-2019: enough history to train and hold out."""
     return synthetic_bars(["AAA", "BBB"], "2017-01-01", "2019-12-31")
+
+
+@pytest.fixture(scope="module")
+def workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder per test module for its runs, feature cache and database."""
+    return tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(scope="module")
+def settings(workspace: Path) -> Settings:
+    """Default settings with the feature cache and the state database in ``workspace``."""
+    return Settings.model_validate(
+        {
+            "features": {"cache_dir": workspace / "features"},
+            "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
+        }
+    )

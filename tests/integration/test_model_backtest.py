@@ -34,21 +34,6 @@ OUTPUT_FILES = {
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("model-backtest")
-
-
-@pytest.fixture(scope="module")
-def settings(workspace: Path) -> Settings:
-    return Settings.model_validate(
-        {
-            "features": {"cache_dir": workspace / "features"},
-            "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
-        }
-    )
-
-
-@pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
     return synthetic_bars(["AAA", "BBB"], "2016-01-01", "2019-12-31")
 

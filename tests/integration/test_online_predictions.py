@@ -40,21 +40,6 @@ SYMBOL = "^GSPC"
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("online-predictions")
-
-
-@pytest.fixture(scope="module")
-def settings(workspace: Path) -> Settings:
-    return Settings.model_validate(
-        {
-            "features": {"cache_dir": workspace / "features"},
-            "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
-        }
-    )
-
-
-@pytest.fixture(scope="module")
 def bars() -> pd.DataFrame:
     return bundled_bars([SYMBOL], start="2012-01-01", end="2016-06-30")
 

@@ -64,8 +64,9 @@ class _GrowingBars:
     def last_ts(self) -> int | None:
         return int(self._ts[self._length - 1]) if self._length else None
 
-    def extend(self, ts: npt.NDArray[np.int64], values: Mapping[str, npt.ArrayLike]) -> None:
-        """Append bars later than the last one held (earlier ones are already held)."""
+    def extend(self, bars: BarArrays | SymbolHistory) -> None:
+        """Append the bars later than the last one held (earlier ones are already held)."""
+        ts = bars.ts
         last = self.last_ts
         start = 0 if last is None else int(np.searchsorted(ts, last, side="right"))
         count = len(ts) - start
@@ -78,7 +79,7 @@ class _GrowingBars:
             self._values = {k: _grown(v, capacity, self._length) for k, v in self._values.items()}
         self._ts[self._length : needed] = ts[start:]
         for name, array in self._values.items():
-            array[self._length : needed] = np.asarray(values[name], dtype=np.float64)[start:]
+            array[self._length : needed] = getattr(bars, name)[start:]
         self._length = needed
 
     def arrays(self) -> BarArrays:
@@ -145,9 +146,9 @@ class OnlinePredictor:
         """
         for symbol, rows in bars.groupby(level="symbol", sort=False):
             if self._takes(str(symbol)):
-                ts = pd.DatetimeIndex(rows.index.get_level_values("ts")).as_unit("ns").asi8
-                columns = {name: rows[name].to_numpy(np.float64) for name in _FIELDS}
-                self._bars.setdefault(str(symbol), _GrowingBars()).extend(ts, columns)
+                self._bars.setdefault(str(symbol), _GrowingBars()).extend(
+                    BarArrays.from_frame(rows)
+                )
 
     def predict(
         self, ts: int, symbols: Sequence[str], history: Mapping[str, SymbolHistory]
@@ -163,7 +164,7 @@ class OnlinePredictor:
             if not self._takes(symbol):
                 continue
             held = self._bars.setdefault(symbol, _GrowingBars())
-            held.extend(seen.ts, {name: getattr(seen, name) for name in _FIELDS})
+            held.extend(seen)
             if held.last_ts == ts:
                 closing[symbol] = held.arrays()
         out = {symbol: dict.fromkeys(self.columns, math.nan) for symbol in symbols}

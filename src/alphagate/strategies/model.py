@@ -116,7 +116,6 @@ class ModelStrategy:
         self._models = model_columns(list(self._columns))
         self._gate_columns = tuple(c for c in TURNING_POINT_COLUMNS if c in self._columns)
         self._tapes: dict[str, SignalTape] = {}
-        self._signals: dict[str, dict[str, float]] = {}
         kelly = self.settings.kelly
         self._kelly = BayesianKelly(
             prior_alpha=kelly.prior_alpha,
@@ -151,10 +150,10 @@ class ModelStrategy:
         predicted = self._predictor.predict(context.ts.value, context.updated, context.history)
         for symbol in context.updated:
             history = context.history[symbol]
-            self._signals[symbol] = self._record(symbol, history, predicted.get(symbol, {}))
+            signals = self._record(symbol, history, predicted.get(symbol, {}))
             self._settle(symbol, context.position(symbol), history)
             proposals[symbol] = propose(
-                self._inputs(context, symbol, history), self.settings, self._kelly
+                self._inputs(context, symbol, history, signals), self.settings, self._kelly
             )
         if not proposals:
             return None
@@ -199,10 +198,14 @@ class ModelStrategy:
         return tape.record(float(history.close[-1]), predictions)
 
     def _inputs(
-        self, context: StrategyContext, symbol: str, history: SymbolHistory
+        self,
+        context: StrategyContext,
+        symbol: str,
+        history: SymbolHistory,
+        signals: Mapping[str, float],
     ) -> SymbolInputs:
         window = self.settings.blend.window
-        signals, tape = self._signals[symbol], self._tapes[symbol]
+        tape = self._tapes[symbol]
         models = tuple(
             ModelInputs(
                 column=c.name,
