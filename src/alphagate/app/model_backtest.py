@@ -64,7 +64,7 @@ from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.runner import BacktestResult, run_backtest
 from alphagate.config import FillModelName, Settings
 from alphagate.decision.settings import STEPS, DecisionSettings
-from alphagate.errors import AlphagateError, ConfigError
+from alphagate.errors import AlphagateError
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
 from alphagate.models.online import HorizonModel, OnlinePredictor
@@ -464,10 +464,6 @@ def run_model_backtest(
         When the run is missing, the bars are not the run's, or a prediction
         would fall inside the training period.
     """
-    if request.cash is not None and request.cash <= 0:
-        raise ConfigError(f"--cash must be positive, got {request.cash}")
-    if request.commission_bps is not None and request.commission_bps < 0:
-        raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
     plan = _plan(settings, request)
     began = time.perf_counter()
     if trained is None:
