@@ -1,8 +1,7 @@
-"""``alphagate pipeline run`` and ``alphagate pipeline status``.
+"""``alphagate pipeline run``, ``status`` and ``show``.
 
-Split from ``cli.py`` like ``cli_research``; the commands register on the same
-Typer app when ``cli.py`` imports this module. Progress goes to stderr (live on
-a terminal, plain lines in a log); the summary table goes to stdout.
+Progress goes to stderr (live on a terminal, plain lines in a log); the
+summary table goes to stdout.
 
 Exit codes: 0 when every selected stage ran or was reused (whatever the
 validation verdict: a failed check is a finding, reported in the table and in
@@ -36,13 +35,7 @@ pipeline_cli = typer.Typer(
     no_args_is_help=True,
 )
 
-
-def _root() -> typer.Typer:
-    """The main app; a function, so mypy can type it across the cli <-> cli_pipeline cycle."""
-    return base.cli
-
-
-_root().add_typer(pipeline_cli, name="pipeline")
+base.cli.add_typer(pipeline_cli, name="pipeline")
 
 RunIdOption = Annotated[
     str | None,
