@@ -22,11 +22,10 @@ from alphagate.cli.root import (
     SymbolsOption,
     TimeframeOption,
 )
+from alphagate.cli.train import RunsDirOption, _number
 
 if TYPE_CHECKING:
     from alphagate.app import model_backtest
-
-from alphagate.cli.train import RunsDirOption, _number
 
 
 @base.cli.command("backtest")
