@@ -110,8 +110,14 @@ def effective_settings(
     Raises
     ------
     ConfigError
-        When a flag's value is invalid for its key.
+        When a flag's value is invalid for its key (a non-positive ``--cash``
+        or a negative ``--commission-bps`` named as the flag).
     """
+    cash, commission_bps = flags.get("cash"), flags.get("commission_bps")
+    if isinstance(cash, int | float) and cash <= 0:
+        raise ConfigError(f"--cash must be positive, got {cash}")
+    if isinstance(commission_bps, int | float) and commission_bps < 0:
+        raise ConfigError(f"--commission-bps must not be negative, got {commission_bps}")
     execution = settings.execution.model_dump()
     for key, value in defaults.items():
         if execution[key] is None:
@@ -216,10 +222,6 @@ def run_backtest_request(
     ``settings`` supplies the ``execution`` and ``risk`` sections (the
     built-in defaults when ``None``); the request's flags win over them.
     """
-    if request.cash is not None and request.cash <= 0:
-        raise ConfigError(f"--cash must be positive, got {request.cash}")
-    if request.commission_bps is not None and request.commission_bps < 0:
-        raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
     flags = {
         "fill_model": request.fill_model,
         "commission_bps": request.commission_bps,

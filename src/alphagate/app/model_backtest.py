@@ -64,7 +64,7 @@ from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.runner import BacktestResult, run_backtest
 from alphagate.config import FillModelName, Settings
 from alphagate.decision.settings import STEPS, DecisionSettings
-from alphagate.errors import AlphagateError, ConfigError
+from alphagate.errors import AlphagateError
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
 from alphagate.models.online import HorizonModel, OnlinePredictor
@@ -300,9 +300,10 @@ class ModelBacktestRequest:
 def default_risk_limits(cash: float, decision: DecisionSettings) -> RiskLimits:
     """Limits that fit the decision path's own sizing, so they catch mistakes, not every trade.
 
-    What the ``risk`` section's null limits mean for a model. The collar is
-    wide because protective limit orders sit several daily ATRs from the last
-    close; the order notional is capped at the starting cash.
+    What the ``risk`` section's null limits mean for a model; the order
+    notional is capped at the starting cash. Only those four limits are read
+    from here (:meth:`~alphagate.risk.guard.RiskSettings.from_config`): the
+    collar and the orders per day are always the section's.
     """
     return RiskLimits(
         max_position_weight=min(1.0, 1.2 * decision.size.max_weight),
@@ -312,11 +313,6 @@ def default_risk_limits(cash: float, decision: DecisionSettings) -> RiskLimits:
         max_orders_per_day=100,
         price_collar_pct=0.2,
     )
-
-
-def default_risk_settings(cash: float, decision: DecisionSettings) -> RiskSettings:
-    """The guard's settings for a model when the ``risk`` section is left at its defaults."""
-    return RiskSettings(limits=default_risk_limits(cash, decision))
 
 
 @dataclass(frozen=True, eq=False)
@@ -468,10 +464,6 @@ def run_model_backtest(
         When the run is missing, the bars are not the run's, or a prediction
         would fall inside the training period.
     """
-    if request.cash is not None and request.cash <= 0:
-        raise ConfigError(f"--cash must be positive, got {request.cash}")
-    if request.commission_bps is not None and request.commission_bps < 0:
-        raise ConfigError(f"--commission-bps must not be negative, got {request.commission_bps}")
     plan = _plan(settings, request)
     began = time.perf_counter()
     if trained is None:

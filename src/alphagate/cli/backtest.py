@@ -7,7 +7,6 @@ path are imported by this command alone: no other command runs them.
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -23,11 +22,10 @@ from alphagate.cli.root import (
     SymbolsOption,
     TimeframeOption,
 )
+from alphagate.cli.train import RunsDirOption, _number
 
 if TYPE_CHECKING:
     from alphagate.app import model_backtest
-
-from alphagate.cli.train import RunsDirOption, _number
 
 
 @base.cli.command("backtest")
@@ -99,17 +97,10 @@ def backtest(
         raise typer.BadParameter("--strategy model needs --run RUN_ID (see `alphagate train`)")
     if strategy == "model" and engine != "event":
         raise typer.BadParameter("--strategy model runs on the event engine only")
-    load = partial(
-        research.load_bars,
-        settings,
-        path=data,
-        symbols=symbol or (),
-        timeframe=timeframe,
-        start=start,
-        end=end,
+    bars = research.load_bars(
+        settings, path=data, symbols=symbol or (), timeframe=timeframe, start=start, end=end
     )
     if run is not None:
-        bars = load()
         from alphagate.app import model_backtest
 
         model_request = model_backtest.ModelBacktestRequest(
@@ -127,7 +118,6 @@ def backtest(
         _print_model_backtest(outcome, output)
         base.print_plain(f"done in {time.perf_counter() - began:.1f}s")
         return
-    bars = load()
     from alphagate.app import backtest as backtesting_app
 
     request = backtesting_app.BacktestRequest(

@@ -1,8 +1,7 @@
-"""``alphagate pipeline run`` and ``alphagate pipeline status``.
+"""``alphagate pipeline run``, ``status`` and ``show``.
 
-Split from ``cli.py`` like ``cli_research``; the commands register on the same
-Typer app when ``cli.py`` imports this module. Progress goes to stderr (live on
-a terminal, plain lines in a log); the summary table goes to stdout.
+Progress goes to stderr (live on a terminal, plain lines in a log); the
+summary table goes to stdout.
 
 Exit codes: 0 when every selected stage ran or was reused (whatever the
 validation verdict: a failed check is a finding, reported in the table and in
@@ -18,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alphagate.app import data as app
 from alphagate.cli import root as base
 from alphagate.cli.root import EndOption, SetOption, StartOption, SymbolsOption
 from alphagate.config import Settings
@@ -36,13 +34,7 @@ pipeline_cli = typer.Typer(
     no_args_is_help=True,
 )
 
-
-def _root() -> typer.Typer:
-    """The main app; a function, so mypy can type it across the cli <-> cli_pipeline cycle."""
-    return base.cli
-
-
-_root().add_typer(pipeline_cli, name="pipeline")
+base.cli.add_typer(pipeline_cli, name="pipeline")
 
 RunIdOption = Annotated[
     str | None,
@@ -91,7 +83,7 @@ def pipeline_run(
     from alphagate.app import pipeline as pipeline_app  # training and MLflow: seconds to import
     from alphagate.pipeline.progress import RichReporter, summary_table, validation_table
 
-    settings = _settings(ctx, config, overrides)
+    settings = base.settings_of(ctx, overrides, config)
     selection = pipeline_app.selection_of(settings, _split(symbols), start, end)
     try:
         with RichReporter(base.error_console) as reporter:
@@ -141,7 +133,7 @@ def pipeline_status(
     """Show each stage of a run: complete, stale (and why), interrupted or missing."""
     from alphagate.pipeline.progress import status_table
 
-    settings = _settings(ctx, config, overrides)
+    settings = base.settings_of(ctx, overrides, config)
     name, states = _inspect(settings, symbols, start, end, run_id)
     base.console.print(status_table(name, states))
 
@@ -159,7 +151,7 @@ def pipeline_show(
     """Print a run's validation table and where its HTML report is."""
     from alphagate.pipeline.progress import validation_table
 
-    settings = _settings(ctx, config, overrides)
+    settings = base.settings_of(ctx, overrides, config)
     name, _ = _inspect(settings, symbols, start, end, run_id)
     run_dir = settings.pipeline.runs_dir / name
     report = run_dir / "validate" / "validation_report.json"
@@ -192,13 +184,6 @@ def _inspect(
     if chosen or start or end or run_id is None:
         selection = pipeline_app.selection_of(settings, chosen, start, end)
     return pipeline_app.status(settings, selection, run_id)
-
-
-def _settings(
-    ctx: typer.Context, local: list[Path] | None, overrides: list[str] | None
-) -> Settings:
-    files: list[Path] = [*(ctx.obj or []), *(local or [])]
-    return app.load_settings(files, overrides or ())
 
 
 def _split(values: list[str] | None) -> list[str]:

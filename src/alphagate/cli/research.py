@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 
@@ -17,9 +17,6 @@ from alphagate.cli.root import (
     SymbolsOption,
     TimeframeOption,
 )
-
-if TYPE_CHECKING:
-    pass
 
 features_cli = typer.Typer(help="Build point-in-time features.", no_args_is_help=True)
 labels_cli = typer.Typer(help="Make training labels and calibrate barriers.", no_args_is_help=True)

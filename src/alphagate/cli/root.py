@@ -104,9 +104,15 @@ def root(
     ctx.obj = list(config or [])
 
 
-def settings_of(ctx: typer.Context, overrides: list[str] | None = None) -> Settings:
-    """The settings a command runs with: ``--config`` files, environment, then its ``--set``s."""
-    files: list[Path] = ctx.obj or []
+def settings_of(
+    ctx: typer.Context, overrides: list[str] | None = None, local: list[Path] | None = None
+) -> Settings:
+    """The settings a command runs with: ``--config`` files, environment, then its ``--set``s.
+
+    ``local`` are the files of a command's own ``--config`` (the pipeline's),
+    merged after those given before the command.
+    """
+    files: list[Path] = [*(ctx.obj or []), *(local or [])]
     return app.load_settings(files, overrides or ())
 
 

@@ -58,8 +58,7 @@ def load_config(
         _check_keys(document, Settings, prefix="", origin=str(path), reject_secrets=True)
         _merge(merged, document, origins, origin=str(path), prefix="")
     _merge(merged, _environment_overrides(environ), origins, origin="environment", prefix="")
-    for assignment in overrides:
-        _merge(merged, parse_overrides([assignment]), origins, origin="--set", prefix="")
+    _merge(merged, parse_overrides(overrides), origins, origin="--set", prefix="")
     try:
         return Settings.model_validate(merged)
     except ValidationError as error:
