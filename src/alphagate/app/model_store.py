@@ -18,7 +18,7 @@ from alphagate.models.online import OnlinePredictor
 
 
 class RunFolderModelStore:
-    """The trained runs under one runs folder (``<runs_dir>/<run_id>/train``).
+    """The trained runs under one runs folder, made by ``alphagate train`` or ``pipeline run``.
 
     Parameters
     ----------

@@ -79,7 +79,10 @@ def backtest(
         typer.Option(help="event: the engine live trading runs; vector: one symbol, fast."),
     ] = "event",
     run: Annotated[
-        str | None, typer.Option("--run", help="Training run id, for --strategy model.")
+        str | None,
+        typer.Option(
+            "--run", help="Run id (from `alphagate train` or `pipeline run`), for --strategy model."
+        ),
     ] = None,
     runs_dir: RunsDirOption = Path("runs"),
     ablate: Annotated[

@@ -25,10 +25,9 @@ from alphagate.strategies.signals import bollinger_weights, rsi_weights, sma_cro
 def _whole_numbers(strategy: object, *names: str) -> None:
     """Store each of ``names`` as a Python ``int``, accepting any integer (a sweep's ``np.int64``).
 
-    The compiled build checks an ``int`` field's type when it reads it, and a
-    NumPy integer is not an ``int``; so the strategies are plain (not native)
-    classes there, and their integer parameters are made ``int`` here, before
-    anything reads them, in both builds alike.
+    A period is an index and a window length: ``operator.index`` takes any
+    integer (NumPy's included) and refuses a float, so ``fast=5.5`` fails
+    here, naming the parameter, rather than deep inside an indicator.
     """
     owner = getattr(strategy, "name", type(strategy).__name__)
     for name in names:
