@@ -8,13 +8,24 @@ with a client id it already holds, turns a would-be duplicate into a harmless
 "already exists" (RELIABILITY: the client id is derived once per intent,
 never per attempt; invariant I1).
 
-Format: ``ag`` followed by 30 lower-case base32 characters (``a-z``, ``2-7``)
-of the SHA-256 of the inputs, 32 characters in all. That fits the strictest
+Format: ``ag`` followed by the first 30 hexadecimal digits (``0-9a-f``) of
+the SHA-256 of the inputs, 32 characters in all. That fits the strictest
 limit among the venues we target: OKX takes 1-32 alphanumeric characters,
 Binance 36 characters of ``[.A-Z:/a-z0-9_-]``, Alpaca at least 48. The id is
 alphanumeric, so it also satisfies the looser ``[A-Za-z0-9-_]`` rule every
-adapter may assume. 30 base32 characters keep 150 bits of the hash: the
-chance that any two of a billion orders collide is below 1e-27.
+adapter may assume. 30 hex digits keep 120 bits of the hash: the chance
+that any two of a billion orders collide is below 1e-18.
+
+The hashed text is the scheme name and the four inputs, each written as a
+netstring (``<length in characters>:<text>,``, the instant as its decimal
+ns), one after the other, encoded as UTF-8. The length prefixes keep the
+fields apart: ``("ab", "c")`` and ``("a", "bc")`` are different texts.
+
+The scheme is ``v2``. ``v1`` hashed a JSON array and kept 150 bits as
+base32; it was replaced before any journal existed to hold its ids (the
+live driver journals ids; a later scheme change must keep deriving the ids
+already journaled). Every order derives one, and the standard library's
+base32 is a Python loop where its hex is not.
 
 The id is opaque on purpose: symbols such as ``BTC/USDT`` or long strategy
 names would need escaping and truncation to be readable, and the journal
@@ -23,9 +34,7 @@ already maps every id back to its intent.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import re
 from typing import Final
 
@@ -37,16 +46,14 @@ CLIENT_ORDER_ID_PREFIX: Final = "ag"
 CLIENT_ORDER_ID_LENGTH: Final = 32
 """Characters in an id, prefix included; see the module docstring for the venues' limits."""
 
-CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[a-z2-7]{30}$")
+CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^ag[0-9a-f]{30}$")
 """What every id this module makes looks like."""
 
-_SCHEME: Final = "alphagate/client-order-id/v1"
-# Hashed with the inputs, so that changing how ids are derived is a new scheme
-# name and can never silently reproduce an old id for a different intent.
-_PAYLOAD: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-# Base32 turns each 5 bytes into 8 characters, so the first 20 bytes of the
-# digest give exactly the 32 characters whose first 30 an id keeps.
-_DIGEST_BYTES: Final = 20
+_SCHEME: Final = "alphagate/client-order-id/v2"
+# Hashed first, as a netstring like the inputs, so that changing how ids are
+# derived is a new scheme name and can never silently reproduce an old id for
+# a different intent.
+_SCHEME_FIELD: Final = f"{len(_SCHEME)}:{_SCHEME},"
 
 
 def client_order_id(strategy: str, symbol: str, decision_ts: int | pd.Timestamp, leg: str) -> str:
@@ -90,12 +97,12 @@ def client_order_id(strategy: str, symbol: str, decision_ts: int | pd.Timestamp,
         instant = decision_ts.value
     else:
         instant = check_ns(decision_ts, "client_order_id: decision_ts")
-    # The instant enters the payload as an int, however it was given, so an id
-    # made from ns and one made from the same moment's Timestamp are one id.
-    # The payload is the compact JSON array [scheme, strategy, symbol, instant, leg]:
-    # an array keeps the fields apart (("ab", "c") and ("a", "bc") encode
-    # differently, which plain concatenation would not guarantee).
-    payload = _PAYLOAD.encode([_SCHEME, strategy, symbol, instant, leg])
-    digest = hashlib.sha256(payload.encode()).digest()[:_DIGEST_BYTES]
-    encoded = base64.b32encode(digest).decode("ascii").lower()
-    return CLIENT_ORDER_ID_PREFIX + encoded[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]
+    # The instant enters the payload as its decimal ns, however it was given, so
+    # an id made from ns and one made from the same moment's Timestamp are one id.
+    ns = str(instant)
+    payload = (
+        f"{_SCHEME_FIELD}{len(strategy)}:{strategy},{len(symbol)}:{symbol},"
+        f"{len(ns)}:{ns},{len(leg)}:{leg},"
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    return CLIENT_ORDER_ID_PREFIX + digest[: CLIENT_ORDER_ID_LENGTH - len(CLIENT_ORDER_ID_PREFIX)]
