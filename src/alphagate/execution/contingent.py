@@ -55,6 +55,7 @@ class Ticket:
         "fills",
         "last_fill_at_open",
         "last_fill_ts",
+        "linked",
         "request",
         "session",
         "status",
@@ -68,6 +69,9 @@ class Ticket:
         self, request: OrderRequest, venue_order_id: str, submitted_at: int, wait_bars: int
     ) -> None:
         self.request = request
+        # A bracket child or an OCO member: only these consult the links. An order
+        # with no parent and no group may still be a parent; its children find it.
+        self.linked = request.parent_id is not None or request.oco_group_id is not None
         self.venue_order_id = venue_order_id
         self.submitted_at = submitted_at  # ns since the epoch, UTC: compared with each bar's
         self.wait_bars = wait_bars  # latency bars still to pass

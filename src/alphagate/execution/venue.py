@@ -177,7 +177,7 @@ class SimulatedVenue:
         ticket = Ticket(request, venue_id, now, self._latency)
         self._orders[cid] = ticket
         updates: list[OrderUpdate] = []
-        reason = self._links.refusal(request)
+        reason = self._links.refusal(request) if ticket.linked else None
         if self._symbols is not None and request.symbol not in self._symbols:
             reason = f"unknown symbol {request.symbol!r}"
         if reason is not None:
@@ -185,7 +185,8 @@ class SimulatedVenue:
             return updates
         self._apply(ticket, Accepted(venue_id), updates)
         self._working.setdefault(request.symbol, {})[cid] = ticket
-        self._links.register(ticket)
+        if ticket.linked:
+            self._links.register(ticket)
         return updates
 
     def cancel(self, client_order_id: str) -> list[OrderUpdate]:
@@ -245,7 +246,9 @@ class SimulatedVenue:
         if ticket.wait_bars > 0:
             ticket.wait_bars -= 1
             return False
-        ticket.capacity = self._links.capacity(ticket, now)
+        ticket.capacity = (
+            self._links.capacity(ticket, now) if ticket.linked else ticket.remaining_qty
+        )
         if ticket.capacity == 0:
             return False  # a child waiting for its entry to fill (more)
         if ticket.session is None:
@@ -296,8 +299,9 @@ class SimulatedVenue:
         self._book_fill(ticket, fill, updates)
         if ticket.status is OrderStatus.FILLED:
             self._retire(ticket, updates)
-        for other, event in self._links.after_fill(ticket):
-            self._end(other, event, updates)
+        if ticket.linked:
+            for other, event in self._links.after_fill(ticket):
+                self._end(other, event, updates)
 
     def _ticket(self, client_order_id: str, action: str) -> Ticket:
         ticket = self._orders.get(client_order_id)
