@@ -140,14 +140,34 @@ class Clock(Protocol):
 
 
 class Journal(Protocol):
-    """An append-only record written before it is acted on; replayed at start-up."""
+    """An append-only record, durable before it is acted on; replayed at start-up.
+
+    Records are JSON objects (str, int, float, bool, None, lists and dicts of
+    those), stored in a canonical encoding (sorted keys, no whitespace,
+    floats as their shortest exact repr), so two runs fed the same events
+    write byte-identical journals (RELIABILITY I5). Sequence numbers start at
+    1 and have no holes. A snapshot is a summary of the state after some
+    sequence number; start-up reads the latest one and replays what follows.
+    """
 
     def append(self, kind: str, record: Mapping[str, object]) -> int:
-        """Store one record durably before returning its sequence number."""
+        """Store one record durably (fsynced) before returning its sequence number."""
         ...
 
-    def replay(self) -> Iterator[tuple[int, str, Mapping[str, object]]]:
-        """Every record appended so far, in order: (sequence, kind, record)."""
+    def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, object]]]:
+        """Every record with a sequence number above ``after``, in order: (seq, kind, record)."""
+        ...
+
+    def snapshot(self, seq: int, state: Mapping[str, object]) -> None:
+        """Store durably the state as it was right after record ``seq``."""
+        ...
+
+    def latest_snapshot(self) -> tuple[int, Mapping[str, object]] | None:
+        """The most recent snapshot as (seq, state), or ``None`` before the first."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; appending after closing raises."""
         ...
 
 
