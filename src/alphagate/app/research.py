@@ -9,7 +9,7 @@ anyone can check a step from outside on data they hold.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -99,6 +99,7 @@ def load_input(
     start: str | None = None,
     end: str | None = None,
     tolerate_gaps: bool = False,
+    say: Callable[[str], None] | None = None,
 ) -> LoadedBars:
     """:func:`load_bars`, with the settings the bars were read under and what was inferred.
 
@@ -107,7 +108,9 @@ def load_input(
     ``symbols`` entry names the rows of a file without a symbol column.
     ``tolerate_gaps`` (``backtest --data``) reads missing bars inside
     sessions as warnings, counted in the result, unless the user set
-    ``data.quality.gaps``: see :data:`GAP_POLICY`.
+    ``data.quality.gaps``: see :data:`GAP_POLICY`. ``say`` receives the line
+    telling what was inferred as soon as it is known, before the file is
+    checked, so it shows even when the file is refused.
 
     Raises
     ------
@@ -129,6 +132,10 @@ def load_input(
             symbol=symbols[0] if len(symbols) == 1 else None,
         )
         opened = open_source(settings, request)
+        if opened.inference is not None:
+            inferred = opened.inference.line()
+            if say is not None and inferred:
+                say(inferred)
         policy = settings.data.quality
         if tolerate_gaps and "gaps" not in policy.model_fields_set and policy.gaps == "error":
             policy = policy.model_copy(update={"gaps": "warn"})
@@ -137,7 +144,6 @@ def load_input(
         except DataValidationError as error:
             raise refuse(error, opened.inference) from None
         if opened.inference is not None:
-            inferred = opened.inference.line()
             frame_timeframe = opened.inference.timeframe.name
             data = settings.data.model_copy(
                 update={"timeframe": frame_timeframe, "calendar": opened.inference.calendar}

@@ -111,8 +111,9 @@ def backtest(
         start=start,
         end=end,
         tolerate_gaps=True,
+        say=base.print_plain,
     )
-    say_what_was_read(loaded)
+    say_gaps(loaded)
     bars, settings = loaded.bars, loaded.settings
     if run is not None:
         from alphagate.app import model_backtest
@@ -157,10 +158,8 @@ def backtest(
     base.print_plain(f"done in {time.perf_counter() - began:.1f}s")
 
 
-def say_what_was_read(loaded: research.LoadedBars) -> None:
-    """The inference line, and the gaps a backtest goes on over, counted, with the first few."""
-    if loaded.inferred:
-        base.print_plain(loaded.inferred)
+def say_gaps(loaded: research.LoadedBars) -> None:
+    """The gaps a backtest goes on over, counted, with the first few."""
     if not loaded.gap_count:
         return
     base.print_plain(

@@ -56,11 +56,10 @@ def features_build(
         symbols=symbol or (),
         timeframe=timeframe,
         calendar=calendar,
+        say=base.print_plain,
         start=start,
         end=end,
     )
-    if loaded.inferred:
-        base.print_plain(loaded.inferred)
     bars, settings = loaded.bars, loaded.settings
     with base.error_console.status("building features", spinner="dots"):
         features = research.build_feature_frame(settings, bars, profile)
@@ -108,11 +107,10 @@ def labels_build(
         symbols=symbol or (),
         timeframe=timeframe,
         calendar=calendar,
+        say=base.print_plain,
         start=start,
         end=end,
     )
-    if loaded.inferred:
-        base.print_plain(loaded.inferred)
     bars, settings = loaded.bars, loaded.settings
     parsed = parse_horizons(horizons) if horizons else None
     if (pt is None) != (sl is None):
@@ -146,10 +144,9 @@ def labels_calibrate(
         symbols=symbol or (),
         timeframe=timeframe,
         calendar=calendar,
+        say=base.print_plain,
         start=start,
     )
-    if loaded.inferred:
-        base.print_plain(loaded.inferred)
     bars, settings = loaded.bars, loaded.settings
     choice = research.calibrate_barriers(settings, bars, train_end)
     shares = ", ".join(f"{name} {share:.1%}" for name, share in choice.class_shares.items())

@@ -60,11 +60,10 @@ def train(
         symbols=symbol or (),
         timeframe=timeframe,
         calendar=calendar,
+        say=base.print_plain,
         start=start,
         end=end,
     )
-    if loaded.inferred:
-        base.print_plain(loaded.inferred)
     bars, settings = loaded.bars, loaded.settings
     chosen = parse_horizons(horizons) if horizons else list(settings.labels.horizons)
     if trials < 0:

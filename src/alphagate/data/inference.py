@@ -51,6 +51,9 @@ EXCHANGE_CANDIDATES = ("XNYS", "XTSE", "XLON", "XETR", "XHKG", "XASX")
 """Exchanges whose sessions are tried, in order: NYSE first, then one per other region."""
 
 _INSIDE_SHARE = 0.98  # a calendar fits when this share of the bars falls in its sessions
+# Daily dates are held to more: every weekday but a European exchange's eight
+# holidays a year is already 98.5% of its sessions, and would then be read as one.
+_SESSION_SHARE = 0.995
 _WEEKEND_SHARE = 0.02  # bars on a Saturday (or Sunday before any market opens): 24/7
 _ROUND_THE_CLOCK_HOURS = 18  # intraday bars in this many UTC hours of the day: not an exchange
 _SUNDAY_FIRST_OPEN_UTC = 20  # no market is open before Sunday 20:00 UTC (FX opens 21:00 or 22:00)
@@ -155,7 +158,7 @@ def spacing_timeframe(instants: pd.DatetimeIndex) -> Timeframe | None:
     """
     if len(instants) < 2:
         return None
-    steps = np.diff(instants.asi8)
+    steps = np.diff(instants.as_unit("ns").asi8)
     steps = steps[steps > 0]
     if len(steps) == 0:
         return None
@@ -244,7 +247,7 @@ def _guess_daily(ends: pd.DatetimeIndex, timeframe: Timeframe) -> CalendarGuess:
         if not _usable(code):
             continue
         sessions = session_closes_for_dates(dates, code)
-        if float(np.mean(sessions.notna())) >= _INSIDE_SHARE:
+        if float(np.mean(sessions.notna())) >= _SESSION_SHARE:
             return CalendarGuess(code, f"the dates are {code} sessions")
     return CalendarGuess(FX, "weekday bars through the exchanges' holidays")
 
