@@ -15,6 +15,8 @@ long only, all in, filled at the next open; see
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import warnings
 from pathlib import Path
 
@@ -167,3 +169,42 @@ def test_a_users_file_backtests_with_data_alone_and_matches_backtesting_py(
     assert trades["qty"].tolist() == theirs_trades["Size"].tolist()
     final = equity.iloc[-1, -1] if "equity" not in equity else equity["equity"].iloc[-1]
     assert final == pytest.approx(theirs_equity.iloc[-1], rel=1e-9)
+
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "data.md"
+SHOWN = re.compile(r"```bash\n(alphagate backtest [^\n]+)\n```\n\n```text\n(inferred: [^\n]+)\n```")
+REFUSAL = re.compile(
+    r"Reading the hourly FX file against NYSE \(`(--calendar \w+)`\):\n\n```text\n(.*?)```",
+    re.DOTALL,
+)
+
+
+def test_the_data_page_shows_what_its_three_commands_print(folder: Path) -> None:
+    page = PAGE.read_text(encoding="utf-8")
+    shown = SHOWN.findall(page)
+    assert [command.split()[3] for command, _ in shown] == [
+        "SPY.csv", "EURUSD.parquet", "SOLUSD.csv",
+    ]  # fmt: skip
+    for make in (daily_equity_csv, hourly_fx_parquet, minute_crypto_csv):
+        make(folder)
+    for command, printed in shown:
+        result = CliRunner().invoke(cli, shlex.split(command)[1:])
+        assert result.exit_code == 0, result.output
+        assert printed in result.output.splitlines(), f"{command} prints otherwise"
+
+
+def test_the_data_page_shows_the_refusal_of_fx_bars_read_against_nyse(folder: Path) -> None:
+    found = REFUSAL.search(PAGE.read_text(encoding="utf-8"))
+    assert found is not None
+    option, text = found.groups()
+    hourly_fx_parquet(folder)
+    result = CliRunner().invoke(
+        cli, ["backtest", "--data", "EURUSD.parquet", *option.split(), "--output", "runs/x"]
+    )
+    assert result.exit_code == 1
+    message = str(result.exception)
+    lines = [line for line in text.splitlines() if "..." not in line]
+    for line in [*lines[:3], lines[-2]]:  # the counts, the first row, the likely fix
+        assert line.removeprefix("error: ") in message.splitlines(), line
+    assert text.splitlines()[-1].startswith("full list: ")
+    assert Path(message.split("full list: ")[1].strip()).is_file()
