@@ -199,3 +199,17 @@ def test_dates_without_a_time_in_a_daily_file_are_session_dates_even_when_writte
     result = CliRunner().invoke(cli, ["--config", config, "data", "validate", str(path)])
     assert result.exit_code == 0, result.output
     assert "timeframe 1d, calendar XNYS" in result.output
+
+
+def test_hourly_bars_read_as_daily_are_refused_with_the_bar_size_to_use(folder: Path) -> None:
+    path = _fx_hours_csv(folder)
+    config = str(_config(folder))
+    result = CliRunner().invoke(
+        cli, ["--config", config, "data", "validate", str(path), "--timeframe", "1d"]
+    )
+    assert result.exit_code == 1
+    assert "duplicates: " in result.output
+    assert "likely fix: the bars are 1h apart but are read as 1d bars; try --timeframe 1h" in (
+        result.output
+    )
+    assert "full list: " in result.output
