@@ -7,24 +7,28 @@ user can ask for; the CLI parses arguments, calls one of these, and prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
-from alphagate.config import CsvConfig, Settings, load_config
+from alphagate.config import CsvConfig, DataConfig, QualityConfig, Settings, load_config
+from alphagate.config.data import calendar_code
+from alphagate.data.inference import Given, Inference, infer, timestamp_column, with_columns
 from alphagate.data.ingest import IngestResult, ingest, validate_source
+from alphagate.data.refusal import fix_hint, refuse, write_report_file
 from alphagate.data.resample import ResampleResult, resample_bars
 from alphagate.data.sources.bundled import BundledSource
 from alphagate.data.sources.csv import CsvSource, Progress
 from alphagate.data.sources.parquet import ParquetSource
+from alphagate.data.sources.peek import peek_csv, peek_parquet
 from alphagate.data.sources.synthetic import SyntheticSource
 from alphagate.data.store import BarStore, WriteSummary
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 from alphagate.domain.timeframe import Timeframe
-from alphagate.errors import AlphagateError, DataError
+from alphagate.errors import AlphagateError, ConfigError, DataError
 from alphagate.ports import BarSource
 
 SourceKind = Literal["bundled", "csv", "parquet", "synthetic"]
@@ -43,9 +47,50 @@ class SourceRequest:
     label: Literal["start", "end"] | None = None
 
 
+@dataclass(frozen=True)
+class OpenedSource:
+    """A bar source, and for a file what was settled about it (``data.inference``)."""
+
+    source: BarSource
+    inference: Inference | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What ``data validate`` found, the likely fix and where the full list went."""
+
+    report: QualityReport
+    inference: Inference | None = None
+    hint: str | None = None
+    report_file: Path | None = None
+
+
 def load_settings(files: Sequence[Path] = (), overrides: Sequence[str] = ()) -> Settings:
-    """Load the effective settings for this process (see ``config.load_config``)."""
-    return load_config(files, overrides=overrides)
+    """Load the effective settings for this process (see ``config.load_config``).
+
+    ``data.model_fields_set`` then holds the ``data`` keys a user's layer set
+    (a ``--config`` file, an ``ALPHAGATE__`` variable, ``--set``), not those
+    of ``configs/default.yaml``, which spells out every default: a file read
+    infers the bar size and calendar only where the user left them open, and
+    a value they did write always wins.
+    """
+    settings = load_config(files, overrides=overrides)
+    try:
+        user = load_config(files, overrides=overrides, default_file=None)
+    except ConfigError:
+        return settings  # cannot tell: every value counts as given
+    return settings.model_copy(update={"data": _with_fields_set(settings.data, user)})
+
+
+def _with_fields_set(data: DataConfig, user: Settings) -> DataConfig:
+    """``data`` whose own and ``quality``'s fields-set are those ``user`` was given."""
+    quality_values = {name: getattr(data.quality, name) for name in QualityConfig.model_fields}
+    quality = QualityConfig.model_construct(
+        _fields_set=set(user.data.quality.model_fields_set), **quality_values
+    )
+    values = {name: getattr(data, name) for name in DataConfig.model_fields}
+    values["quality"] = quality
+    return DataConfig.model_construct(_fields_set=set(user.data.model_fields_set), **values)
 
 
 def open_store(settings: Settings) -> BarStore:
@@ -63,34 +108,76 @@ def build_source(
     DataError
         When a file source has no path, or the path's kind cannot be told.
     """
+    return open_source(settings, request, progress).source
+
+
+def open_source(
+    settings: Settings, request: SourceRequest, progress: Progress | None = None
+) -> OpenedSource:
+    """:func:`build_source`, with what was inferred about a file (see ``data.inference``).
+
+    For a file, the bar size, calendar, symbol and column names that neither
+    the request nor a user's settings give are read off the file's header
+    and first rows.
+
+    Raises
+    ------
+    DataError
+        When a file source has no path, or the file's spacing is no bar size.
+    """
     kind = request.kind or _kind_of(request.path) or settings.data.source
-    timeframe = Timeframe.parse(request.timeframe or settings.data.timeframe)
+    timeframe = _timeframe(request.timeframe or settings.data.timeframe)
     calendar = _calendar(request.calendar, settings.data.calendar)
     if kind == "bundled":
-        return BundledSource(settings.data.bundled_symbols)
+        return OpenedSource(BundledSource(settings.data.bundled_symbols))
     if kind == "synthetic":
-        return SyntheticSource(settings.data.synthetic, timeframe=timeframe, calendar=calendar)
+        return OpenedSource(
+            SyntheticSource(settings.data.synthetic, timeframe=timeframe, calendar=calendar)
+        )
     if request.path is None:
         raise DataError(f"--path is required for --source {kind}")
+    path = request.path
     options = _csv_options(settings.data.csv, request)
-    if kind == "csv":
-        return CsvSource(
-            request.path,
-            options,
-            timeframe=timeframe,
-            calendar=calendar,
-            symbol=request.symbol,
-            progress=progress,
-        )
-    return ParquetSource(
-        request.path, options, timeframe=timeframe, calendar=calendar, symbol=request.symbol
+    given_keys = settings.data.model_fields_set
+    given = Given(
+        timeframe=_timeframe(request.timeframe)
+        if request.timeframe
+        else (timeframe if "timeframe" in given_keys else None),
+        calendar=calendar,
+        calendar_given=request.calendar is not None or "calendar" in given_keys,
+        symbol=request.symbol,
+        fallback_timeframe=timeframe,
+        fallback_calendar=calendar,
     )
+
+    def stamps_column(header: list[str]) -> str | None:
+        return timestamp_column(header, options)
+
+    if kind == "csv":
+        peek = peek_csv(path, options.delimiter, stamps_column)
+    else:
+        peek = peek_parquet(path, stamps_column)
+    inference = infer(path, peek.header, peek.stamps, options, given)
+    options = with_columns(options, inference.columns)
+    timeframe, calendar, symbol = inference.timeframe, inference.calendar, inference.symbol
+    if kind == "csv":
+        source: BarSource = CsvSource(
+            path, options, timeframe=timeframe, calendar=calendar, symbol=symbol, progress=progress
+        )
+    else:
+        source = ParquetSource(path, options, timeframe=timeframe, calendar=calendar, symbol=symbol)
+    return OpenedSource(source, inference)
 
 
 def run_ingest(
-    settings: Settings, request: SourceRequest, progress: Progress | None = None
+    settings: Settings,
+    request: SourceRequest,
+    progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Ingest a source into the store and record the outcome as a system event.
+
+    ``say`` receives the line telling what was inferred about a file, if anything.
 
     Raises
     ------
@@ -102,7 +189,11 @@ def run_ingest(
     # database, so the commands that never touch it do not pay for it.
     from alphagate.adapters.sql import create_db_engine, create_schema, record_event
 
-    source = build_source(settings, request, progress)
+    opened = open_source(settings, request, progress)
+    source = opened.source
+    line = None if opened.inference is None else opened.inference.line()
+    if say is not None and line:
+        say(line)
     engine = create_db_engine(settings.storage.database_url, settings.storage.database_password)
     try:
         create_schema(engine)
@@ -120,6 +211,8 @@ def run_ingest(
             record_event(
                 engine, "ingest_rejected", str(error)[:2000], source="data.ingest", payload=payload
             )
+            if isinstance(error, DataValidationError):
+                raise refuse(error, opened.inference) from None
             raise
         new_rows = sum(w.new_rows for w in result.writes)
         record_event(
@@ -140,9 +233,24 @@ def run_ingest(
     return result
 
 
-def run_validate(settings: Settings, request: SourceRequest) -> QualityReport:
-    """Check a file against every rule without storing anything."""
-    return validate_source(build_source(settings, request), settings.data.quality)
+def run_validate(settings: Settings, request: SourceRequest) -> Validation:
+    """Check a file against every rule without storing anything.
+
+    A file that cannot be read at all (a missing column, say) is reported
+    like one that broke value rules: the report holds why.
+    """
+    opened = open_source(settings, request)
+    try:
+        report = validate_source(opened.source, settings.data.quality)
+    except DataValidationError as error:
+        report = error.report
+    if report.is_clean:
+        return Validation(report, opened.inference)
+    try:
+        report_file: Path | None = write_report_file(report)
+    except OSError:
+        report_file = None
+    return Validation(report, opened.inference, fix_hint(report, opened.inference), report_file)
 
 
 def run_resample(
@@ -218,9 +326,14 @@ def _kind_of(path: Path | None) -> SourceKind | None:
 
 
 def _calendar(requested: str | None, configured: str | None) -> str | None:
-    if requested is None:
-        return configured
-    return None if requested.lower() in ("none", "null", "24/7") else requested
+    return configured if requested is None else calendar_code(requested)
+
+
+def _timeframe(name: str) -> Timeframe:
+    try:
+        return Timeframe.parse(name)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _csv_options(options: CsvConfig, request: SourceRequest) -> CsvConfig:

@@ -9,16 +9,25 @@ anyone can check a step from outside on data they hold.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from alphagate.app.data import SourceRequest, build_source, open_store, parse_instant
+from alphagate.app.data import SourceRequest, open_source, open_store, parse_instant
 from alphagate.config import Settings
 from alphagate.data.ingest import read_source
+from alphagate.data.refusal import refuse
+from alphagate.domain.quality_report import (
+    Action,
+    DataValidationError,
+    QualityReport,
+    Rule,
+    Violation,
+)
 from alphagate.errors import DataError
 
 if TYPE_CHECKING:
@@ -29,6 +38,30 @@ if TYPE_CHECKING:
 # them), which needs neither.
 
 LabelKind = Literal["fixed", "triple"]
+
+
+@dataclass(frozen=True)
+class LoadedBars:
+    """Bars a command works on, the settings they were read under, and what to tell the user.
+
+    ``settings`` has ``data.timeframe`` and ``data.calendar`` as the bars were
+    read (inferred from a file where the user left them open), so the steps
+    after the read (features, metrics) follow the same calendar.
+    """
+
+    bars: pd.DataFrame
+    settings: Settings
+    inferred: str | None = None
+    gaps: list[Violation] = field(default_factory=list)
+    gap_count: int = 0
+
+
+GAP_POLICY = (
+    "the run goes on over the bars as they are: no bar is invented, indicators count bars, "
+    "and an order waits for the next bar that exists (set data.quality.gaps=repair to fill "
+    "short gaps, or error to refuse them)"
+)
+"""What ``backtest --data`` does about missing bars inside sessions (docs/data.md)."""
 
 
 def load_bars(
@@ -50,11 +83,72 @@ def load_bars(
     DataError
         When no bars match, naming what was asked and what exists.
     """
+    loaded = load_input(
+        settings, path=path, symbols=symbols, timeframe=timeframe, start=start, end=end
+    )
+    return loaded.bars
+
+
+def load_input(
+    settings: Settings,
+    *,
+    path: Path | None = None,
+    symbols: Sequence[str] = (),
+    timeframe: str | None = None,
+    calendar: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    tolerate_gaps: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> LoadedBars:
+    """:func:`load_bars`, with the settings the bars were read under and what was inferred.
+
+    A file's bar size, calendar and symbol come from the arguments, then the
+    user's settings, then the file itself (see ``data.inference``). One
+    ``symbols`` entry names the rows of a file without a symbol column.
+    ``tolerate_gaps`` (``backtest --data``) reads missing bars inside
+    sessions as warnings, counted in the result, unless the user set
+    ``data.quality.gaps``: see :data:`GAP_POLICY`. ``say`` receives the line
+    telling what was inferred as soon as it is known, before the file is
+    checked, so it shows even when the file is refused.
+
+    Raises
+    ------
+    DataValidationError
+        When the file breaks a rule: the readable refusal (counts per rule,
+        first rows, the likely fix, the full list's file).
+    DataError
+        When no bars match, naming what was asked and what exists.
+    """
     symbols = [part.strip() for item in symbols for part in item.split(",") if part.strip()]
     frame_timeframe = timeframe or settings.data.timeframe
+    inferred: str | None = None
+    report = QualityReport(source=str(path))
     if path is not None:
-        request = SourceRequest(path=path, timeframe=frame_timeframe)
-        bars = read_source(build_source(settings, request), settings.data.quality)
+        request = SourceRequest(
+            path=path,
+            timeframe=timeframe,
+            calendar=calendar,
+            symbol=symbols[0] if len(symbols) == 1 else None,
+        )
+        opened = open_source(settings, request)
+        if opened.inference is not None:
+            inferred = opened.inference.line()
+            if say is not None and inferred:
+                say(inferred)
+        policy = settings.data.quality
+        if tolerate_gaps and "gaps" not in policy.model_fields_set and policy.gaps == "error":
+            policy = policy.model_copy(update={"gaps": "warn"})
+        try:
+            bars = read_source(opened.source, policy, report)
+        except DataValidationError as error:
+            raise refuse(error, opened.inference) from None
+        if opened.inference is not None:
+            frame_timeframe = opened.inference.timeframe.name
+            data = settings.data.model_copy(
+                update={"timeframe": frame_timeframe, "calendar": opened.inference.calendar}
+            )
+            settings = settings.model_copy(update={"data": data})
         first, last = parse_instant(start), parse_instant(end, end_of_day=True)
         if symbols or first is not None or last is not None:  # else every row stays: no copy
             ts = bars.index.get_level_values("ts")
@@ -82,7 +176,9 @@ def load_bars(
             + (f" between {start or '…'} and {end or '…'}" if start or end else "")
             + "; see `alphagate data list`"
         )
-    return bars
+    gaps = [v for v in report.violations if v.rule is Rule.GAPS and v.action is Action.WARNED]
+    gap_count = report.counts[(Rule.GAPS, Action.WARNED)]
+    return LoadedBars(bars, settings, inferred, gaps, gap_count)
 
 
 def build_feature_frame(

@@ -16,6 +16,7 @@ from rich.table import Table
 from alphagate.app import research
 from alphagate.cli import root as base
 from alphagate.cli.root import (
+    CalendarOption,
     EndOption,
     SetOption,
     StartOption,
@@ -49,6 +50,7 @@ def backtest(
     ] = None,
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
     start: StartOption = None,
     end: EndOption = None,
     fill_model: Annotated[
@@ -100,9 +102,19 @@ def backtest(
         raise typer.BadParameter("--strategy model needs --run RUN_ID (see `alphagate train`)")
     if strategy == "model" and engine != "event":
         raise typer.BadParameter("--strategy model runs on the event engine only")
-    bars = research.load_bars(
-        settings, path=data, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    loaded = research.load_input(
+        settings,
+        path=data,
+        symbols=symbol or (),
+        timeframe=timeframe,
+        calendar=calendar,
+        start=start,
+        end=end,
+        tolerate_gaps=True,
+        say=base.print_plain,
     )
+    say_gaps(loaded)
+    bars, settings = loaded.bars, loaded.settings
     if run is not None:
         from alphagate.app import model_backtest
 
@@ -144,6 +156,20 @@ def backtest(
         table.add_row(name, "—" if value is None else f"{value:,.4g}")
     base.console.print(table)
     base.print_plain(f"done in {time.perf_counter() - began:.1f}s")
+
+
+def say_gaps(loaded: research.LoadedBars) -> None:
+    """The gaps a backtest goes on over, counted, with the first few."""
+    if not loaded.gap_count:
+        return
+    base.print_plain(
+        f"gaps: {loaded.gap_count:,} stretch(es) of missing bars inside sessions; "
+        f"{research.GAP_POLICY}"
+    )
+    for violation in loaded.gaps[:3]:
+        base.print_plain(f"  {violation}")
+    if loaded.gap_count > 3:
+        base.print_plain(f"  ... and {loaded.gap_count - 3:,} more")
 
 
 def _print_model_backtest(outcome: model_backtest.ModelBacktestResult, output: Path) -> None:

@@ -33,6 +33,7 @@ from alphagate.cli.root import (
     settings_of,
 )
 from alphagate.config import Settings
+from alphagate.data.refusal import rule_lines
 from alphagate.domain.quality_report import DataValidationError, QualityReport
 
 data_cli = typer.Typer(help="Ingest, check, inspect and query market data.", no_args_is_help=True)
@@ -80,10 +81,10 @@ def data_ingest(
             progress.update(task, completed=done, total=total)
 
         try:
-            result = app.run_ingest(settings, request, advance)
+            result = app.run_ingest(settings, request, advance, print_plain)
         except DataValidationError as error:
             progress.stop()
-            _print_report(error.report)
+            _print_report(error.report)  # the error's message adds the likely fix and full list
             raise
     _print_report(result.report)
     table = Table(title=f"Ingested {result.source} ({result.timeframe})")
@@ -157,11 +158,16 @@ def data_validate(
     Exit code 0 when the file is clean, 1 when it broke any rule.
     """
     request = app.SourceRequest(None, file, symbol, timeframe, calendar, timezone, label)
-    try:
-        report = app.run_validate(settings_of(ctx, overrides), request)
-    except DataValidationError as error:
-        report = error.report
+    validation = app.run_validate(settings_of(ctx, overrides), request)
+    report = validation.report
+    line = None if validation.inference is None else validation.inference.line()
+    if line:
+        print_plain(line)
     _print_report(report)
+    if validation.hint:
+        print_plain(f"likely fix: {validation.hint}")
+    if validation.report_file is not None:
+        print_plain(f"full list: {validation.report_file}")
     if not report.is_clean:
         raise typer.Exit(1)
     console.print(f"[green]{file}: clean[/green] ({report.rows_in:,} rows)")
@@ -246,11 +252,8 @@ def _print_report(report: QualityReport) -> None:
         style = "red" if action.value == "rejected" else "yellow"
         table.add_row(rule.value, f"[{style}]{action.value}[/{style}]", f"{count:,}")
     console.print(table)
-    for violation in report.violations[:20]:
-        console.print(f"  {violation}", markup=False, highlight=False, soft_wrap=True)
-    hidden = sum(report.counts.values()) - min(len(report.violations), 20)
-    if hidden > 0:
-        console.print(f"  ... and {hidden:,} more")
+    for line in rule_lines(report):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_coverage(settings: Settings) -> None:

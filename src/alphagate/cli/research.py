@@ -11,6 +11,7 @@ import typer
 from alphagate.app import research
 from alphagate.cli import root as base
 from alphagate.cli.root import (
+    CalendarOption,
     EndOption,
     SetOption,
     StartOption,
@@ -38,6 +39,7 @@ def features_build(
     input_file: InputOption = None,
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
     start: StartOption = None,
     end: EndOption = None,
     profile: Annotated[
@@ -48,9 +50,17 @@ def features_build(
     """Build a feature profile for stored bars or a bars file; write `symbol, ts, features...`."""
     settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
-    bars = research.load_bars(
-        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    loaded = research.load_input(
+        settings,
+        path=input_file,
+        symbols=symbol or (),
+        timeframe=timeframe,
+        calendar=calendar,
+        say=base.print_plain,
+        start=start,
+        end=end,
     )
+    bars, settings = loaded.bars, loaded.settings
     with base.error_console.status("building features", spinner="dots"):
         features = research.build_feature_frame(settings, bars, profile)
     research.write_frame(features, output)
@@ -81,6 +91,7 @@ def labels_build(
     input_file: InputOption = None,
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
     start: StartOption = None,
     end: EndOption = None,
     overrides: SetOption = None,
@@ -90,9 +101,17 @@ def labels_build(
     Triple-barrier labels use the multiples saved by `labels calibrate`, or --pt and --sl.
     """
     settings = base.settings_of(ctx, overrides)
-    bars = research.load_bars(
-        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    loaded = research.load_input(
+        settings,
+        path=input_file,
+        symbols=symbol or (),
+        timeframe=timeframe,
+        calendar=calendar,
+        say=base.print_plain,
+        start=start,
+        end=end,
     )
+    bars, settings = loaded.bars, loaded.settings
     parsed = parse_horizons(horizons) if horizons else None
     if (pt is None) != (sl is None):
         raise typer.BadParameter("--pt and --sl go together")
@@ -113,14 +132,22 @@ def labels_calibrate(
     input_file: InputOption = None,
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
     start: StartOption = None,
     overrides: SetOption = None,
 ) -> None:
     """Choose triple-barrier multiples on training data only and save them."""
     settings = base.settings_of(ctx, overrides)
-    bars = research.load_bars(
-        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start
+    loaded = research.load_input(
+        settings,
+        path=input_file,
+        symbols=symbol or (),
+        timeframe=timeframe,
+        calendar=calendar,
+        say=base.print_plain,
+        start=start,
     )
+    bars, settings = loaded.bars, loaded.settings
     choice = research.calibrate_barriers(settings, bars, train_end)
     shares = ", ".join(f"{name} {share:.1%}" for name, share in choice.class_shares.items())
     base.print_plain(

@@ -53,7 +53,13 @@ SourceOption = Literal["bundled", "csv", "parquet", "synthetic"]
 SymbolOption = Annotated[
     str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
 ]
-TimeframeOption = Annotated[str | None, typer.Option(help="Bar size, e.g. 1m, 1h, 1d.")]
+TimeframeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Bar size, e.g. 1m, 1h, 1d [default: data.timeframe if set, else a file's "
+        "most common spacing]."
+    ),
+]
 SymbolsOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -63,7 +69,12 @@ SymbolsOption = Annotated[
 StartOption = Annotated[str | None, typer.Option(help="First date or instant (inclusive).")]
 EndOption = Annotated[str | None, typer.Option(help="Last date or instant (inclusive).")]
 CalendarOption = Annotated[
-    str | None, typer.Option(help="Exchange calendar code, or 'none' for 24/7 markets.")
+    str | None,
+    typer.Option(
+        help="Calendar of the file's bars: an exchange code (XNYS, XLON, ...), fx for the "
+        "currency week, or none (also 24/7, null) for markets that never close "
+        "[default: data.calendar if set, else inferred from the file]."
+    ),
 ]
 TimezoneOption = Annotated[
     str | None, typer.Option(help="IANA zone of naive timestamps in the file.")
@@ -79,9 +90,10 @@ def print_plain(text: str) -> None:
 
     What commands report (paths, run ids, counts, hashes) is data: read as
     markup, a ``[`` in a path would vanish, and highlighting would colour
-    numbers a script then has to strip.
+    numbers a script then has to strip; wrapped at the console's width, a
+    long path or message would break where a script cannot join it again.
     """
-    console.print(text, markup=False, highlight=False)
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:

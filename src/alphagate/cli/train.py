@@ -17,6 +17,7 @@ from alphagate.app import research
 from alphagate.cli import root as base
 from alphagate.cli.research import InputOption, parse_horizons
 from alphagate.cli.root import (
+    CalendarOption,
     EndOption,
     SetOption,
     StartOption,
@@ -45,6 +46,7 @@ def train(
     input_file: InputOption = None,
     symbol: SymbolsOption = None,
     timeframe: TimeframeOption = None,
+    calendar: CalendarOption = None,
     start: StartOption = None,
     end: EndOption = None,
     overrides: SetOption = None,
@@ -52,9 +54,17 @@ def train(
     """Train, calibrate and evaluate one model per horizon; track in MLflow; register it."""
     settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
-    bars = research.load_bars(
-        settings, path=input_file, symbols=symbol or (), timeframe=timeframe, start=start, end=end
+    loaded = research.load_input(
+        settings,
+        path=input_file,
+        symbols=symbol or (),
+        timeframe=timeframe,
+        calendar=calendar,
+        say=base.print_plain,
+        start=start,
+        end=end,
     )
+    bars, settings = loaded.bars, loaded.settings
     chosen = parse_horizons(horizons) if horizons else list(settings.labels.horizons)
     if trials < 0:
         raise typer.BadParameter("--trials must not be negative")

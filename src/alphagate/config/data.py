@@ -12,6 +12,26 @@ from alphagate.config.base import Section
 from alphagate.domain.timeframe import Timeframe
 
 Policy = Literal["error", "warn", "repair"]
+
+NO_CALENDAR_WORDS = ("none", "null", "24/7")
+"""Words for "no calendar: the market never closes", alike on the command line and in files."""
+
+
+def calendar_code(value: str | None) -> str | None:
+    """A calendar as written by a user, as the code the rest of the code knows.
+
+    ``none``, ``null`` and ``24/7`` (any case) all mean a market that trades
+    around the clock, so the command line and a config file read the same;
+    ``fx`` (any case) is the currency week; exchange codes stay as written.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lower() in NO_CALENDAR_WORDS:
+        return None
+    return "fx" if text.lower() == "fx" else text
+
+
 CheckPolicy = Literal["error", "warn"]
 
 
@@ -133,11 +153,18 @@ class DataConfig(Section):
     source: Literal["bundled", "csv", "parquet", "synthetic"] = Field(
         "bundled", description="Source used when a command does not name one."
     )
-    timeframe: str = Field("1d", description="Bar size of ingested data (1m ... 1M).")
+    timeframe: str = Field(
+        "1d",
+        description="Bar size of ingested data (1m ... 1M). A file read infers it (the most "
+        "common spacing) unless a config file, the environment or --set gives it.",
+    )
     calendar: str | None = Field(
         "XNYS",
-        description="Exchange calendar (exchange_calendars code) for sessions and gaps; "
-        "null for markets that trade around the clock.",
+        description="Exchange calendar (exchange_calendars code) for sessions and gaps; fx "
+        "for the currency week (Sunday to Friday 17:00 New York); null, none or 24/7 for "
+        "markets that trade around the clock. A file read (--data, --input, data validate, "
+        "data ingest --path) infers it from the bars unless a config file, the environment or "
+        "--set gives it.",
     )
     bundled_symbols: tuple[str, ...] = Field(
         ("^GSPC", "^IXIC"),
@@ -163,3 +190,8 @@ class DataConfig(Section):
     def _timeframe_is_standard(cls, value: str) -> str:
         Timeframe.parse(value)
         return value
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_words(cls, value: str | None) -> str | None:
+        return calendar_code(value)

@@ -6,6 +6,14 @@ an early close) and intraday bars end on clock boundaries inside sessions,
 the last one clipped to the close. Markets without a calendar (crypto) trade
 around the clock and their bars end on plain UTC boundaries.
 
+Besides the ``exchange_calendars`` codes there is ``fx``, the spot currency
+week: no exchange publishes it, and its sessions follow from one convention,
+New York 17:00. Session ``D`` (Monday to Friday) opens at 17:00 New York on
+the day before ``D`` and closes at 17:00 New York on ``D``, so the week runs
+from Sunday about 21:00/22:00 UTC to Friday about 21:00/22:00 UTC, moving
+with American daylight saving; daily FX bars close at 17:00 New York. It has
+no holidays: dealers quote through them, thinly.
+
 This module is the one place that knows this, so the quality checks (which bars
 should exist) and resampling (which period a bar belongs to) cannot disagree.
 """
@@ -27,6 +35,13 @@ if TYPE_CHECKING:
     from exchange_calendars import ExchangeCalendar
 
 _CALENDAR_START = "1990-01-01"
+
+FX = "fx"
+"""The spot currency week, Sunday 17:00 to Friday 17:00 New York (see the module docstring)."""
+
+_FX_ROLL_ZONE = "America/New_York"
+_FX_ROLL_HOUR = 17
+_FX_YEARS_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,8 @@ def exchange_calendar(code: str) -> ExchangeCalendar:
     except exchange_calendars.errors.InvalidCalendarName:
         raise DataError(
             f"unknown exchange calendar {code!r}; use an exchange_calendars code such as "
-            "XNYS, XNAS, XLON, or null for markets that trade around the clock"
+            "XNYS, XNAS, XLON, fx for the currency week, or none for markets that trade around "
+            "the clock"
         ) from None
 
 
@@ -64,6 +80,8 @@ def sessions(code: str) -> Sessions:
 
 @lru_cache(maxsize=8)
 def _sessions(code: str) -> Sessions:
+    if code == FX:
+        return _fx_sessions()
     calendar = exchange_calendar(code)
     schedule = calendar.schedule
     return Sessions(
@@ -71,6 +89,22 @@ def _sessions(code: str) -> Sessions:
         opens=pd.DatetimeIndex(schedule["open"]).tz_convert("UTC").as_unit("ns"),
         closes=pd.DatetimeIndex(schedule["close"]).tz_convert("UTC").as_unit("ns"),
     )
+
+
+def _fx_sessions() -> Sessions:
+    """Weekdays from 1990 to two years ahead, each from 17:00 New York the day before to 17:00."""
+    last = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None) + pd.DateOffset(
+        years=_FX_YEARS_AHEAD
+    )
+    dates = pd.bdate_range(_CALENDAR_START, last).as_unit("ns")
+    roll = pd.Timedelta(hours=_FX_ROLL_HOUR)
+
+    def at_roll(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        # 17:00 New York never falls in a daylight-saving change (02:00), so it always exists.
+        local = (days + roll).tz_localize(_FX_ROLL_ZONE)
+        return local.tz_convert("UTC").as_unit("ns")
+
+    return Sessions(dates=dates, opens=at_roll(dates - pd.Timedelta(days=1)), closes=at_roll(dates))
 
 
 def session_closes_for_dates(dates: pd.DatetimeIndex, code: str) -> pd.DatetimeIndex:

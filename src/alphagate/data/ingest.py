@@ -52,18 +52,21 @@ def validate_source(source: BarSource, policy: QualityConfig) -> QualityReport:
     return report
 
 
-def read_source(source: BarSource, policy: QualityConfig) -> pd.DataFrame:
+def read_source(
+    source: BarSource, policy: QualityConfig, report: QualityReport | None = None
+) -> pd.DataFrame:
     """Read a whole source as a canonical bars frame, held to the same rules as an ingest.
 
     Commands that work on a file without storing it (``features build --input``)
     use this, so a file that would be refused by the store is refused here too.
+    ``report``, when given, receives what the rules found, warnings included.
 
     Raises
     ------
     DataValidationError
         When any rule with policy ``error`` is broken.
     """
-    report = QualityReport(source=source.name)
+    report = QualityReport(source=source.name) if report is None else report
     frames = [  # each series is read for this frame alone, so its memory is handed over
         bars_of_symbol(symbol, flat, handed_over=True)
         for symbol, flat in _checked_series(source, policy, report, spill=False)

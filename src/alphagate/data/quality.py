@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from alphagate.config import QualityConfig
-from alphagate.data.calendar import bar_end_labels, expected_bar_ends
+from alphagate.data.calendar import bar_end_labels, expected_bar_ends, session_positions
 from alphagate.domain.bars import BAR_COLUMNS, PRICE_COLUMNS
 from alphagate.domain.quality_report import (
     MAX_RECORDED_PER_RULE,
@@ -306,10 +306,25 @@ def _check_calendar(
     ts = pd.DatetimeIndex(frame["ts"])
     labels = bar_end_labels(ts, context.timeframe, context.calendar)
     off = np.asarray(labels != ts.as_unit("ns"))
+    closed = np.zeros(len(ts), dtype=bool)
+    if context.calendar is not None and context.timeframe.is_intraday:
+        # Outside every session the labels fall back to clock boundaries, which such
+        # a bar may sit on: a bar on a closed market is off the calendar all the same.
+        closed = session_positions(ts, context.calendar) < 0
+        off |= closed
     if not off.any():
         return frame
     action = _action(policy.off_calendar)
     where = f"calendar {context.calendar}" if context.calendar else "UTC boundaries"
+
+    def describe(i: int) -> str:
+        if closed[i]:
+            return f"falls outside every session of calendar {context.calendar}"
+        return (
+            f"not a {context.timeframe} bar close on {where} "
+            f"(the bar containing it closes at {labels[i].isoformat()})"
+        )
+
     _report_rows(
         report,
         context,
@@ -318,10 +333,7 @@ def _check_calendar(
         rule=Rule.OFF_CALENDAR,
         action=action,
         column="ts",
-        describe=lambda i: (
-            f"not a {context.timeframe} bar close on {where} "
-            f"(the bar containing it closes at {labels[i].isoformat()})"
-        ),
+        describe=describe,
     )
     return _drop_flagged(frame, off, action)
 

@@ -2,9 +2,9 @@
 
 CSV and Parquet share this code, so both apply the same structural rules:
 every required column present, numbers that parse, timestamps that parse and
-say which instant they mean. Nothing is guessed: naive timestamps need a
-configured timezone, epoch numbers need a configured unit, and a file that
-mixes timestamps with and without a UTC offset is rejected.
+say which instant they mean. Nothing is guessed: naive intraday timestamps
+need a configured timezone, epoch numbers need a configured unit, and a file
+that mixes timestamps with and without a UTC offset is rejected.
 
 For daily and coarser bars the date as written names the trading day (the
 time of day and offset are ignored, as a reader of such a file would); the
@@ -415,9 +415,19 @@ class _TimestampParser:
         self.dates = wall if everywhere else self.dates.where(~mask, wall)
 
     def keep_naive(self, wall_clock: pd.Series, mask: np.ndarray) -> None:
-        """Attach the configured zone to naive times, refusing DST-ambiguous or missing ones."""
+        """Attach the configured zone to naive times, refusing DST-ambiguous or missing ones.
+
+        Without a zone, a daily file's naive times (``2020-01-02 00:00:00``,
+        a typed date) are its session dates as written, which is all a daily
+        bar needs; an intraday time without a zone names no instant and is refused.
+        """
         if self.spec.timezone is None:
-            self.reject(mask, Rule.TIMEZONE, _NAIVE_TEXT)
+            if self.spec.timeframe.is_intraday:
+                self.reject(mask, Rule.TIMEZONE, _NAIVE_TEXT)
+                return
+            mask = mask & ~self.bad
+            dates = wall_clock.reset_index(drop=True).dt.normalize().dt.as_unit("ns")
+            self.dates = self.dates.where(~mask, dates)
             return
         wall_clock = wall_clock.reset_index(drop=True).where(mask)
         localized = wall_clock.dt.tz_localize(
