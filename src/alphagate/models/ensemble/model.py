@@ -248,9 +248,9 @@ class EnsembleModel:
     def _measure(
         self,
         models: list[Model],
-        X: pd.DataFrame,
+        X: pd.DataFrame,  # noqa: N803
         y: pd.Series,
-        rule: RegimeRule,  # noqa: N803
+        rule: RegimeRule,
     ) -> Prior:
         probabilities = np.column_stack([m.predict_proba(X) for m in models])
         target = y.to_numpy(dtype=np.int64)
