@@ -168,6 +168,7 @@ def build_stages(settings: Settings, selection: Selection) -> list[Stage]:
             inputs=("data", "features", "labels"),
             config=(
                 "pipeline.model",
+                "pipeline.members",
                 "pipeline.trials",
                 "pipeline.seed",
                 "pipeline.calibration_methods",
@@ -432,6 +433,7 @@ def _train_stage(settings: Settings, context: StageContext) -> StageOutput:
             runs_dir=runs_dir,
             run_id=f"{context.run_dir.name}/{context.directory.name}",
             progress=context.say,
+            members=options.members,
         )
     for item in result.directory.iterdir():
         if item.name != MANIFEST:

@@ -105,6 +105,7 @@ class _Plan:
     optuna_url: str
     tracker: MlflowTracker
     say: Callable[[str], None]
+    members: tuple[str, ...] = ()
 
 
 def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
@@ -161,6 +162,8 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
         search = _search(plan, ts)
         plan.tracker.log_params({f"h{h}.{k}": v for k, v in search["best_params"].items()})
     params = search["best_params"] if search else None
+    if plan.family == "ensemble":
+        params = {"members": list(plan.members), "horizon": h}
     plan.say(f"h={h}: training {plan.family} on {len(ts)} samples")
     result = train_horizon(
         ts,
@@ -194,6 +197,24 @@ def _bars_summary(bars: pd.DataFrame) -> dict[str, Any]:
     return {"rows": len(bars), "symbols": symbols, "start": str(ts.min()), "end": str(ts.max())}
 
 
+def _check_members(family: Family, members: Sequence[str], trials: int) -> None:
+    """Refuse members without an ensemble, an ensemble without valid members, or a searched one."""
+    if family != "ensemble":
+        if members:
+            raise AlphagateError(f"members are for --model ensemble, not {family}; drop them")
+        return
+    from alphagate.models.ensemble import parse_members
+
+    try:
+        parse_members(list(members))
+    except ValueError as error:
+        raise AlphagateError(str(error)) from None
+    if trials > 0:
+        raise AlphagateError(
+            "an ensemble has no search space; train it with --trials 0 (members use defaults)"
+        )
+
+
 def run_training(
     settings: Settings,
     bars: pd.DataFrame,
@@ -206,6 +227,7 @@ def run_training(
     runs_dir: Path = Path("runs"),
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    members: Sequence[str] = (),
 ) -> TrainingRunResult:
     """Train, evaluate, save, track and register one model per horizon.
 
@@ -229,13 +251,18 @@ def run_training(
         Name of the run; defaults to ``<UTC time>-<config hash[:6]>``.
     progress
         Called with one line per step, for a CLI to print.
+    members
+        With ``family="ensemble"``, the member families (each fitted with
+        its defaults); refused with any other family.
 
     Raises
     ------
     AlphagateError
         When ``runs_dir/run_id/train`` already exists: a finished stage is
-        never overwritten.
+        never overwritten; when members are wrong for the family, or an
+        ensemble is to be searched.
     """
+    _check_members(family, members, trials)
     started = time.perf_counter()
     chash = config_hash(settings)
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{chash[:6]}"
@@ -255,8 +282,16 @@ def run_training(
         optuna_url=f"sqlite:///{runs_dir / 'optuna.db'}",
         tracker=tracker,
         say=progress or (lambda _message: None),
+        members=tuple(members),
     )
-    choices = {"seed": seed, "family": family, "trials": trials, "calibration": calibration}
+    choices: dict[str, Any] = {
+        "seed": seed,
+        "family": family,
+        "trials": trials,
+        "calibration": calibration,
+    }
+    if family == "ensemble":
+        choices["members"] = list(members)
     tags = {"alphagate.run_id": run_id, "config_hash": chash, "data_hash": plan.data_hash}
     try:
         building.mkdir()

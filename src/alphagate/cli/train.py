@@ -30,8 +30,13 @@ from alphagate.cli.root import (
 def train(
     ctx: typer.Context,
     model: Annotated[
-        Literal["logreg", "lightgbm", "catboost"], typer.Option(help="Model family.")
+        Literal["logreg", "lightgbm", "catboost", "ensemble"],
+        typer.Option(help="Model family; ensemble combines the --members."),
     ] = "lightgbm",
+    members: Annotated[
+        str | None,
+        typer.Option(help="With --model ensemble: comma-separated member families."),
+    ] = None,
     horizons: Annotated[
         str | None, typer.Option(help="Comma-separated horizons in bars; default labels.horizons.")
     ] = None,
@@ -68,6 +73,7 @@ def train(
     chosen = parse_horizons(horizons) if horizons else list(settings.labels.horizons)
     if trials < 0:
         raise typer.BadParameter("--trials must not be negative")
+    chosen_members = _members(model, members, trials)
 
     def say(message: str) -> None:
         base.error_console.print(
@@ -87,6 +93,7 @@ def train(
         runs_dir=runs_dir,
         run_id=run_id,
         progress=say,
+        members=chosen_members,
     )
     table = Table(title=f"{model}: out-of-sample (holdout) metrics, run {result.run_id}")
     for column in ("horizon", "accuracy", "roc_auc", "ece raw", "ece calibrated", "ic", "model"):
@@ -106,6 +113,26 @@ def train(
         )
     base.console.print(table)
     base.print_plain(f"artifacts: {result.directory}")
+
+
+def _members(model: str, members: str | None, trials: int) -> list[str]:
+    """The ``--members`` list, checked against ``--model`` before any data is read."""
+    names = [name.strip() for name in (members or "").split(",") if name.strip()]
+    if model != "ensemble":
+        if names:
+            raise typer.BadParameter("--members needs --model ensemble", param_hint="--members")
+        return []
+    from alphagate.models.ensemble import parse_members
+
+    try:
+        parse_members(names)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--members") from None
+    if trials > 0:
+        raise typer.BadParameter(
+            "an ensemble has no search space; use --trials 0", param_hint="--trials"
+        )
+    return names
 
 
 RunOption = Annotated[

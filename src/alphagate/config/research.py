@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from alphagate.config.base import Section
 
@@ -106,8 +106,13 @@ class PipelineConfig(Section):
         Path("runs"), description="Root of runs/<run_id>/<stage>/, MLflow and Optuna storage."
     )
     seed: int = Field(7, description="Seed of every random choice the stages make.")
-    model: Literal["logreg", "lightgbm", "catboost"] = Field(
+    model: Literal["logreg", "lightgbm", "catboost", "ensemble"] = Field(
         "lightgbm", description="Model family the train stage fits per horizon."
+    )
+    members: tuple[str, ...] = Field(
+        (),
+        description="With model: ensemble, the member families it combines "
+        "(e.g. [lightgbm, logreg]); each is fitted with its defaults.",
     )
     trials: int = Field(
         0, ge=0, description="Optuna trials per horizon in the train stage (0: the defaults)."
@@ -130,3 +135,16 @@ class PipelineConfig(Section):
     validation: ValidationConfig = Field(
         default_factory=ValidationConfig, description="Validation thresholds."
     )
+
+    @model_validator(mode="after")
+    def _members_go_with_an_ensemble(self) -> PipelineConfig:
+        """An ensemble needs members, and only an ensemble takes them; names are checked later."""
+        if self.model == "ensemble" and not self.members:
+            raise ValueError(
+                "pipeline.model: ensemble needs pipeline.members, e.g. [lightgbm, logreg]"
+            )
+        if self.model != "ensemble" and self.members:
+            raise ValueError(
+                f"pipeline.members is only for pipeline.model: ensemble (model is {self.model})"
+            )
+        return self

@@ -22,12 +22,13 @@ from alphagate.models.logistic import FAMILY as LOGREG_FAMILY
 from alphagate.models.logistic import LogisticModel
 from alphagate.models.protocol import Model, read_sidecar
 
-Family = Literal["logreg", "lightgbm", "catboost"]
+Family = Literal["logreg", "lightgbm", "catboost", "ensemble"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 
 _LOGREG_ARGUMENTS = ("C", "max_iter")
 _LIGHTGBM_ARGUMENTS = ("num_boost_round", "early_stopping_rounds")
 _CATBOOST_ARGUMENTS = ("iterations", "early_stopping_rounds")
+_ENSEMBLE_FAMILY = "ensemble"
 
 
 def _suggestion(name: object, options: tuple[str, ...]) -> str:
@@ -60,7 +61,9 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     Parameters
     ----------
     family
-        ``"logreg"``, ``"lightgbm"`` or ``"catboost"``.
+        ``"logreg"``, ``"lightgbm"``, ``"catboost"`` or ``"ensemble"`` (whose
+        ``params`` are ``members``, ``horizon`` and the combination settings:
+        ``alphagate.models.ensemble.EnsembleModel.from_params``).
     seed
         Seed of every random choice the family makes.
     params
@@ -89,6 +92,11 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     if family == CATBOOST_FAMILY:
         structural, rest = _split_arguments(given, _CATBOOST_ARGUMENTS)
         return CatBoostModel(params=rest, seed=seed, **structural)
+    if family == _ENSEMBLE_FAMILY:
+        # Imported here: the ensemble builds its members through this module.
+        from alphagate.models.ensemble import EnsembleModel
+
+        return EnsembleModel.from_params(seed=seed, params=given)
     raise _unknown_family(family, "")
 
 
@@ -110,4 +118,8 @@ def load_model(directory: Path) -> Model:
         return LightGBMModel.load(directory)
     if family == CATBOOST_FAMILY:
         return CatBoostModel.load(directory)
+    if family == _ENSEMBLE_FAMILY:
+        from alphagate.models.ensemble import EnsembleModel
+
+        return EnsembleModel.load(directory)
     raise _unknown_family(family, f" in {directory}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,27 @@ from alphagate.models.protocol import Model
 
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 _FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class ModelStream(Protocol):
+    """A model's predictions kept across bar closes (an ensemble's running member losses)."""
+
+    def predict_proba(self, ts: int, X: pd.DataFrame) -> npt.NDArray[np.float64]:  # noqa: N803
+        """P(up) per row of ``X`` (index ``symbol``), their bars closing at ``ts``."""
+        ...
+
+
+@runtime_checkable
+class StreamingModel(Protocol):
+    """A model whose prediction at a bar depends on its earlier bars, as its batch path reads them.
+
+    The online predictor asks it for one stream per column and feeds that
+    the bars in order, so the online numbers are the batch ones.
+    """
+
+    def stream(self) -> ModelStream:
+        """A fresh stream, with no bar seen yet."""
+        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +152,9 @@ class OnlinePredictor:
         self._profile, self._registry, self._calendar = profile, registry, calendar
         self._symbols = None if symbols is None else frozenset(symbols)
         self._bars: dict[str, _GrowingBars] = {}
+        self._streams = {
+            m.column: m.model.stream() for m in models if isinstance(m.model, StreamingModel)
+        }
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -178,7 +202,11 @@ class OnlinePredictor:
         for entry in self._models:
             if entry.valid_from is not None and ts < entry.valid_from:
                 continue
-            raw = entry.model.predict_proba(rows)
+            stream = self._streams.get(entry.column)
+            if stream is None:
+                raw = entry.model.predict_proba(rows)
+            else:
+                raw = stream.predict_proba(ts, rows)
             calibrated = entry.calibrator.transform(np.asarray(raw, dtype=np.float64))
             for symbol, p in zip(rows.index, calibrated.tolist(), strict=True):
                 if symbol in out:
