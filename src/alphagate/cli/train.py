@@ -29,7 +29,11 @@ from alphagate.cli.root import (
 def train(
     ctx: typer.Context,
     model: Annotated[
-        Literal["logreg", "lightgbm", "catboost"], typer.Option(help="Model family.")
+        Literal["logreg", "lightgbm", "catboost", "cnn_lstm", "tft", "nbeats"],
+        typer.Option(
+            help="Model family; cnn_lstm, tft and nbeats are PyTorch nets with Beta outputs, "
+            "sized by pipeline.deep (e.g. --set pipeline.deep.epochs=5)."
+        ),
     ] = "lightgbm",
     horizons: Annotated[
         str | None, typer.Option(help="Comma-separated horizons in bars; default labels.horizons.")

@@ -15,14 +15,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
+from alphagate.models.deep import DEEP_FAMILIES, DeepFamily
 from alphagate.models.gbm import CATBOOST_FAMILY, LIGHTGBM_FAMILY, CatBoostModel, LightGBMModel
 from alphagate.models.logistic import FAMILY as LOGREG_FAMILY
 from alphagate.models.logistic import LogisticModel
 from alphagate.models.protocol import Model, read_sidecar
 
-Family = Literal["logreg", "lightgbm", "catboost"]
+Family = Literal["logreg", "lightgbm", "catboost", "cnn_lstm", "tft", "nbeats"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 
 _LOGREG_ARGUMENTS = ("C", "max_iter")
@@ -60,13 +61,15 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     Parameters
     ----------
     family
-        ``"logreg"``, ``"lightgbm"`` or ``"catboost"``.
+        ``"logreg"``, ``"lightgbm"``, ``"catboost"``, or a deep family
+        (``"cnn_lstm"``, ``"tft"``, ``"nbeats"``).
     seed
         Seed of every random choice the family makes.
     params
         Flat hyperparameters. ``logreg`` takes only ``C`` and ``max_iter``;
         the boosters take their round count and ``early_stopping_rounds`` plus
-        any library parameter (see ``alphagate.models.gbm``).
+        any library parameter (see ``alphagate.models.gbm``); the deep
+        families take ``alphagate.models.deep.DeepParams``'s fields.
 
     Raises
     ------
@@ -89,6 +92,10 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     if family == CATBOOST_FAMILY:
         structural, rest = _split_arguments(given, _CATBOOST_ARGUMENTS)
         return CatBoostModel(params=rest, seed=seed, **structural)
+    if family in DEEP_FAMILIES:
+        from alphagate.models.deep.model import DeepModel
+
+        return DeepModel(cast(DeepFamily, family), seed=seed, params=given)
     raise _unknown_family(family, "")
 
 
@@ -110,4 +117,8 @@ def load_model(directory: Path) -> Model:
         return LightGBMModel.load(directory)
     if family == CATBOOST_FAMILY:
         return CatBoostModel.load(directory)
+    if family in DEEP_FAMILIES:
+        from alphagate.models.deep.model import DeepModel
+
+        return DeepModel.load(directory)
     raise _unknown_family(family, f" in {directory}")
