@@ -127,12 +127,13 @@ class TrainingOptions:
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: mean training loss, validation log loss, wall seconds."""
+    """One epoch: mean training loss, validation log loss, wall and process CPU seconds."""
 
     epoch: int
     train_loss: float
     val_loss: float
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def train_network(
     ):
         task = bar.add_task(description, total=options.epochs)
         for epoch in range(options.epochs):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             net.train()
             total, count = 0.0, 0
             for batch in _batches(len(train), options.batch_size, generator):
@@ -285,7 +286,13 @@ def train_network(
                 total += float(loss.detach()) * len(rows)
                 count += len(rows)
             val_loss = _validation_loss(net, valid, options.batch_size)
-            record = EpochRecord(epoch, total / count, val_loss, time.perf_counter() - began)
+            record = EpochRecord(
+                epoch,
+                total / count,
+                val_loss,
+                time.perf_counter() - began,
+                time.process_time() - began_cpu,
+            )
             history.append(record)
             _log_to_mlflow(record, f"{description}.")
             bar.update(task, advance=1, description=f"{description} val {val_loss:.4f}")
