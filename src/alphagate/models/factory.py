@@ -93,9 +93,9 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
         structural, rest = _split_arguments(given, _CATBOOST_ARGUMENTS)
         return CatBoostModel(params=rest, seed=seed, **structural)
     if family in DEEP_FAMILIES:
-        from alphagate.models.deep.model import DeepModel
+        from alphagate.models.deep.model import make_deep_model
 
-        return DeepModel(cast(DeepFamily, family), seed=seed, params=given)
+        return make_deep_model(cast(DeepFamily, family), seed=seed, params=given)
     raise _unknown_family(family, "")
 
 

@@ -293,37 +293,6 @@ class DeepModel:
             index=X.index,
         )
 
-    def attention_weights(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
-        """``cnn_lstm``: the attention over each row's window, ``(len(X), window)``, oldest first.
-
-        Raises
-        ------
-        ValueError
-            For another family.
-        """
-        if self.family != "cnn_lstm":
-            raise ValueError(f"attention_weights is a cnn_lstm output; this is {self.family}")
-        self._outputs(X)
-        assert isinstance(self._net, CnnLstmNet) and self._net.last_attention is not None
-        weights: FloatArray = self._net.last_attention.numpy().astype(np.float64)
-        return weights
-
-    def regime_proba(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
-        """``nbeats`` with its regime head: P(trending, ranging, high volatility) per row.
-
-        Raises
-        ------
-        ValueError
-            The model has no regime head.
-        """
-        output = self._outputs(X)
-        if output.regime_logits is None:
-            raise ValueError("this model has no regime head; fit nbeats with regime_head=True")
-        from alphagate.models.deep.networks import REGIME_CLASSES
-
-        probabilities = torch.softmax(output.regime_logits, dim=-1).numpy()
-        return pd.DataFrame(probabilities, index=X.index, columns=list(REGIME_CLASSES))
-
     def _selection_importances(self, data: WindowData) -> list[float]:
         """Mean variable-selection weight per feature over the training windows."""
         assert isinstance(self._net, TftNet)
@@ -335,19 +304,6 @@ class DeepModel:
                 assert self._net.last_selection is not None
                 total += self._net.last_selection.sum(dim=0)
         return (total / len(data)).tolist()
-
-    def feature_importances(self) -> pd.Series:
-        """``tft``: mean variable-selection weight per feature (sums to 1).
-
-        Raises
-        ------
-        ValueError
-            For another family (their nets have no per-feature selection).
-        """
-        check_fitted(self._feature_names, self.family)
-        if self.family != "tft":
-            raise ValueError(f"feature_importances is a tft output; this is {self.family}")
-        return pd.Series(self._importances, index=self._feature_names, name="selection_weight")
 
     def save(self, directory: Path) -> None:
         """Write ``model.pt`` (the state dict) and then ``model.json``."""
@@ -384,7 +340,9 @@ class DeepModel:
         family = body.get("family")
         if family not in DEEP_FAMILIES:
             raise ValueError(f"{directory} holds a {family!r} model, not a deep one")
-        model = cls(family, seed=body["seed"], params=body.get("params"))
+        model = MODEL_CLASSES[family](seed=body["seed"], params=body.get("params"))
+        if not isinstance(model, cls):
+            raise ValueError(f"{directory} holds a {family!r} model, not a {cls.__name__}")
         names = list(body["feature_names"])
         path = directory / WEIGHTS_FILE
         if not path.is_file():
@@ -401,3 +359,69 @@ class DeepModel:
         model._history = [EpochRecord(**record) for record in body.get("history", [])]
         model._importances = list(body.get("importances", []))
         return model
+
+
+class CnnLstmModel(DeepModel):
+    """``cnn_lstm``: multi-scale CNN, bidirectional LSTM, attention; short horizons."""
+
+    def __init__(self, seed: int = 0, params: dict[str, Any] | None = None) -> None:
+        super().__init__("cnn_lstm", seed, params)
+
+    def attention_weights(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
+        """The attention over each row's window, ``(len(X), window)``, oldest step first."""
+        self._outputs(X)
+        assert isinstance(self._net, CnnLstmNet) and self._net.last_attention is not None
+        weights: FloatArray = self._net.last_attention.numpy().astype(np.float64)
+        return weights
+
+
+class TftModel(DeepModel):
+    """``tft``: variable selection, LSTM encoder, attention; medium horizons."""
+
+    def __init__(self, seed: int = 0, params: dict[str, Any] | None = None) -> None:
+        super().__init__("tft", seed, params)
+
+    def feature_importances(self) -> pd.Series:
+        """``tft``: mean variable-selection weight per feature (sums to 1)."""
+        check_fitted(self._feature_names, self.family)
+        return pd.Series(self._importances, index=self._feature_names, name="selection_weight")
+
+
+class NBeatsModel(DeepModel):
+    """``nbeats``: N-BEATS blocks and a Transformer encoder, optional regime head; long horizons."""
+
+    def __init__(self, seed: int = 0, params: dict[str, Any] | None = None) -> None:
+        super().__init__("nbeats", seed, params)
+
+    def regime_proba(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
+        """``nbeats`` with its regime head: P(trending, ranging, high volatility) per row.
+
+        Raises
+        ------
+        ValueError
+            The model has no regime head.
+        """
+        output = self._outputs(X)
+        if output.regime_logits is None:
+            raise ValueError("this model has no regime head; fit nbeats with regime_head=True")
+        from alphagate.models.deep.networks import REGIME_CLASSES
+
+        probabilities = torch.softmax(output.regime_logits, dim=-1).numpy()
+        return pd.DataFrame(probabilities, index=X.index, columns=list(REGIME_CLASSES))
+
+
+MODEL_CLASSES: dict[str, type[CnnLstmModel] | type[TftModel] | type[NBeatsModel]] = {
+    "cnn_lstm": CnnLstmModel,
+    "tft": TftModel,
+    "nbeats": NBeatsModel,
+}
+"""The class of each deep family; ``DeepModel.load`` picks from it by the sidecar."""
+
+
+def make_deep_model(
+    family: DeepFamily, seed: int = 0, params: dict[str, Any] | None = None
+) -> DeepModel:
+    """An unfitted model of a deep ``family``, of the class with that family's outputs."""
+    if family not in MODEL_CLASSES:
+        raise ValueError(f"unknown deep family {family!r}; known: {', '.join(DEEP_FAMILIES)}")
+    return MODEL_CLASSES[family](seed=seed, params=params)
