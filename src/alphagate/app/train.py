@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.config import Settings, config_hash
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration_metrics import plot_reliability_diagram
+from alphagate.models.deep import DEEP_FAMILIES
 from alphagate.models.factory import Family
 from alphagate.runs import horizon_name, write_json
 from alphagate.runs.layout import (
@@ -106,6 +107,7 @@ class _Plan:
     tracker: MlflowTracker
     say: Callable[[str], None]
     members: tuple[str, ...] = ()
+    base_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
@@ -122,6 +124,7 @@ def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
         seed=plan.seed,
         study_name=f"{plan.family}-h{ts.horizon}-{plan.config_hash}-{plan.data_hash[:12]}",
         storage_url=plan.optuna_url,
+        fixed_params=plan.base_params,
     )
     return dataclasses.asdict(found)
 
@@ -161,7 +164,7 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
         plan.say(f"h={h}: searching {plan.trials} trial(s)")
         search = _search(plan, ts)
         plan.tracker.log_params({f"h{h}.{k}": v for k, v in search["best_params"].items()})
-    params = search["best_params"] if search else None
+    params = {**plan.base_params, **(search["best_params"] if search else {})} or None
     if plan.family == "ensemble":
         params = {"members": list(plan.members), "horizon": h}
     plan.say(f"h={h}: training {plan.family} on {len(ts)} samples")
@@ -283,6 +286,7 @@ def run_training(
         tracker=tracker,
         say=progress or (lambda _message: None),
         members=tuple(members),
+        base_params=settings.pipeline.deep.model_dump() if family in DEEP_FAMILIES else {},
     )
     choices: dict[str, Any] = {
         "seed": seed,

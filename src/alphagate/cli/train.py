@@ -30,8 +30,12 @@ from alphagate.cli.root import (
 def train(
     ctx: typer.Context,
     model: Annotated[
-        Literal["logreg", "lightgbm", "catboost", "ensemble"],
-        typer.Option(help="Model family; ensemble combines the --members."),
+        Literal["logreg", "lightgbm", "catboost", "cnn_lstm", "tft", "nbeats", "ensemble"],
+        typer.Option(
+            help="Model family; cnn_lstm, tft and nbeats are PyTorch nets with Beta outputs, "
+            "sized by pipeline.deep (e.g. --set pipeline.deep.epochs=5); ensemble combines "
+            "the --members."
+        ),
     ] = "lightgbm",
     members: Annotated[
         str | None,

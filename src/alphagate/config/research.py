@@ -99,6 +99,34 @@ class ValidationConfig(Section):
     )
 
 
+class DeepConfig(Section):
+    """Sizes and training of the PyTorch families (``cnn_lstm``, ``tft``, ``nbeats``).
+
+    Passed as parameters to every deep model the train stage and ``alphagate
+    train`` fit; a search's trial values override them. The defaults are small
+    enough to train on two CPU cores in about a minute per fit on the bundled
+    data. ``alphagate.models.deep.DeepParams`` checks the combinations (heads
+    must divide hidden_size; the regime head is nbeats-only).
+    """
+
+    window: int = Field(16, ge=1, description="Bars per input window, ending at the row.")
+    hidden_size: int = Field(16, ge=1, description="Hidden width of every layer.")
+    layers: int = Field(1, ge=1, description="LSTM / Transformer / N-BEATS layers.")
+    heads: int = Field(2, ge=1, description="Attention heads (must divide hidden_size).")
+    dropout: float = Field(0.1, ge=0, le=0.9, description="Dropout rate.")
+    blocks: int = Field(2, ge=1, description="N-BEATS blocks (nbeats only).")
+    epochs: int = Field(20, ge=1, description="Most epochs per fit (early stopping may stop it).")
+    batch_size: int = Field(256, ge=1, description="Windows per optimiser step.")
+    learning_rate: float = Field(3e-3, gt=0, description="OneCycle's peak AdamW learning rate.")
+    patience: int = Field(4, ge=1, description="Epochs without a better validation loss to stop.")
+    regime_head: bool = Field(
+        False, description="nbeats: train the auxiliary trending/ranging/high-vol head."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Training device; auto is CUDA when present, else CPU."
+    )
+
+
 class PipelineConfig(Section):
     """The research pipeline: where runs go, the model it trains, how it validates."""
 
@@ -106,8 +134,8 @@ class PipelineConfig(Section):
         Path("runs"), description="Root of runs/<run_id>/<stage>/, MLflow and Optuna storage."
     )
     seed: int = Field(7, description="Seed of every random choice the stages make.")
-    model: Literal["logreg", "lightgbm", "catboost", "ensemble"] = Field(
-        "lightgbm", description="Model family the train stage fits per horizon."
+    model: Literal["logreg", "lightgbm", "catboost", "cnn_lstm", "tft", "nbeats", "ensemble"] = (
+        Field("lightgbm", description="Model family the train stage fits per horizon.")
     )
     members: tuple[str, ...] = Field(
         (),
@@ -128,6 +156,9 @@ class PipelineConfig(Section):
         ge=2,
         description="Time-ordered folds of the out-of-fold predictions used to compare "
         "calibrators.",
+    )
+    deep: DeepConfig = Field(
+        default_factory=DeepConfig, description="Sizes and training of the PyTorch families."
     )
     backtest: PipelineBacktestConfig = Field(
         default_factory=PipelineBacktestConfig, description="The backtest stage."

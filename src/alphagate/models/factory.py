@@ -15,14 +15,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
+from alphagate.models.deep import DEEP_FAMILIES, DeepFamily
 from alphagate.models.gbm import CATBOOST_FAMILY, LIGHTGBM_FAMILY, CatBoostModel, LightGBMModel
 from alphagate.models.logistic import FAMILY as LOGREG_FAMILY
 from alphagate.models.logistic import LogisticModel
 from alphagate.models.protocol import Model, read_sidecar
 
-Family = Literal["logreg", "lightgbm", "catboost", "ensemble"]
+Family = Literal["logreg", "lightgbm", "catboost", "cnn_lstm", "tft", "nbeats", "ensemble"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 
 _LOGREG_ARGUMENTS = ("C", "max_iter")
@@ -61,7 +62,8 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     Parameters
     ----------
     family
-        ``"logreg"``, ``"lightgbm"``, ``"catboost"`` or ``"ensemble"`` (whose
+        ``"logreg"``, ``"lightgbm"``, ``"catboost"``, a deep family
+        (``"cnn_lstm"``, ``"tft"``, ``"nbeats"``) or ``"ensemble"`` (whose
         ``params`` are ``members``, ``horizon`` and the combination settings:
         ``alphagate.models.ensemble.EnsembleModel.from_params``).
     seed
@@ -69,7 +71,8 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
     params
         Flat hyperparameters. ``logreg`` takes only ``C`` and ``max_iter``;
         the boosters take their round count and ``early_stopping_rounds`` plus
-        any library parameter (see ``alphagate.models.gbm``).
+        any library parameter (see ``alphagate.models.gbm``); the deep
+        families take ``alphagate.models.deep.DeepParams``'s fields.
 
     Raises
     ------
@@ -97,6 +100,10 @@ def make_model(family: Family, *, seed: int, params: Mapping[str, Any] | None = 
         from alphagate.models.ensemble import EnsembleModel
 
         return EnsembleModel.from_params(seed=seed, params=given)
+    if family in DEEP_FAMILIES:
+        from alphagate.models.deep.model import make_deep_model
+
+        return make_deep_model(cast(DeepFamily, family), seed=seed, params=given)
     raise _unknown_family(family, "")
 
 
@@ -122,4 +129,8 @@ def load_model(directory: Path) -> Model:
         from alphagate.models.ensemble import EnsembleModel
 
         return EnsembleModel.load(directory)
+    if family in DEEP_FAMILIES:
+        from alphagate.models.deep.model import DeepModel
+
+        return DeepModel.load(directory)
     raise _unknown_family(family, f" in {directory}")

@@ -24,7 +24,7 @@ find noise on financial data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,22 +83,42 @@ def _catboost_space(trial: optuna.Trial) -> dict[str, Any]:
     }
 
 
+def _deep_space(trial: optuna.Trial) -> dict[str, Any]:
+    """Architecture sizes of the PyTorch families, kept small: 2 heads divide every width."""
+    return {
+        "window": trial.suggest_categorical("window", [8, 16, 32]),
+        "hidden_size": trial.suggest_categorical("hidden_size", [8, 16, 32]),
+        "layers": trial.suggest_int("layers", 1, 2),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.3),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-3, 1e-2, log=True),
+    }
+
+
 SEARCH_SPACES: dict[str, Callable[[optuna.Trial], dict[str, Any]]] = {
     "logreg": _logreg_space,
     "lightgbm": _lightgbm_space,
     "catboost": _catboost_space,
+    "cnn_lstm": _deep_space,
+    "tft": _deep_space,
+    "nbeats": _deep_space,
 }
 
 
 def _objective(
-    ts: TrainingSet, family: Family, seed: int, n_splits: int, embargo: float
+    ts: TrainingSet,
+    *,
+    family: Family,
+    seed: int,
+    n_splits: int,
+    embargo: float,
+    fixed_params: Mapping[str, Any],
 ) -> Callable[[optuna.Trial], float]:
     """The trial function: fit each purged fold, report the running mean loss, maybe prune."""
     splits = purged_kfold(ts.t0, ts.t1, n_splits=n_splits, embargo=embargo)
     space = SEARCH_SPACES[family]
 
     def objective(trial: optuna.Trial) -> float:
-        params = space(trial)
+        params = {**fixed_params, **space(trial)}
         losses: list[float] = []
         for step, split in enumerate(splits):
             model = make_model(family, seed=seed, params=params)
@@ -127,6 +147,7 @@ def search_hyperparameters(
     storage_url: str | None = None,
     n_splits: int = 5,
     embargo: float = 0.01,
+    fixed_params: Mapping[str, Any] | None = None,
 ) -> SearchResult:
     """Run ``n_trials`` more trials of ``family``'s search space and return the best so far.
 
@@ -136,7 +157,7 @@ def search_hyperparameters(
         The samples to cross-validate on (the training part only: never
         search on the holdout that will judge the result).
     family
-        ``"logreg"``, ``"lightgbm"`` or ``"catboost"``.
+        A family of ``SEARCH_SPACES``.
     n_trials
         Trials to add in this call.
     seed
@@ -147,6 +168,9 @@ def search_hyperparameters(
         An Optuna storage URL, or ``None`` for an in-memory study.
     n_splits, embargo
         The purged k-fold.
+    fixed_params
+        Parameters every trial shares, under the searched ones (the deep
+        families' epochs, patience, device from ``pipeline.deep``).
 
     Raises
     ------
@@ -168,7 +192,15 @@ def search_hyperparameters(
     # sampler restarted from ``seed``; offsetting by the trials already stored
     # keeps a resume deterministic without repeating them.
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
-    study.optimize(_objective(ts, family, seed, n_splits, embargo), n_trials=n_trials)
+    objective = _objective(
+        ts,
+        family=family,
+        seed=seed,
+        n_splits=n_splits,
+        embargo=embargo,
+        fixed_params=fixed_params or {},
+    )
+    study.optimize(objective, n_trials=n_trials)
     best = study.best_trial
     return SearchResult(
         best_params=dict(best.params),
