@@ -10,7 +10,8 @@ reading is below 0.1 no shift, 0.1 to 0.25 some, above 0.25 a shifted
 population. An empty bin would make the log infinite, so shares are floored
 at a small epsilon first (``health.model.psi_epsilon``).
 
-The bins are the training values' deciles (or ``bins``-quantiles), so each
+The bins are the training values' deciles (or ``bins``-quantiles, each an
+observed value), so each
 holds about the same share of training data and the index weighs the whole
 range; repeated values (a discrete feature) merge quantiles, and the
 expected shares are then counted from the training data rather than assumed
@@ -78,7 +79,10 @@ class FeatureProfile:
                 f"profiling a feature needs bins >= 2 and >= bins finite values, "
                 f"got {bins} bins and {len(data)} values"
             )
-        edges = np.unique(np.quantile(data, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+        # "higher": every edge is an observed training value, so a discrete feature's
+        # bins fall on its values instead of between them.
+        quantiles = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+        edges = np.unique(np.quantile(data, quantiles, method="higher"))
         profile = cls(edges, np.zeros(len(edges) + 1))
         return cls(edges, profile.bin_shares(data))
 
