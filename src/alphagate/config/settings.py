@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from alphagate.config.base import Section
 from alphagate.config.data import DataConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
-from alphagate.config.trading import DecisionConfig, ExecutionConfig, RiskConfig
+from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
 
 
 class StorageConfig(Section):
@@ -62,4 +62,7 @@ class Settings(Section):
     risk: RiskConfig = Field(default_factory=RiskConfig, description="The risk guard.")
     decision: DecisionConfig = Field(
         default_factory=DecisionConfig, description="The model strategy's decision path."
+    )
+    health: HealthConfig = Field(
+        default_factory=HealthConfig, description="Degradation levels and model staleness."
     )

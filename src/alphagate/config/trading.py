@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from alphagate.config.base import Section
 
@@ -165,6 +165,11 @@ class RiskConfig(Section):
     kill_switch_file: Path | None = Field(
         None, description="The operator's emergency-stop file: while it exists nothing trades."
     )
+    kill_switch_state: Path = Field(
+        Path("state/kill_switch.json"),
+        description="Where paper and live trading keep the kill switch's latched state and "
+        "history; the kill-switch command reads and writes it.",
+    )
     breaker: BreakerConfig = Field(
         default_factory=BreakerConfig, description="Correlation breaker."
     )
@@ -298,3 +303,81 @@ class DecisionConfig(Section):
         "checked by the spread gate; keep it equal to execution.conservative.spread_bps.",
     )
     adv_window: int = Field(20, ge=1, description="Bars of the average volume (ADV).")
+
+
+class ModelStalenessConfig(Section):
+    """When a trained model counts as stale: age, feature drift (PSI), resolved IC and accuracy.
+
+    Each check is fresh, warn or stale; the worst one sets the confidence
+    multiplier and any stale one raises the retrain flag. The IC of ``n``
+    resolved predictions has a standard error of about ``1 / sqrt(n)``
+    (0.06 at 250), so thresholds near zero need a long window to mean much.
+    """
+
+    max_age_days: float = Field(
+        90.0, gt=0, description="A model trained longer ago than this is stale."
+    )
+    psi_bins: int = Field(
+        10, ge=2, description="Quantile bins of each feature's training distribution."
+    )
+    psi_epsilon: float = Field(
+        1e-4, gt=0, lt=0.01, description="Floor of a bin's share, so an empty bin stays finite."
+    )
+    psi_warn: float = Field(0.1, ge=0, description="PSI of a feature from which drift warns.")
+    psi_stale: float = Field(0.25, gt=0, description="PSI of a feature from which it is stale.")
+    psi_window: int = Field(250, ge=10, description="Latest feature rows compared with training.")
+    psi_min_rows: int = Field(100, ge=10, description="Rows before the PSI is judged.")
+    window: int = Field(250, ge=10, description="Latest resolved predictions of the IC/accuracy.")
+    min_resolved: int = Field(
+        50, ge=10, description="Resolved predictions before the IC and accuracy are judged."
+    )
+    ic_warn: float = Field(0.0, description="Rolling IC at or below which the model warns.")
+    ic_stale: float = Field(-0.05, description="Rolling IC at or below which it is stale.")
+    accuracy_warn: float = Field(
+        0.5, ge=0, le=1, description="Hit rate at or below which the model warns."
+    )
+    accuracy_stale: float = Field(
+        0.45, ge=0, le=1, description="Hit rate at or below which it is stale."
+    )
+    warn_multiplier: float = Field(
+        0.5, ge=0, le=1, description="Confidence multiplier while the worst check warns."
+    )
+    stale_multiplier: float = Field(
+        0.25, ge=0, le=1, description="Confidence multiplier while any check is stale."
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> ModelStalenessConfig:
+        """A warn threshold must come before its stale one, or the warn level never shows."""
+        pairs = [
+            ("psi_warn", self.psi_warn, "<", "psi_stale", self.psi_stale),
+            ("ic_stale", self.ic_stale, "<", "ic_warn", self.ic_warn),
+            ("accuracy_stale", self.accuracy_stale, "<", "accuracy_warn", self.accuracy_warn),
+            (
+                "stale_multiplier",
+                self.stale_multiplier,
+                "<=",
+                "warn_multiplier",
+                self.warn_multiplier,
+            ),
+            ("psi_min_rows", self.psi_min_rows, "<=", "psi_window", self.psi_window),
+            ("min_resolved", self.min_resolved, "<=", "window", self.window),
+        ]
+        for low_name, low, op, high_name, high in pairs:
+            if not (low < high if op == "<" else low <= high):
+                raise ValueError(f"need {low_name} {op} {high_name}, got {low} and {high}")
+        return self
+
+
+class HealthConfig(Section):
+    """Degradation levels of paper and live trading, and model staleness."""
+
+    stale_bar_multiple: float = Field(
+        2.0,
+        gt=1,
+        description="A symbol with no bar for this many bar intervals takes no new entries "
+        "(exits and stops still work).",
+    )
+    model: ModelStalenessConfig = Field(
+        default_factory=ModelStalenessConfig, description="Model staleness."
+    )
