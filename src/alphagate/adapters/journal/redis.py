@@ -83,7 +83,14 @@ def mask_url(url: str) -> str:
             for key, value in parse_qsl(query, keep_blank_values=True)
         ]
         query = urlencode(pairs, safe="*/:")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if "://" not in url:
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Joined by hand: urlunsplit drops the empty authority of unix:///path.
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
 
 
 def _secrets(url: str) -> list[str]:
