@@ -10,6 +10,8 @@ equal bytes (RELIABILITY I5).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alphagate.adapters.journal.encoding import decode_record, encode_record
 from alphagate.adapters.journal.errors import (
     JournalClosedError,
@@ -22,6 +24,12 @@ from alphagate.adapters.journal.mirrored import MirroredJournal, MirrorListener
 from alphagate.adapters.journal.open import open_journal
 from alphagate.adapters.journal.redis import RedisJournal, mask_url
 from alphagate.adapters.journal.sqlite import SqliteJournal
+
+if TYPE_CHECKING:
+    # mypy proves each store fits the port the live runner is written against.
+    from alphagate.ports import Journal
+
+    _STORES: tuple[type[Journal], ...] = (SqliteJournal, RedisJournal, MirroredJournal)
 
 __all__ = [
     "JournalClosedError",

@@ -304,7 +304,12 @@ class RedisJournal:
             )
 
     def _call(self, action: Any) -> Any:
-        """Run one Redis call, turning its failures into journal errors that hide the password."""
+        """Run one Redis call, turning its failures into journal errors that hide the password.
+
+        Typed ``Any``: redis-py types each reply as a union over its sync,
+        async and decoded modes; with ``decode_responses`` off, replies are
+        bytes, and the call sites read them as such.
+        """
         try:
             return action()
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
