@@ -33,6 +33,7 @@ from alphagate.adapters.journal.errors import (
     JournalError,
     JournalLockedError,
 )
+from alphagate.atomic import fsync_directory
 
 SCHEMA_VERSION: Final = 1
 _PAGE: Final = 1000  # records fetched per query while replaying
@@ -73,8 +74,16 @@ class SqliteJournal:
         if not readonly:
             self._lock = self._take_lock()
         try:
+            created = not readonly and not self._path.exists()
             self._conn = self._connect()
             self._last_seq = self._prepare()
+            if created:
+                # The new file's (and its WAL's) directory entries must survive a power
+                # loss too, or a durable record could sit in a file that vanishes.
+                fsync_directory(self._path.parent)
+        except OSError as exc:
+            self._release_lock()
+            raise JournalError(f"cannot create the journal {self._path}: {exc}") from None
         except BaseException:
             self._release_lock()
             raise
