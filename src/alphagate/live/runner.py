@@ -53,10 +53,18 @@ async def run_live(
     snapshot_every: int = 50,
     open_orders: OpenOrderPolicy = "keep",
     on_cycle: Callable[[LiveDriver], None] | None = None,
+    after_recovery: Callable[[LiveDriver], None] | None = None,
     handle_signals: bool = True,
 ) -> RunSummary:
-    """Recover, then run the feed's steps through the driver until it ends, a limit or a signal."""
+    """Recover, then run the feed's steps through the driver until it ends, a limit or a signal.
+
+    ``after_recovery`` runs once the books are rebuilt and before the first
+    new cycle: where the engine swaps the replay's scratch parts for the
+    real ones (the operator's kill switch).
+    """
     recovered = recover(driver)
+    if after_recovery is not None:
+        after_recovery(driver)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
