@@ -1,4 +1,4 @@
-"""Composition of ``alphagate paper``: a trained run's models traded on a replayed feed, recoverably.
+"""Composition of ``alphagate paper``: a run's models traded on a replayed feed, recoverably.
 
 A paper session belongs to a run: ``<runs>/<run_id>/paper/`` holds the
 engine's journal (``journal.db``), the paper venue's ledger (``venue.db``)

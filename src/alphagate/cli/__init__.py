@@ -8,4 +8,15 @@ when imported; importing this package imports them all, in the order
 from alphagate.cli import backtest, config, data, paper, pipeline, research, root, train
 from alphagate.cli.root import cli, main
 
-__all__ = ["backtest", "cli", "config", "data", "main", "pipeline", "research", "root", "train"]
+__all__ = [
+    "backtest",
+    "cli",
+    "config",
+    "data",
+    "main",
+    "paper",
+    "pipeline",
+    "research",
+    "root",
+    "train",
+]
