@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -106,6 +106,15 @@ class Venue(Protocol):
         """Every order the venue still works."""
         ...
 
+    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+        """Every report the venue made for one order, in order, or ``None`` if it never got it.
+
+        Recovery asks this for every order whose outcome the journal does not
+        hold: ``None`` means the order was never received and may be sent with
+        the same client id; otherwise the reports are adopted.
+        """
+        ...
+
     def account(self) -> VenueAccount:
         """Cash and signed positions as the venue holds them."""
         ...
@@ -154,7 +163,7 @@ class Journal(Protocol):
         """Store one record durably (fsynced) before returning its sequence number."""
         ...
 
-    def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, object]]]:
+    def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
         """Every record with a sequence number above ``after``, in order: (seq, kind, record)."""
         ...
 
@@ -162,7 +171,7 @@ class Journal(Protocol):
         """Store durably the state as it was right after record ``seq``."""
         ...
 
-    def latest_snapshot(self) -> tuple[int, Mapping[str, object]] | None:
+    def latest_snapshot(self) -> tuple[int, Mapping[str, Any]] | None:
         """The most recent snapshot as (seq, state), or ``None`` before the first."""
         ...
 

@@ -316,7 +316,7 @@ def default_risk_limits(cash: float, decision: DecisionSettings) -> RiskLimits:
 
 
 @dataclass(frozen=True, eq=False)
-class _Plan:
+class ModelRunPlan:
     """The request resolved against the settings: what every run of it uses."""
 
     settings: Settings
@@ -326,7 +326,7 @@ class _Plan:
     predictor: PredictorKind
 
 
-def _plan(settings: Settings, request: ModelBacktestRequest) -> _Plan:
+def plan_model_run(settings: Settings, request: ModelBacktestRequest) -> ModelRunPlan:
     """Resolve the request's knobs over the settings' sections (flags win)."""
     units = request.units
     if request.decision is not None:
@@ -346,11 +346,11 @@ def _plan(settings: Settings, request: ModelBacktestRequest) -> _Plan:
         effective.risk, fallback=default_risk_limits(cash, decision)
     )
     kill_file = request.kill_file or effective.risk.kill_switch_file
-    return _Plan(effective, decision, risk, kill_file, request.predictor)
+    return ModelRunPlan(effective, decision, risk, kill_file, request.predictor)
 
 
 @dataclass(frozen=True, eq=False)
-class _Prepared:
+class PreparedModelRun:
     """Everything the runs of one request share."""
 
     bars: pd.DataFrame
@@ -381,7 +381,14 @@ class ModelBacktestResult:
     seconds: float
 
 
-def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Prepared:
+def prepare_model_run(
+    settings: Settings, bars: pd.DataFrame, trained: TrainedRun
+) -> PreparedModelRun:
+    """The out-of-sample bars, cuts, predictions and predictor factory of a run, checked.
+
+    Shared by the backtest and the paper engine, so both trade the same bars
+    from the same cut with the same predictions.
+    """
     # Only the run's symbols: cross-sectional features would change with others in the frame.
     bars = bars.loc[bars.index.get_level_values("symbol").isin(trained.manifest["bars"]["symbols"])]
     train = training_bars(bars, trained.manifest)
@@ -391,7 +398,7 @@ def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Pr
     start = min(cuts.values())
     ts = bars.index.get_level_values("ts")
     history = train.loc[train.index.get_level_values("ts") < start]
-    return _Prepared(
+    return PreparedModelRun(
         bars=bars.loc[ts >= start],
         predictions=predictions.loc[predictions.index.get_level_values("ts") >= start],
         cuts=cuts,
@@ -402,8 +409,8 @@ def _prepare(settings: Settings, bars: pd.DataFrame, trained: TrainedRun) -> _Pr
 
 
 def _run_once(
-    prepared: _Prepared,
-    plan: _Plan,
+    prepared: PreparedModelRun,
+    plan: ModelRunPlan,
     decision: DecisionSettings,
     calendar: str | None,
 ) -> tuple[BacktestResult, ModelStrategy, list[RiskEvent]]:
@@ -464,11 +471,11 @@ def run_model_backtest(
         When the run is missing, the bars are not the run's, or a prediction
         would fall inside the training period.
     """
-    plan = _plan(settings, request)
+    plan = plan_model_run(settings, request)
     began = time.perf_counter()
     if trained is None:
         trained = load_trained_run(request.runs_dir, request.run_id)
-    prepared = _prepare(settings, bars, trained)
+    prepared = prepare_model_run(settings, bars, trained)
     started = time.perf_counter()
     result, strategy, events = _run_once(prepared, plan, plan.decision, calendar)
     decisions = strategy.decisions()
@@ -508,8 +515,8 @@ def _events_frame(events: list[RiskEvent]) -> pd.DataFrame:
 def _write(
     output: Path,
     trained: TrainedRun,
-    prepared: _Prepared,
-    plan: _Plan,
+    prepared: PreparedModelRun,
+    plan: ModelRunPlan,
     outcome: ModelBacktestResult,
 ) -> None:
     """The standard outputs, then the model path's own files beside them, the manifest last."""

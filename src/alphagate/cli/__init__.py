@@ -5,7 +5,17 @@ when imported; importing this package imports them all, in the order
 ``alphagate --help`` lists them.
 """
 
-from alphagate.cli import backtest, config, data, kill_switch, pipeline, research, root, train
+from alphagate.cli import (
+    backtest,
+    config,
+    data,
+    kill_switch,
+    paper,
+    pipeline,
+    research,
+    root,
+    train,
+)
 from alphagate.cli.root import cli, main
 
 __all__ = [
@@ -15,6 +25,7 @@ __all__ = [
     "data",
     "kill_switch",
     "main",
+    "paper",
     "pipeline",
     "research",
     "root",

@@ -143,6 +143,13 @@ class SimulatedVenue:
         """
         return self._ticket(client_order_id, "query").state()
 
+    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+        """Every report made for one order, in order; ``None`` when it was never submitted here."""
+        ticket = self._orders.get(client_order_id)
+        if ticket is None:
+            return None
+        return [OrderUpdate(client_order_id, event) for event in ticket.events]
+
     @property
     def capabilities(self) -> VenueCapabilities:
         """Brackets and OCO are held here; any quantity and shorts are accepted."""

@@ -38,6 +38,7 @@ class ScriptedVenue:
     requests: dict[str, OrderRequest] = field(default_factory=dict)
     _working: dict[str, OrderState] = field(default_factory=dict)
     _held: dict[str, float] = field(default_factory=dict)
+    _reports: dict[str, list[OrderUpdate]] = field(default_factory=dict)
 
     def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
         """Acknowledge ``request``; a client id seen before is refused with ``ValueError``."""
@@ -48,17 +49,22 @@ class ScriptedVenue:
         self.sent.append(cid)
         accepted = Accepted(f"scripted-{len(self.sent)}")
         self._working[cid] = OrderState.new(request).apply(Submitted()).apply(accepted)
-        return [OrderUpdate(cid, accepted)]
+        return self._report(OrderUpdate(cid, accepted))
 
     def cancel(self, client_order_id: str) -> list[OrderUpdate]:
         """Cancel a working order; one that has ended (or never existed) reports nothing."""
         if self._working.pop(client_order_id, None) is None:
             return []
-        return [OrderUpdate(client_order_id, Canceled("canceled on request"))]
+        return self._report(OrderUpdate(client_order_id, Canceled("canceled on request")))
 
     def open_orders(self) -> list[OrderState]:
         """The orders not yet filled or canceled, in the order they arrived."""
         return list(self._working.values())
+
+    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+        """Every report made for the order, or ``None`` when it never arrived."""
+        reports = self._reports.get(client_order_id)
+        return None if reports is None else list(reports)
 
     def account(self) -> VenueAccount:
         """Cash and positions as this venue's fills left them."""
@@ -79,4 +85,8 @@ class ScriptedVenue:
         signed = quantity if fill.side is Side.BUY else -quantity
         self._held[fill.symbol] = self._held.get(fill.symbol, 0.0) + signed
         self.cash -= signed * price
-        return OrderUpdate(client_order_id, Filled(fill))
+        return self._report(OrderUpdate(client_order_id, Filled(fill)))[0]
+
+    def _report(self, update: OrderUpdate) -> list[OrderUpdate]:
+        self._reports.setdefault(update.client_order_id, []).append(update)
+        return [update]

@@ -1,0 +1,169 @@
+"""``alphagate paper``: trade a run's models on a replayed feed through the paper venue.
+
+``alphagate paper --run RUN`` starts (or resumes) the run's paper session;
+``alphagate paper status --run RUN`` prints its books without starting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from alphagate.app import research
+from alphagate.cli import root as base
+from alphagate.cli.root import SetOption
+from alphagate.cli.train import RunsDirOption
+
+if TYPE_CHECKING:
+    from alphagate.live.driver import LiveDriver
+
+paper_cli = typer.Typer(
+    help="Paper trading: a run's models on a replayed feed, journaled and recoverable.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+base.cli.add_typer(paper_cli, name="paper")
+
+RunOption = Annotated[
+    str | None, typer.Option("--run", help="Run id (from `alphagate train` or `pipeline run`).")
+]
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise typer.BadParameter(f"--speed takes 'max' or a positive number, got {text!r}")
+    return value
+
+
+@paper_cli.callback()
+def paper(
+    ctx: typer.Context,
+    run: RunOption = None,
+    replay: Annotated[
+        bool, typer.Option(help="Replay the run's out-of-sample bars (the only feed for now).")
+    ] = True,
+    start: Annotated[str | None, typer.Option(help="First bar to replay (a date, UTC).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last bar to replay (a date, UTC).")] = None,
+    speed: Annotated[
+        str, typer.Option(help="'max', or a multiple of real time between bars (e.g. 60).")
+    ] = "max",
+    max_cycles: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many bar closes.")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Run one bar close, then stop.")] = False,
+    cancel_on_exit: Annotated[
+        bool, typer.Option(help="Cancel working orders when stopping (default: keep them).")
+    ] = False,
+    runs_dir: RunsDirOption = Path("runs"),
+    overrides: SetOption = None,
+) -> None:
+    """Trade RUN's models through the paper venue on its out-of-sample bars; resume if begun."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if run is None:
+        raise typer.BadParameter("paper needs --run RUN_ID (see `alphagate train`)")
+    if not replay:
+        raise typer.BadParameter(
+            "only --replay is available: network feeds come with the broker adapters"
+        )
+    from alphagate.app import paper as paper_app
+
+    settings = base.settings_of(ctx, overrides)
+    began = time.perf_counter()
+    bars = research.load_bars(settings, path=None, symbols=(), timeframe=None, start=None, end=None)
+    request = paper_app.PaperRequest(
+        run_id=run,
+        runs_dir=runs_dir,
+        start=None if start is None else pd.Timestamp(start, tz="UTC"),
+        end=None if end is None else pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D"),
+        speed=_speed(speed),
+        max_cycles=1 if once else max_cycles,
+        open_orders="cancel" if cancel_on_exit else "keep",
+    )
+    progress = _Progress()
+    outcome = paper_app.run_paper(settings, bars, request, on_cycle=progress)
+    summary = outcome.summary
+    found = summary.recovered
+    if found.records:
+        base.print_plain(
+            f"resumed session {outcome.session}: {found.records:,} journal records replayed, "
+            f"{len(found.resent)} orders sent that had never arrived, "
+            f"{found.adopted} venue reports adopted"
+        )
+    _print_books(outcome.driver, f"paper {run}: {summary.cycles:,} bars ({summary.stopped_by})")
+    base.print_plain(f"journal: {outcome.session}; done in {time.perf_counter() - began:.1f}s")
+
+
+class _Progress:
+    """A one-line progress note every few hundred bars (a terminal's live panel is for later)."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+
+    def __call__(self, driver: LiveDriver) -> None:
+        now = time.monotonic()
+        if now - self._last >= 2.0:
+            self._last = now
+            kernel = driver.kernel
+            equity = kernel.portfolio.equity(kernel.latest_closes())
+            stamp = pd.Timestamp(driver.last_ts, tz="UTC") if driver.last_ts else "-"
+            base.print_plain(f"  {stamp}: {driver.cycles:,} bars, equity {equity:,.2f}")
+
+
+def _print_books(driver: LiveDriver, title: str) -> None:
+    kernel = driver.kernel
+    portfolio = kernel.portfolio
+    equity = portfolio.equity(kernel.latest_closes())
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("equity", f"{equity:,.2f}")
+    table.add_row("cash", f"{portfolio.cash:,.2f}")
+    for symbol, quantity in sorted(portfolio.quantities.items()):
+        table.add_row(f"position {symbol}", f"{quantity:g}")
+    table.add_row("orders sent", f"{len(kernel.orders):,}")
+    table.add_row("working orders", f"{len(kernel.working):,}")
+    base.console.print(table)
+
+
+@paper_cli.command("status")
+def status(
+    run: RunOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    runs_dir: RunsDirOption = Path("runs"),
+) -> None:
+    """Positions, cash, open orders, orders sent, degradation level and kill switch of a session."""
+    if run is None:
+        raise typer.BadParameter("paper status needs --run RUN_ID")
+    from alphagate.app import paper as paper_app
+
+    found: dict[str, Any] = paper_app.session_status(runs_dir, run)
+    if as_json:
+        base.print_plain(json.dumps(found, indent=2, sort_keys=True, default=str))
+        return
+    table = Table(title=f"paper session of {run}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for key in ("last_ts", "cycles", "cash", "orders_sent", "degradation"):
+        value = found.get(key)
+        if key == "last_ts" and value is not None:
+            value = pd.Timestamp(value, tz="UTC")
+        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
+    for symbol, quantity in found.get("positions", {}).items():
+        table.add_row(f"position {symbol}", f"{quantity:g}")
+    table.add_row("open orders", str(len(found.get("open_orders", []))))
+    switch = found["kill_switch"]
+    table.add_row("kill switch", f"tripped: {switch['reason']}" if switch["tripped"] else "ok")
+    base.console.print(table)

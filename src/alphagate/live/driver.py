@@ -1,0 +1,145 @@
+"""The live driver's cycle: journal, then act, for every event in and every command out.
+
+For each timestamp whose bars have closed, the driver does what the
+backtest driver (:mod:`alphagate.backtest.driver`) does for the same step, in
+the same order, so the same bars give the same orders, fills and equity;
+the difference is that every input is journaled before the kernel sees it
+and every command before it leaves:
+
+1. ``bars``: the bars are journaled, stored in the kernel's market data,
+   and, when targets wait for an open, the kernel sizes them at these opens
+   (``on_open``);
+2. the venue is shown the bars (when orders are working or its fill model
+   keeps a history) and each report it makes is journaled, then folded in;
+3. ``close``: journaled, then ``on_bars``: the guard and the strategy answer.
+
+Each command the kernel answers with is journaled, then sent; each report
+the venue answers with is journaled, then given to the kernel. The journal
+therefore holds every kernel input in order, and the kernel is
+deterministic: replaying the journal into a fresh kernel rebuilds exactly
+the state the crashed process had (:mod:`alphagate.live.recovery`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from alphagate.domain.bar import Bar
+from alphagate.domain.commands import Cancel, Command, Submit
+from alphagate.domain.order_state import OrderState, OrderUpdate
+from alphagate.domain.orders import OrderRequest
+from alphagate.engine.kernel import Kernel
+from alphagate.live.checkpoints import checkpoint
+from alphagate.live.records import bars_record, command_record, update_record
+from alphagate.ports import Journal, VenueAccount
+
+
+class PaperVenueLike(Protocol):
+    """A venue that is shown bars and answers at once: the paper venue (and the simulated one)."""
+
+    def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]: ...
+
+    def cancel(self, client_order_id: str) -> list[OrderUpdate]: ...
+
+    def on_bars(self, ts: int, bars: Sequence[Bar]) -> list[OrderUpdate]: ...
+
+    def reports(self, client_order_id: str) -> list[OrderUpdate] | None: ...
+
+    def open_orders(self) -> list[OrderState]: ...
+
+    def account(self) -> VenueAccount: ...
+
+
+class LiveDriver:
+    """Runs the kernel's cycle per timestamp with journal-then-act; see the module docstring.
+
+    Parameters
+    ----------
+    feed_every_bar
+        Show the venue every bar, not only while orders work (a fill model
+        that keeps a bar history needs them all), as the backtest does.
+    """
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        venue: PaperVenueLike,
+        journal: Journal,
+        *,
+        feed_every_bar: bool = False,
+    ) -> None:
+        self.kernel, self.venue, self.journal = kernel, venue, journal
+        self._every_bar = feed_every_bar
+        self.cycles = 0
+        self.last_ts: int | None = None
+        """The close of the last cycle finished (or replayed)."""
+        self.last_seq = 0
+        """The journal's last sequence number this driver wrote or replayed."""
+        self.applied: dict[str, int] = {}
+        """Venue reports folded in so far, per client id: what reconciliation asks beyond."""
+
+    def record(self, kind: str, record: Mapping[str, object]) -> None:
+        """Append one record to the journal (durable when this returns)."""
+        self.last_seq = self.journal.append(kind, record)
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    def cycle(self, ts: int, bars: Sequence[Bar]) -> None:
+        """Run the whole cycle for the bars closing at ``ts``."""
+        self.record("bars", bars_record(ts, bars))
+        checkpoint("bars-journaled")
+        self.open(ts, bars)
+        self.close(ts, bars)
+
+    def open(self, ts: int, bars: Sequence[Bar]) -> None:
+        """Store the bars (already journaled) and size waiting targets at their opens."""
+        kernel = self.kernel
+        for bar in bars:
+            kernel.market.append(bar)
+        if kernel.pending:
+            self.carry_out(kernel.on_open(ts, {b.symbol: b.open for b in bars}))
+
+    def close(self, ts: int, bars: Sequence[Bar]) -> None:
+        """Show the venue the bars, then journal the close and let the kernel decide."""
+        kernel = self.kernel
+        if kernel.working or self._every_bar:
+            self.apply(self.venue.on_bars(ts, bars))
+        self.record("close", {"ts": ts})
+        checkpoint("close-journaled")
+        self.carry_out(kernel.on_bars(ts, tuple(b.symbol for b in bars)))
+        self.cycles += 1
+        self.last_ts = ts
+
+    # -- commands out, reports in ----------------------------------------------------------
+
+    def carry_out(self, commands: Sequence[Command]) -> None:
+        """Journal each command, then send it; fold in what the venue answers."""
+        for command in commands:
+            self.record("command", command_record(command))
+            checkpoint("command-journaled")
+            self.send(command)
+
+    def send(self, command: Command) -> None:
+        """Hand one journaled command to the venue and fold in its answer."""
+        if isinstance(command, Submit):
+            updates = self.venue.submit(command.request, command.request.ts_init)
+        elif isinstance(command, Cancel):
+            updates = self.venue.cancel(command.client_order_id)
+        else:  # pragma: no cover - Command is a closed union
+            raise TypeError(f"unknown command {command!r}")
+        checkpoint("command-sent")
+        self.apply(updates)
+
+    def apply(self, updates: Sequence[OrderUpdate]) -> None:
+        """Journal each venue report, then give it to the kernel."""
+        for update in updates:
+            self.record("update", update_record(update))
+            checkpoint("update-journaled")
+            self.fold(update)
+
+    def fold(self, update: OrderUpdate) -> None:
+        """Give one (journaled) venue report to the kernel and count it."""
+        self.kernel.on_order_update(update)
+        cid = update.client_order_id
+        self.applied[cid] = self.applied.get(cid, 0) + 1

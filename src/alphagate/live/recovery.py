@@ -1,0 +1,181 @@
+"""Start-up, which is also crash recovery: replay the journal, reconcile with the venue, resume.
+
+There is one way in (RELIABILITY: start-up and recovery share one path).
+:func:`recover` is called on every start, with an empty journal on the
+first:
+
+1. **Replay.** Every journaled kernel input (bars, venue reports, closes) is
+   fed to the fresh kernel in order. The kernel is deterministic, so it
+   answers with the commands it answered before; each is checked against the
+   journaled command at the same place, and a difference stops the start
+   (the code or the settings changed under a running journal: the journal
+   cannot be trusted to describe this engine). Commands it answers that the
+   journal lacks were decided just before a crash and never sent: they are
+   journaled now.
+2. **Orders whose outcome is unknown.** For every order sent (or about to
+   be) whose reports the journal does not hold in full, the venue is asked
+   by client id (:meth:`~alphagate.ports.Venue.reports`). An order the venue
+   never got is sent now, with the *same* client id (CR-01); an order it has
+   is adopted: the reports the journal lacks are journaled, then folded in
+   (CR-02, CR-03). Nothing is ever sent twice: the venue refuses a client id
+   it holds, and it is asked first.
+3. **An interrupted cycle** (bars journaled, close not) is finished: the
+   venue is shown the bars (it ignores bars it has seen) and the kernel
+   decides.
+4. **Positions** are compared with the venue's (venue truth wins): a
+   difference is a :class:`ReconciliationError`, and the engine does not
+   trade on a book it cannot explain (fail closed, I2, I4).
+
+The decision path's state (standardiser windows, IC history, posteriors)
+is never snapshotted separately: replaying the inputs rebuilds it exactly,
+where a second serialised copy could disagree with the first. Snapshots
+(:func:`snapshot_state`) summarise positions, cash and open orders for
+``paper status`` and are checked against the replayed books.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from alphagate.domain.bar import Bar
+from alphagate.domain.commands import Command, Submit
+from alphagate.domain.order_state import OrderUpdate
+from alphagate.errors import AlphagateError
+from alphagate.live.driver import LiveDriver
+from alphagate.live.records import bars_of, command_of, command_record, update_of
+
+POSITION_TOLERANCE: Final = 1e-9
+
+
+class RecoveryError(AlphagateError):
+    """The journal does not describe this engine; it will not trade on it."""
+
+
+class ReconciliationError(AlphagateError):
+    """The engine's books and the venue's disagree in a way recovery cannot explain."""
+
+
+@dataclass
+class Recovered:
+    """What start-up found: how much it replayed and what it had to mend."""
+
+    records: int = 0
+    cycles: int = 0
+    resent: list[str] = field(default_factory=list)
+    """Client ids sent at start-up because the venue had never received them (CR-01)."""
+    adopted: int = 0
+    """Venue reports the journal lacked, journaled and folded in at start-up (CR-02, CR-03)."""
+    finished_cycle: int | None = None
+    """The close of an interrupted cycle finished at start-up, if any."""
+
+
+def recover(driver: LiveDriver) -> Recovered:
+    """Bring a fresh driver's kernel to the journaled state and square it with the venue."""
+    kernel, journal = driver.kernel, driver.journal
+    found = Recovered()
+    produced: deque[Command] = deque()
+    applied = driver.applied
+    sent: dict[str, Command] = {}  # every journaled command, by client id, last one wins
+    interrupted: tuple[int, list[Bar]] | None = None
+    for seq, kind, record in journal.replay():
+        found.records += 1
+        driver.last_seq = seq
+        if kind == "bars":
+            ts, bars = bars_of(record)
+            for bar in bars:
+                kernel.market.append(bar)
+            if kernel.pending:
+                produced.extend(kernel.on_open(ts, {b.symbol: b.open for b in bars}))
+            interrupted = (ts, bars)
+        elif kind == "close":
+            if interrupted is None or interrupted[0] != record["ts"]:
+                raise RecoveryError(f"journal record {seq}: a close without its bars")
+            ts, bars = interrupted
+            produced.extend(kernel.on_bars(ts, tuple(b.symbol for b in bars)))
+            interrupted = None
+            driver.cycles += 1
+            driver.last_ts = ts
+        elif kind == "command":
+            command = command_of(record)
+            _check_same(seq, produced, command)
+            sent[_order_id(command)] = command
+        elif kind == "update":
+            driver.fold(update_of(record))
+    found.cycles = driver.cycles
+    # Decided just before the crash, never journaled, so never sent: journal them now.
+    for command in produced:
+        driver.record("command", command_record(command))
+        sent[_order_id(command)] = command
+    _settle_unknown_outcomes(driver, sent, applied, found)
+    if interrupted is not None:
+        ts, bars = interrupted
+        driver.close(ts, bars)
+        found.finished_cycle = ts
+    check_positions(driver)
+    return found
+
+
+def _order_id(command: Command) -> str:
+    return (
+        command.request.client_order_id if isinstance(command, Submit) else command.client_order_id
+    )
+
+
+def _check_same(seq: int, produced: deque[Command], journaled: Command) -> None:
+    if not produced:
+        raise RecoveryError(
+            f"journal record {seq} holds a command the engine did not decide on replay "
+            f"({command_record(journaled)}): the journal was written by other code or settings"
+        )
+    expected = produced.popleft()
+    if expected != journaled:
+        raise RecoveryError(
+            f"journal record {seq}: replay decided {command_record(expected)} where the journal "
+            f"holds {command_record(journaled)}: the code or settings changed under this journal; "
+            "finish it with the version that wrote it, or start a new journal"
+        )
+
+
+def _settle_unknown_outcomes(
+    driver: LiveDriver, sent: Mapping[str, Command], applied: Mapping[str, int], found: Recovered
+) -> None:
+    """Ask the venue about every order whose reports the journal may lack; send or adopt."""
+    kernel, venue = driver.kernel, driver.venue
+    for cid, command in sent.items():
+        state = kernel.orders.get(cid)
+        if applied.get(cid) and state is not None and state.is_terminal:
+            continue  # its end is journaled: nothing the venue says can change it
+        reports = venue.reports(cid)
+        if reports is None:
+            if isinstance(command, Submit):
+                driver.send(command)  # never received: send it now, same client id (CR-01)
+                found.resent.append(cid)
+            continue
+        missing: list[OrderUpdate] = reports[applied.get(cid, 0) :]
+        found.adopted += len(missing)
+        driver.apply(missing)
+        if not isinstance(command, Submit) and not kernel.orders[cid].is_terminal:
+            driver.send(command)  # a cancel that never reached the venue
+
+
+def check_positions(driver: LiveDriver) -> None:
+    """Raise :class:`ReconciliationError` when the kernel's positions differ from the venue's."""
+    ours: Mapping[str, float] = driver.kernel.portfolio.quantities
+    theirs: Mapping[str, Any] = driver.venue.account().positions
+    differ = {
+        s: (ours.get(s, 0.0), float(theirs.get(s, 0.0)))
+        for s in {*ours, *theirs}
+        if abs(ours.get(s, 0.0) - float(theirs.get(s, 0.0)))
+        > POSITION_TOLERANCE * max(1.0, abs(ours.get(s, 0.0)))
+    }
+    if differ:
+        detail = ", ".join(
+            f"{s}: engine {a:g}, venue {b:g}" for s, (a, b) in sorted(differ.items())
+        )
+        raise ReconciliationError(
+            f"positions differ from the venue's ({detail}); the venue is right, and the engine "
+            "will not trade until the difference is explained (see `alphagate paper status`)"
+        )
