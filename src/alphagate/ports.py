@@ -163,6 +163,17 @@ class Journal(Protocol):
         """Store one record durably (fsynced) before returning its sequence number."""
         ...
 
+    def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
+        """Store ``(kind, record)`` pairs in one durable write; return the last one's seq.
+
+        A crash leaves a prefix of the batch stored (SQLite: all of it or
+        none), never a hole; recovery treats what is missing as never
+        written. One fsync for a batch is what lets a cycle journal hundreds
+        of commands before sending any. An empty batch stores nothing and
+        returns the last seq.
+        """
+        ...
+
     def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
         """Every record with a sequence number above ``after``, in order: (seq, kind, record)."""
         ...

@@ -83,6 +83,10 @@ class LiveDriver:
         """Append one record to the journal (durable when this returns)."""
         self.last_seq = self.journal.append(kind, record)
 
+    def record_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> None:
+        """Append records in one durable write."""
+        self.last_seq = self.journal.append_many(records)
+
     # -- one cycle -------------------------------------------------------------------------
 
     def cycle(self, ts: int, bars: Sequence[Bar]) -> None:
@@ -114,14 +118,24 @@ class LiveDriver:
     # -- commands out, reports in ----------------------------------------------------------
 
     def carry_out(self, commands: Sequence[Command]) -> None:
-        """Journal each command, then send it; fold in what the venue answers."""
-        for command in commands:
-            self.record("command", command_record(command))
-            checkpoint("command-journaled")
-            self.send(command)
+        """Journal the commands (one write), send each, then fold in what the venue answered.
 
-    def send(self, command: Command) -> None:
-        """Hand one journaled command to the venue and fold in its answer."""
+        Sending the whole batch before folding the answers in gives the
+        kernel the state the backtest's one-at-a-time hand-off gives: a
+        venue's answer never depends on the kernel, and the answers are
+        folded in the order they came.
+        """
+        if not commands:
+            return
+        self.record_many([("command", command_record(c)) for c in commands])
+        checkpoint("command-journaled")
+        updates: list[OrderUpdate] = []
+        for command in commands:
+            updates += self.send(command)
+        self.apply(updates)
+
+    def send(self, command: Command) -> list[OrderUpdate]:
+        """Hand one journaled command to the venue; return its answer, not yet journaled."""
         if isinstance(command, Submit):
             updates = self.venue.submit(command.request, command.request.ts_init)
         elif isinstance(command, Cancel):
@@ -129,13 +143,15 @@ class LiveDriver:
         else:  # pragma: no cover - Command is a closed union
             raise TypeError(f"unknown command {command!r}")
         checkpoint("command-sent")
-        self.apply(updates)
+        return updates
 
     def apply(self, updates: Sequence[OrderUpdate]) -> None:
-        """Journal each venue report, then give it to the kernel."""
+        """Journal the venue's reports (one write), then give each to the kernel."""
+        if not updates:
+            return
+        self.record_many([("update", update_record(u)) for u in updates])
+        checkpoint("update-journaled")
         for update in updates:
-            self.record("update", update_record(update))
-            checkpoint("update-journaled")
             self.fold(update)
 
     def fold(self, update: OrderUpdate) -> None:

@@ -106,8 +106,8 @@ def recover(driver: LiveDriver) -> Recovered:
             driver.fold(update_of(record))
     found.cycles = driver.cycles
     # Decided just before the crash, never journaled, so never sent: journal them now.
+    driver.record_many([("command", command_record(c)) for c in produced])
     for command in produced:
-        driver.record("command", command_record(command))
         sent[_order_id(command)] = command
     _settle_unknown_outcomes(driver, sent, applied, found)
     if interrupted is not None:
@@ -151,14 +151,15 @@ def _settle_unknown_outcomes(
         reports = venue.reports(cid)
         if reports is None:
             if isinstance(command, Submit):
-                driver.send(command)  # never received: send it now, same client id (CR-01)
+                # Never received: send it now, with the same client id (CR-01).
+                driver.apply(driver.send(command))
                 found.resent.append(cid)
             continue
         missing: list[OrderUpdate] = reports[applied.get(cid, 0) :]
         found.adopted += len(missing)
         driver.apply(missing)
         if not isinstance(command, Submit) and not kernel.orders[cid].is_terminal:
-            driver.send(command)  # a cancel that never reached the venue
+            driver.apply(driver.send(command))  # a cancel that never reached the venue
 
 
 def check_positions(driver: LiveDriver) -> None:

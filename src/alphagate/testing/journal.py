@@ -9,7 +9,7 @@ changes here too.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 
@@ -30,6 +30,12 @@ class MemoryJournal:
         if self._closed:
             raise RuntimeError("append to a closed journal")
         self.rows.append((len(self.rows) + 1, kind, _encode(record)))
+        return len(self.rows)
+
+    def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
+        """Store the records in order; return the last one's sequence number."""
+        for kind, record in records:
+            self.append(kind, record)
         return len(self.rows)
 
     def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, Any]]]:

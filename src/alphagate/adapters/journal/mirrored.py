@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from alphagate.adapters.journal.errors import JournalError
 from alphagate.adapters.journal.redis import RedisJournal
@@ -83,6 +83,19 @@ class MirroredJournal:
         elif self._clock() >= self._next_try:
             self.catch_up()
         return seq
+
+    def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
+        """Store the batch in SQLite (durable before return), then copy it to a healthy mirror."""
+        last = self._primary.append_many(records)
+        first = last - len(records) + 1
+        if self._degraded_reason is None:
+            try:
+                self._mirror.extend((first + i, k, r) for i, (k, r) in enumerate(records))
+            except JournalError as exc:
+                self._degrade(f"appending records {first}..{last} failed: {exc}")
+        elif self._clock() >= self._next_try:
+            self.catch_up()
+        return last
 
     def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, object]]]:
         """Every record above ``after``, from SQLite."""

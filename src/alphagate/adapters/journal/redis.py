@@ -21,7 +21,7 @@ Durability is Redis's own: ``fsync=True`` refuses a server not running
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -201,6 +201,16 @@ class RedisJournal:
     def append(self, kind: str, record: Mapping[str, object]) -> int:
         """Store one record as the stream's next entry; return its seq."""
         return self._append(kind, record, "")
+
+    def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
+        """Store ``(kind, record)`` pairs as the stream's next entries, pipelined; return the last seq.
+
+        Each entry is added by the next-seq script, so a failure part way
+        leaves a prefix of the batch, never a hole.
+        """
+        first = self.last_seq + 1
+        self.extend((first + i, kind, record) for i, (kind, record) in enumerate(records))
+        return first + len(records) - 1
 
     def append_at(self, seq: int, kind: str, record: Mapping[str, object]) -> None:
         """Store one record that must get sequence number ``seq`` (the mirror's copy)."""

@@ -23,7 +23,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -110,6 +110,19 @@ class SqliteJournal:
         self._write("INSERT INTO journal (seq, kind, record) VALUES (?, ?, ?)", (seq, kind, text))
         self._last_seq = seq
         return seq
+
+    def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
+        """Store ``(kind, record)`` pairs in one committed, fsynced transaction; return the last seq."""
+        self._check_writable()
+        rows: list[tuple[object, ...]] = []
+        for offset, (kind, record) in enumerate(records, start=1):
+            if not isinstance(kind, str) or not kind:
+                raise JournalError(f"{self._path}: a record's kind must be a non-empty string")
+            rows.append((self._last_seq + offset, kind, encode_record(record)))
+        if rows:
+            self._write_many("INSERT INTO journal (seq, kind, record) VALUES (?, ?, ?)", rows)
+            self._last_seq += len(rows)
+        return self._last_seq
 
     def replay(self, after: int = 0) -> Iterator[tuple[int, str, Mapping[str, object]]]:
         """Every record above ``after``, in order, fetched a page at a time.
@@ -268,10 +281,13 @@ class SqliteJournal:
         return int(rows[0][0])
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        self._write_many(sql, [params])
+
+    def _write_many(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(sql, params)
+                self._conn.executemany(sql, rows)
                 self._conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
