@@ -203,7 +203,7 @@ class RedisJournal:
         return self._append(kind, record, "")
 
     def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
-        """Store ``(kind, record)`` pairs as the stream's next entries, pipelined; return the last seq.
+        """Store ``(kind, record)`` pairs as the next entries, pipelined; return the last seq.
 
         Each entry is added by the next-seq script, so a failure part way
         leaves a prefix of the batch, never a hole.

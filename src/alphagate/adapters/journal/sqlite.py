@@ -112,7 +112,7 @@ class SqliteJournal:
         return seq
 
     def append_many(self, records: Sequence[tuple[str, Mapping[str, object]]]) -> int:
-        """Store ``(kind, record)`` pairs in one committed, fsynced transaction; return the last seq."""
+        """Store ``(kind, record)`` pairs in one fsynced transaction; return the last seq."""
         self._check_writable()
         rows: list[tuple[object, ...]] = []
         for offset, (kind, record) in enumerate(records, start=1):
