@@ -5,7 +5,18 @@ when imported; importing this package imports them all, in the order
 ``alphagate --help`` lists them.
 """
 
-from alphagate.cli import backtest, config, data, pipeline, research, root, train
+from alphagate.cli import backtest, config, data, db, pipeline, research, root, train
 from alphagate.cli.root import cli, main
 
-__all__ = ["backtest", "cli", "config", "data", "main", "pipeline", "research", "root", "train"]
+__all__ = [
+    "backtest",
+    "cli",
+    "config",
+    "data",
+    "db",
+    "main",
+    "pipeline",
+    "research",
+    "root",
+    "train",
+]

@@ -204,12 +204,13 @@ class TradingStore:
             changed.append(and_(new.sent, not_(ORDERS.c.sent)))
             updates: dict[str, Any] = {name: new[name] for name in rows.STATE_COLUMNS}
             updates |= {"sent": or_(ORDERS.c.sent, new.sent), "ts_updated": new.ts_updated}
-            result = connection.execute(
+            # RETURNING, not rowcount: psycopg counts a conflict whose WHERE held no row.
+            written = connection.execute(
                 statement.on_conflict_do_update(
                     index_elements=["client_order_id"], set_=updates, where=or_(*changed)
-                )
+                ).returning(ORDERS.c.client_order_id)
             )
-            return bool(result.rowcount)
+            return written.first() is not None
 
     def add_fill(self, fill: Fill, run_id: str) -> bool:
         """Store ``fill``; return False when it was stored before (a re-sent fill).
@@ -227,8 +228,9 @@ class TradingStore:
                 _insert(connection, FILLS)
                 .values(values)
                 .on_conflict_do_nothing(index_elements=["client_order_id", "trade_id"])
+                .returning(FILLS.c.id)
             )
-            if inserted.rowcount:
+            if inserted.first() is not None:
                 return True
             stored = connection.execute(
                 select(FILLS).where(
