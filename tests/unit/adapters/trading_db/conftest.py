@@ -11,7 +11,6 @@ Each test gets its own database, created and dropped around it.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -57,8 +56,8 @@ class PostgresServer:
 
 def _postgres_bin() -> Path | None:
     """The newest installed PostgreSQL's binaries (Debian layout), if any."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    return found[-1].parent if found else None
 
 
 def _free_port() -> int:
@@ -67,9 +66,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _as_cluster_owner(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run it as the ``postgres`` user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def _run_as_cluster_owner(*command: str) -> None:
+    """Run a PostgreSQL tool; it refuses to run as root, so as the ``postgres`` user then."""
+    owned = ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+    subprocess.run(owned, check=True, capture_output=True, timeout=120)
 
 
 @pytest.fixture(scope="session")
@@ -90,26 +90,17 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(folder, "postgres", "postgres")
     data, port = folder / "data", _free_port()
     ctl = str(bindir / "pg_ctl")
-    run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run(
-        _as_cluster_owner(
-            [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-             "-E", "UTF8", "--locale=C.UTF-8"]
-        ),
-        **run,
+    _run_as_cluster_owner(
+        str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+        "--locale=C.UTF-8",
     )  # fmt: skip
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"
-    subprocess.run(
-        _as_cluster_owner(
-            [ctl, "-D", str(data), "-l", str(folder / "pg.log"), "-w", "-t", "30", "-o", options,
-             "start"]
-        ),
-        **run,
-    )  # fmt: skip
+    log = str(folder / "pg.log")
+    _run_as_cluster_owner(ctl, "-D", str(data), "-l", log, "-w", "-t", "30", "-o", options, "start")
     try:
         yield PostgresServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     finally:
-        subprocess.run(_as_cluster_owner([ctl, "-D", str(data), "-m", "fast", "-w", "stop"]), **run)
+        _run_as_cluster_owner(ctl, "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
 
 
