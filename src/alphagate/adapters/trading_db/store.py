@@ -65,6 +65,7 @@ from alphagate.adapters.trading_db.records import (
     SystemEvent,
 )
 from alphagate.adapters.trading_db.tables import (
+    ID_LENGTH,
     CandidateRow,
     DailyPerformanceRow,
     EquityRow,
@@ -262,7 +263,7 @@ class TradingStore:
         """Record what ``run_id`` holds in ``position.symbol`` as of ``ts`` (ns)."""
         values = {
             "run_id": rows.run_key(run_id),
-            "symbol": rows.fit("symbol", position.symbol, 64),
+            "symbol": rows.fit("symbol", position.symbol, ID_LENGTH),
             "quantity": position.quantity,
             "average_price": position.average_price,
             "realised_pnl": position.realised_pnl,
@@ -324,7 +325,7 @@ class TradingStore:
     def set_protective_levels(self, run_id: str, levels: ProtectiveLevels) -> None:
         """Record the stop and target of an entry order, which must be stored already."""
         values = {
-            "client_order_id": rows.fit("client_order_id", levels.client_order_id, 64),
+            "client_order_id": rows.fit("client_order_id", levels.client_order_id, ID_LENGTH),
             "run_id": rows.run_key(run_id),
             "stop": levels.stop,
             "target": levels.target,
