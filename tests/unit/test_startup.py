@@ -15,7 +15,7 @@ import pytest
 
 from alphagate.cli.root import main
 
-# Heavy packages with their one user: the database (ingest), numba (the
+# Heavy packages with their one user: the databases (ingest, `db`), numba (the
 # vectorised engine), MLflow (training), the Plotly figure classes (none: the
 # report builds plain dicts) and the backtest composition (backtest only).
 DEFERRED = (
@@ -25,6 +25,8 @@ DEFERRED = (
     "plotly.graph_objects",
     "alphagate.app.backtest",
     "alphagate.adapters.sql",
+    "alphagate.adapters.trading_db",
+    "alembic",
     "alphagate.backtest.vectorized",
 )
 

@@ -25,7 +25,14 @@ class StorageConfig(Section):
         "Put no password here; set ALPHAGATE__STORAGE__DATABASE_PASSWORD.",
     )
     database_password: SecretStr | None = Field(
-        None, description="Database password (secret: environment only)."
+        None,
+        description="Database password (secret: environment only); used by either URL that "
+        "names no password of its own.",
+    )
+    trading_database_url: str = Field(
+        "sqlite:///state/trading.db",
+        description="SQLAlchemy URL of the trading database (orders, fills, positions, equity), "
+        "migrated by Alembic: alphagate db upgrade, and on every start.",
     )
 
 

@@ -124,10 +124,9 @@ def test_a_password_set_on_the_url_never_shows_in_str_repr_or_logs(
 
 
 def test_a_missing_database_driver_is_a_config_error_without_the_password() -> None:
+    # psycopg is a dependency now (the trading database); MySQL's driver is never installed.
     with pytest.raises(ConfigError, match=r"trader:\*\*\*@db") as caught:
-        create_db_engine(
-            "postgresql+psycopg://trader@db.internal/alphagate", password=SecretStr(SECRET)
-        )
+        create_db_engine("mysql+mysqldb://trader@db.internal/alphagate", password=SecretStr(SECRET))
     assert SECRET not in str(caught.value)
     assert caught.value.__cause__ is None
 

@@ -1,0 +1,1 @@
+"""Alembic's environment and revisions of the trading database (see ``..migrate``)."""

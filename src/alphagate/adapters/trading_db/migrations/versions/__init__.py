@@ -1,0 +1,1 @@
+"""The trading database's revisions, oldest first by ``down_revision``."""
