@@ -170,7 +170,7 @@ def test_a_file_that_raises_on_import_says_what_and_where(tmp_path: Path) -> Non
     message = str(error.value)
     assert "broken.py, line 2" in message
     assert "NameError" in message
-    assert not [name for name in sys.modules if "_broken_" in name]
+    assert not [name for name in sys.modules if name.startswith("_alphagate_strategy_file_broken_")]
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
