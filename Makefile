@@ -17,7 +17,7 @@ PIPE   := $(BIN)/alphagate pipeline run $(PIPELINE_ARGS)
 MODELS ?= logreg lightgbm catboost
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test test-fast pipeline pipeline-fast data features labels \
+.PHONY: help setup lint format test test-fast pipeline paper pipeline-fast data features labels \
 	train calibrate train-all backtest validate analyze bench clean distclean
 
 help: ## List the targets
@@ -53,6 +53,9 @@ test-fast: setup ## Run the tests not marked slow
 
 pipeline: setup ## The whole research pipeline on the bundled data, then its report
 	$(PIPE)
+
+paper: setup ## Replay the latest run's out-of-sample bars through the paper engine (after make pipeline)
+	$(BIN)/alphagate paper --run latest
 
 pipeline-fast: setup ## Reuse data, features and labels; retrain, recalibrate, backtest, validate
 	$(PIPE) --from-stage train

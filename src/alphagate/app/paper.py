@@ -1,9 +1,10 @@
 """Composition of ``alphagate paper``: a run's models traded on a replayed feed, recoverably.
 
 A paper session belongs to a run: ``<runs>/<run_id>/paper/`` holds the
-engine's journal (``journal.db``), the paper venue's ledger (``venue.db``)
-and the kill switch's state (``kill_switch.json``). Starting the same
-session again resumes it (:func:`alphagate.live.recovery.recover`); a crash
+engine's journal (``journal.db``) and the paper venue's ledger
+(``venue.db``). The kill switch is the operator's (``risk.kill_switch_state``,
+``alphagate kill-switch``), obeyed once the journal is replayed. Starting the
+same session again resumes it (:func:`alphagate.live.recovery.recover`); a crash
 at any point resumes the same way.
 
 The engine is the backtest's, piece for piece (:mod:`alphagate.app.model_backtest`):
@@ -27,6 +28,7 @@ import pandas as pd
 
 from alphagate.adapters.journal.sqlite import SqliteJournal
 from alphagate.app.backtest import commission_of, fill_model_of
+from alphagate.app.kill_switch import open_kill_switch
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
     PredictorKind,
@@ -48,11 +50,11 @@ from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
 from alphagate.risk.events import RiskEvent
 from alphagate.risk.guard import RiskGuard
 from alphagate.risk.kill_switch import KillSwitch
+from alphagate.runs import find_run
 from alphagate.strategies.model import ModelStrategy
 
 JOURNAL: Final = "journal.db"
 LEDGER: Final = "venue.db"
-KILL_STATE: Final = "kill_switch.json"
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,16 @@ def run_paper(
     trained = load_trained_run(request.runs_dir, request.run_id)
     prepared = prepare_model_run(settings, bars, trained)
     replay = _clip(prepared.bars, request.start, request.end)
-    session = session_dir(request.runs_dir, request.run_id)
+    session = session_dir(request.runs_dir, trained.run_id)
     session.mkdir(parents=True, exist_ok=True)
     execution = plan.settings.execution
     events: list[RiskEvent] = []
-    operator_switch = KillSwitch(session / KILL_STATE, plan.kill_file)
+    operator_switch = open_kill_switch(plan.settings)
     fill_model = fill_model_of(execution)
     symbols = symbols_of(replay)
     with tempfile.TemporaryDirectory(prefix="alphagate-replay-kill-") as scratch:
         guard = RiskGuard.from_settings(
-            plan.risk, KillSwitch(Path(scratch) / KILL_STATE), events.append,
+            plan.risk, KillSwitch(Path(scratch) / "kill_switch.json"), events.append,
             baseline=prepared.baseline,
         )  # fmt: skip
         kernel = Kernel(
@@ -174,13 +176,14 @@ def _clip(bars: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | No
     return clipped
 
 
-def session_status(runs_dir: Path, run_id: str) -> dict[str, Any]:
-    """The session's books from its latest snapshot, and its kill switch; nothing is started."""
-    session = session_dir(runs_dir, run_id)
+def session_status(settings: Settings, runs_dir: Path, run_id: str) -> dict[str, Any]:
+    """The session's books from its latest snapshot, and the kill switch; nothing is started."""
+    run = find_run(runs_dir, run_id)
+    session = session_dir(runs_dir, run.run_id)
     if not (session / JOURNAL).exists():
         raise AlphagateError(
-            f"run {run_id} has no paper session in {session}; start one with "
-            f"`alphagate paper --run {run_id}`"
+            f"run {run.run_id} has no paper session in {session}; start one with "
+            f"`alphagate paper --run {run.run_id}`"
         )
     journal = SqliteJournal(session / JOURNAL, readonly=True)
     try:
@@ -188,11 +191,11 @@ def session_status(runs_dir: Path, run_id: str) -> dict[str, Any]:
         records = sum(1 for _ in journal.replay(after=0 if latest is None else latest[0]))
     finally:
         journal.close()
-    switch = KillSwitch(session / KILL_STATE)
+    switch = open_kill_switch(settings)
     books: dict[str, Any] = dict(latest[1]) if latest is not None else {}
     tripped = switch.is_tripped()
     return {
-        "run_id": run_id,
+        "run_id": run.run_id,
         "session": str(session),
         **books,
         "records_after_snapshot": records,

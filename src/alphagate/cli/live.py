@@ -1,4 +1,4 @@
-"""``alphagate live``: refuses unless the kill switch, the typed confirmation and credentials allow it."""
+"""``alphagate live``: refused unless the kill switch, a typed phrase and credentials allow it."""
 
 from __future__ import annotations
 

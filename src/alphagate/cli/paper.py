@@ -31,7 +31,8 @@ paper_cli = typer.Typer(
 base.cli.add_typer(paper_cli, name="paper")
 
 RunOption = Annotated[
-    str | None, typer.Option("--run", help="Run id (from `alphagate train` or `pipeline run`).")
+    str | None,
+    typer.Option("--run", help="Run id (from `alphagate train` or `pipeline run`), or latest."),
 ]
 
 
@@ -140,16 +141,19 @@ def _print_books(driver: LiveDriver, title: str) -> None:
 
 @paper_cli.command("status")
 def status(
+    ctx: typer.Context,
     run: RunOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     runs_dir: RunsDirOption = Path("runs"),
+    overrides: SetOption = None,
 ) -> None:
     """Positions, cash, open orders, orders sent, degradation level and kill switch of a session."""
     if run is None:
         raise typer.BadParameter("paper status needs --run RUN_ID")
     from alphagate.app import paper as paper_app
 
-    found: dict[str, Any] = paper_app.session_status(runs_dir, run)
+    settings = base.settings_of(ctx, overrides)
+    found: dict[str, Any] = paper_app.session_status(settings, runs_dir, run)
     if as_json:
         base.print_plain(json.dumps(found, indent=2, sort_keys=True, default=str))
         return

@@ -160,14 +160,20 @@ def list_runs(runs_dir: Path) -> list[str]:
     )
 
 
+LATEST = "latest"
+"""The run id that names the run in ``runs_dir`` whose models were trained last."""
+
+
 def find_run(runs_dir: Path, run_id: str) -> Run:
-    """The run ``run_id`` in ``runs_dir``, whichever command made it.
+    """The run ``run_id`` in ``runs_dir``, whichever command made it; ``latest`` for the newest.
 
     Raises
     ------
     RunNotFoundError
         When there is no such run, listing the runs there and the closest id.
     """
+    if run_id == LATEST:
+        return _latest_run(runs_dir)
     directory = runs_dir / run_id
     plain = bool(run_id) and "/" not in run_id and not run_id.startswith(".")
     if plain and (
@@ -190,3 +196,21 @@ def find_run(runs_dir: Path, run_id: str) -> Run:
     else:
         message += " (the folder does not exist; pass --runs-dir where your runs are)"
     raise RunNotFoundError(message)
+
+
+def _latest_run(runs_dir: Path) -> Run:
+    """The run whose training finished last; a run without models does not count."""
+    trained: list[tuple[int, str]] = []
+    for run_id in list_runs(runs_dir):
+        run = find_run(runs_dir, run_id)
+        try:
+            run.training_manifest()
+        except RunNotTrainedError:
+            continue
+        trained.append((run.train_dir.stat().st_mtime_ns, run_id))
+    if not trained:
+        raise RunNotFoundError(
+            f"no trained run in {runs_dir} for 'latest': make one with `make pipeline`, "
+            "`alphagate pipeline run` or `alphagate train`"
+        )
+    return find_run(runs_dir, max(trained)[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,21 @@ def test_only_a_complete_manifest_of_the_named_stage_is_a_finished_stage(tmp_pat
     }  # fmt: skip
     for name in ("running", "other", "cut", "absent"):
         assert read_stage_manifest(tmp_path / name, "train") is None
+
+
+def test_latest_names_the_run_trained_last_of_either_kind(tmp_path: Path) -> None:
+    first = training_run(tmp_path, "t-old")
+    second = pipeline_run(tmp_path, "p-new")
+    unfinished = tmp_path / "p-unfinished"
+    put(unfinished / "run.json", {"run_id": "p-unfinished"})
+    os.utime(first / "train", ns=(1, 1_000_000_000))
+    os.utime(second / "train", ns=(1, 2_000_000_000))
+    assert find_run(tmp_path, "latest").run_id == "p-new"
+    os.utime(first / "train", ns=(1, 3_000_000_000))
+    assert find_run(tmp_path, "latest").run_id == "t-old"
+
+
+def test_latest_with_no_trained_run_says_how_to_make_one(tmp_path: Path) -> None:
+    put(tmp_path / "p1" / "run.json", {"run_id": "p1"})
+    with pytest.raises(RunNotFoundError, match="make pipeline"):
+        find_run(tmp_path, "latest")
