@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from alphagate.adapters.journal.sqlite import SqliteJournal
 from alphagate.app.model_backtest import ModelBacktestRequest, run_model_backtest
 from alphagate.app.paper import JOURNAL, PaperRequest, run_paper
+from alphagate.app.trading_db import open_trading_store
 from alphagate.app.train import run_training
 from alphagate.cli import cli
 from alphagate.config import Settings
@@ -83,6 +84,20 @@ def test_a_paper_replay_of_the_holdout_is_the_model_backtest(
         journal.close()
     assert journaled == [(f.trade_id, f.price, f.quantity) for f in backtest.fill_records]
     np.testing.assert_array_equal(np.array(equity), backtest.equity.to_numpy())
+
+    # The shadow backtest of the same bars agrees exactly, and the books reached the database.
+    assert outcome.shadow is not None and outcome.shadow.exact(), outcome.shadow
+    assert outcome.shadow.orders_compared == len(backtest.orders)
+    store = open_trading_store(settings)
+    try:
+        assert {s.client_order_id for s in store.orders("gspc")} == set(kernel.orders)
+        assert len(store.fills("gspc")) == len(backtest.fill_records)
+        assert [p.equity for p in store.equity("gspc")] == equity
+        days = store.daily_performance("gspc")
+        assert len(days) == len(equity)  # daily bars: one day each
+        assert all(d.tracking_error == 0.0 for d in days)
+    finally:
+        store.close()
 
     again = run_paper(settings, bars, PaperRequest("gspc", runs), handle_signals=False)
     assert again.summary.cycles == 0

@@ -408,7 +408,7 @@ def prepare_model_run(
     )
 
 
-def _run_once(
+def backtest_prepared(
     prepared: PreparedModelRun,
     plan: ModelRunPlan,
     decision: DecisionSettings,
@@ -477,7 +477,7 @@ def run_model_backtest(
         trained = load_trained_run(request.runs_dir, request.run_id)
     prepared = prepare_model_run(settings, bars, trained)
     started = time.perf_counter()
-    result, strategy, events = _run_once(prepared, plan, plan.decision, calendar)
+    result, strategy, events = backtest_prepared(prepared, plan, plan.decision, calendar)
     decisions = strategy.decisions()
     ablation = None
     if request.ablate:
@@ -485,7 +485,7 @@ def run_model_backtest(
         for step in STEPS:
             started = time.perf_counter()
             variant = plan.decision.without(step)
-            other, _, other_events = _run_once(prepared, plan, variant, calendar)
+            other, _, other_events = backtest_prepared(prepared, plan, variant, calendar)
             rows.append(
                 _ablation_row(step, other, len(other_events), time.perf_counter() - started)
             )

@@ -18,6 +18,7 @@ gives on the same bars (tested).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,17 +28,24 @@ from typing import Any, Final
 import pandas as pd
 
 from alphagate.adapters.journal.sqlite import SqliteJournal
+from alphagate.adapters.trading_db.store import TradingStore
 from alphagate.app.backtest import commission_of, fill_model_of
 from alphagate.app.kill_switch import open_kill_switch
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
+    ModelRunPlan,
     PredictorKind,
+    PreparedModelRun,
+    backtest_prepared,
     load_trained_run,
     plan_model_run,
     prepare_model_run,
 )
+from alphagate.app.trading_books import TradingBooks
+from alphagate.app.trading_db import open_trading_store
 from alphagate.config import Settings
 from alphagate.domain.bars import symbols_of
+from alphagate.domain.instants import NS_PER_DAY
 from alphagate.engine.kernel import Kernel
 from alphagate.engine.market import MarketData
 from alphagate.errors import AlphagateError
@@ -47,7 +55,8 @@ from alphagate.live.driver import LiveDriver
 from alphagate.live.feeds import ReplayFeed
 from alphagate.live.paper_venue import PaperVenue
 from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
-from alphagate.risk.events import RiskEvent
+from alphagate.live.shadow import ShadowReport, compare
+from alphagate.risk.events import RiskEvent, Severity
 from alphagate.risk.guard import RiskGuard
 from alphagate.risk.kill_switch import KillSwitch
 from alphagate.runs import find_run
@@ -70,6 +79,8 @@ class PaperRequest:
     max_cycles: int | None = None
     open_orders: OpenOrderPolicy = "keep"
     predictor: PredictorKind = "online"
+    tracking_alert: float = 0.005
+    """A day whose shadow tracking error (equity gap / starting cash) passes this is an alert."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,8 @@ class PaperOutcome:
     summary: RunSummary
     driver: LiveDriver
     risk_events: list[RiskEvent]
+    shadow: ShadowReport | None
+    """The session against its shadow backtest (``None`` when no bar was traded)."""
 
 
 def session_dir(runs_dir: Path, run_id: str) -> Path:
@@ -136,6 +149,14 @@ def run_paper(
             symbols=symbols, starting_cash=execution.cash,
         )  # fmt: skip
         journal, ledger = SqliteJournal(session / JOURNAL), SqliteJournal(session / LEDGER)
+        store = open_trading_store(plan.settings)
+        books = TradingBooks(store, trained.run_id)
+
+        def each_cycle(d: LiveDriver) -> None:
+            books(d)
+            if on_cycle is not None:
+                on_cycle(d)
+
         try:
             driver = LiveDriver(
                 kernel, PaperVenue(venue, ledger), journal,
@@ -151,13 +172,91 @@ def run_paper(
                 run_live(
                     driver, ReplayFeed(replay, speed=request.speed),
                     max_cycles=request.max_cycles, open_orders=request.open_orders,
-                    on_cycle=on_cycle, after_recovery=go_live, handle_signals=handle_signals,
+                    on_cycle=each_cycle, after_recovery=go_live, handle_signals=handle_signals,
                 )
             )  # fmt: skip
+            books.flush(driver, events)
+            shadow = _shadow(plan, prepared, replay=replay, books=books, driver=driver)
+            if shadow is not None:
+                _record_shadow(
+                    store, shadow, books=books, driver=driver, request=request, events=events
+                )
+                books.flush(driver, events)
         finally:
             journal.close()
             ledger.close()
-    return PaperOutcome(session, summary, driver, events)
+            store.close()
+    return PaperOutcome(session, summary, driver, events, shadow)
+
+
+def _shadow(
+    plan: ModelRunPlan,
+    prepared: PreparedModelRun,
+    *,
+    replay: pd.DataFrame,
+    books: TradingBooks,
+    driver: LiveDriver,
+) -> ShadowReport | None:
+    """Backtest the bars the session traded, from its first to its last, and compare."""
+    if not books.equity:
+        return None
+    first, last = books.equity[0][0], books.equity[-1][0]
+    ns = pd.DatetimeIndex(replay.index.get_level_values("ts")).as_unit("ns").asi8
+    span = replay.loc[(ns >= first) & (ns <= last)]
+    result, _, _ = backtest_prepared(
+        dataclasses.replace(prepared, bars=span), plan, plan.decision, plan.settings.data.calendar
+    )
+    equity = pd.Series([e for _, e, _ in books.equity], index=[t for t, _, _ in books.equity])
+    return compare(
+        orders=list(driver.kernel.orders.values()),
+        fills=driver.fills,
+        equity=equity,
+        shadow_orders=result.orders,
+        shadow_fills=result.fill_records,
+        shadow_equity=result.equity,
+        cash=plan.settings.execution.cash,
+    )
+
+
+def _record_shadow(
+    store: TradingStore,
+    shadow: ShadowReport,
+    *,
+    books: TradingBooks,
+    driver: LiveDriver,
+    request: PaperRequest,
+    events: list[RiskEvent],
+) -> None:
+    """Store each day's tracking error and the comparison; raise an alert above the threshold."""
+    exits = [t.exit_ts for t in driver.kernel.portfolio.closed_trades() if t.exit_ts is not None]
+    trades_by_day = pd.Series(1, index=[(t // NS_PER_DAY) * NS_PER_DAY for t in exits])
+    books.daily(shadow.tracking_error, trades_by_day.groupby(level=0).sum())
+    detail = {
+        "orders": shadow.orders_compared,
+        "fills": shadow.fills_compared,
+        "order_differences": shadow.order_differences,
+        "fill_differences": shadow.fill_differences,
+        "worst_tracking_error": shadow.worst,
+        "days": len(shadow.tracking_error),
+    }
+    last = books.equity[-1][0]
+    store.add_system_event("shadow_backtest", detail, actor="paper", ts=last)
+    if shadow.worst > request.tracking_alert or (not shadow.exact() and request.speed is None):
+        # A replay at full speed must match exactly; anything else is an alert too.
+        events.append(
+            RiskEvent(
+                ts=pd.Timestamp(last, tz="UTC"),
+                component="shadow",
+                severity=Severity.WARNING,
+                reason=(
+                    f"paper strayed from its shadow backtest: worst daily tracking error "
+                    f"{shadow.worst:.3g} (alert above {request.tracking_alert:g}); "
+                    f"{len(shadow.order_differences)} order and "
+                    f"{len(shadow.fill_differences)} fill differences"
+                ),
+                data=detail,
+            )
+        )
 
 
 def _clip(bars: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:

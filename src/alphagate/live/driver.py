@@ -27,8 +27,8 @@ from typing import Protocol
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel, Command, Submit
-from alphagate.domain.order_state import OrderState, OrderUpdate
-from alphagate.domain.orders import OrderRequest
+from alphagate.domain.order_state import Filled, OrderState, OrderUpdate
+from alphagate.domain.orders import Fill, OrderRequest
 from alphagate.engine.kernel import Kernel
 from alphagate.live.checkpoints import checkpoint
 from alphagate.live.records import bars_record, command_record, update_record
@@ -78,6 +78,8 @@ class LiveDriver:
         """The journal's last sequence number this driver wrote or replayed."""
         self.applied: dict[str, int] = {}
         """Venue reports folded in so far, per client id: what reconciliation asks beyond."""
+        self.fills: list[Fill] = []
+        """Every fill folded in, in order (replayed ones included)."""
 
     def record(self, kind: str, record: Mapping[str, object]) -> None:
         """Append one record to the journal (durable when this returns)."""
@@ -157,5 +159,7 @@ class LiveDriver:
     def fold(self, update: OrderUpdate) -> None:
         """Give one (journaled) venue report to the kernel and count it."""
         self.kernel.on_order_update(update)
+        if type(update.event) is Filled:
+            self.fills.append(update.event.fill)
         cid = update.client_order_id
         self.applied[cid] = self.applied.get(cid, 0) + 1

@@ -36,7 +36,7 @@ where a second serialised copy could disagree with the first. Snapshots
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -72,8 +72,13 @@ class Recovered:
     """The close of an interrupted cycle finished at start-up, if any."""
 
 
-def recover(driver: LiveDriver) -> Recovered:
-    """Bring a fresh driver's kernel to the journaled state and square it with the venue."""
+def recover(driver: LiveDriver, on_cycle: Callable[[LiveDriver], None] | None = None) -> Recovered:
+    """Bring a fresh driver's kernel to the journaled state and square it with the venue.
+
+    ``on_cycle`` is called after each replayed close, as the runner calls it
+    after each live one, so whatever follows the books (the trading
+    database, the equity curve) sees every cycle of the session.
+    """
     kernel, journal = driver.kernel, driver.journal
     found = Recovered()
     produced: deque[Command] = deque()
@@ -98,6 +103,8 @@ def recover(driver: LiveDriver) -> Recovered:
             interrupted = None
             driver.cycles += 1
             driver.last_ts = ts
+            if on_cycle is not None:
+                on_cycle(driver)
         elif kind == "command":
             command = command_of(record)
             _check_same(seq, produced, command)
@@ -114,6 +121,8 @@ def recover(driver: LiveDriver) -> Recovered:
         ts, bars = interrupted
         driver.close(ts, bars)
         found.finished_cycle = ts
+        if on_cycle is not None:
+            on_cycle(driver)
     check_positions(driver)
     return found
 

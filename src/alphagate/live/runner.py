@@ -62,7 +62,7 @@ async def run_live(
     new cycle: where the engine swaps the replay's scratch parts for the
     real ones (the operator's kill switch).
     """
-    recovered = recover(driver)
+    recovered = recover(driver, on_cycle)
     if after_recovery is not None:
         after_recovery(driver)
     stop = asyncio.Event()
