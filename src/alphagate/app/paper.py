@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alphagate.adapters.journal.sqlite import SqliteJournal
@@ -41,29 +41,20 @@ from alphagate.app.model_backtest import (
     plan_model_run,
     prepare_model_run,
 )
+from alphagate.app.paper_engine import JOURNAL, PaperParts, paper_engine
 from alphagate.app.trading_books import TradingBooks
 from alphagate.app.trading_db import open_trading_store
 from alphagate.config import Settings
 from alphagate.domain.bars import symbols_of
 from alphagate.domain.instants import NS_PER_DAY
-from alphagate.engine.kernel import Kernel
-from alphagate.engine.market import MarketData
 from alphagate.errors import AlphagateError
-from alphagate.execution.portfolio import Portfolio
-from alphagate.execution.venue import SimulatedVenue
 from alphagate.live.driver import LiveDriver
 from alphagate.live.feeds import ReplayFeed
-from alphagate.live.paper_venue import PaperVenue
 from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
 from alphagate.live.shadow import ShadowReport, compare
 from alphagate.risk.events import RiskEvent, Severity
-from alphagate.risk.guard import RiskGuard
-from alphagate.risk.kill_switch import KillSwitch
 from alphagate.runs import find_run
 from alphagate.strategies.model import ModelStrategy
-
-JOURNAL: Final = "journal.db"
-LEDGER: Final = "venue.db"
 
 
 @dataclass(frozen=True)
@@ -127,47 +118,31 @@ def run_paper(
     session.mkdir(parents=True, exist_ok=True)
     execution = plan.settings.execution
     events: list[RiskEvent] = []
-    operator_switch = open_kill_switch(plan.settings)
-    fill_model = fill_model_of(execution)
-    symbols = symbols_of(replay)
-    with tempfile.TemporaryDirectory(prefix="alphagate-replay-kill-") as scratch:
-        guard = RiskGuard.from_settings(
-            plan.risk, KillSwitch(Path(scratch) / "kill_switch.json"), events.append,
-            baseline=prepared.baseline,
-        )  # fmt: skip
-        kernel = Kernel(
-            ModelStrategy(prepared.predictor(plan.predictor), plan.decision),
-            Portfolio(execution.cash),
-            MarketData.empty(symbols),
-            commission=commission_of(execution),
-            units="whole" if plan.decision.whole_units else "fractional",
-            sizing=execution.sizing,
-            guard=guard,
-        )
-        venue = SimulatedVenue(
-            fill_model, commission_of(execution), execution.latency_bars,
-            symbols=symbols, starting_cash=execution.cash,
-        )  # fmt: skip
-        journal, ledger = SqliteJournal(session / JOURNAL), SqliteJournal(session / LEDGER)
-        store = open_trading_store(plan.settings)
-        books = TradingBooks(store, trained.run_id)
+    parts = PaperParts(
+        cash=execution.cash,
+        fill_model=fill_model_of(execution),
+        commission=commission_of(execution),
+        units="whole" if plan.decision.whole_units else "fractional",
+        sizing=execution.sizing,
+        latency_bars=execution.latency_bars,
+        risk=plan.risk,
+        baseline=prepared.baseline,
+        bar_interval_ns=_bar_interval(replay),
+    )
+    strategy = ModelStrategy(prepared.predictor(plan.predictor), plan.decision)
+    store = open_trading_store(plan.settings)
+    books = TradingBooks(store, trained.run_id)
 
-        def each_cycle(d: LiveDriver) -> None:
-            books(d)
-            if on_cycle is not None:
-                on_cycle(d)
+    def each_cycle(d: LiveDriver) -> None:
+        books(d)
+        if on_cycle is not None:
+            on_cycle(d)
 
-        try:
-            driver = LiveDriver(
-                kernel, PaperVenue(venue, ledger), journal,
-                feed_every_bar=fill_model.history_bars > 0,
-            )  # fmt: skip
-
-            def go_live(d: LiveDriver) -> None:
-                guard.obey(operator_switch)
-                if operator_switch.is_tripped() and d.last_ts is not None:
-                    d.carry_out(d.kernel.on_timer(d.last_ts, "guard"))
-
+    try:
+        with paper_engine(
+            plan.settings, strategy, symbols_of(replay), parts, session=session,
+            events=events.append,
+        ) as (driver, go_live):  # fmt: skip
             summary = asyncio.run(
                 run_live(
                     driver, ReplayFeed(replay, speed=request.speed),
@@ -182,10 +157,8 @@ def run_paper(
                     store, shadow, books=books, driver=driver, request=request, events=events
                 )
                 books.flush(driver, events)
-        finally:
-            journal.close()
-            ledger.close()
-            store.close()
+    finally:
+        store.close()
     return PaperOutcome(session, summary, driver, events, shadow)
 
 
@@ -259,6 +232,15 @@ def _record_shadow(
         )
 
 
+def _bar_interval(bars: pd.DataFrame) -> int:
+    """The most common spacing between the bars' closes, in ns (a day when fewer than two)."""
+    stamps = np.unique(pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8)
+    if len(stamps) < 2:
+        return NS_PER_DAY
+    gaps, counts = np.unique(np.diff(stamps), return_counts=True)
+    return int(gaps[np.argmax(counts)])
+
+
 def _clip(bars: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
     ts = bars.index.get_level_values("ts")
     keep = pd.Series(True, index=bars.index).to_numpy()
@@ -299,5 +281,5 @@ def session_status(settings: Settings, runs_dir: Path, run_id: str) -> dict[str,
         **books,
         "records_after_snapshot": records,
         "kill_switch": {"tripped": tripped, "reason": switch.reason},
-        "degradation": "halted" if tripped else "normal",
+        "degradation": "halted" if tripped else books.get("degradation") or "normal",
     }

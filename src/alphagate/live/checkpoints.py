@@ -20,6 +20,7 @@ CHECKPOINTS: Final = (
     "command-journaled",
     "command-sent",
     "update-journaled",
+    "venue-answered",
     "close-journaled",
     "snapshot-written",
 )

@@ -22,17 +22,20 @@ the state the crashed process had (:mod:`alphagate.live.recovery`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel, Command, Submit
-from alphagate.domain.order_state import Filled, OrderState, OrderUpdate
+from alphagate.domain.order_state import Filled, OrderState, OrderUpdate, Rejected
 from alphagate.domain.orders import Fill, OrderRequest
 from alphagate.engine.kernel import Kernel
 from alphagate.live.checkpoints import checkpoint
-from alphagate.live.records import bars_record, command_record, update_record
+from alphagate.live.health_gate import HealthGate
+from alphagate.live.operator_switch import OperatorSwitch
+from alphagate.live.records import bars_record, command_record, risk_record, update_record
 from alphagate.ports import Journal, VenueAccount
+from alphagate.risk.events import RiskEvent
 
 
 class PaperVenueLike(Protocol):
@@ -68,9 +71,13 @@ class LiveDriver:
         journal: Journal,
         *,
         feed_every_bar: bool = False,
+        gate: HealthGate | None = None,
+        operator: OperatorSwitch | None = None,
+        on_risk: Callable[[RiskEvent], None] | None = None,
     ) -> None:
         self.kernel, self.venue, self.journal = kernel, venue, journal
         self._every_bar = feed_every_bar
+        self.gate, self.operator, self._on_risk = gate, operator, on_risk
         self.cycles = 0
         self.last_ts: int | None = None
         """The close of the last cycle finished (or replayed)."""
@@ -93,8 +100,18 @@ class LiveDriver:
 
     def cycle(self, ts: int, bars: Sequence[Bar]) -> None:
         """Run the whole cycle for the bars closing at ``ts``."""
+        if self.operator is not None:
+            switched = self.operator.poll(ts)
+            if switched is not None:
+                self.record("switch", {"ts": ts, **switched})
+                self.operator.apply(ts, switched)
         self.record("bars", bars_record(ts, bars))
         checkpoint("bars-journaled")
+        if self.gate is not None:
+            for event in self.gate.begin(ts, bars):
+                self.record("risk", risk_record(event))
+                if self._on_risk is not None:
+                    self._on_risk(event)
         self.open(ts, bars)
         self.close(ts, bars)
 
@@ -110,7 +127,9 @@ class LiveDriver:
         """Show the venue the bars, then journal the close and let the kernel decide."""
         kernel = self.kernel
         if kernel.working or self._every_bar:
-            self.apply(self.venue.on_bars(ts, bars))
+            answered = self.venue.on_bars(ts, bars)
+            checkpoint("venue-answered")
+            self.apply(answered)
         self.record("close", {"ts": ts})
         checkpoint("close-journaled")
         self.carry_out(kernel.on_bars(ts, tuple(b.symbol for b in bars)))
@@ -137,9 +156,17 @@ class LiveDriver:
         self.apply(updates)
 
     def send(self, command: Command) -> list[OrderUpdate]:
-        """Hand one journaled command to the venue; return its answer, not yet journaled."""
+        """Hand one journaled command to the venue; return its answer, not yet journaled.
+
+        An order the health gate refuses is answered here, ``REJECTED``, and
+        never reaches the venue.
+        """
         if isinstance(command, Submit):
-            updates = self.venue.submit(command.request, command.request.ts_init)
+            request = command.request
+            refusal = None if self.gate is None else self.gate.refusal(request)
+            if refusal is not None:
+                return [OrderUpdate(request.client_order_id, Rejected(refusal))]
+            updates = self.venue.submit(request, request.ts_init)
         elif isinstance(command, Cancel):
             updates = self.venue.cancel(command.client_order_id)
         else:  # pragma: no cover - Command is a closed union

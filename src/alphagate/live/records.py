@@ -11,6 +11,7 @@ a record carries what the order is and nothing more.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -27,6 +28,7 @@ from alphagate.domain.order_state import (
     Submitted,
 )
 from alphagate.domain.orders import Fill, Liquidity, OrderRequest, OrderType, Side, TimeInForce
+from alphagate.risk.events import RiskEvent
 
 Record = dict[str, Any]
 
@@ -193,6 +195,26 @@ def command_of(record: Mapping[str, Any]) -> Command:
     if "cancel" in record:
         return Cancel(record["cancel"], record["reason"])
     raise RecordError(f"not a command record: {dict(record)}")
+
+
+def risk_record(event: RiskEvent) -> Record:
+    """A risk event as a JSON object (journaled for the record; replay does not read it)."""
+    return {
+        "ts": event.ts.value,
+        "component": event.component,
+        "severity": event.severity.value,
+        "reason": event.reason,
+        "data": {key: _plain(value) for key, value in event.data.items()},
+    }
+
+
+def _plain(value: object) -> object:
+    """A JSON-safe value: numbers, text, truth values and nulls as they are, else their text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    return str(value)
 
 
 def bars_record(ts: int, bars: Sequence[Bar]) -> Record:

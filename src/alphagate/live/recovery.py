@@ -14,23 +14,24 @@ first:
    journaled now.
 2. **Orders whose outcome is unknown.** For every order sent (or about to
    be) whose reports the journal does not hold in full, the venue is asked
-   by client id (:meth:`~alphagate.ports.Venue.reports`). An order the venue
-   never got is sent now, with the *same* client id (CR-01); an order it has
-   is adopted: the reports the journal lacks are journaled, then folded in
-   (CR-02, CR-03). Nothing is ever sent twice: the venue refuses a client id
-   it holds, and it is asked first.
-3. **An interrupted cycle** (bars journaled, close not) is finished: the
-   venue is shown the bars (it ignores bars it has seen) and the kernel
-   decides.
-4. **Positions** are compared with the venue's (venue truth wins): a
-   difference is a :class:`ReconciliationError`, and the engine does not
-   trade on a book it cannot explain (fail closed, I2, I4).
+   by client id (:meth:`~alphagate.ports.Venue.reports`). An order it has is
+   adopted: the reports the journal lacks are journaled, then folded in
+   (CR-02, CR-03). An order it never got is kept for step 3.
+3. **Resume** (:func:`resume`, after the caller installed what a live engine
+   obeys: the health gate). First **positions** are compared with the
+   venue's (venue truth wins): a difference is a :class:`ReconciliationError`,
+   and the engine neither sends nor trades on a book it cannot explain (fail
+   closed, I2, I4). Then the orders the venue never got are sent, with the
+   *same* client id (CR-01); nothing is ever sent twice, since the venue is
+   asked first and refuses a client id it holds. Last, an **interrupted
+   cycle** (bars journaled, close not) is finished: the venue is shown the
+   bars (it ignores bars it has seen) and the kernel decides.
 
 The decision path's state (standardiser windows, IC history, posteriors)
 is never snapshotted separately: replaying the inputs rebuilds it exactly,
 where a second serialised copy could disagree with the first. Snapshots
-(:func:`snapshot_state`) summarise positions, cash and open orders for
-``paper status`` and are checked against the replayed books.
+(:func:`~alphagate.live.status.snapshot_state`) summarise positions, cash
+and open orders for ``paper status``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class Recovered:
     """Venue reports the journal lacked, journaled and folded in at start-up (CR-02, CR-03)."""
     finished_cycle: int | None = None
     """The close of an interrupted cycle finished at start-up, if any."""
+    unsent: list[Command] = field(default_factory=list)
+    """Journaled commands the venue never received, for :func:`resume` to send."""
+    interrupted: tuple[int, list[Bar]] | None = None
+    """A cycle whose bars are journaled but not its close, for :func:`resume` to finish."""
 
 
 def recover(driver: LiveDriver, on_cycle: Callable[[LiveDriver], None] | None = None) -> Recovered:
@@ -111,20 +116,45 @@ def recover(driver: LiveDriver, on_cycle: Callable[[LiveDriver], None] | None = 
             sent[_order_id(command)] = command
         elif kind == "update":
             driver.fold(update_of(record))
+        elif kind == "switch":
+            if driver.operator is None:
+                raise RecoveryError(
+                    f"journal record {seq}: an operator kill-switch record, but this engine "
+                    "was started without the operator's switch"
+                )
+            driver.operator.apply(int(record["ts"]), record)
     found.cycles = driver.cycles
     # Decided just before the crash, never journaled, so never sent: journal them now.
     driver.record_many([("command", command_record(c)) for c in produced])
     for command in produced:
         sent[_order_id(command)] = command
     _settle_unknown_outcomes(driver, sent, applied, found)
-    if interrupted is not None:
-        ts, bars = interrupted
+    found.interrupted = interrupted
+    return found
+
+
+def resume(
+    driver: LiveDriver, found: Recovered, on_cycle: Callable[[LiveDriver], None] | None = None
+) -> None:
+    """Carry out what :func:`recover` left: check positions, send what never arrived, finish.
+
+    Kept apart from the replay so that the caller can install what a live
+    engine obeys (the operator's kill switch, the health gate) in between:
+    an order sent at start-up passes the same checks as any other.
+    """
+    check_positions(driver)
+    updates: list[OrderUpdate] = []
+    for command in found.unsent:
+        updates += driver.send(command)
+        if isinstance(command, Submit):
+            found.resent.append(command.request.client_order_id)
+    driver.apply(updates)
+    if found.interrupted is not None:
+        ts, bars = found.interrupted
         driver.close(ts, bars)
         found.finished_cycle = ts
         if on_cycle is not None:
             on_cycle(driver)
-    check_positions(driver)
-    return found
 
 
 def _order_id(command: Command) -> str:
@@ -160,15 +190,13 @@ def _settle_unknown_outcomes(
         reports = venue.reports(cid)
         if reports is None:
             if isinstance(command, Submit):
-                # Never received: send it now, with the same client id (CR-01).
-                driver.apply(driver.send(command))
-                found.resent.append(cid)
+                found.unsent.append(command)  # never received: send it, same client id (CR-01)
             continue
         missing: list[OrderUpdate] = reports[applied.get(cid, 0) :]
         found.adopted += len(missing)
         driver.apply(missing)
         if not isinstance(command, Submit) and not kernel.orders[cid].is_terminal:
-            driver.apply(driver.send(command))  # a cancel that never reached the venue
+            found.unsent.append(command)  # a cancel that never reached the venue
 
 
 def check_positions(driver: LiveDriver) -> None:

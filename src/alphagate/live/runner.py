@@ -24,7 +24,7 @@ from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel
 from alphagate.live.checkpoints import checkpoint
 from alphagate.live.driver import LiveDriver
-from alphagate.live.recovery import Recovered, recover
+from alphagate.live.recovery import Recovered, recover, resume
 from alphagate.live.status import snapshot_state
 
 OpenOrderPolicy = Literal["cancel", "keep"]
@@ -65,6 +65,7 @@ async def run_live(
     recovered = recover(driver, on_cycle)
     if after_recovery is not None:
         after_recovery(driver)
+    resume(driver, recovered, on_cycle)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()

@@ -26,6 +26,8 @@ def snapshot_state(driver: LiveDriver) -> dict[str, Any]:
         "cash": portfolio.cash,
         "positions": dict(sorted(portfolio.quantities.items())),
         "orders_sent": len(kernel.orders),
+        "engine_halted": None if driver.operator is None else driver.operator.engine.is_tripped(),
+        "degradation": None if driver.gate is None else driver.gate.registry.level.label,
         "open_orders": [
             {
                 "request": request_record(state.request),

@@ -288,16 +288,6 @@ class RiskGuard:
         """The switch this guard trips and obeys."""
         return self._kill
 
-    def obey(self, kill_switch: KillSwitch) -> None:
-        """Trip and obey ``kill_switch`` from now on.
-
-        A live engine replays its journal against a scratch switch, so that
-        the replay decides what the original run decided, whatever the
-        operator did since; then it hands the guard the operator's switch
-        before it trades (a trip made while it was down counts from then).
-        """
-        self._kill = kill_switch
-
     def after_bar(self, account: AccountView) -> GuardAction:
         """Feed the monitors; trip the switch on their triggers; say what the kernel must do."""
         ts = account.ts

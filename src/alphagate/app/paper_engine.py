@@ -1,0 +1,117 @@
+"""The paper engine's parts, wired once for every caller: the paper command and the crash harness.
+
+A session directory holds the engine's journal (``journal.db``) and the
+paper venue's ledger (``venue.db``). The risk guard obeys an engine kill
+switch kept in a scratch file that replay rebuilds; the operator's switch
+(``risk.kill_switch_state``) reaches it only through journaled records
+(:mod:`alphagate.live.operator_switch`). The health gate, which reads the
+operator's switch and each symbol's bar times, is installed once the journal
+is replayed, so that an order sent at start-up passes it like any other.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from alphagate.adapters.journal.sqlite import SqliteJournal
+from alphagate.config import Settings
+from alphagate.domain.instants import NS_PER_DAY
+from alphagate.domain.strategy import Strategy
+from alphagate.engine.health import HealthRegistry, kill_switch_check
+from alphagate.engine.kernel import Kernel, Sizing, Units
+from alphagate.engine.market import MarketData
+from alphagate.execution.commission import CommissionModel
+from alphagate.execution.fill_models import FillModel
+from alphagate.execution.portfolio import Portfolio
+from alphagate.execution.venue import SimulatedVenue
+from alphagate.live.driver import LiveDriver
+from alphagate.live.health_gate import HealthGate
+from alphagate.live.operator_switch import OperatorSwitch
+from alphagate.live.paper_venue import PaperVenue
+from alphagate.risk.events import RiskEvent
+from alphagate.risk.guard import RiskGuard, RiskSettings
+from alphagate.risk.kill_switch import KillSwitch
+
+JOURNAL: Final = "journal.db"
+LEDGER: Final = "venue.db"
+
+
+@dataclass(frozen=True)
+class PaperParts:
+    """How one paper account trades: its cash, fills, costs, sizing and risk limits."""
+
+    cash: float
+    fill_model: FillModel
+    commission: CommissionModel
+    units: Units = "whole"
+    sizing: Sizing = "next_open"
+    latency_bars: int = 0
+    risk: RiskSettings | None = None
+    baseline: float | None = None
+    bar_interval_ns: int = NS_PER_DAY
+    """The bar size: a symbol with no bar for ``health.stale_bar_multiple`` of it is stale."""
+
+
+@contextmanager
+def paper_engine(
+    settings: Settings,
+    strategy: Strategy,
+    symbols: Sequence[str],
+    parts: PaperParts,
+    *,
+    session: Path,
+    events: Callable[[RiskEvent], None],
+) -> Iterator[tuple[LiveDriver, Callable[[LiveDriver], None]]]:
+    """A driver over the session's journal and ledger, and the hook that makes it go live.
+
+    Yields the driver and the ``after_recovery`` hook for
+    :func:`~alphagate.live.runner.run_live`; the journals are closed on exit.
+    """
+    session.mkdir(parents=True, exist_ok=True)
+    risk = settings.risk
+    with ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alphagate-kill-")))
+        engine_switch = KillSwitch(scratch / "kill_switch.json")
+        guard = None
+        if parts.risk is not None:
+            guard = RiskGuard.from_settings(
+                parts.risk, engine_switch, events, baseline=parts.baseline
+            )
+        portfolio = Portfolio(parts.cash)
+        kernel = Kernel(
+            strategy, portfolio, MarketData.empty(symbols), commission=parts.commission,
+            units=parts.units, sizing=parts.sizing, guard=guard,
+        )  # fmt: skip
+        venue = SimulatedVenue(
+            parts.fill_model, parts.commission, parts.latency_bars,
+            symbols=symbols, starting_cash=parts.cash,
+        )  # fmt: skip
+        journal = stack.enter_context(SqliteJournal(session / JOURNAL))
+        ledger = stack.enter_context(SqliteJournal(session / LEDGER))
+        operator = OperatorSwitch(engine_switch, risk.kill_switch_state, risk.kill_switch_file)
+        driver = LiveDriver(
+            kernel, PaperVenue(venue, ledger), journal,
+            feed_every_bar=parts.fill_model.history_bars > 0, operator=operator, on_risk=events,
+        )  # fmt: skip
+        registry = HealthRegistry(settings.health.stale_bar_multiple)
+        registry.register(
+            "kill_switch",
+            kill_switch_check(
+                risk.kill_switch_state, risk.kill_switch_file, flatten=risk.flatten_on_kill
+            ),
+        )
+
+        def go_live(d: LiveDriver) -> None:
+            since = d.last_ts if d.last_ts is not None else 0
+            for symbol in symbols:
+                registry.track(symbol, parts.bar_interval_ns, since)
+            for event in registry.evaluate(since).events:
+                events(event)
+            d.gate = HealthGate(registry, portfolio.quantity)
+
+        yield driver, go_live
