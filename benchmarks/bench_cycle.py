@@ -131,7 +131,7 @@ def build(bars: pd.DataFrame, folder: Path, share: float, durable_ledger: bool) 
     venue = SimulatedVenue(NextOpenFill(), symbols=symbols, starting_cash=CASH)
     ledger: Any = SqliteJournal(folder / "venue.db") if durable_ledger else MemoryJournal()
     journal = Counted(SqliteJournal(folder / "journal.db"))
-    return LiveDriver(kernel, PaperVenue(venue, ledger), journal)  # type: ignore[arg-type]
+    return LiveDriver(kernel, PaperVenue(venue, ledger), journal)
 
 
 def run_cycles(
