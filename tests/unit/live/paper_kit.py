@@ -1,14 +1,11 @@
-"""What the live tests share: a bracket strategy, and a paper engine built like the backtest's."""
+"""What the live tests share: the kit's bracket strategy, and a paper engine like the backtest's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
-from alphagate.domain.orders import OrderType, TimeInForce
-from alphagate.domain.strategy import OrderIntent, StrategyContext
 from alphagate.engine.kernel import Kernel
 from alphagate.engine.market import MarketData
 from alphagate.execution.fill_models import NextOpenFill
@@ -17,40 +14,10 @@ from alphagate.execution.venue import SimulatedVenue
 from alphagate.live.driver import LiveDriver
 from alphagate.live.paper_venue import PaperVenue
 from alphagate.ports import Journal
+from alphagate.testing.paper_session import EveryNthBracket
 
 CASH = 10_000.0
-
-
-@dataclass
-class EveryNthBracket:
-    """Every ``every``-th bar of a flat symbol: buy 10, a GTC stop 3 % under, a target 3 % over."""
-
-    every: int = 7
-    name: str = "every_nth_bracket"
-    warmup: int = 2
-
-    def on_bar(self, context: StrategyContext) -> list[OrderIntent] | None:
-        intents: list[OrderIntent] = []
-        for symbol in context.updated:
-            n = context.bars_seen(symbol)
-            if n % self.every or context.position(symbol) != 0.0:
-                continue
-            close = float(context.history[symbol].close[-1])
-            group = f"b{n}"
-            intents += [
-                OrderIntent(symbol, 10),
-                OrderIntent(
-                    symbol, -10, leg="stop", parent_leg="entry", oco_group=group,
-                    order_type=OrderType.STOP, stop_price=round(close * 0.97, 6),
-                    time_in_force=TimeInForce.GTC,
-                ),
-                OrderIntent(
-                    symbol, -10, leg="take_profit", parent_leg="entry", oco_group=group,
-                    order_type=OrderType.LIMIT, limit_price=round(close * 1.03, 6),
-                    time_in_force=TimeInForce.GTC,
-                ),
-            ]  # fmt: skip
-        return intents or None
+__all__ = ["CASH", "EveryNthBracket", "paper_driver", "symbols_in"]
 
 
 def symbols_in(bars: pd.DataFrame) -> list[str]:
