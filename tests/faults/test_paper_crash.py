@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 
 from alphagate.adapters.journal import SqliteJournal
+from alphagate.app.paper_engine import JOURNAL, LEDGER
 from alphagate.execution.fill_models import NextOpenFill
 from alphagate.execution.venue import SimulatedVenue
 from alphagate.live.checkpoints import CHECKPOINTS
@@ -51,7 +52,7 @@ from alphagate.testing.crash import (
     random_points,
     run_with_crashes,
 )
-from alphagate.testing.paper_session import CASH, JOURNAL, KILL_STATE, LEDGER, REFUSED
+from alphagate.testing.paper_session import CASH, KILL_STATE, REFUSED
 
 pytestmark = pytest.mark.slow
 
@@ -337,8 +338,10 @@ def _first_fill_cycle(session: Path) -> int:
         ["bars-journaled:5", "bars-journaled:17", "bars-journaled:9"],
         ["close-journaled:8", "close-journaled:13", "close-journaled:21"],
         ["snapshot-written:1", "snapshot-written:1"],
+        # CR-03 by a real kill: the venue filled, its answer is not journaled yet.
+        ["venue-answered:2", "venue-answered:1", "venue-answered:1"],
     ],
-    ids=["bars-journaled", "close-journaled", "snapshot-written"],
+    ids=["bars-journaled", "close-journaled", "snapshot-written", "venue-answered"],
 )
 def test_kill_at_every_other_checkpoint_recovers_to_the_clean_run(
     sessions: Sessions, points: list[str]
@@ -349,7 +352,7 @@ def test_kill_at_every_other_checkpoint_recovers_to_the_clean_run(
 
 def test_every_checkpoint_is_covered() -> None:
     named = {"command-journaled", "command-sent", "update-journaled", "bars-journaled"}
-    named |= {"close-journaled", "snapshot-written"}
+    named |= {"close-journaled", "snapshot-written", "venue-answered"}
     assert named == set(CHECKPOINTS)
 
 
@@ -463,15 +466,6 @@ def _closes(session: Path) -> int:
         return 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the operator's kill switch is not a journaled kernel input: recovery replays against "
-        "a scratch switch, so it re-decides an entry the halted engine refused, finds no "
-        "journaled command for it, journals it as 'decided just before the crash' and sends "
-        "it before the operator's switch is obeyed"
-    ),
-)
 def test_cr13_tripped_then_killed_restarts_halted_and_sends_no_entry(
     sessions: Sessions,
 ) -> None:

@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,30 +42,24 @@ from typing import Any, Final
 
 import pandas as pd
 
-from alphagate.adapters.journal.sqlite import SqliteJournal
 from alphagate.app.backtest import parse_params
+from alphagate.app.paper_engine import PaperParts, paper_engine
+from alphagate.config import Settings
 from alphagate.domain.bars import bars_from_flat, symbols_of
 from alphagate.domain.orders import OrderType, TimeInForce
 from alphagate.domain.strategy import OrderIntent, Strategy, StrategyContext
-from alphagate.engine.kernel import Kernel
-from alphagate.engine.market import MarketData
 from alphagate.errors import AlphagateError
+from alphagate.execution.commission import NoCommission
 from alphagate.execution.fill_models import NextOpenFill
-from alphagate.execution.portfolio import Portfolio
-from alphagate.execution.venue import SimulatedVenue
 from alphagate.live.driver import LiveDriver
 from alphagate.live.feeds import ReplayFeed
-from alphagate.live.paper_venue import PaperVenue
 from alphagate.live.runner import RunSummary, run_live
 from alphagate.risk.events import RiskEvent
-from alphagate.risk.guard import RiskGuard
-from alphagate.risk.kill_switch import KillSwitch
-from alphagate.risk.limits import PreTradeCheck, RiskLimits
+from alphagate.risk.guard import RiskSettings
+from alphagate.risk.limits import RiskLimits
 from alphagate.strategies.builtin import make_strategy
 from alphagate.strategies.parameters import ParameterValue, constructor_arguments
 
-JOURNAL: Final = "journal.db"
-LEDGER: Final = "venue.db"
 KILL_STATE: Final = "kill_switch.json"
 CASH: Final = 10_000.0
 REFUSED: Final = 2
@@ -147,10 +140,9 @@ def run_session(
 ) -> SessionOutcome:
     """Start (or resume) the session in ``session`` and replay ``bars`` through it to the end.
 
-    The replay decides against a scratch kill switch, as ``alphagate paper``
-    does: the journal holds what the engine decided under the switch it had
-    then; the operator's switch (``session/kill_switch.json`` and
-    ``kill_file``) is obeyed once the books are rebuilt.
+    The engine is ``alphagate paper``'s (:func:`~alphagate.app.paper_engine.paper_engine`);
+    the operator's kill switch is ``session/kill_switch.json`` with ``kill_file``
+    as its trigger.
 
     Raises
     ------
@@ -158,38 +150,27 @@ def run_session(
         When the journal does not describe this engine, or its books differ
         from the venue's (nothing is sent then).
     """
-    session.mkdir(parents=True, exist_ok=True)
-    symbols = symbols_of(bars)
     events: list[RiskEvent] = []
-    operator_switch = KillSwitch(session / KILL_STATE, kill_file)
-    fill_model = NextOpenFill()
-    with tempfile.TemporaryDirectory(prefix="alphagate-session-kill-") as scratch:
-        guard = RiskGuard(
-            PreTradeCheck(OPEN_LIMITS), KillSwitch(Path(scratch) / KILL_STATE), events.append
-        )
-        kernel = Kernel(strategy, Portfolio(CASH), MarketData.empty(symbols), guard=guard)
-        venue = SimulatedVenue(fill_model, symbols=symbols, starting_cash=CASH)
-        journal, ledger = SqliteJournal(session / JOURNAL), SqliteJournal(session / LEDGER)
-        try:
-            driver = LiveDriver(
-                kernel, PaperVenue(venue, ledger), journal,
-                feed_every_bar=fill_model.history_bars > 0,
-            )  # fmt: skip
-
-            def go_live(d: LiveDriver) -> None:
-                guard.obey(operator_switch)
-                if operator_switch.is_tripped() and d.last_ts is not None:
-                    d.carry_out(d.kernel.on_timer(d.last_ts, "guard"))
-
-            summary = asyncio.run(
-                run_live(
-                    driver, ReplayFeed(bars, speed=speed),
-                    after_recovery=go_live, handle_signals=handle_signals,
-                )
-            )  # fmt: skip
-        finally:
-            journal.close()
-            ledger.close()
+    defaults = Settings()
+    risk = defaults.risk.model_copy(
+        update={"kill_switch_state": session / KILL_STATE, "kill_switch_file": kill_file}
+    )
+    settings = defaults.model_copy(update={"risk": risk})
+    parts = PaperParts(
+        cash=CASH,
+        fill_model=NextOpenFill(),
+        commission=NoCommission(),
+        risk=RiskSettings(limits=OPEN_LIMITS, breaker=None),
+    )
+    with paper_engine(
+        settings, strategy, symbols_of(bars), parts, session=session, events=events.append
+    ) as (driver, go_live):
+        summary = asyncio.run(
+            run_live(
+                driver, ReplayFeed(bars, speed=speed),
+                after_recovery=go_live, handle_signals=handle_signals,
+            )
+        )  # fmt: skip
     return SessionOutcome(summary, driver, events)
 
 
