@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
+from rich.live import Live
 from rich.table import Table
 
 from alphagate.app import research
@@ -93,8 +94,8 @@ def paper(
         max_cycles=1 if once else max_cycles,
         open_orders="cancel" if cancel_on_exit else "keep",
     )
-    progress = _Progress()
-    outcome = paper_app.run_paper(settings, bars, request, on_cycle=progress)
+    with _Panel(settings.execution.cash) as panel:
+        outcome = paper_app.run_paper(settings, bars, request, on_cycle=panel)
     summary = outcome.summary
     found = summary.recovered
     if found.records:
@@ -103,19 +104,49 @@ def paper(
             f"{len(found.resent)} orders sent that had never arrived, "
             f"{found.adopted} venue reports adopted"
         )
-    _print_books(outcome.driver, f"paper {run}: {summary.cycles:,} bars ({summary.stopped_by})")
+    title = f"paper {run}: {summary.cycles:,} bars ({summary.stopped_by})"
+    base.console.print(_books_table(outcome.driver, title, settings.execution.cash))
+    shadow = outcome.shadow
+    if shadow is not None:
+        verdict = "exact" if shadow.exact() else f"worst daily tracking error {shadow.worst:.3g}"
+        base.print_plain(
+            f"shadow backtest: {shadow.orders_compared:,} orders, {shadow.fills_compared:,} "
+            f"fills compared; {verdict}"
+        )
     base.print_plain(f"journal: {outcome.session}; done in {time.perf_counter() - began:.1f}s")
 
 
-class _Progress:
-    """A one-line progress note every few hundred bars (a terminal's live panel is for later)."""
+class _Panel:
+    """The session as it runs: a live Rich panel on a terminal, a line every few seconds elsewhere.
 
-    def __init__(self) -> None:
+    The panel shows the bar, equity and P&L, cash, positions, working orders,
+    orders sent and the degradation level; it is redrawn at most four times a
+    second, so drawing never slows a replay down.
+    """
+
+    def __init__(self, cash: float) -> None:
+        self._cash = cash
         self._last = time.monotonic()
+        self._live: Live | None = None
+        if base.console.is_terminal:
+            self._live = Live(console=base.console, refresh_per_second=4, transient=True)
+
+    def __enter__(self) -> _Panel:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
 
     def __call__(self, driver: LiveDriver) -> None:
         now = time.monotonic()
-        if now - self._last >= 2.0:
+        if self._live is not None:
+            if now - self._last >= 0.25:
+                self._last = now
+                self._live.update(_books_table(driver, "paper trading", self._cash))
+        elif now - self._last >= 5.0:
             self._last = now
             kernel = driver.kernel
             equity = kernel.portfolio.equity(kernel.latest_closes())
@@ -123,20 +154,25 @@ class _Progress:
             base.print_plain(f"  {stamp}: {driver.cycles:,} bars, equity {equity:,.2f}")
 
 
-def _print_books(driver: LiveDriver, title: str) -> None:
+def _books_table(driver: LiveDriver, title: str, cash: float) -> Table:
     kernel = driver.kernel
     portfolio = kernel.portfolio
     equity = portfolio.equity(kernel.latest_closes())
     table = Table(title=title)
     table.add_column("")
     table.add_column("value", justify="right")
+    if driver.last_ts is not None:
+        table.add_row("bar", str(pd.Timestamp(driver.last_ts, tz="UTC")))
     table.add_row("equity", f"{equity:,.2f}")
+    table.add_row("P&L", f"{equity - cash:+,.2f}")
     table.add_row("cash", f"{portfolio.cash:,.2f}")
     for symbol, quantity in sorted(portfolio.quantities.items()):
         table.add_row(f"position {symbol}", f"{quantity:g}")
     table.add_row("orders sent", f"{len(kernel.orders):,}")
     table.add_row("working orders", f"{len(kernel.working):,}")
-    base.console.print(table)
+    level = "normal" if driver.gate is None else driver.gate.registry.level.label
+    table.add_row("degradation", level)
+    return table
 
 
 @paper_cli.command("status")
