@@ -217,3 +217,22 @@ def check_positions(driver: LiveDriver) -> None:
             f"positions differ from the venue's ({detail}); the venue is right, and the engine "
             "will not trade until the difference is explained (see `alphagate paper status`)"
         )
+
+
+def reconcile(driver: LiveDriver) -> int:
+    """The periodic check: adopt what the venue reported that the journal lacks, then positions.
+
+    For every working order the venue is asked for its reports; those
+    beyond what the engine folded in (a fill the stream never delivered, a
+    cancel by the venue) are journaled and folded in (venue truth wins).
+    Then positions must match, or :class:`ReconciliationError` stops the
+    engine (fail closed). Returns how many reports were adopted.
+    """
+    adopted: list[OrderUpdate] = []
+    for cid in sorted(driver.kernel.working):
+        reports = driver.venue.reports(cid)
+        if reports is not None:
+            adopted += reports[driver.applied.get(cid, 0) :]
+    driver.apply(adopted)
+    check_positions(driver)
+    return len(adopted)

@@ -3,7 +3,9 @@
 Start-up is :func:`~alphagate.live.recovery.recover` whatever came before (a
 first start, a clean stop, a ``kill -9``). Then each step of the feed after
 the last close the journal holds is one driver cycle. Every
-``snapshot_every`` cycles, and at the end, the books are snapshotted.
+``snapshot_every`` cycles, and at the end, the books are snapshotted; every
+``reconcile_every`` seconds (wall clock, between cycles) the engine is
+reconciled with the venue (:func:`~alphagate.live.recovery.reconcile`).
 
 SIGINT and SIGTERM set a stop flag: the cycle under way finishes (a cycle is
 never cut in the middle by a signal), the open-order policy is applied
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -24,7 +27,7 @@ from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel
 from alphagate.live.checkpoints import checkpoint
 from alphagate.live.driver import LiveDriver
-from alphagate.live.recovery import Recovered, recover, resume
+from alphagate.live.recovery import Recovered, reconcile, recover, resume
 from alphagate.live.status import snapshot_state
 
 OpenOrderPolicy = Literal["cancel", "keep"]
@@ -55,6 +58,7 @@ async def run_live(
     on_cycle: Callable[[LiveDriver], None] | None = None,
     after_recovery: Callable[[LiveDriver], None] | None = None,
     handle_signals: bool = True,
+    reconcile_every: float = 30.0,
 ) -> RunSummary:
     """Recover, then run the feed's steps through the driver until it ends, a limit or a signal.
 
@@ -72,6 +76,7 @@ async def run_live(
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     cycles, stopped_by = 0, "end of feed"
+    next_reconcile = time.monotonic() + reconcile_every
     try:
         async for ts, bars in feed.stream(after=driver.last_ts):
             if stop.is_set():
@@ -79,6 +84,7 @@ async def run_live(
                 break
             driver.cycle(ts, bars)
             cycles += 1
+            next_reconcile = _reconcile_when_due(driver, next_reconcile, reconcile_every)
             if on_cycle is not None:
                 on_cycle(driver)
             if driver.cycles % snapshot_every == 0:
@@ -101,6 +107,14 @@ async def run_live(
         )
     write_snapshot(driver)
     return RunSummary(recovered, cycles, stopped_by)
+
+
+def _reconcile_when_due(driver: LiveDriver, due: float, every: float) -> float:
+    """Reconcile when the wall clock has passed ``due``; return when the next one is due."""
+    if time.monotonic() < due:
+        return due
+    reconcile(driver)
+    return time.monotonic() + every
 
 
 def write_snapshot(driver: LiveDriver) -> None:

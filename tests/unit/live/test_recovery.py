@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from paper_kit import EveryNthBracket, paper_driver, symbols_in
 
-from alphagate.live.feeds import ReplayFeed
-from alphagate.live.recovery import RecoveryError, recover
+from alphagate.live.feeds import ReplayFeed, steps_of
+from alphagate.live.recovery import ReconciliationError, RecoveryError, reconcile, recover
 from alphagate.live.runner import run_live
 from alphagate.strategies.builtin import SmaCross
-from alphagate.testing import random_walk_bars
+from alphagate.testing import fill_of, random_walk_bars, request_of
 from alphagate.testing.journal import MemoryJournal
 
 BARS = random_walk_bars({"AAA": 0, "BBB": 5}, 60, seed=5)
@@ -127,3 +127,36 @@ def test_journal_records_are_plain_json() -> None:
     assert kinds == {"bars", "close", "command", "update"}
     for _, _, text in journal.rows:
         assert json.loads(text) is not None
+
+
+def test_reconciliation_adopts_a_fill_the_engine_never_heard_of_and_then_agrees() -> None:
+    journal, ledger = MemoryJournal(), MemoryJournal()
+    driver = paper_driver(EveryNthBracket(every=6), symbols_in(BARS), journal, ledger)
+    recover(driver)
+    steps = iter(steps_of(BARS))
+    unseen: list[object] = []
+    for ts, bars in steps:  # run until the venue acts on a bar the engine never sees
+        if driver.kernel.working:
+            unseen = list(driver.venue.on_bars(ts, bars))  # a stream that lost these
+            if unseen:
+                break
+        driver.cycle(ts, bars)
+    assert unseen
+    adopted = reconcile(driver)
+    assert adopted == len(unseen)
+    assert dict(driver.kernel.portfolio.quantities) == {
+        s: q for s, q in driver.venue.account().positions.items() if q
+    }
+
+
+def test_reconciliation_fails_closed_on_a_position_it_cannot_explain() -> None:
+    journal, ledger = MemoryJournal(), MemoryJournal()
+    driver = paper_driver(SmaCross(3, 8), symbols_in(BARS), journal, ledger)
+    recover(driver)
+    for ts, bars in list(steps_of(BARS))[:30]:
+        driver.cycle(ts, bars)
+    driver.kernel.portfolio.apply_fill(
+        fill_of(request_of("ag-outside", symbol="AAA", quantity=5), 5, 50.0, trade_id="out-1")
+    )
+    with pytest.raises(ReconciliationError, match="positions differ"):
+        reconcile(driver)
