@@ -78,3 +78,57 @@ class ReplayFeed:
                 await asyncio.sleep(0)  # let signal handlers and timers run between steps
             previous = ts
             yield ts, bars
+
+
+class SyntheticFeed:
+    """A seeded live market: geometric random walks, one bar per symbol every ``interval_ns``.
+
+    For trying a strategy on a live clock without data: at ``speed`` times
+    real time (``None``: at once), for ``bars`` closes. Deterministic for a
+    seed, and resumable like any feed: the walk is the same, steps at or
+    before ``after`` are skipped.
+    """
+
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        *,
+        interval_ns: int,
+        start_ns: int,
+        bars: int,
+        seed: int = 0,
+        volatility: float = 0.01,
+        speed: float | None = 1.0,
+    ) -> None:
+        if interval_ns <= 0 or bars < 0 or not volatility > 0:
+            raise ValueError("interval_ns and volatility must be positive and bars >= 0")
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be a positive multiple of real time, got {speed}")
+        self._symbols, self._interval, self._start = tuple(symbols), interval_ns, start_ns
+        self._bars, self._seed, self._volatility, self._speed = bars, seed, volatility, speed
+
+    def steps(self) -> Iterator[tuple[int, list[Bar]]]:
+        """Every step of the walk, in order."""
+        rng = np.random.default_rng(self._seed)
+        last = dict.fromkeys(self._symbols, 100.0)
+        for i in range(self._bars):
+            ts = self._start + (i + 1) * self._interval
+            step: list[Bar] = []
+            for symbol in self._symbols:
+                open_ = last[symbol]
+                moves = rng.normal(0.0, self._volatility, 3)
+                close = open_ * float(np.exp(moves[0]))
+                high = max(open_, close) * float(np.exp(abs(moves[1])))
+                low = min(open_, close) * float(np.exp(-abs(moves[2])))
+                step.append(Bar(symbol, ts, open_, high, low, close, 1e5))
+                last[symbol] = close
+            yield ts, step
+
+    async def stream(self, after: int | None = None) -> AsyncIterator[tuple[int, Sequence[Bar]]]:
+        """Each step after ``after``, one ``interval_ns`` apart scaled by ``speed``."""
+        for ts, step in self.steps():
+            if after is not None and ts <= after:
+                continue
+            pause = 0.0 if self._speed is None else self._interval / 1e9 / self._speed
+            await asyncio.sleep(pause)
+            yield ts, step
