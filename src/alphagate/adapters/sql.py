@@ -126,13 +126,13 @@ def create_db_engine(url: str, password: SecretStr | None = None) -> Engine:
     shown = parsed.render_as_string(hide_password=True)
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite:
-        _make_sqlite_parent(parsed)
+        make_sqlite_parent(parsed)
     try:
         engine = create_engine(parsed)
     except (ArgumentError, ImportError) as error:
         raise ConfigError(f"cannot create a database engine for {shown}: {error}") from None
     if sqlite:
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "connect", set_sqlite_pragmas)
     _log.debug("database engine for %s", shown)
     return engine
 
@@ -298,7 +298,7 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _make_sqlite_parent(url: URL) -> None:
+def make_sqlite_parent(url: URL) -> None:
     """Create the directory of a SQLite file; in-memory and URI databases have none."""
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -308,7 +308,8 @@ def _make_sqlite_parent(url: URL) -> None:
     Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Apply :data:`SQLITE_PRAGMAS` to a new connection (a SQLAlchemy ``connect`` listener)."""
     cursor = dbapi_connection.cursor()
     try:
         for pragma in SQLITE_PRAGMAS:

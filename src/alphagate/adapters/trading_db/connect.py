@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -33,7 +32,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from alphagate.adapters.sql import SQLITE_PRAGMAS
+from alphagate.adapters.sql import make_sqlite_parent, set_sqlite_pragmas
 from alphagate.errors import AlphagateError
 
 MASK = "***"
@@ -125,7 +124,7 @@ def open_engine(url: DatabaseUrl) -> Engine:
         When the URL names a driver that is not installed.
     """
     if url.is_sqlite:
-        _make_sqlite_parent(url.url)
+        make_sqlite_parent(url.url)
     try:
         engine = create_engine(url.url)
     except (ArgumentError, ImportError) as error:
@@ -157,25 +156,10 @@ def reported(url: DatabaseUrl, doing: str) -> Iterator[None]:
         ) from None
 
 
-def _make_sqlite_parent(url: URL) -> None:
-    """Create the folder of a SQLite file; in-memory and URI databases have none."""
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    if url.query.get("uri") == "true" or url.query.get("mode") == "memory":
-        return
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _set_sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     # The driver's own transaction handling off: SQLAlchemy's "begin" event opens them.
     dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
+    set_sqlite_pragmas(dbapi_connection, record)
 
 
 def _begin_immediate(connection: Connection) -> None:
