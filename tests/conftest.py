@@ -16,8 +16,10 @@ the exact markup the code under test happens to write.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,6 +29,14 @@ import pytest
 
 from alphagate.config import Settings
 from alphagate.testing import bundled_bars, synthetic_bars
+from alphagate.testing.servers import (
+    PG_URL_VARIABLE,
+    REDIS_BINARY,
+    PostgresServer,
+    RedisServer,
+    postgres_binaries,
+    postgres_cluster,
+)
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "source", "track", "wbr"})  # fmt: skip
@@ -186,3 +196,77 @@ def settings(workspace: Path) -> Settings:
             "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
         }
     )
+
+
+# -- real servers on loopback (alphagate.testing.servers) ---------------------------------
+
+
+def _require_redis() -> None:
+    if REDIS_BINARY is None:
+        pytest.skip(
+            "redis-server is not installed: `apt-get install redis-server` "
+            "(CI's .ci/run does), or export REDIS_URL to a running server"
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for the session: CI's ``REDIS_URL``, or one started here."""
+    exported = os.environ.get("REDIS_URL")
+    if exported:
+        yield exported
+        return
+    _require_redis()
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A server of this test's own, started; the test may stop and restart it."""
+    _require_redis()
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stream_key() -> str:
+    """A key no other test uses, so tests share the session's server safely."""
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The server of ``ALPHAGATE_TEST_PG_URL``, or a throwaway local cluster, or a skip."""
+    given = os.environ.get(PG_URL_VARIABLE)
+    if given:
+        yield PostgresServer(given)
+        return
+    bindir = postgres_binaries()
+    if bindir is None:
+        pytest.skip(
+            f"PostgreSQL cases need {PG_URL_VARIABLE} or a local PostgreSQL "
+            "(apt-get install postgresql); neither was found"
+        )
+    with postgres_cluster(bindir) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty trading database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'trading.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)

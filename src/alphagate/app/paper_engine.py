@@ -17,12 +17,22 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlencode
 
+from alphagate.adapters.journal.mirrored import MirroredJournal
+from alphagate.adapters.journal.open import open_journal
 from alphagate.adapters.journal.sqlite import SqliteJournal
 from alphagate.config import Settings
 from alphagate.domain.instants import NS_PER_DAY
 from alphagate.domain.strategy import Strategy
-from alphagate.engine.health import HealthRegistry, kill_switch_check
+from alphagate.engine.health import (
+    Check,
+    CheckStatus,
+    DegradationLevel,
+    HealthCheck,
+    HealthRegistry,
+    kill_switch_check,
+)
 from alphagate.engine.kernel import Kernel, Sizing, Units
 from alphagate.engine.market import MarketData
 from alphagate.execution.commission import CommissionModel
@@ -91,7 +101,8 @@ def paper_engine(
             parts.fill_model, parts.commission, parts.latency_bars,
             symbols=symbols, starting_cash=parts.cash,
         )  # fmt: skip
-        journal = stack.enter_context(SqliteJournal(session / JOURNAL))
+        journal = _engine_journal(settings, session / JOURNAL)
+        stack.callback(journal.close)
         ledger = stack.enter_context(SqliteJournal(session / LEDGER))
         operator = OperatorSwitch(engine_switch, risk.kill_switch_state, risk.kill_switch_file)
         driver = LiveDriver(
@@ -105,6 +116,9 @@ def paper_engine(
                 risk.kill_switch_state, risk.kill_switch_file, flatten=risk.flatten_on_kill
             ),
         )
+        if isinstance(journal, MirroredJournal):
+            level = DegradationLevel[settings.health.mirror_down_level.upper()]
+            registry.register("journal_mirror", _mirror_check(journal, level))
 
         def go_live(d: LiveDriver) -> None:
             since = d.last_ts if d.last_ts is not None else 0
@@ -115,3 +129,25 @@ def paper_engine(
             d.gate = HealthGate(registry, portfolio.quantity)
 
         yield driver, go_live
+
+
+def _engine_journal(settings: Settings, path: Path) -> SqliteJournal | MirroredJournal:
+    """The session's SQLite journal, mirrored to Redis if ``storage.journal_mirror_url`` is set."""
+    mirror = settings.storage.journal_mirror_url
+    if mirror is None:
+        return SqliteJournal(path)
+    journal = open_journal(f"sqlite:///{path.resolve()}?{urlencode({'mirror': mirror})}")
+    assert isinstance(journal, MirroredJournal)
+    return journal
+
+
+def _mirror_check(journal: MirroredJournal, level: DegradationLevel) -> Check:
+    """The mirror as a health check: down means ``level`` (RELIABILITY CR-12), with why."""
+
+    def check(now_ns: int) -> HealthCheck:
+        if not journal.degraded:
+            return HealthCheck(CheckStatus.OK)
+        status = CheckStatus.OK if level is DegradationLevel.NORMAL else CheckStatus.DEGRADED
+        return HealthCheck(status, level, f"journal mirror down: {journal.degraded_reason}")
+
+    return check

@@ -34,6 +34,11 @@ class StorageConfig(Section):
         description="SQLAlchemy URL of the trading database (orders, fills, positions, equity), "
         "migrated by Alembic: alphagate db upgrade, and on every start.",
     )
+    journal_mirror_url: str | None = Field(
+        None,
+        description="A Redis URL (redis://host:port/db?stream=KEY) the paper engine's journal is "
+        "mirrored to; its SQLite journal stays the authority (null: no mirror).",
+    )
 
 
 class LoggingConfig(Section):

@@ -381,3 +381,8 @@ class HealthConfig(Section):
     model: ModelStalenessConfig = Field(
         default_factory=ModelStalenessConfig, description="Model staleness."
     )
+    mirror_down_level: Literal["normal", "reduce_only", "close_only", "halted"] = Field(
+        "reduce_only",
+        description="The level while the journal's Redis mirror is down (the SQLite journal "
+        "still holds every record, so the state stays known).",
+    )

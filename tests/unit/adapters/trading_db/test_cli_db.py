@@ -22,8 +22,8 @@ from alphagate.adapters.trading_db import TradingDatabaseError, TradingStore
 from alphagate.cli import root as cli_module
 from alphagate.cli.root import main
 
-if TYPE_CHECKING:  # this folder's conftest; only its type is needed here
-    from conftest import PostgresServer
+if TYPE_CHECKING:
+    from alphagate.testing.servers import PostgresServer
 
 SECRET = "Pw-7f3a9c1e-not-for-eyes"
 
