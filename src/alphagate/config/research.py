@@ -128,10 +128,10 @@ class DeepConfig(Section):
         "auto", description="Training device; auto is CUDA when present, else CPU."
     )
     threads: int = Field(
-        0,
+        1,
         ge=0,
         description="CPU threads torch trains with (0: its own choice, the core count); "
-        "1 is faster on cores other processes share.",
+        "1 keeps small nets fast on a few shared cores.",
     )
 
 

@@ -62,9 +62,11 @@ class DeepParams:
     threads
         CPU threads torch may use while training (``torch.set_num_threads``,
         restored afterwards); 0 leaves torch's own choice (the core count).
-        On a machine whose cores other processes share, 1 avoids the
-        spinning of idle worker threads, which can make an epoch several
-        times slower.
+        The default is 1: these nets are too small for intra-op parallelism
+        to gain much, and on two cores that other processes share, idle
+        worker threads spin: a ``tft`` epoch on the bundled data measured
+        3.3 CPU seconds with one thread and 8-13 with two (``docs/models.md``).
+        Another count may round differently, so results can move in the last bits.
     """
 
     window: int = 16
@@ -89,7 +91,7 @@ class DeepParams:
     regime_trend_feature: str = "adx_14"
     regime_volatility_feature: str = "rvol_20"
     device: str = "auto"
-    threads: int = 0
+    threads: int = 1
 
     def __post_init__(self) -> None:
         """Refuse values no net can be built or trained with, naming the parameter."""
