@@ -125,7 +125,6 @@ def _configuration(root: Path) -> dict[str, Any]:
     }
 
 
-@pytest.mark.slow
 def test_an_ensemble_with_a_net_trains_backtests_and_logs_its_epochs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,7 +182,6 @@ def test_an_ensemble_with_a_net_trains_backtests_and_logs_its_epochs(
     assert sorted((m.step, m.value) for m in logged) == expected
 
 
-@pytest.mark.slow
 def test_the_pipeline_trains_and_backtests_an_ensemble_with_a_net(tmp_path: Path) -> None:
     configuration = _configuration(tmp_path)
     configuration["pipeline"] |= {"model": "ensemble", "members": ["lightgbm", "nbeats"]}
