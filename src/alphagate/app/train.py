@@ -108,6 +108,16 @@ class _Plan:
     say: Callable[[str], None]
     members: tuple[str, ...] = ()
     base_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    deep_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _members_with_sizes(
+    members: Sequence[str], deep_params: Mapping[str, Any]
+) -> list[str | dict[str, Any]]:
+    """Ensemble members, a deep one sized by ``pipeline.deep`` as when it is trained alone."""
+    return [
+        {"family": m, "params": dict(deep_params)} if m in DEEP_FAMILIES else m for m in members
+    ]
 
 
 def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
@@ -157,6 +167,21 @@ def _write_horizon(ts: TrainingSet, result: HorizonResult, directory: Path) -> N
         )
 
 
+def _log_epochs(tracker: MlflowTracker, prefix: str, model: object) -> None:
+    """Log a net's per-epoch losses of its final fit, ``step`` = epoch: MLflow's learning curve.
+
+    A deep model keeps them in ``history``; an ensemble's deep members are
+    logged under ``<prefix>.member-<i>-<family>``. Other families have no
+    epochs and log nothing here.
+    """
+    for record in getattr(model, "history", ()):
+        losses = {"train_loss": record.train_loss, "val_loss": record.val_loss}
+        tracker.log_metrics({f"{prefix}.{k}": v for k, v in losses.items()}, step=record.epoch)
+    labels = getattr(model, "member_names", ())
+    for label, member in zip(labels, getattr(model, "members", ()), strict=True):
+        _log_epochs(tracker, f"{prefix}.member-{label}", member)
+
+
 def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any]:
     """Search (maybe), train, save and log one horizon; return its manifest entry."""
     h, search = ts.horizon, None
@@ -166,7 +191,7 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
         plan.tracker.log_params({f"h{h}.{k}": v for k, v in search["best_params"].items()})
     params = {**plan.base_params, **(search["best_params"] if search else {})} or None
     if plan.family == "ensemble":
-        params = {"members": list(plan.members), "horizon": h}
+        params = {"members": _members_with_sizes(plan.members, plan.deep_params), "horizon": h}
     plan.say(f"h={h}: training {plan.family} on {len(ts)} samples")
     result = train_horizon(
         ts,
@@ -179,6 +204,7 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
     _write_horizon(ts, result, directory)
     plan.tracker.log_metrics({f"h{h}.{k}": v for k, v in result.evaluation.items()})
     plan.tracker.log_metrics({f"h{h}.raw.{k}": v for k, v in result.evaluation_raw.items()})
+    _log_epochs(plan.tracker, f"h{h}", result.model)
     plan.tracker.log_model_dir(directory, horizon_name(h))
     return {
         "n_samples": len(ts),
@@ -287,6 +313,7 @@ def run_training(
         say=progress or (lambda _message: None),
         members=tuple(members),
         base_params=settings.pipeline.deep.model_dump() if family in DEEP_FAMILIES else {},
+        deep_params=settings.pipeline.deep.model_dump(),
     )
     choices: dict[str, Any] = {
         "seed": seed,

@@ -103,9 +103,11 @@ class DeepConfig(Section):
     """Sizes and training of the PyTorch families (``cnn_lstm``, ``tft``, ``nbeats``).
 
     Passed as parameters to every deep model the train stage and ``alphagate
-    train`` fit; a search's trial values override them. The defaults are small
-    enough to train on two CPU cores in about a minute per fit on the bundled
-    data. ``alphagate.models.deep.DeepParams`` checks the combinations (heads
+    train`` fit (and to the deep members of an ensemble); a search's trial
+    values override them. The defaults are small enough that one fit on the
+    bundled data takes well under a minute on two CPU cores (measured in
+    ``docs/models.md``); a horizon is six fits (five out-of-fold, one final).
+    ``alphagate.models.deep.DeepParams`` checks the combinations (heads
     must divide hidden_size; the regime head is nbeats-only).
     """
 
@@ -115,15 +117,21 @@ class DeepConfig(Section):
     heads: int = Field(2, ge=1, description="Attention heads (must divide hidden_size).")
     dropout: float = Field(0.1, ge=0, le=0.9, description="Dropout rate.")
     blocks: int = Field(2, ge=1, description="N-BEATS blocks (nbeats only).")
-    epochs: int = Field(20, ge=1, description="Most epochs per fit (early stopping may stop it).")
+    epochs: int = Field(8, ge=1, description="Most epochs per fit (early stopping may stop it).")
     batch_size: int = Field(256, ge=1, description="Windows per optimiser step.")
     learning_rate: float = Field(3e-3, gt=0, description="OneCycle's peak AdamW learning rate.")
-    patience: int = Field(4, ge=1, description="Epochs without a better validation loss to stop.")
+    patience: int = Field(3, ge=1, description="Epochs without a better validation loss to stop.")
     regime_head: bool = Field(
         False, description="nbeats: train the auxiliary trending/ranging/high-vol head."
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Training device; auto is CUDA when present, else CPU."
+    )
+    threads: int = Field(
+        1,
+        ge=0,
+        description="CPU threads torch trains with (0: its own choice, the core count); "
+        "1 keeps small nets fast on a few shared cores.",
     )
 
 

@@ -38,7 +38,7 @@ _FIELDS = ("open", "high", "low", "close", "volume")
 
 
 class ModelStream(Protocol):
-    """A model's predictions kept across bar closes (an ensemble's running member losses)."""
+    """A model's predictions kept across bar closes (member losses, a net's windows)."""
 
     def predict_proba(self, ts: int, X: pd.DataFrame) -> npt.NDArray[np.float64]:  # noqa: N803
         """P(up) per row of ``X`` (index ``symbol``), their bars closing at ``ts``."""
@@ -50,7 +50,10 @@ class StreamingModel(Protocol):
     """A model whose prediction at a bar depends on its earlier bars, as its batch path reads them.
 
     The online predictor asks it for one stream per column and feeds that
-    the bars in order, so the online numbers are the batch ones.
+    the bars in order, so the online numbers are the batch ones. The
+    ensemble (running member losses) and the deep families (each symbol's
+    window of rows) are such models; a stream sees only the bars from the
+    first one it is shown, as a batch frame that starts there.
     """
 
     def stream(self) -> ModelStream:

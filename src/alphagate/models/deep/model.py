@@ -44,6 +44,7 @@ from alphagate.models.deep.families import DEEP_FAMILIES, DeepFamily
 from alphagate.models.deep.networks import CnnLstmNet, NBeatsNet, NetOutput, TftNet
 from alphagate.models.deep.params import DeepParams
 from alphagate.models.deep.sequences import PAD, FeatureScaler, window_positions
+from alphagate.models.deep.stream import DeepStream
 from alphagate.models.deep.trainer import (
     EpochRecord,
     WindowData,
@@ -221,11 +222,12 @@ class DeepModel:
             device=choose_device(params.device),
             description=self.family,
         )
+        # Importances in the training precision: float64 would only slow a mean of weights.
+        self._importances = self._selection_importances(net, train) if self.family == "tft" else []
         self._net = net.double().eval()
         self._scaler = scaler
         self._feature_names = data.feature_names
         self._history = outcome.history
-        self._importances = self._selection_importances(train) if self.family == "tft" else []
         return self
 
     def _windows(
@@ -279,6 +281,19 @@ class DeepModel:
         probabilities: FloatArray = mean.numpy().astype(np.float64)
         return probabilities
 
+    def stream(self) -> DeepStream:
+        """A bar-by-bar predictor keeping each symbol's window: ``predict_proba``'s numbers.
+
+        The online predictor shows one row per symbol per bar close; the
+        stream remembers each symbol's last ``window`` rows
+        (``alphagate.models.deep.stream``).
+        """
+        check_fitted(self._feature_names, self.family)
+        assert self._net is not None and self._scaler is not None
+        return DeepStream(
+            self._net, self._scaler, self.params.window, self._feature_names, self.family
+        )
+
     def predict_beta(self, X: pd.DataFrame) -> pd.DataFrame:  # noqa: N803
         """``alpha``, ``beta``, ``p_up`` (the mean) and ``concentration`` per row of ``X``."""
         output = self._outputs(X)
@@ -293,16 +308,17 @@ class DeepModel:
             index=X.index,
         )
 
-    def _selection_importances(self, data: WindowData) -> list[float]:
+    def _selection_importances(self, net: nn.Module, data: WindowData) -> list[float]:
         """Mean variable-selection weight per feature over the training windows."""
-        assert isinstance(self._net, TftNet)
-        total = torch.zeros(len(self._feature_names) or data.table.shape[1], dtype=torch.float64)
+        assert isinstance(net, TftNet)
+        total = torch.zeros(data.table.shape[1], dtype=torch.float64)
+        net.eval()
         with torch.no_grad():
             for rows in torch.split(torch.arange(len(data)), self.params.batch_size):
                 x, valid = data.batch(rows)
-                self._net(x.double(), valid)
-                assert self._net.last_selection is not None
-                total += self._net.last_selection.sum(dim=0)
+                net(x, valid)
+                assert net.last_selection is not None
+                total += net.last_selection.sum(dim=0).double()
         return (total / len(data)).tolist()
 
     def save(self, directory: Path) -> None:

@@ -5,9 +5,12 @@ a deep model as a flat dict, so the same checks run whichever of them built
 it, and a misspelt key fails with the closest known one.
 
 The defaults are deliberately small (a window of 16 bars, 16 hidden units,
-one layer): on the bundled daily data (two indices, ~8,000 training rows and
-34 features) a fit takes seconds per epoch on two CPU cores, and wider nets
-mostly fit noise on financial returns.
+one layer, at most 8 epochs, patience 3): on the bundled daily data (two
+indices, ~8,000 training rows and 34 features) an epoch takes 1-4 CPU seconds
+and a fit well under a minute on two CPU cores (``docs/models.md`` has the
+measurements), and wider nets mostly fit noise on financial returns; the
+validation loss of these nets is usually best within the first few epochs,
+so longer schedules mostly wait out the patience.
 """
 
 from __future__ import annotations
@@ -56,6 +59,14 @@ class DeepParams:
     device
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``, for training;
         prediction always runs on the CPU in float64.
+    threads
+        CPU threads torch may use while training (``torch.set_num_threads``,
+        restored afterwards); 0 leaves torch's own choice (the core count).
+        The default is 1: these nets are too small for intra-op parallelism
+        to gain much, and on two cores that other processes share, idle
+        worker threads spin: a ``tft`` epoch on the bundled data measured
+        3.3 CPU seconds with one thread and 8-13 with two (``docs/models.md``).
+        Another count may round differently, so results can move in the last bits.
     """
 
     window: int = 16
@@ -64,12 +75,12 @@ class DeepParams:
     heads: int = 2
     dropout: float = 0.1
     blocks: int = 2
-    epochs: int = 20
+    epochs: int = 8
     batch_size: int = 256
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
-    patience: int = 4
+    patience: int = 3
     top_k: int = 3
     validation_fraction: float = 0.2
     purge_bars: int | None = None
@@ -80,6 +91,7 @@ class DeepParams:
     regime_trend_feature: str = "adx_14"
     regime_volatility_feature: str = "rvol_20"
     device: str = "auto"
+    threads: int = 1
 
     def __post_init__(self) -> None:
         """Refuse values no net can be built or trained with, naming the parameter."""
@@ -88,6 +100,8 @@ class DeepParams:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"deep parameter {name} must be a positive integer, got {value!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"deep parameter threads must be >= 0, got {self.threads!r}")
         if self.purge_bars is not None and (
             isinstance(self.purge_bars, bool)
             or not isinstance(self.purge_bars, int)
@@ -155,4 +169,5 @@ class DeepParams:
             label_smoothing=self.label_smoothing,
             calibration_weight=self.calibration_weight,
             regime_weight=self.regime_weight,
+            threads=self.threads,
         )

@@ -23,7 +23,8 @@ project's truncation checker (``alphagate.features.pit.assert_point_in_time``):
 
 The index must be ``(symbol, ts)``; a frame indexed by symbol alone (one row
 per symbol, as an online predictor builds it) has no history to window and is
-refused with an error saying so.
+refused with an error saying so. Online, ``DeepModel.stream`` keeps each
+symbol's rows between bar closes instead (``alphagate.models.deep.stream``).
 """
 
 from __future__ import annotations

@@ -18,21 +18,23 @@ Why each piece:
   since it is process-wide): the same data and seed give the same weights.
 * **One device choice** (:func:`choose_device`): CUDA when present, else CPU.
 * **Progress and tracking at the edges.** A Rich progress bar per epoch shows
-  only on a terminal; per-epoch losses go to MLflow only when the caller has
-  an MLflow run active (``mlflow.active_run()``); this module never starts a
-  run or a server. Every epoch is also kept in the returned history.
+  only on a terminal. Every epoch is kept in the returned history (train and
+  validation loss, wall and CPU seconds); this module never talks to MLflow:
+  ``alphagate train`` logs the saved model's history through the project's
+  tracker, one step per epoch.
+* **Threads** (``threads``): 0 keeps torch's choice; any other count is set
+  for the loop and restored afterwards, since it is process-wide.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -123,6 +125,7 @@ class TrainingOptions:
     label_smoothing: float
     calibration_weight: float
     regime_weight: float
+    threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -186,19 +189,19 @@ def _validation_loss(net: nn.Module, data: WindowData, batch_size: int) -> float
     return float((losses * data.weight).sum() / data.weight.sum())
 
 
-def _log_to_mlflow(record: EpochRecord, prefix: str) -> None:
-    """Log the epoch to the caller's active MLflow run, if MLflow is loaded and one is active.
+@contextlib.contextmanager
+def _cpu_threads(threads: int) -> Iterator[None]:
+    """Let torch use ``threads`` CPU threads inside the block (0: leave its choice); restore after.
 
-    MLflow is not imported here: importing it takes seconds and a process
-    that never loaded it has no active run anyway.
+    ``torch.set_num_threads`` is process-wide, so the caller's setting comes back.
     """
-    mlflow: Any = sys.modules.get("mlflow")
-    if mlflow is None or mlflow.active_run() is None:
-        return
-    mlflow.log_metrics(
-        {f"{prefix}train_loss": record.train_loss, f"{prefix}val_loss": record.val_loss},
-        step=record.epoch,
-    )
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class _Determinism:
@@ -248,7 +251,7 @@ def train_network(
     device
         From :func:`choose_device`; the net ends on the CPU either way.
     description
-        The progress bar's label and the MLflow metric prefix.
+        The progress bar's label.
     """
     net.to(device)
     train, valid = train.to(device), valid.to(device)
@@ -266,6 +269,7 @@ def train_network(
     since_best = 0
     console = Console(stderr=True)
     with (
+        _cpu_threads(options.threads),
         _Determinism(seed) as generator,
         Progress(console=console, transient=True, disable=not console.is_terminal) as bar,
     ):
@@ -294,7 +298,6 @@ def train_network(
                 time.process_time() - began_cpu,
             )
             history.append(record)
-            _log_to_mlflow(record, f"{description}.")
             bar.update(task, advance=1, description=f"{description} val {val_loss:.4f}")
             best_so_far = min((loss for loss, _, _ in kept), default=math.inf)
             if math.isfinite(val_loss) and (len(kept) < options.top_k or val_loss < kept[-1][0]):

@@ -51,6 +51,7 @@ from alphagate.models.ensemble.combine import (
     Step,
     SymbolState,
 )
+from alphagate.models.online import ModelStream, StreamingModel
 from alphagate.models.protocol import (
     Model,
     check_fitted,
@@ -371,6 +372,10 @@ class EnsembleStream:
         self._model = model
         self._states: dict[str, SymbolState] = {}
         self._last: dict[str, int] = {}
+        # A member that reads its own history (a sequence net) needs its own stream too.
+        self._streams: list[ModelStream | None] = [
+            m.stream() if isinstance(m, StreamingModel) else None for m in model.members
+        ]
 
     def predict_proba(self, ts: int, X: pd.DataFrame) -> FloatArray:  # noqa: N803
         """P(up) for each row of ``X`` (one per symbol), its bar closing at ``ts``.
@@ -382,7 +387,12 @@ class EnsembleStream:
         """
         model = self._model
         prepare_prediction_data(X, model.feature_names, FAMILY)
-        probabilities = np.column_stack([m.predict_proba(X) for m in model.members])
+        probabilities = np.column_stack(
+            [
+                m.predict_proba(X) if stream is None else stream.predict_proba(ts, X)
+                for m, stream in zip(model.members, self._streams, strict=True)
+            ]
+        )
         regimes = model._rule.classify(X)
         returns = model._returns(X)
         out = np.empty(len(X), dtype=np.float64)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from alphagate.cli.root import cli
@@ -55,6 +56,14 @@ def test_train_nbeats_writes_a_loadable_calibrated_run(tmp_path: Path) -> None:
     assert sidecar["family"] == "nbeats"
     assert sidecar["params"]["hidden_size"] == 4  # --set reached the model
     assert len(sidecar["history"]) <= 2
+    # every epoch's losses reached the MLflow store through the run's tracker, step = epoch
+    uri = f"sqlite:///{runs / 'mlflow.db'}"
+    manifest = json.loads((runs / "d1" / "train" / "manifest.json").read_text())
+    client = MlflowClient(tracking_uri=uri)
+    for loss in ("train_loss", "val_loss"):
+        logged = client.get_metric_history(manifest["mlflow"]["run_id"], f"h1.{loss}")
+        expected = [(r["epoch"], r[loss]) for r in sidecar["history"]]
+        assert sorted((m.step, m.value) for m in logged) == expected
     model = load_model(stage / "model")
     assert model.name == "nbeats"
     evaluation = json.loads((stage / "evaluation.json").read_text())

@@ -213,3 +213,17 @@ def test_factory_builds_deep_families_and_suggests_a_misspelt_parameter() -> Non
         make_model("tft", seed=0, params={"hidden_size": 9, "heads": 2})
     with pytest.raises(ValueError, match="did you mean 'nbeats'"):
         make_model("nbeat", seed=0)  # type: ignore[arg-type]
+
+
+def test_training_threads_are_set_for_the_fit_only_and_do_not_change_the_result() -> None:
+    X, y = separable(40)  # noqa: N806
+    torch.set_num_threads(2)
+    try:
+        one = NBeatsModel(seed=2, params={**TINY, "epochs": 2, "threads": 1}).fit(X, y)
+        assert torch.get_num_threads() == 2  # the caller's setting comes back
+        two = NBeatsModel(seed=2, params={**TINY, "epochs": 2, "threads": 2}).fit(X, y)
+    finally:
+        torch.set_num_threads(1)
+    np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        NBeatsModel(params={"threads": -1})
