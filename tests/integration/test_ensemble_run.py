@@ -141,3 +141,13 @@ def test_the_cli_trains_an_ensemble_then_backtests_its_run(
     predictions = pd.read_parquet(tmp_path / "bt" / "predictions.parquet")
     assert {"ensemble_h1", "ensemble_h5"} <= set(predictions.columns)
     assert predictions["ensemble_h5"].notna().sum() > 50
+    # The same run with predictions computed bar by bar, as paper trading computes them.
+    online = runner.invoke(cli, [*base, *args[:-1], "bt-online", "--predictor", "online"])
+    assert online.exit_code == 0, online.output
+    online_decisions = pd.read_parquet(tmp_path / "bt-online" / "decisions.parquet")
+    batch_decisions = pd.read_parquet(tmp_path / "bt" / "decisions.parquet")
+    assert len(online_decisions) == len(batch_decisions) > 0
+    gap = (online_decisions["p:ensemble_h5"] - batch_decisions["p:ensemble_h5"]).abs().max()
+    assert gap <= 1e-12
+    refused = runner.invoke(cli, [*base, "backtest", "--output", "x", "--predictor", "online"])
+    assert refused.exit_code != 0 and "--predictor go with --strategy model" in refused.output

@@ -87,6 +87,13 @@ def backtest(
         ),
     ] = None,
     runs_dir: RunsDirOption = Path("runs"),
+    predictor: Annotated[
+        Literal["batch", "online"],
+        typer.Option(
+            help="With --strategy model: predictions made in one batch, or online, bar by bar, "
+            "as paper and live trading compute them (equal to 1e-12)."
+        ),
+    ] = "batch",
     ablate: Annotated[
         bool,
         typer.Option(help="With --strategy model: rerun with each decision step switched off."),
@@ -96,8 +103,8 @@ def backtest(
     """Backtest a built-in or your own strategy, or a trained model; write outputs, report.html."""
     settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
-    if strategy != "model" and (run is not None or ablate):
-        raise typer.BadParameter("--run and --ablate go with --strategy model")
+    if strategy != "model" and (run is not None or ablate or predictor != "batch"):
+        raise typer.BadParameter("--run, --ablate and --predictor go with --strategy model")
     if strategy == "model" and run is None:
         raise typer.BadParameter("--strategy model needs --run RUN_ID (see `alphagate train`)")
     if strategy == "model" and engine != "event":
@@ -126,6 +133,7 @@ def backtest(
             fill_model=fill_model,
             units=units,
             ablate=ablate,
+            predictor=predictor,
         )
         outcome = model_backtest.run_model_backtest(
             settings, bars, model_request, output, settings.data.calendar
