@@ -126,9 +126,39 @@ def _ic_one(
     return out
 
 
+TIE_TOLERANCE = 1e-12
+"""Predictions closer than this rank as ties (relative to ``max(1, |value|)``)."""
+
+
+def tolerant_ranks(values: FloatArray, tolerance: float = TIE_TOLERANCE) -> FloatArray:
+    """Average ranks in which values within ``tolerance`` of their sorted neighbour are tied.
+
+    Online and batch predictions agree to 1e-12, not to the last bit (a model
+    scoring one row and many rows sums in another order). An isotonic
+    calibrator maps many predictions to one plateau value, so exact ties are
+    common, and a plain rank would turn a last-bit difference into a changed
+    ordering, a changed IC and a changed order. Ranking within a tolerance
+    makes the IC of the two paths the same.
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    gaps = np.diff(ordered)
+    scale = np.maximum(1.0, np.abs(ordered[1:]))
+    starts = np.flatnonzero(np.concatenate(([True], gaps > tolerance * scale)))
+    sizes = np.diff(np.append(starts, len(values)))
+    average = starts + (sizes + 1) / 2.0  # 1-based mean rank of each tied group
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat(average, sizes)
+    return ranks
+
+
 def spearman(x: FloatArray, y: FloatArray) -> float:
-    """Pearson correlation of average ranks; 0 when either side is constant (see ``rolling_ic``)."""
-    rx, ry = rankdata(x), rankdata(y)
+    """Pearson correlation of average ranks; 0 when either side is constant (see ``rolling_ic``).
+
+    ``x`` (the predictions) is ranked within :data:`TIE_TOLERANCE`
+    (:func:`tolerant_ranks`); ``y`` (realised outcomes, data) exactly.
+    """
+    rx, ry = tolerant_ranks(x), rankdata(y)
     dx, dy = rx - rx.mean(), ry - ry.mean()
     denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
     if denominator == 0.0:

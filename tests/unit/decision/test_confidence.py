@@ -127,3 +127,23 @@ def test_confidence_is_the_product_clipped_to_the_unit_interval() -> None:
     assert confidence(1.0, 1.0, 1.0, 1.5) == 1.0
     np.testing.assert_allclose(confidence(np.array([0.1, 0.4]), 0.5, 1.0, 1.0), [0.05, 0.2])
     assert math.isnan(confidence(math.nan, 1.0, 1.0, 1.0))
+
+
+def test_tolerant_ranks_are_scipys_average_ranks_when_no_two_values_are_near() -> None:
+    from scipy.stats import rankdata
+
+    from alphagate.decision.confidence import tolerant_ranks
+
+    rng = np.random.default_rng(4)
+    values = np.round(rng.normal(size=500), 3)  # exact ties, and gaps far above 1e-12
+    np.testing.assert_array_equal(tolerant_ranks(values), rankdata(values))
+
+
+def test_a_last_bit_difference_in_tied_predictions_does_not_change_the_ic() -> None:
+    from alphagate.decision.confidence import spearman
+
+    rng = np.random.default_rng(5)
+    plateau = np.repeat([0.41, 0.52, 0.58], 20)  # an isotonic calibrator's plateaus
+    outcomes = rng.normal(size=plateau.size)
+    nudged = plateau + rng.choice([-4e-15, 0.0, 4e-15], size=plateau.size)
+    assert spearman(nudged, outcomes) == spearman(plateau, outcomes)
