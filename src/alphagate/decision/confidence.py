@@ -23,7 +23,6 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import rankdata
 
 from alphagate.decision.standardise import per_symbol
 
@@ -155,10 +154,10 @@ def tolerant_ranks(values: FloatArray, tolerance: float = TIE_TOLERANCE) -> Floa
 def spearman(x: FloatArray, y: FloatArray) -> float:
     """Pearson correlation of average ranks; 0 when either side is constant (see ``rolling_ic``).
 
-    ``x`` (the predictions) is ranked within :data:`TIE_TOLERANCE`
-    (:func:`tolerant_ranks`); ``y`` (realised outcomes, data) exactly.
+    Both sides are ranked within :data:`TIE_TOLERANCE` (:func:`tolerant_ranks`):
+    a difference below it is arithmetic noise, not an ordering.
     """
-    rx, ry = tolerant_ranks(x), rankdata(y)
+    rx, ry = tolerant_ranks(x), tolerant_ranks(y)
     dx, dy = rx - rx.mean(), ry - ry.mean()
     denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
     if denominator == 0.0:
