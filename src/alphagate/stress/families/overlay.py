@@ -1,0 +1,94 @@
+"""Overlays: stress written onto the historical path itself, after the training end.
+
+An overlay family reads the whole history (it *is* the path being stressed)
+but edits only a window of bars after ``train_end``, where the candidate
+trades out of sample; bars before the window keep their stored values
+exactly. The window is placed on timestamps every symbol shares, so a
+market-wide event hits all symbols at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from alphagate.stress.families.base import (
+    BarShapes,
+    ScenarioError,
+    ScenarioSpec,
+    common_stamps,
+    frame_like,
+    history_values,
+    shapes_of,
+    symbol_rows,
+    bars_of,
+    volume_floor,
+)
+
+ShapeEdit = Callable[[str, BarShapes, np.ndarray], None]
+"""Edits one symbol's shapes in place; given the symbol and the window's positions in its rows."""
+
+
+def overlay_window(
+    spec: ScenarioSpec,
+    history: pd.DataFrame,
+    train_end: pd.Timestamp,
+    *,
+    start_fraction: float,
+    length: int,
+    tail: int = 0,
+) -> pd.DatetimeIndex:
+    """The ``length`` shared timestamps the overlay edits, starting ``start_fraction`` in.
+
+    ``tail`` more shared bars must follow the window (an aftermath or a
+    recovery). The fraction places the window within the post-training
+    stretch, so the same spec lands at the same relative place on any history.
+    """
+    after = common_stamps(symbol_rows(history), after=train_end)
+    room = len(after) - length - tail
+    if room < 1:
+        raise ScenarioError(
+            f"scenario {spec.name!r} ({spec.family}) needs {length + tail + 1} bars that every "
+            f"symbol shares after the training end {train_end}, the history has {len(after)}; "
+            "move the training end earlier or load more history"
+        )
+    # Position 0 is excluded so the bar before the window is post-train too.
+    first = 1 + min(int(start_fraction * room), room - 1)
+    return after[first : first + length]
+
+
+def overlaid(history: pd.DataFrame, window: pd.DatetimeIndex, edit: ShapeEdit) -> pd.DataFrame:
+    """``history`` with ``edit`` applied to every symbol's shapes over ``window``.
+
+    Bars before the window are copied from the history untouched; bars from
+    the window on are rebuilt from the edited shapes, so the path after the
+    event continues from wherever the event left it.
+    """
+    values = history_values(history)
+    out = values.copy()
+    for rows in symbol_rows(history):
+        own = values[rows.start : rows.stop]
+        shapes = shapes_of(own)
+        positions = rows.ts.get_indexer(window)
+        if (positions < 0).any():  # the window is on shared stamps; this cannot happen
+            raise ScenarioError(f"overlay window is not on {rows.symbol}'s timeline")
+        edit(rows.symbol, shapes, positions)
+        rebuilt = bars_of(shapes, volume_floor=volume_floor(own))
+        first = int(positions[0])
+        out[rows.start + first : rows.stop] = rebuilt[first:]
+        # The untouched prefix keeps its stored volume, floored like the rest.
+        floor = volume_floor(own)
+        prefix = out[rows.start : rows.start + first, 4]
+        np.maximum(prefix, floor, out=prefix)
+    return frame_like(history, out)
+
+
+def unchanged(history: pd.DataFrame) -> pd.DataFrame:
+    """The history's bars, volume floored as every scenario's is (see ``bars_of``)."""
+    values = history_values(history)
+    for rows in symbol_rows(history):
+        own = values[rows.start : rows.stop, 4]
+        np.maximum(own, volume_floor(values[rows.start : rows.stop]), out=own)
+    return frame_like(history, values)
