@@ -224,7 +224,9 @@ def shapes_of(values: FloatArray) -> BarShapes:
     )
 
 
-def _columns(values: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def _columns(
+    values: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Log open, high, low, close and the plain volume of ``values``."""
     logs = np.log(values[:, :4])
     return logs[:, 0], logs[:, 1], logs[:, 2], logs[:, 3], values[:, 4].astype(np.float64)

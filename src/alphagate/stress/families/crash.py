@@ -56,7 +56,7 @@ def fall_weights(shape: str, days: int) -> np.ndarray:
         raw = 1.0 + 1.5 * np.sin(2 * np.pi * steps / max(days / 3.0, 2.0))
     else:
         raw = (steps + 1.0) ** 2
-    return raw / raw.sum()
+    return np.asarray(raw / raw.sum(), dtype=np.float64)
 
 
 def aftermath_length(days: int) -> int:
@@ -98,7 +98,7 @@ def build(
 def scale_bars(
     shapes: BarShapes, positions: np.ndarray, factor: np.ndarray, returns: np.ndarray
 ) -> None:
-    """Give bars at ``positions`` new ``returns``; scale their gaps, wicks and volume by ``factor``."""
+    """Give bars at ``positions`` new ``returns``; scale gaps, wicks and volume by ``factor``."""
     shapes.gap[positions] *= factor
     shapes.body[positions] = returns - shapes.gap[positions]
     shapes.upper[positions] *= factor

@@ -44,7 +44,9 @@ class TrainingSet:
 
     def joint_returns(self) -> FloatArray:
         """Returns on shared stamps, one column a symbol (rows are the same moments)."""
-        return np.column_stack([self.shapes[r.symbol].returns[self.shared[r.symbol]] for r in self.rows])
+        return np.column_stack(
+            [self.shapes[r.symbol].returns[self.shared[r.symbol]] for r in self.rows]
+        )
 
 
 def training_set(history: pd.DataFrame, train_end: pd.Timestamp, *, minimum: int) -> TrainingSet:
@@ -79,12 +81,12 @@ def correlation_factor(standardized: FloatArray) -> FloatArray:
     k = standardized.shape[1]
     if k == 1:
         return np.ones((1, 1))
-    corr = np.corrcoef(standardized, rowvar=False)
-    corr = np.nan_to_num(corr, nan=0.0)
+    corr = np.asarray(np.nan_to_num(np.corrcoef(standardized, rowvar=False), nan=0.0))
     np.fill_diagonal(corr, 1.0)
     for shrink in (0.0, 1e-6, 1e-3, 1e-2, 1e-1):
         try:
-            return np.linalg.cholesky((1 - shrink) * corr + shrink * np.eye(k))
+            factor = np.linalg.cholesky((1 - shrink) * corr + shrink * np.eye(k))
+            return np.asarray(factor, dtype=np.float64)
         except np.linalg.LinAlgError:
             continue
     return np.eye(k)
@@ -106,8 +108,10 @@ def dressed(
     training volatility) so a violent bar also has long wicks, and the body
     makes up the rest of the return.
     """
-    picks = rng.integers(1, len(donor.gap), size=len(returns)) if len(donor.gap) > 1 else (
-        np.zeros(len(returns), dtype=np.int64)
+    picks = (
+        rng.integers(1, len(donor.gap), size=len(returns))
+        if len(donor.gap) > 1
+        else (np.zeros(len(returns), dtype=np.int64))
     )
     gap = donor.gap[picks] * scale
     return BarShapes(

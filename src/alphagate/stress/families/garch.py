@@ -61,9 +61,11 @@ def draw(rng: np.random.Generator) -> dict[str, ParamValue]:
 
 def fit(returns: FloatArray) -> tuple[GarchFit, FloatArray]:
     """Fit GARCH(1,1)-t to log ``returns``; return the fit and its standardized residuals."""
-    from arch import arch_model  # noqa: PLC0415  # arch is slow to import; only this family needs it
+    from arch import arch_model  # arch is slow to import; only this family needs it
 
-    model = arch_model(SCALE * returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False)
+    model = arch_model(
+        SCALE * returns, mean="Constant", vol="GARCH", p=1, q=1, dist="t", rescale=False
+    )
     result = model.fit(disp="off", show_warning=False)
     params = result.params
     residuals = np.nan_to_num(np.asarray(result.std_resid, dtype=np.float64))
@@ -79,7 +81,9 @@ def fit(returns: FloatArray) -> tuple[GarchFit, FloatArray]:
     )
 
 
-def simulate(fit: GarchFit, uniforms: FloatArray, start_variance: float) -> tuple[FloatArray, FloatArray]:
+def simulate(
+    fit: GarchFit, uniforms: FloatArray, start_variance: float
+) -> tuple[FloatArray, FloatArray]:
     """Log returns and conditional volatilities (both as fractions) driven by ``uniforms``.
 
     ``uniforms`` become standardized Student-t shocks (unit variance) through

@@ -51,6 +51,4 @@ def build(
 ) -> Scenario:
     """The history as it is, with multipliers for ``parameters``."""
     del train_end, rng
-    return Scenario(
-        spec, unchanged(history), strategy_params=jitter_multipliers(spec, parameters)
-    )
+    return Scenario(spec, unchanged(history), strategy_params=jitter_multipliers(spec, parameters))

@@ -18,12 +18,12 @@ from alphagate.stress.families.base import (
     BarShapes,
     ScenarioError,
     ScenarioSpec,
+    bars_of,
     common_stamps,
     frame_like,
     history_values,
     shapes_of,
     symbol_rows,
-    bars_of,
     volume_floor,
 )
 

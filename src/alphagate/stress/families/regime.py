@@ -45,8 +45,10 @@ def draw(rng: np.random.Generator) -> dict[str, ParamValue]:
     }
 
 
-def regime_path(rng: np.random.Generator, length: int, persistence: float, start: int) -> np.ndarray:
-    """A Markov chain of regime numbers: stay with ``persistence``, else move to another at random."""
+def regime_path(
+    rng: np.random.Generator, length: int, persistence: float, start: int
+) -> np.ndarray:
+    """A Markov chain of regime numbers: stay with ``persistence``, else move at random."""
     path = np.empty(length, dtype=np.int64)
     stays = rng.random(length) < persistence
     moves = rng.integers(1, len(REGIMES), size=length)
