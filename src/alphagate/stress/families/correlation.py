@@ -64,7 +64,7 @@ def build(
     if len(rows) < 2:
         return Scenario(
             spec,
-            unchanged(history),
+            unchanged(history, train_end),
             note="one symbol has no pair to correlate with; the history is unchanged",
         )
     target = number(spec, "target")
@@ -77,7 +77,7 @@ def build(
     def collect(symbol: str, shapes: BarShapes, positions: np.ndarray) -> None:
         originals[symbol] = shapes.returns[positions]
 
-    overlaid(history, window, collect)
+    overlaid(history, window, collect, train_end)
     names = [r.symbol for r in rows]
     new = correlated(np.column_stack([originals[s] for s in names]), target)
     column = {symbol: i for i, symbol in enumerate(names)}
@@ -85,4 +85,4 @@ def build(
     def edit(symbol: str, shapes: BarShapes, positions: np.ndarray) -> None:
         shapes.body[positions] = new[:, column[symbol]] - shapes.gap[positions]
 
-    return Scenario(spec, overlaid(history, window, edit))
+    return Scenario(spec, overlaid(history, window, edit, train_end))

@@ -27,10 +27,10 @@ def build(
     spec: ScenarioSpec, history: pd.DataFrame, train_end: pd.Timestamp, rng: np.random.Generator
 ) -> Scenario:
     """The history as it is, with the execution changes the runner applies."""
-    del train_end, rng
+    del rng
     execution = {
         "commission": number(spec, "commission"),
         "slippage": number(spec, "slippage"),
         "latency_bars": float(round(number(spec, "latency_bars"))),
     }
-    return Scenario(spec, unchanged(history), execution=execution)
+    return Scenario(spec, unchanged(history, train_end), execution=execution)

@@ -92,7 +92,7 @@ def build(
         scale_bars(shapes, crash, np.full(days, multiplier), returns)
         scale_bars(shapes, aftermath, decay, shapes.returns[aftermath] * decay)
 
-    return Scenario(spec, overlaid(history, window, edit))
+    return Scenario(spec, overlaid(history, window, edit, train_end))
 
 
 def scale_bars(

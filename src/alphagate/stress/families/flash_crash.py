@@ -56,4 +56,4 @@ def build(
         shapes.volume[bar] *= CRASH_VOLUME
         shapes.body[after] -= kept / len(after)
 
-    return Scenario(spec, overlaid(history, window, edit))
+    return Scenario(spec, overlaid(history, window, edit, train_end))

@@ -51,4 +51,4 @@ def build(
         del symbol
         shapes.gap[positions[offsets]] += sizes
 
-    return Scenario(spec, overlaid(history, window, edit))
+    return Scenario(spec, overlaid(history, window, edit, train_end))

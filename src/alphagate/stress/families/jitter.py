@@ -50,5 +50,7 @@ def build(
     parameters: Iterable[str] = (),
 ) -> Scenario:
     """The history as it is, with multipliers for ``parameters``."""
-    del train_end, rng
-    return Scenario(spec, unchanged(history), strategy_params=jitter_multipliers(spec, parameters))
+    del rng
+    return Scenario(
+        spec, unchanged(history, train_end), strategy_params=jitter_multipliers(spec, parameters)
+    )

@@ -50,7 +50,7 @@ def build(
         del symbol
         shapes.volume[positions] /= divisor
 
-    bars = overlaid(history, window, edit)
+    bars = overlaid(history, window, edit, train_end)
     ts = history.index.get_level_values("ts")
     spread = np.where(ts.isin(window), base * multiplier, base)
     return Scenario(

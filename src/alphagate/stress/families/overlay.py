@@ -59,7 +59,19 @@ def overlay_window(
     return after[first : first + length]
 
 
-def overlaid(history: pd.DataFrame, window: pd.DatetimeIndex, edit: ShapeEdit) -> pd.DataFrame:
+def training_floor(values: np.ndarray, ts: pd.DatetimeIndex, train_end: pd.Timestamp) -> float:
+    """The volume floor of one symbol, taken from its training bars so later bars cannot move it.
+
+    Without training bars (a history that starts after the training end) the
+    floor comes from all of the symbol's bars.
+    """
+    training = values[np.asarray(ts <= train_end)]
+    return volume_floor(training if len(training) else values)
+
+
+def overlaid(
+    history: pd.DataFrame, window: pd.DatetimeIndex, edit: ShapeEdit, train_end: pd.Timestamp
+) -> pd.DataFrame:
     """``history`` with ``edit`` applied to every symbol's shapes over ``window``.
 
     Bars before the window are copied from the history untouched; bars from
@@ -75,20 +87,20 @@ def overlaid(history: pd.DataFrame, window: pd.DatetimeIndex, edit: ShapeEdit) -
         if (positions < 0).any():  # the window is on shared stamps; this cannot happen
             raise ScenarioError(f"overlay window is not on {rows.symbol}'s timeline")
         edit(rows.symbol, shapes, positions)
-        rebuilt = bars_of(shapes, volume_floor=volume_floor(own))
+        floor = training_floor(own, rows.ts, train_end)
+        rebuilt = bars_of(shapes, volume_floor=floor)
         first = int(positions[0])
         out[rows.start + first : rows.stop] = rebuilt[first:]
         # The untouched prefix keeps its stored volume, floored like the rest.
-        floor = volume_floor(own)
         prefix = out[rows.start : rows.start + first, 4]
         np.maximum(prefix, floor, out=prefix)
     return frame_like(history, out)
 
 
-def unchanged(history: pd.DataFrame) -> pd.DataFrame:
+def unchanged(history: pd.DataFrame, train_end: pd.Timestamp) -> pd.DataFrame:
     """The history's bars, volume floored as every scenario's is (see ``bars_of``)."""
     values = history_values(history)
     for rows in symbol_rows(history):
-        own = values[rows.start : rows.stop, 4]
-        np.maximum(own, volume_floor(values[rows.start : rows.stop]), out=own)
+        own = values[rows.start : rows.stop]
+        np.maximum(own[:, 4], training_floor(own, rows.ts, train_end), out=own[:, 4])
     return frame_like(history, values)
