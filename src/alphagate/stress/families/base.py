@@ -235,9 +235,10 @@ def _columns(
 def bars_of(shapes: BarShapes, *, volume_floor: float) -> FloatArray:
     """Rebuild ``open high low close volume`` rows; consistent whatever the gaps and bodies.
 
-    Volume is floored at ``volume_floor`` (the smallest positive volume of the
-    source) because a zero-volume bar would read as a market with no
-    liquidity at all, making the participation cap refuse every order.
+    A volume that is not positive becomes ``volume_floor`` (the smallest
+    positive volume of the source) because a zero-volume bar would read as a
+    market with no liquidity at all, making the participation cap refuse
+    every order; positive volumes, however thin, are kept.
     """
     close = shapes.log_closes()
     open_ = close - shapes.body
@@ -251,8 +252,13 @@ def bars_of(shapes: BarShapes, *, volume_floor: float) -> FloatArray:
     # exp is monotone but rounding is not: pin the extremes so low <= open, close <= high exactly.
     out[:, 1] = np.maximum(out[:, 1], np.maximum(out[:, 0], out[:, 3]))
     out[:, 2] = np.minimum(out[:, 2], np.minimum(out[:, 0], out[:, 3]))
-    out[:, 4] = np.maximum(shapes.volume, volume_floor)
+    out[:, 4] = with_floor(shapes.volume, volume_floor)
     return out
+
+
+def with_floor(volume: FloatArray, floor: float) -> FloatArray:
+    """``volume`` with every value that is not positive replaced by ``floor``."""
+    return np.where(volume > 0, volume, floor)
 
 
 def volume_floor(values: FloatArray) -> float:

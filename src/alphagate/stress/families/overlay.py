@@ -25,6 +25,7 @@ from alphagate.stress.families.base import (
     shapes_of,
     symbol_rows,
     volume_floor,
+    with_floor,
 )
 
 ShapeEdit = Callable[[str, BarShapes, np.ndarray], None]
@@ -92,8 +93,8 @@ def overlaid(
         first = int(positions[0])
         out[rows.start + first : rows.stop] = rebuilt[first:]
         # The untouched prefix keeps its stored volume, floored like the rest.
-        prefix = out[rows.start : rows.start + first, 4]
-        np.maximum(prefix, floor, out=prefix)
+        prefix = slice(rows.start, rows.start + first)
+        out[prefix, 4] = with_floor(out[prefix, 4], floor)
     return frame_like(history, out)
 
 
@@ -102,5 +103,5 @@ def unchanged(history: pd.DataFrame, train_end: pd.Timestamp) -> pd.DataFrame:
     values = history_values(history)
     for rows in symbol_rows(history):
         own = values[rows.start : rows.stop]
-        np.maximum(own[:, 4], training_floor(own, rows.ts, train_end), out=own[:, 4])
+        own[:, 4] = with_floor(own[:, 4], training_floor(own, rows.ts, train_end))
     return frame_like(history, values)
