@@ -1,4 +1,4 @@
-"""The stress sections: how many scenarios a candidate faces, the gate it must pass, and where work runs."""
+"""The stress sections: the scenarios a candidate faces, the gate it must pass, where work runs."""
 
 from __future__ import annotations
 

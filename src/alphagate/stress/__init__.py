@@ -1,0 +1,1 @@
+"""Ring 5: seeded economic scenarios and the stress runner."""
