@@ -126,7 +126,8 @@ def _scaled_commission(model: CommissionModel, factor: float) -> CommissionModel
         return BasisPoints(model.bps * factor)
     if isinstance(model, MakerTaker):
         # A maker rebate (negative) is not made larger by a cost shock.
-        return MakerTaker(min(model.maker_bps * factor, model.maker_bps), model.taker_bps * factor)
+        maker = model.maker_bps * factor if model.maker_bps > 0 else model.maker_bps
+        return MakerTaker(maker, model.taker_bps * factor)
     if isinstance(model, PerShare):
         return PerShare(model.rate * factor, model.minimum * factor)
     return model  # NoCommission, or a user's model with no rate to scale
