@@ -159,4 +159,4 @@ def test_the_files_are_sorted_json_and_a_page_with_the_distributions(tmp_path: P
     assert text == summary_json(json.loads(text))  # re-serialising changes nothing: keys sorted
     page = html_path.read_text(encoding="utf-8")
     assert "Stress gate" in page and "Trade-sequence Monte Carlo" in page
-    assert page.count('"type": "histogram"') == 3 or page.count("histogram") >= 3
+    assert page.count("histogram") >= 3
