@@ -50,7 +50,7 @@ from alphagate.app.model_backtest import (
     prepare_model_run,
 )
 from alphagate.backtest.runner import BacktestResult
-from alphagate.config import Settings
+from alphagate.config import FillModelName, Settings
 from alphagate.config.stress import StressConfig
 from alphagate.errors import ConfigError
 from alphagate.features.profiles import build_features
@@ -109,6 +109,9 @@ class StressRequest:
     workers: int | None = None
     runs_dir: Path = Path("runs")
     predictor: PredictorKind = "batch"
+    cash: float | None = None
+    commission_bps: float | None = None
+    fill_model: FillModelName | None = None
 
 
 @dataclass(frozen=True)
