@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,8 +57,6 @@ from alphagate.errors import ConfigError
 from alphagate.features.profiles import build_features
 from alphagate.models.prediction_table import PredictionTable
 from alphagate.ports import Predictor
-from alphagate.risk.guard import RiskSettings
-from alphagate.risk.limits import RiskLimits
 from alphagate.strategies.loading import load_strategy
 from alphagate.strategies.model import ModelStrategy
 from alphagate.stress.runner import (
@@ -67,6 +66,7 @@ from alphagate.stress.runner import (
     ScenarioOutcome,
     SpecLike,
     outcome_of,
+    rule_risk,
     run_guarded,
     run_rule_scenario,
     stressed_costs,
@@ -144,10 +144,15 @@ def stress_settings(settings: StressConfig, request: StressRequest) -> StressCon
 
 @dataclass(frozen=True, eq=False)
 class ModelStress:
-    """What every scenario of a training run's stress run shares (sent once per worker)."""
+    """What every scenario of a training run's stress run shares (sent once per worker).
+
+    It carries the request, not the resolved plan: the guard's settings hold
+    read-only mappings, which do not pickle, so each worker resolves the plan
+    (:meth:`plan`) once.
+    """
 
     settings: Settings
-    plan: ModelRunPlan
+    request: ModelBacktestRequest
     trained: TrainedRun
     history: pd.DataFrame
     train_end: pd.Timestamp
@@ -157,6 +162,11 @@ class ModelStress:
     catastrophic_loss: float
     calendar: str | None
     build: Build
+
+    @cached_property
+    def plan(self) -> ModelRunPlan:
+        """The request resolved over the settings, as the backtest resolves it."""
+        return replace(plan_model_run(self.settings, self.request), kill_file=None)
 
 
 def scenario_predictor(shared: ModelStress, bars: pd.DataFrame) -> Predictor:
@@ -227,12 +237,15 @@ def _model_plan(
 ) -> tuple[ModelStress, list[float]]:  # fmt: skip
     assert request.run_id is not None
     trained = load_trained_run(request.runs_dir, request.run_id)
-    plan = plan_model_run(
-        settings,
-        ModelBacktestRequest(
-            run_id=request.run_id, runs_dir=request.runs_dir, predictor=request.predictor
-        ),
+    model_request = ModelBacktestRequest(
+        run_id=request.run_id,
+        runs_dir=request.runs_dir,
+        predictor=request.predictor,
+        cash=request.cash,
+        commission_bps=request.commission_bps,
+        fill_model=request.fill_model,
     )
+    plan = plan_model_run(settings, model_request)
     prepared = prepare_model_run(plan.settings, bars, trained)
     own, _, _ = backtest_prepared(prepared, plan, plan.decision, calendar)
     history = bars.loc[
@@ -241,8 +254,8 @@ def _model_plan(
     ts = history.index.get_level_values("ts")
     start = min(prepared.cuts.values())
     shared = ModelStress(
-        settings=plan.settings,
-        plan=replace(plan, kill_file=None),
+        settings=settings,
+        request=model_request,
         trained=trained,
         history=history,
         train_end=pd.Timestamp(ts[ts < start].max()),
@@ -254,22 +267,6 @@ def _model_plan(
         build=build,
     )
     return shared, _trade_returns(own, plan.settings.execution.cash)
-
-
-def rule_risk(settings: Settings) -> RiskSettings | None:
-    """The guard a rule strategy's backtest runs under (``risk.guard_rule_strategies``)."""
-    risk, execution = settings.risk, settings.execution
-    if not risk.guard_rule_strategies:
-        return None
-    fallback = RiskLimits(
-        max_position_weight=1.0,
-        max_gross_exposure=1.0,
-        max_net_exposure=1.0,
-        max_order_notional=execution.cash,
-        max_orders_per_day=risk.max_orders_per_day,
-        price_collar_pct=risk.price_collar_pct,
-    )
-    return RiskSettings.from_config(risk, fallback=fallback)
 
 
 def _rule_plan(
@@ -290,13 +287,14 @@ def _rule_plan(
         units="fractional" if execution.units == "fractional" else "whole",
         sizing=execution.sizing,
         calendar=calendar,
-        risk=rule_risk(effective),
+        risk=effective.risk,
         catastrophic_loss=stress.catastrophic_loss,
         build=build,
     )
     own, _ = run_guarded(
         bars, load_strategy(request.strategy, request.params), shared.costs, cash=shared.cash,
-        units=shared.units, sizing=shared.sizing, calendar=calendar, risk=shared.risk,
+        units=shared.units, sizing=shared.sizing, calendar=calendar,
+        risk=rule_risk(shared.risk, shared.cash),
     )  # fmt: skip
     return shared, _trade_returns(own, shared.cash)
 

@@ -37,12 +37,14 @@ import numpy as np
 import pandas as pd
 
 from alphagate.backtest.runner import BacktestResult, run_backtest
+from alphagate.config import RiskConfig
 from alphagate.engine.kernel import Sizing
 from alphagate.execution.commission import BasisPoints, CommissionModel, MakerTaker, PerShare
 from alphagate.execution.fill_models import ConservativeFill, FillModel
 from alphagate.risk.events import RiskEvent, Severity
 from alphagate.risk.guard import RiskGuard, RiskSettings
 from alphagate.risk.kill_switch import KillSwitch
+from alphagate.risk.limits import RiskLimits
 from alphagate.strategies.loading import load_strategy
 
 BREAKER = "correlation_breaker"
@@ -257,9 +259,33 @@ def run_guarded(
         return run(guard), events
 
 
+def rule_risk(risk: RiskConfig, cash: float) -> RiskSettings | None:
+    """The guard a rule strategy's backtest runs under, as ``alphagate backtest`` builds it.
+
+    ``None`` unless ``risk.guard_rule_strategies``. A rule strategy may hold
+    its whole equity in one symbol: that is what null limits allow it, and
+    one order's notional the starting cash.
+    """
+    if not risk.guard_rule_strategies:
+        return None
+    fallback = RiskLimits(
+        max_position_weight=1.0,
+        max_gross_exposure=1.0,
+        max_net_exposure=1.0,
+        max_order_notional=cash,
+        max_orders_per_day=risk.max_orders_per_day,
+        price_collar_pct=risk.price_collar_pct,
+    )
+    return RiskSettings.from_config(risk, fallback=fallback)
+
+
 @dataclass(frozen=True)
 class RuleStress:
-    """What every scenario of a rule strategy's stress run shares (sent once per worker)."""
+    """What every scenario of a rule strategy's stress run shares (sent once per worker).
+
+    ``risk`` is the settings' section, not the guard's built settings: those
+    hold read-only mappings, which do not pickle, so each worker builds them.
+    """
 
     history: pd.DataFrame
     train_end: pd.Timestamp
@@ -270,7 +296,7 @@ class RuleStress:
     units: Literal["whole", "fractional"]
     sizing: Sizing
     calendar: str | None
-    risk: RiskSettings | None
+    risk: RiskConfig
     catastrophic_loss: float
     build: Build | None = None
 
@@ -292,7 +318,7 @@ def run_rule_scenario(shared: RuleStress, spec: SpecLike) -> ScenarioOutcome:
         units=shared.units,
         sizing=shared.sizing,
         calendar=shared.calendar,
-        risk=shared.risk,
+        risk=rule_risk(shared.risk, shared.cash),
     )
     return outcome_of(
         spec, result, events, cash=shared.cash, catastrophic_loss=shared.catastrophic_loss

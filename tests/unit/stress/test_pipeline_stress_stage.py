@@ -41,13 +41,15 @@ def test_the_stress_stage_runs_after_validate_and_its_gate_reaches_the_report(
             "labels": {"horizons": [1, 5], "barriers_file": str(tmp_path / "barriers.json")},
             "storage": {"database_url": f"sqlite:///{tmp_path / 'state.db'}"},
             "pipeline": {"runs_dir": str(tmp_path / "runs"), "model": "logreg"},
-            "stress": {"pipeline_scenarios": 4, "workers": 1},
+            "stress": {"pipeline_scenarios": 4, "workers": 2},  # real worker processes
         }
     )
 
     result = pipeline_app.run(settings, pipeline_app.selection_of(settings), run_id="tiny")
 
     names = [o.name for o in result.outcomes]
+    stress = result.outcomes[names.index("stress")]
+    assert stress.status == "ran", stress.summary
     assert names.index("stress") == names.index("validate") + 1
     summary = json.loads((result.run_dir / "stress" / "stress_summary.json").read_text("utf-8"))
     assert summary["statistics"]["scenarios"] == 4

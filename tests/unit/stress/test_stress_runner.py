@@ -12,6 +12,7 @@ from fake_scenarios import FakeScenario, FakeSpec, fake_build
 
 from alphagate import parallel
 from alphagate.backtest.runner import run_backtest
+from alphagate.config import RiskConfig
 from alphagate.config.stress import StressConfig
 from alphagate.execution.commission import BasisPoints, MakerTaker, NoCommission, PerShare
 from alphagate.execution.fill_models import ConservativeFill, NextOpenFill
@@ -103,7 +104,9 @@ def test_an_outcome_counts_breaker_escalations_and_drawdown_halts_only() -> None
     assert (outcome.name, outcome.family, outcome.seed) == ("flat", "correlation_break", 4)
 
 
-def _shared(bars: pd.DataFrame, *, strategy: str = "buy_and_hold") -> RuleStress:
+def _shared(
+    bars: pd.DataFrame, *, strategy: str = "buy_and_hold", guarded: bool = False
+) -> RuleStress:
     params = {"fast": "5", "slow": "20"} if strategy == "sma_cross" else {}
     return RuleStress(
         history=bars,
@@ -115,7 +118,7 @@ def _shared(bars: pd.DataFrame, *, strategy: str = "buy_and_hold") -> RuleStress
         units="fractional",
         sizing="next_open",
         calendar=None,
-        risk=None,
+        risk=RiskConfig(guard_rule_strategies=guarded),
         catastrophic_loss=0.5,
         build=fake_build,
     )
@@ -162,7 +165,7 @@ def _library() -> list[FakeSpec]:
 
 def test_the_same_seed_gives_identical_summary_bytes_with_one_worker_or_two() -> None:
     bars = random_walk_bars(("AAA", "BBB"), n=150, seed=9)
-    shared = _shared(bars, strategy="sma_cross")
+    shared = _shared(bars, strategy="sma_cross", guarded=True)  # the guard crosses processes too
     settings = StressConfig()
 
     texts = []
