@@ -200,9 +200,25 @@ def build_stages(settings: Settings, selection: Selection) -> list[Stage]:
             description="every check with its threshold, and the verdict",
         ),
         Stage(
+            "stress",
+            partial(_stress_stage, settings),
+            inputs=("data", "train", "calibrate"),
+            config=(
+                "stress",
+                "pipeline.backtest",
+                "execution",
+                "risk",
+                "decision",
+                "features.profile",
+                "data.calendar",
+            ),
+            description="the models through seeded scenarios, and the stress gate",
+        ),
+        Stage(
             "report",
             _report_stage,
             inputs=("data", "train", "calibrate", "backtest", "validate"),
+            optional_inputs=("stress",),
             description="one self-contained HTML page: verdict, evidence, provenance",
         ),
     ]
@@ -600,6 +616,41 @@ def _backtest_stage(settings: Settings, context: StageContext) -> StageOutput:
             "benchmark_sharpe": _finite(benchmark.metrics.sharpe),
             "risk_events": len(outcome.risk_events),
         },
+    )
+
+
+def _stress_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Run the trained models through ``stress.pipeline_scenarios`` seeded scenarios.
+
+    Fewer than the full library (``stress.scenarios``, 200), so ``make
+    pipeline`` stays quick; ``alphagate stress run --run RUN_ID`` runs them
+    all. Costs are the backtest stage's (``pipeline.backtest``), so the
+    scenarios and the backtest trade under the same fills. The gate's verdict
+    is recorded beside the validation verdict; like it, a failure does not
+    stop the pipeline, it is the finding.
+    """
+    from alphagate.app import stress
+
+    options = settings.pipeline.backtest
+    request = stress.StressRequest(
+        run_id=context.run_id,
+        runs_dir=context.run_dir.parent,
+        scenarios=settings.stress.pipeline_scenarios,
+        cash=options.cash,
+        commission_bps=options.commission_bps,
+        fill_model=options.fill_model,
+    )
+    context.say(f"running {request.scenarios} stress scenarios")
+    result = stress.run_stress(
+        settings, _read_bars(context), request, context.directory, settings.data.calendar
+    )
+    stats, gate = result.summary["statistics"], result.summary["gate"]
+    verdict = stress.verdict_of(result.summary)
+    return StageOutput(
+        f"stress gate {verdict}: {stats['share_profitable']:.0%} of {stats['scenarios']} "
+        f"scenarios profitable, median Sharpe {_fmt(stats['median_sharpe'])}, "
+        f"{len(stats['catastrophic'])} catastrophic",
+        {"verdict": verdict, "passed": gate["passed"], "scenarios": stats["scenarios"]},
     )
 
 

@@ -16,6 +16,7 @@ from alphagate.cli import (
     pipeline,
     research,
     root,
+    stress,
     train,
 )
 from alphagate.cli.root import cli, main
@@ -33,5 +34,6 @@ __all__ = [
     "pipeline",
     "research",
     "root",
+    "stress",
     "train",
 ]

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from alphagate.config.base import Section
 from alphagate.config.data import DataConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
+from alphagate.config.stress import ParallelConfig, StressConfig
 from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
 
 
@@ -77,4 +78,10 @@ class Settings(Section):
     )
     health: HealthConfig = Field(
         default_factory=HealthConfig, description="Degradation levels and model staleness."
+    )
+    stress: StressConfig = Field(
+        default_factory=StressConfig, description="Stress scenarios and the stress gate."
+    )
+    parallel: ParallelConfig = Field(
+        default_factory=ParallelConfig, description="Where fan-out work runs."
     )

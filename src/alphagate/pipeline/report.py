@@ -60,6 +60,9 @@ def render_run_report(run_dir: Path, path: Path) -> Path:
     page.add_section(
         "validation", "Validation", _verdict(_json(run_dir / "validate" / "validation_report.json"))
     )
+    stress = run_dir / "stress" / "stress_summary.json"
+    if stress.is_file():
+        page.add_section("stress", "Stress", _stress(_json(stress)))
     page.add_section("data", "Data", _data(run_dir / "data"))
     page.add_section(
         "model-quality",
@@ -93,6 +96,29 @@ def _verdict(report: Mapping[str, Any]) -> str:
         f"<p class='verdict'>verdict: <span class='{_verdict_class(verdict)}'>"
         f"{html.escape(verdict)}</span></p><p class='note'>Every check is shown; a check whose "
         "input is absent is <span class='missing'>missing</span>, never passed.</p>\n"
+        + table(_CHECK_COLUMNS, rows, css_class="checks")
+    )
+
+
+def _stress(summary: Mapping[str, Any]) -> str:
+    """The stress gate beside the validation verdict; the distributions are in its own page."""
+    gate = summary.get("gate", {})
+    verdict = "pass" if gate.get("passed") else "fail"
+    rows: list[list[str | Cell]] = [
+        [
+            str(c["name"]),
+            _num(c.get("value")),
+            f"{'<=' if c['name'] == 'catastrophic' else '>='} {_num(c.get('threshold'))}",
+            Cell(markup=_status(c.get("passed"))),
+            "",
+        ]
+        for c in gate.get("checks", [])
+    ]
+    scenarios = summary.get("statistics", {}).get("scenarios", 0)
+    return (
+        f"<p class='verdict'>stress gate: <span class='{_verdict_class(verdict)}'>"
+        f"{html.escape(verdict)}</span></p><p class='note'>{scenarios} seeded scenarios; "
+        "the distributions and the per-family table are in stress/stress_report.html.</p>\n"
         + table(_CHECK_COLUMNS, rows, css_class="checks")
     )
 

@@ -15,7 +15,7 @@ from alphagate.training.dataset import make_dataset
 from alphagate.training.trainer import holdout_split
 
 
-def test_the_pipeline_is_the_eight_stages_in_order_and_is_valid_over_its_config() -> None:
+def test_the_pipeline_is_the_nine_stages_in_order_and_is_valid_over_its_config() -> None:
     settings = Settings()
     selection = pipeline_app.selection_of(settings)
     stages = pipeline_app.build_stages(settings, selection)
@@ -28,6 +28,7 @@ def test_the_pipeline_is_the_eight_stages_in_order_and_is_valid_over_its_config(
         "calibrate",
         "backtest",
         "validate",
+        "stress",
         "report",
     ]
     check_stages(stages, pipeline_app.run_config(settings, selection))
@@ -36,6 +37,8 @@ def test_the_pipeline_is_the_eight_stages_in_order_and_is_valid_over_its_config(
     assert "pipeline.validation" in by_name["validate"].config
     assert "pipeline.backtest" in by_name["backtest"].config
     assert set(by_name["report"].inputs) >= {"backtest", "validate"}
+    assert "stress" in by_name["stress"].config
+    assert by_name["report"].optional_inputs == ("stress",)
 
 
 def test_the_default_run_id_is_stable_and_names_config_and_selection() -> None:
