@@ -89,7 +89,7 @@ def default_generator() -> Generator:
     """:mod:`alphagate.stress.scenarios` and :mod:`alphagate.stress.monte_carlo`, imported now."""
     from alphagate.stress import monte_carlo, scenarios  # type: ignore[attr-defined, unused-ignore]
 
-    return Generator(scenarios.build, scenarios.default_library, monte_carlo.drawdown_distribution)
+    return Generator(scenarios.build, scenarios.default_library, monte_carlo.drawdown_percentiles)
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ def _rule_plan(
     load_strategy(request.strategy, request.params)  # a bad name or parameter fails here, once
     shared = RuleStress(
         history=bars,
-        train_end=pd.Timestamp(bars.index.get_level_values("ts").max()),
+        train_end=_fit_end(bars, stress.rule_fit_share),
         strategy=request.strategy,
         params=dict(request.params),
         costs=_costs(effective),
@@ -377,3 +377,10 @@ StressVerdict = Literal["passed", "failed"]
 def verdict_of(summary: Mapping[str, Any]) -> StressVerdict:
     """``passed`` or ``failed``: the stress gate's word for a summary."""
     return "passed" if summary["gate"]["passed"] else "failed"
+
+
+def _fit_end(bars: pd.DataFrame, share: float) -> pd.Timestamp:
+    """The close that ends the first ``share`` of the history's timeline: a rule strategy's
+    stand-in for a training end (the generators fit before it, overlays land after it)."""
+    stamps = np.unique(pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8)
+    return pd.Timestamp(int(stamps[max(0, int(len(stamps) * share) - 1)]), tz="UTC")

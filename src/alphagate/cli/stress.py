@@ -194,12 +194,14 @@ def show(
 def plot(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Scenario name, from `stress scenarios list`.")],
-    output: Annotated[Path, typer.Option(help="Where to write the plot.")] = Path("scenario.html"),
+    output: Annotated[Path, typer.Option(help="Where to write the plot (PNG).")] = Path(
+        "scenario.png"
+    ),
     data: Annotated[Path | None, typer.Option(help="Bars file instead of the store.")] = None,
     symbol: SymbolsOption = None,
     overrides: SetOption = None,
 ) -> None:
-    """Plot a scenario's paths built from the stored history (HTML or PNG, by suffix)."""
+    """Plot a scenario's closes built from the stored history, the original dashed (PNG)."""
     from alphagate.stress import plots  # type: ignore[attr-defined, unused-ignore]
 
     generator, spec = _find(ctx, name, overrides)
@@ -208,5 +210,5 @@ def plot(
     train_end = bars.index.get_level_values("ts").max()
     scenario = generator.build(spec, bars, train_end=train_end)
     began = time.perf_counter()
-    written = plots.plot(scenario, bars, output)
+    written = plots.plot(scenario, output, original=bars)
     base.print_plain(f"wrote {written or output} in {time.perf_counter() - began:.1f}s")

@@ -49,6 +49,13 @@ class StressConfig(Section):
     monte_carlo_runs: int = Field(
         1000, ge=1, description="Reshuffles of the candidate's own trades for the drawdown spread."
     )
+    rule_fit_share: float = Field(
+        0.7,
+        gt=0,
+        lt=1,
+        description="For a rule strategy (no training period): the share of the history the "
+        "generators fit on; crisis overlays land on the rest.",
+    )
 
 
 class ParallelConfig(Section):

@@ -69,3 +69,13 @@ def trade_monte_carlo(
         drawdowns[i] = max_drawdown(trades[kept], initial_equity)
     levels = {float(p): float(np.percentile(drawdowns, p)) for p in percentiles}
     return DrawdownDistribution(drawdowns, levels)
+
+
+def drawdown_percentiles(pnls: Sequence[float], *, seed: int, runs: int) -> dict[str, float]:
+    """:func:`trade_monte_carlo` of P&Ls as fractions of the starting cash: ``{"p<q>": drawdown}``.
+
+    What the stress summary shows beside the scenarios: the candidate's own
+    trades, shuffled ``runs`` times, and the percentiles of the worst drawdown.
+    """
+    found = trade_monte_carlo(pnls, initial_equity=1.0, draws=runs, seed=seed)
+    return {f"p{q:g}": float(value) for q, value in sorted(found.percentiles.items())}

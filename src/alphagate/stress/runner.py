@@ -78,7 +78,7 @@ class ScenarioLike(Protocol):
 
 
 Build = Callable[..., Any]
-"""``build(spec, history, *, train_end) -> Scenario``: the generator's, or a test's stand-in."""
+"""``build(spec, history, *, train_end, parameters=()) -> Scenario``, or a test's stand-in."""
 
 
 def default_build() -> Build:
@@ -117,7 +117,7 @@ def stressed_costs(costs: Costs, scenario: ScenarioLike) -> Costs:
             slippage_bps=fill.slippage_bps * float(shock.get("slippage", 1.0)),
             spread_bps=fill.spread_bps if widest is None else widest,
         )
-    latency = costs.latency_bars + int(shock.get("latency_bars", 0))
+    latency = costs.latency_bars + round(float(shock.get("latency_bars", 0)))
     return Costs(fill, commission, latency)
 
 
@@ -308,7 +308,10 @@ def run_rule_scenario(shared: RuleStress, spec: SpecLike) -> ScenarioOutcome:
     no state carries from one scenario to the next.
     """
     build = shared.build or default_build()
-    scenario: ScenarioLike = build(spec, shared.history, train_end=shared.train_end)
+    # The parameter names go to the generator, so a jitter scenario knows what to perturb.
+    scenario: ScenarioLike = build(
+        spec, shared.history, train_end=shared.train_end, parameters=tuple(shared.params)
+    )
     strategy = load_strategy(shared.strategy, jittered(shared.params, scenario.strategy_params))
     result, events = run_guarded(
         scenario.bars,

@@ -31,7 +31,13 @@ class FakeScenario:
     strategy_params: Mapping[str, float] | None
 
 
-def fake_build(spec: FakeSpec, history: pd.DataFrame, *, train_end: pd.Timestamp) -> FakeScenario:
+def fake_build(
+    spec: FakeSpec,
+    history: pd.DataFrame,
+    *,
+    train_end: pd.Timestamp,
+    parameters: tuple[str, ...] = (),
+) -> FakeScenario:
     """Scale each bar's prices by ``exp(drift * t + noise)``, or crash them by ``depth``."""
     stamps = history.index.get_level_values("ts")
     order = pd.Index(sorted(stamps.unique()))
