@@ -55,6 +55,7 @@ from alphagate.config import FillModelName, Settings
 from alphagate.config.stress import StressConfig
 from alphagate.errors import ConfigError
 from alphagate.features.profiles import build_features
+from alphagate.metrics.performance import EquityWipedOut
 from alphagate.models.prediction_table import PredictionTable
 from alphagate.ports import Predictor
 from alphagate.strategies.loading import load_strategy
@@ -70,6 +71,7 @@ from alphagate.stress.runner import (
     run_guarded,
     run_rule_scenario,
     stressed_costs,
+    wiped_out,
 )
 from alphagate.stress.summary import summarise, write_summary
 
@@ -204,17 +206,20 @@ def run_model_scenario(shared: ModelStress, spec: SpecLike) -> ScenarioOutcome:
     decision = shared.plan.decision
     strategy = ModelStrategy(scenario_predictor(shared, bars), decision)
     execution = shared.plan.settings.execution
-    result, events = run_guarded(
-        traded,
-        strategy,
-        stressed_costs(shared.costs, scenario),
-        cash=execution.cash,
-        units="whole" if decision.whole_units else "fractional",
-        sizing=execution.sizing,
-        calendar=shared.calendar,
-        risk=shared.plan.risk,
-        baseline=shared.baseline,
-    )
+    try:
+        result, events = run_guarded(
+            traded,
+            strategy,
+            stressed_costs(shared.costs, scenario),
+            cash=execution.cash,
+            units="whole" if decision.whole_units else "fractional",
+            sizing=execution.sizing,
+            calendar=shared.calendar,
+            risk=shared.plan.risk,
+            baseline=shared.baseline,
+        )
+    except EquityWipedOut:
+        return wiped_out(spec, catastrophic_loss=shared.catastrophic_loss)
     return outcome_of(
         spec, result, events, cash=execution.cash, catastrophic_loss=shared.catastrophic_loss
     )

@@ -538,6 +538,21 @@ def _check_ppy(ppy: float) -> None:
         raise ValueError(f"periods per year must be a positive finite number, got {ppy}")
 
 
+class EquityWipedOut(ValueError):  # noqa: N818 - named for what happened to the account
+    """The equity curve reached zero or below: returns, Sharpe and drawdown are undefined.
+
+    ``value`` and ``ts`` are the first point at or below zero, so a caller
+    that can live without metrics (a stress scenario) records a total loss.
+    """
+
+    def __init__(self, value: float, ts: object) -> None:
+        self.value, self.ts = value, ts
+        super().__init__(
+            f"equity must be positive (returns of a wiped-out account are undefined): "
+            f"{value} at {ts}"
+        )
+
+
 def _check_equity(equity: pd.Series) -> FloatArray:
     """Validate an equity curve and return its values."""
     if not isinstance(equity, pd.Series):
@@ -547,10 +562,7 @@ def _check_equity(equity: pd.Series) -> FloatArray:
     values = _as_finite_array(equity, "equity")
     if (values <= 0.0).any():
         first = int(np.flatnonzero(values <= 0.0)[0])
-        raise ValueError(
-            f"equity must be positive (returns of a wiped-out account are undefined): "
-            f"{values[first]} at {equity.index[first]}"
-        )
+        raise EquityWipedOut(float(values[first]), equity.index[first])
     index = equity.index
     if isinstance(index, pd.DatetimeIndex) and not _strictly_increasing(index):
         raise ValueError("equity timestamps must be strictly increasing (sorted, no duplicates)")

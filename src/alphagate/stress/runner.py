@@ -41,6 +41,7 @@ from alphagate.config import RiskConfig
 from alphagate.engine.kernel import Sizing
 from alphagate.execution.commission import BasisPoints, CommissionModel, MakerTaker, PerShare
 from alphagate.execution.fill_models import ConservativeFill, FillModel
+from alphagate.metrics.performance import EquityWipedOut
 from alphagate.risk.events import RiskEvent, Severity
 from alphagate.risk.guard import RiskGuard, RiskSettings
 from alphagate.risk.kill_switch import KillSwitch
@@ -186,6 +187,20 @@ class ScenarioOutcome:
         return self.total_return > 0
 
 
+def wiped_out(spec: SpecLike, *, catastrophic_loss: float) -> ScenarioOutcome:
+    """The outcome of a scenario in which the account's equity reached zero: a total loss.
+
+    Its metrics do not exist (no return of a wiped-out account is defined),
+    so it counts as a loss of everything, with no Sharpe ratio, and is
+    catastrophic under any limit below 100 %.
+    """
+    return ScenarioOutcome(
+        name=spec.name, family=spec.family, seed=int(spec.seed), total_return=-1.0, sharpe=None,
+        max_drawdown=1.0, trades=0, worst_loss=1.0, catastrophic=catastrophic_loss < 1.0,
+        breaker_trips=0, drawdown_halts=0,
+    )  # fmt: skip
+
+
 def outcome_of(
     spec: SpecLike,
     result: BacktestResult,
@@ -313,16 +328,19 @@ def run_rule_scenario(shared: RuleStress, spec: SpecLike) -> ScenarioOutcome:
         spec, shared.history, train_end=shared.train_end, parameters=tuple(shared.params)
     )
     strategy = load_strategy(shared.strategy, jittered(shared.params, scenario.strategy_params))
-    result, events = run_guarded(
-        scenario.bars,
-        strategy,
-        stressed_costs(shared.costs, scenario),
-        cash=shared.cash,
-        units=shared.units,
-        sizing=shared.sizing,
-        calendar=shared.calendar,
-        risk=rule_risk(shared.risk, shared.cash),
-    )
+    try:
+        result, events = run_guarded(
+            scenario.bars,
+            strategy,
+            stressed_costs(shared.costs, scenario),
+            cash=shared.cash,
+            units=shared.units,
+            sizing=shared.sizing,
+            calendar=shared.calendar,
+            risk=rule_risk(shared.risk, shared.cash),
+        )
+    except EquityWipedOut:
+        return wiped_out(spec, catastrophic_loss=shared.catastrophic_loss)
     return outcome_of(
         spec, result, events, cash=shared.cash, catastrophic_loss=shared.catastrophic_loss
     )

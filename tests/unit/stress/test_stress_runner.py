@@ -175,3 +175,12 @@ def test_the_same_seed_gives_identical_summary_bytes_with_one_worker_or_two() ->
 
     assert texts[0] == texts[1]
     assert '"scenarios": 8' in texts[0]
+
+
+def test_a_scenario_that_wipes_the_account_out_is_a_catastrophic_total_loss() -> None:
+    from alphagate.stress.runner import wiped_out
+
+    spec = FakeSpec("crash-0001", "crash", 1, {})
+    lost = wiped_out(spec, catastrophic_loss=0.5)
+    assert (lost.total_return, lost.worst_loss, lost.catastrophic) == (-1.0, 1.0, True)
+    assert not lost.profitable and lost.sharpe is None
