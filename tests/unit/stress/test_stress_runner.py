@@ -6,6 +6,8 @@ history's prices), so these tests pin the runner alone.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from fake_scenarios import FakeScenario, FakeSpec, fake_build
@@ -184,3 +186,23 @@ def test_a_scenario_that_wipes_the_account_out_is_a_catastrophic_total_loss() ->
     lost = wiped_out(spec, catastrophic_loss=0.5)
     assert (lost.total_return, lost.worst_loss, lost.catastrophic) == (-1.0, 1.0, True)
     assert not lost.profitable and lost.sharpe is None
+
+
+def test_the_real_library_gives_identical_summary_bytes_with_one_worker_or_two() -> None:
+    from alphagate.stress.scenarios import default_library
+
+    bars = random_walk_bars(("AAA", "BBB"), n=240, seed=3)
+    stamps = bars.index.get_level_values("ts").unique().sort_values()
+    shared = _shared(bars, strategy="sma_cross", guarded=True)
+    shared = dataclasses.replace(shared, build=None, train_end=stamps[160])  # the generator's build
+    library = default_library(20, seed=4)
+    assert {spec.family for spec in library} == {
+        "bootstrap", "garch", "regime", "crash", "gap", "flash_crash", "liquidity",
+        "correlation", "cost_shock", "jitter",
+    }  # fmt: skip
+    texts = []
+    for workers in (1, 2):
+        outcomes = parallel.map(run_rule_scenario, library, shared=shared, workers=workers)
+        texts.append(summary_json(summarise(outcomes, StressConfig(), candidate={"seed": 4})))
+    assert texts[0] == texts[1]
+    assert '"scenarios": 20' in texts[0]
