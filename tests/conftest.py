@@ -189,11 +189,15 @@ def workspace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="module")
 def settings(workspace: Path) -> Settings:
-    """Default settings with the feature cache and the state database in ``workspace``."""
+    """Default settings with the feature cache, databases and kill switch in ``workspace``."""
     return Settings.model_validate(
         {
             "features": {"cache_dir": workspace / "features"},
-            "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
+            "storage": {
+                "database_url": f"sqlite:///{workspace / 'state.db'}",
+                "trading_database_url": f"sqlite:///{workspace / 'trading.db'}",
+            },
+            "risk": {"kill_switch_state": workspace / "kill_switch.json"},
         }
     )
 

@@ -93,6 +93,11 @@ def test_a_paper_replay_of_the_holdout_is_the_model_backtest(
         assert {s.client_order_id for s in store.orders("gspc")} == set(kernel.orders)
         assert len(store.fills("gspc")) == len(backtest.fill_records)
         assert [p.equity for p in store.equity("gspc")] == equity
+        children = [o.request for o in kernel.orders.values() if o.request.parent_id is not None]
+        stops = {r.parent_id: r.stop_price for r in children if r.stop_price is not None}
+        levels = store.protective_levels("gspc")
+        assert stops, "the decision path protects its entries: the test needs brackets"
+        assert {cid: lv.stop for cid, lv in levels.items()} == stops
         days = store.daily_performance("gspc")
         assert len(days) == len(equity)  # daily bars: one day each
         assert all(d.tracking_error == 0.0 for d in days)

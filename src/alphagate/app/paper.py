@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from alphagate.adapters.journal.sqlite import SqliteJournal
+from alphagate.adapters.trading_db.records import LevelMethod
 from alphagate.adapters.trading_db.store import TradingStore
 from alphagate.app.backtest import commission_of, fill_model_of
 from alphagate.app.kill_switch import open_kill_switch
@@ -131,7 +132,8 @@ def run_paper(
     )
     strategy = ModelStrategy(prepared.predictor(plan.predictor), plan.decision)
     store = open_trading_store(plan.settings)
-    books = TradingBooks(store, trained.run_id)
+    method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
+    books = TradingBooks(store, trained.run_id, level_method=method)
 
     def each_cycle(d: LiveDriver) -> None:
         books(d)

@@ -2,8 +2,9 @@
 
 The journal is the record a session recovers from; the trading database is
 what people and dashboards read: orders, fills, closed trades, positions,
-the equity at every bar, risk events, and each day's performance with the
-shadow backtest's tracking error. Every write is idempotent (an order's
+the equity at every bar, risk events, each protected entry's stop and
+target, and each day's performance with the shadow backtest's tracking
+error. Every write is idempotent (an order's
 same state, a fill's same trade id, an equity point's same bar), so after a
 crash the books are simply written again from the replayed session, and
 nothing is doubled. Writes are gathered and flushed every ``every`` bars and
@@ -17,10 +18,16 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from alphagate.adapters.trading_db.records import DailyPerformance, EquityPoint
+from alphagate.adapters.trading_db.records import (
+    DailyPerformance,
+    EquityPoint,
+    LevelMethod,
+    ProtectiveLevels,
+)
 from alphagate.adapters.trading_db.store import TradingStore
 from alphagate.domain.instants import NS_PER_DAY
 from alphagate.domain.order_state import OrderState
+from alphagate.domain.orders import OrderType
 from alphagate.live.driver import LiveDriver
 from alphagate.risk.events import RiskEvent
 
@@ -28,8 +35,17 @@ from alphagate.risk.events import RiskEvent
 class TradingBooks:
     """Follows a driver cycle by cycle (call it as ``on_cycle``) and writes to ``store``."""
 
-    def __init__(self, store: TradingStore, run_id: str, *, every: int = 50) -> None:
+    def __init__(
+        self,
+        store: TradingStore,
+        run_id: str,
+        *,
+        every: int = 50,
+        level_method: LevelMethod = LevelMethod.ATR,
+    ) -> None:
         self._store, self._run_id, self._every = store, run_id, every
+        self._level_method = level_method
+        self._levels_written: set[str] = set()
         self.equity: list[tuple[int, float, float]] = []
         """(bar close ns, equity, cash) at every cycle of the session, replayed ones included."""
         self._written: dict[str, OrderState] = {}
@@ -58,6 +74,7 @@ class TradingBooks:
             if self._written.get(cid) is not state:
                 store.upsert_order(state, run, ts_updated=stamp)
                 self._written[cid] = state
+        self._write_levels(driver)
         for fill in driver.fills[self._fills_written :]:
             store.add_fill(fill, run)
         self._fills_written = len(driver.fills)
@@ -76,6 +93,34 @@ class TradingBooks:
             if key not in self._events_seen:
                 store.add_risk_event(event, run)
                 self._events_seen.add(key)
+
+    def _write_levels(self, driver: LiveDriver) -> None:
+        """Each protected entry's stop and target, from its bracket children (once per entry)."""
+        levels: dict[str, dict[str, float]] = {}
+        stamps: dict[str, int] = {}
+        for state in driver.kernel.orders.values():
+            request = state.request
+            parent = request.parent_id
+            if parent is None or parent in self._levels_written:
+                continue
+            found = levels.setdefault(parent, {})
+            stamps[parent] = request.ts_init
+            if request.order_type is OrderType.STOP and request.stop_price is not None:
+                found["stop"] = request.stop_price
+            elif request.order_type is OrderType.LIMIT and request.limit_price is not None:
+                found["target"] = request.limit_price
+        for parent, found in levels.items():
+            self._store.set_protective_levels(
+                self._run_id,
+                ProtectiveLevels(
+                    client_order_id=parent,
+                    stop=found.get("stop"),
+                    target=found.get("target"),
+                    method=self._level_method,
+                    ts_init=stamps[parent],
+                ),
+            )
+            self._levels_written.add(parent)
 
     def daily(self, tracking_error: pd.Series, trades_by_day: pd.Series) -> list[DailyPerformance]:
         """Each UTC day's performance from the equity noted, with its tracking error, stored."""
