@@ -104,7 +104,7 @@ def paper(
             f"{len(found.resent)} orders sent that had never arrived, "
             f"{found.adopted} venue reports adopted"
         )
-    title = f"paper {run}: {summary.cycles:,} bars ({summary.stopped_by})"
+    title = f"paper {outcome.session.parent.name}: {summary.cycles:,} bars ({summary.stopped_by})"
     base.console.print(_books_table(outcome.driver, title, settings.execution.cash))
     shadow = outcome.shadow
     if shadow is not None:
