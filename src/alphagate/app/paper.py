@@ -172,8 +172,11 @@ def _shadow(
     books: TradingBooks,
     driver: LiveDriver,
 ) -> ShadowReport | None:
-    """Backtest the bars the session traded, from its first to its last, and compare."""
-    if not books.equity:
+    """Backtest the bars the session traded, from its first to its last, and compare.
+
+    ``None`` for a session of fewer than two bars: a backtest needs two.
+    """
+    if len(books.equity) < 2:
         return None
     first, last = books.equity[0][0], books.equity[-1][0]
     ns = pd.DatetimeIndex(replay.index.get_level_values("ts")).as_unit("ns").asi8
