@@ -23,7 +23,11 @@ from typing import Any
 import yaml
 
 SELECTION = ("--symbols", "^GSPC,^IXIC", "--start", "2016-01-01", "--end", "2018-12-31")
-FAST = {"pipeline": {"trials": 2, "model": "lightgbm"}, "labels": {"horizons": [1, 5]}}
+FAST = {
+    "pipeline": {"trials": 2, "model": "lightgbm"},
+    "labels": {"horizons": [1, 5]},
+    "stress": {"pipeline_scenarios": 10},
+}
 ROW = re.compile(r"^│ (\w+)\s+│ (ran|cached|failed)\s+│")
 
 
@@ -78,7 +82,10 @@ def test_a_run_killed_mid_train_resumes_from_the_last_complete_stage(tmp_path: P
     (tmp_path / "fast.yaml").write_text(yaml.safe_dump(FAST), encoding="utf-8")
 
     full = run_to_the_end(tmp_path, "full")
-    stages = ("data", "features", "labels", "train", "calibrate", "backtest", "validate", "report")
+    stages = (
+        "data", "features", "labels", "train", "calibrate", "backtest", "validate", "stress",
+        "report",
+    )  # fmt: skip
     assert statuses(full.stdout) == dict.fromkeys(stages, "ran")
     expected = numbers(tmp_path, "full")
     assert expected["counts"]["missing"] == 0
@@ -107,7 +114,7 @@ def test_a_run_killed_mid_train_resumes_from_the_last_complete_stage(tmp_path: P
 
     assert statuses(resumed.stdout) == {
         **dict.fromkeys(("data", "features", "labels"), "cached"),
-        **dict.fromkeys(("train", "calibrate", "backtest", "validate", "report"), "ran"),
+        **dict.fromkeys(("train", "calibrate", "backtest", "validate", "stress", "report"), "ran"),
     }
     assert not list(run_dir.glob("*.tmp-*"))
     assert numbers(tmp_path, "resumed") == expected
