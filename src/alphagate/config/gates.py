@@ -40,7 +40,9 @@ class ScoreRule(Section):
     @model_validator(mode="after")
     def _distinct(self) -> ScoreRule:
         if self.floor == self.full:
-            raise ValueError("floor and full must differ, or no value could earn part of the points")
+            raise ValueError(
+                "floor and full must differ, or no value could earn part of the points"
+            )
         return self
 
 
@@ -90,7 +92,9 @@ class GatesConfig(Section):
         200, ge=1, description="Trial count from which gate 1 uses the mature-phase thresholds."
     )
     early: PhaseThresholds = Field(
-        PhaseThresholds(min_sharpe=0.0, max_drawdown=0.5, min_win_rate=0.3, min_deflated_sharpe=0.5),
+        PhaseThresholds(
+            min_sharpe=0.0, max_drawdown=0.5, min_win_rate=0.3, min_deflated_sharpe=0.5
+        ),
         description="Gate 1 with few trials: lenient.",
     )
     mid: PhaseThresholds = Field(
@@ -100,7 +104,9 @@ class GatesConfig(Section):
         description="Gate 1 once mid_from_trials configurations were tried.",
     )
     late: PhaseThresholds = Field(
-        PhaseThresholds(min_sharpe=0.5, max_drawdown=0.35, min_win_rate=0.4, min_deflated_sharpe=0.9),
+        PhaseThresholds(
+            min_sharpe=0.5, max_drawdown=0.35, min_win_rate=0.4, min_deflated_sharpe=0.9
+        ),
         description="Gate 1 once late_from_trials configurations were tried.",
     )
     mature: PhaseThresholds = Field(
