@@ -15,7 +15,6 @@ the same move record it once and the second fails loudly.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -153,14 +152,3 @@ def following(history: Sequence[Transition], target: GateState, **details: Any) 
         target=target,
         **details,
     )
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats as ``None``: JSON has no NaN, and evidence is JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from alphagate.config import ValidationConfig
 from alphagate.config.gates import GatesConfig
 from alphagate.gates.deflated_sharpe import ReturnMoments, deflated_sharpe_ratio
@@ -21,7 +23,7 @@ def test_every_threshold_tightens_phase_by_phase() -> None:
     config = GatesConfig()
     counts = [1, config.mid_from_trials, config.late_from_trials, config.mature_from_trials]
     steps = [thresholds_for(n, config)[1] for n in counts]
-    for looser, stricter in zip(steps, steps[1:], strict=False):
+    for looser, stricter in itertools.pairwise(steps):
         assert stricter.min_sharpe > looser.min_sharpe
         assert stricter.max_drawdown < looser.max_drawdown
         assert stricter.min_win_rate > looser.min_win_rate
