@@ -325,7 +325,7 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
         ctx.settings, ctx.bars, request, output, ctx.settings.data.calendar
     )
     metrics = outcome.result.metrics
-    returns = outcome.result.equity.pct_change().dropna().to_numpy(dtype=np.float64)
+    returns = np.asarray(outcome.result.equity.pct_change().dropna(), dtype=np.float64)
     checks = backtest_checks(
         {
             "sharpe": metrics.sharpe,
@@ -447,10 +447,10 @@ def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
 def _benchmark_return(bars: pd.DataFrame, symbols: Any, equity: pd.Series) -> float:
     """Buy and hold of the bars' symbols, equal-weighted, from the record's first to last bar."""
-    closes = bars["close"].unstack("symbol")
-    closes.index = (
-        pd.DatetimeIndex(closes.index).tz_convert("UTC") if closes.index.tz else closes.index
-    )
+    names = bars.index.get_level_values("symbol")
+    chosen = names.isin(list(symbols)) if symbols else names.notna()
+    closes = bars.loc[chosen, "close"].unstack("symbol")
+    closes.index = pd.DatetimeIndex(closes.index).tz_convert("UTC")
     span = closes.loc[(closes.index >= equity.index[0]) & (closes.index <= equity.index[-1])]
     if len(span) < 2:
         return float("nan")
