@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 
 from alphagate.config.base import Section
 from alphagate.config.data import DataConfig
+from alphagate.config.gates import GatesConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
 from alphagate.config.stress import ParallelConfig, StressConfig
 from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
@@ -84,4 +85,7 @@ class Settings(Section):
     )
     parallel: ParallelConfig = Field(
         default_factory=ParallelConfig, description="Where fan-out work runs."
+    )
+    gates: GatesConfig = Field(
+        default_factory=GatesConfig, description="Promotion gates from a run to live trading."
     )

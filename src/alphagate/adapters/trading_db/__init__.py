@@ -22,7 +22,11 @@ from alphagate.adapters.trading_db.records import (
     ProtectiveLevels,
     SystemEvent,
 )
-from alphagate.adapters.trading_db.store import OrderConflictError, TradingStore
+from alphagate.adapters.trading_db.store import (
+    OrderConflictError,
+    TradingStore,
+    TransitionConflictError,
+)
 
 __all__ = [
     "Candidate",
@@ -37,6 +41,7 @@ __all__ = [
     "SystemEvent",
     "TradingDatabaseError",
     "TradingStore",
+    "TransitionConflictError",
     "current_revision",
     "head_revision",
     "upgrade",

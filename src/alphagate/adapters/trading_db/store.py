@@ -67,6 +67,7 @@ from alphagate.adapters.trading_db.records import (
 from alphagate.adapters.trading_db.tables import (
     ID_LENGTH,
     CandidateRow,
+    CandidateTransitionRow,
     DailyPerformanceRow,
     EquityRow,
     FillRow,
@@ -81,6 +82,7 @@ from alphagate.domain.instants import check_ns
 from alphagate.domain.order_state import TERMINAL_STATUSES, OrderState
 from alphagate.domain.orders import Fill
 from alphagate.domain.positions import Position, Trade
+from alphagate.gates.candidates import GateState, Transition
 from alphagate.risk.events import RiskEvent
 
 ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
@@ -93,6 +95,7 @@ RISK_EVENTS: Table = RiskEventRow.__table__  # type: ignore[assignment]
 SYSTEM_EVENTS: Table = SystemEventRow.__table__  # type: ignore[assignment]
 LEVELS: Table = ProtectiveLevelsRow.__table__  # type: ignore[assignment]
 CANDIDATES: Table = CandidateRow.__table__  # type: ignore[assignment]
+TRANSITIONS: Table = CandidateTransitionRow.__table__  # type: ignore[assignment]
 
 
 class OrderConflictError(TradingDatabaseError):
@@ -101,6 +104,14 @@ class OrderConflictError(TradingDatabaseError):
     Client order ids are derived from the decision (strategy, symbol, time,
     leg); two requests under one id mean two decisions collided or a request
     changed after it was journaled, and either would corrupt the books.
+    """
+
+
+class TransitionConflictError(TradingDatabaseError):
+    """A candidate's move was recorded already, or its history moved on meanwhile.
+
+    Raised instead of recording a second transition: two orchestrators that
+    decided the same move must not both record it.
     """
 
 
@@ -349,6 +360,47 @@ class TradingStore:
         with self._transaction(f"store candidate {candidate.candidate_id!r} in") as connection:
             _upsert(connection, CANDIDATES, values, ("candidate_id",), keep=("ts_created",))
 
+    def add_transition(self, transition: Transition) -> None:
+        """Append a candidate's move; it must follow the candidate's last recorded one.
+
+        Raises
+        ------
+        TransitionConflictError
+            When the move's ``seq`` is taken or its ``source`` is not the
+            candidate's current state (someone else moved it first).
+        """
+        cid = transition.candidate_id
+        values = {
+            "candidate_id": rows.fit("candidate_id", cid, 128),
+            "seq": transition.seq,
+            "run_id": rows.run_key(transition.run_id),
+            "source": None if transition.source is None else transition.source.value,
+            "target": transition.target.value,
+            "ts": transition.ts,
+            "actor": rows.fit("transition actor", transition.actor, 128),
+            "reason": transition.reason,
+            "evidence": rows.json_ready(transition.evidence),
+        }
+        with self._transaction(f"record a move of candidate {cid!r} in") as connection:
+            last = connection.execute(
+                select(TRANSITIONS.c.seq, TRANSITIONS.c.target)
+                .where(TRANSITIONS.c.candidate_id == cid)
+                .order_by(TRANSITIONS.c.seq.desc())
+                .limit(1)
+            ).first()
+            expected = (None, None) if last is None else (int(last.seq), last.target)
+            wanted = (
+                None if transition.seq == 0 else transition.seq - 1,
+                None if transition.source is None else transition.source.value,
+            )
+            if expected != wanted:
+                raise TransitionConflictError(
+                    f"candidate {cid!r} is at move {expected[0]} ({expected[1]}), so move "
+                    f"{transition.seq} from {wanted[1]} to {transition.target} cannot be "
+                    "recorded; another orchestrator moved it first (see `alphagate gates status`)"
+                )
+            connection.execute(insert(TRANSITIONS).values(values))
+
     # -- reads ----------------------------------------------------------------------------
 
     def orders(self, run_id: str) -> list[OrderState]:
@@ -429,6 +481,26 @@ class TradingStore:
         """Every traded strategy, oldest first."""
         query = select(CANDIDATES).order_by(CANDIDATES.c.ts_created, CANDIDATES.c.candidate_id)
         return [rows.candidate_from_row(row) for row in self._read(query, "read candidates from")]
+
+    def transitions(self, candidate_id: str | None = None) -> list[Transition]:
+        """Every recorded move of ``candidate_id`` (or of every candidate), in order."""
+        query = select(TRANSITIONS).order_by(TRANSITIONS.c.candidate_id, TRANSITIONS.c.seq)
+        if candidate_id is not None:
+            query = query.where(TRANSITIONS.c.candidate_id == candidate_id)
+        return [
+            Transition(
+                candidate_id=r["candidate_id"],
+                seq=int(r["seq"]),
+                run_id=r["run_id"],
+                source=None if r["source"] is None else GateState(r["source"]),
+                target=GateState(r["target"]),
+                ts=int(r["ts"]),
+                actor=r["actor"],
+                reason=r["reason"],
+                evidence=r["evidence"] or {},
+            )
+            for r in self._read(query, "read candidate moves from")
+        ]
 
     # -- plumbing -------------------------------------------------------------------------
 

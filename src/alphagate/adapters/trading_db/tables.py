@@ -86,6 +86,27 @@ class CandidateRow(Base):
     ts_updated: Mapped[int]
 
 
+class CandidateTransitionRow(Base):
+    """One move of a promotion candidate (``gates.candidates.Transition``), appended, never changed.
+
+    ``(candidate_id, seq)`` is unique: a move is recorded once, whoever decides it.
+    """
+
+    __tablename__ = "candidate_transitions"
+    __table_args__ = (UniqueConstraint("candidate_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    candidate_id: Mapped[str] = mapped_column(_run(), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(_run(), index=True)
+    source: Mapped[str | None] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any] | None]
+
+
 class OrderRow(Base):
     """One order's request and its latest state (``OrderState``), keyed by client order id."""
 

@@ -70,9 +70,9 @@ def test_upgrade_twice_migrates_once_and_current_reports_head(
     after = run_main(monkeypatch, capsys, "db", "current", "--url", database_url)
 
     assert before[0] == 0 and "not migrated" in before[1] and "alphagate db upgrade" in before[1]
-    assert first[0] == 0 and "upgraded from empty to 0001 (head)" in first[1]
-    assert second[0] == 0 and "already at revision 0001 (head)" in second[1]
-    assert after[0] == 0 and "revision 0001 (head)" in after[1]
+    assert first[0] == 0 and "upgraded from empty to 0002 (head)" in first[1]
+    assert second[0] == 0 and "already at revision 0002 (head)" in second[1]
+    assert after[0] == 0 and "revision 0002 (head)" in after[1]
 
 
 def test_current_does_not_create_a_sqlite_file(

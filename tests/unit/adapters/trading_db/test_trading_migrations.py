@@ -13,7 +13,7 @@ from alphagate.adapters.trading_db.tables import Base
 
 TABLES = {
     "orders", "fills", "trades", "positions", "equity", "daily_performance", "risk_events",
-    "system_events", "protective_levels", "candidates",
+    "system_events", "protective_levels", "candidates", "candidate_transitions",
 }  # fmt: skip
 
 
