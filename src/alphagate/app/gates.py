@@ -290,11 +290,11 @@ def _study_trials(runs_dir: Path) -> dict[str, int]:
         optuna.trial.TrialState.PRUNED,
         optuna.trial.TrialState.FAIL,
     }
-    storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
+    storage = f"sqlite:///{path}"
     found: dict[str, int] = {}
-    for study in storage.get_all_studies():
-        trials = storage.get_all_trials(study._study_id, deepcopy=False)
-        found[study.study_name] = sum(t.state in counted for t in trials)
+    for summary in optuna.get_all_study_summaries(storage=storage, include_best_trial=False):
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        found[summary.study_name] = len(study.get_trials(deepcopy=False, states=tuple(counted)))
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from alphagate.config import ValidationConfig
 from alphagate.config.gates import GatesConfig
@@ -62,3 +63,20 @@ def test_validation_limits_take_the_phase_thresholds() -> None:
     assert (limits.min_sharpe, limits.max_drawdown, limits.min_deflated_sharpe) == (
         phase.min_sharpe, phase.max_drawdown, phase.min_deflated_sharpe,
     )  # fmt: skip
+
+
+def test_every_finished_trial_of_every_study_in_the_runs_optuna_db_is_counted(
+    tmp_path: Path,
+) -> None:
+    import optuna
+
+    from alphagate.app.gates import _study_trials
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name, n in (("study-a", 3), ("study-b", 2)):
+        study = optuna.create_study(study_name=name, storage=storage)
+        study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=n)
+    running = optuna.load_study(study_name="study-b", storage=storage).ask()  # never told
+    assert running.number == 2
+    assert _study_trials(tmp_path) == {"study-a": 3, "study-b": 2}
