@@ -300,7 +300,10 @@ def run_training(
         raise AlphagateError(f"{stage} already exists; choose another run id")
     stage.parent.mkdir(parents=True, exist_ok=True)
     building = stage.parent / f"{TRAIN}.tmp-{uuid.uuid4().hex}"
-    tracker = MlflowTracker(f"sqlite:///{runs_dir / 'mlflow.db'}", runs_dir / "mlruns", EXPERIMENT)
+    # An absolute path: MLflow keeps one database engine per URI string, so a relative
+    # ``sqlite:///runs/mlflow.db`` would keep writing to the first folder it was opened in.
+    root = runs_dir.resolve()
+    tracker = MlflowTracker(f"sqlite:///{root / 'mlflow.db'}", root / "mlruns", EXPERIMENT)
     plan = _Plan(
         family=family,
         seed=seed,
@@ -308,7 +311,7 @@ def run_training(
         calibration=calibration,
         config_hash=chash,
         data_hash=data_hash(bars),
-        optuna_url=f"sqlite:///{runs_dir / 'optuna.db'}",
+        optuna_url=f"sqlite:///{root / 'optuna.db'}",
         tracker=tracker,
         say=progress or (lambda _message: None),
         members=tuple(members),
