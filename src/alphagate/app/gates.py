@@ -33,8 +33,10 @@ part of this slice.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ import pandas as pd
 
 from alphagate.adapters.trading_db import TradingStore
 from alphagate.app.trading_db import open_trading_store
+from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
 from alphagate.gates.candidates import (
@@ -538,3 +541,88 @@ def status(settings: Settings) -> list[dict[str, Any]]:
         }
         for cid, history in found.items()
     ]
+
+
+# -- the daemon --------------------------------------------------------------------------------
+
+
+class GatesStopped(AlphagateError):  # noqa: N818 - the state an operator reads
+    """The orchestrator's emergency-stop file exists: no gate runs until ``gates resume``."""
+
+
+def stop(settings: Settings, reason: str, actor: str) -> Path:
+    """Write the emergency-stop file (reason and actor inside) and record the stop."""
+    path = settings.gates.stop_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"reason": reason, "by": actor, "ts": time.time_ns()}, sort_keys=True)
+    write_text_atomically(path, text + "\n")
+    with _store(settings) as store:
+        store.add_system_event("gates_stopped", {"reason": reason}, actor=actor)
+    return path
+
+
+def resume(settings: Settings, reason: str, actor: str) -> bool:
+    """Remove the emergency-stop file; return whether there was one. The resume is recorded."""
+    path = settings.gates.stop_file
+    if not path.exists():
+        return False
+    path.unlink()
+    with _store(settings) as store:
+        store.add_system_event("gates_resumed", {"reason": reason}, actor=actor)
+    return True
+
+
+def check_not_stopped(settings: Settings) -> None:
+    """Raise :class:`GatesStopped` while the emergency-stop file exists."""
+    path = settings.gates.stop_file
+    if path.exists():
+        raise GatesStopped(
+            f"the gates are stopped ({path} exists: {path.read_text(encoding='utf-8').strip()}); "
+            "`alphagate gates resume --reason R --by NAME` lets them run again"
+        )
+
+
+def daemon(
+    settings: Settings,
+    runs_dir: Path,
+    load_bars: Callable[[], pd.DataFrame],
+    *,
+    interval: float,
+    passes: int | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    on_steps: Callable[[list[Step]], None] | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> int:
+    """Pass over the candidates every ``interval`` seconds until told to stop; return the passes.
+
+    A pass while the emergency-stop file exists does nothing. A pass that
+    fails is recorded (``gates_failure`` with its traceback) and retried
+    after ``gates.retry_seconds``, doubling per failure in a row up to
+    ``interval``: a transient failure (a locked database, a busy machine)
+    passes, and a lasting one does not spin. Every gate a failed pass left
+    started is run again by the next pass (``run_once`` records a move only
+    after its gate finished).
+    """
+    failures, done = 0, 0
+    while keep_going() and (passes is None or done < passes):
+        done += 1
+        wait = interval
+        if settings.gates.stop_file.exists():
+            log.info("gates stopped (%s exists): nothing runs", settings.gates.stop_file)
+        else:
+            try:
+                steps = run_once(settings, runs_dir, load_bars)
+            except Exception as error:
+                failures += 1
+                wait = min(interval, settings.gates.retry_seconds * 2 ** (failures - 1))
+                detail = {"error": repr(error), "traceback": traceback.format_exc()}
+                with _store(settings) as store:
+                    store.add_system_event("gates_failure", detail, actor=ACTOR)
+                log.warning("gates pass failed (%r); retrying in %.0f s", error, wait)
+            else:
+                failures = 0
+                if on_steps is not None:
+                    on_steps(steps)
+        if keep_going() and (passes is None or done < passes):
+            sleep(wait)
+    return done

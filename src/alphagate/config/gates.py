@@ -9,6 +9,8 @@ beside it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 
 from alphagate.config.base import Section
@@ -131,6 +133,17 @@ class GatesConfig(Section):
         False,
         description="Promote a candidate awaiting approval to live without an operator "
         "(`alphagate gates approve`).",
+    )
+    stop_file: Path = Field(
+        Path("state/gates.stop"),
+        description="The orchestrator's emergency stop: while it exists no gate runs "
+        "(`alphagate gates stop` / `resume`).",
+    )
+    retry_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="The daemon's first wait after a failed pass; it doubles per failure in a "
+        "row, up to the interval.",
     )
 
     @model_validator(mode="after")
