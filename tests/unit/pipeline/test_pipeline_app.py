@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from alphagate.app import pipeline as pipeline_app
+from alphagate.app import pipeline_stages
 from alphagate.config import Settings
 from alphagate.errors import DataError
 from alphagate.features.profiles import build_features
@@ -74,7 +75,7 @@ def test_symbols_are_deduplicated_and_bad_dates_refused_before_running() -> None
 def test_the_barrier_training_cut_precedes_every_horizons_holdout(
     two_symbol_bars: pd.DataFrame, horizons: tuple[int, ...]
 ) -> None:
-    end = pipeline_app._training_end(two_symbol_bars, horizons)
+    end = pipeline_stages.training_end(two_symbol_bars, horizons)
 
     features = build_features(two_symbol_bars, "medium", calendar="XNYS")
     labels = fixed_horizon_labels(two_symbol_bars, horizons)
