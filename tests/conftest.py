@@ -29,6 +29,7 @@ import pytest
 
 from alphagate.config import Settings
 from alphagate.testing import bundled_bars, synthetic_bars
+from alphagate.testing.network import loopback_only
 from alphagate.testing.servers import (
     PG_URL_VARIABLE,
     REDIS_BINARY,
@@ -37,6 +38,14 @@ from alphagate.testing.servers import (
     postgres_binaries,
     postgres_cluster,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """Every test: a connection outside loopback fails (broker code never reaches a real venue)."""
+    with loopback_only():
+        yield
+
 
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                    "source", "track", "wbr"})  # fmt: skip

@@ -37,13 +37,13 @@ and open orders for ``paper status``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Command, Submit
-from alphagate.domain.order_state import OrderUpdate
+from alphagate.domain.order_state import IllegalTransition, OrderState, OrderUpdate
 from alphagate.errors import AlphagateError
 from alphagate.live.driver import LiveDriver
 from alphagate.live.records import bars_of, command_of, command_record, update_of
@@ -192,11 +192,39 @@ def _settle_unknown_outcomes(
             if isinstance(command, Submit):
                 found.unsent.append(command)  # never received: send it, same client id (CR-01)
             continue
-        missing: list[OrderUpdate] = reports[applied.get(cid, 0) :]
+        missing = unseen(kernel.orders.get(cid), reports, applied.get(cid, 0))
         found.adopted += len(missing)
         driver.apply(missing)
         if not isinstance(command, Submit) and not kernel.orders[cid].is_terminal:
             found.unsent.append(command)  # a cancel that never reached the venue
+
+
+def unseen(
+    state: OrderState | None, reports: Sequence[OrderUpdate], applied: int
+) -> list[OrderUpdate]:
+    """The venue's reports for one order that the engine's state does not already reflect.
+
+    A simulated venue lists an order's reports in the order the engine got
+    them, so those past the ``applied`` count are new. A broker cannot: its
+    stream may have delivered a fill before the ack, a query lists them in
+    its own canonical order. So each report is tried against the order's
+    state, in turn: one that changes nothing (a fill whose trade id it
+    holds) or that the state machine refuses (an ack after a fill, anything
+    after the end) was already told, and only the rest are adopted. Both
+    rules give the same answer for a simulated venue.
+    """
+    if state is None:
+        return list(reports[applied:])
+    fresh: list[OrderUpdate] = []
+    for report in reports:
+        try:
+            after = state.apply(report.event)
+        except IllegalTransition:
+            continue
+        if after != state:
+            fresh.append(report)
+            state = after
+    return fresh
 
 
 def check_positions(driver: LiveDriver) -> None:
@@ -232,7 +260,7 @@ def reconcile(driver: LiveDriver) -> int:
     for cid in sorted(driver.kernel.working):
         reports = driver.venue.reports(cid)
         if reports is not None:
-            adopted += reports[driver.applied.get(cid, 0) :]
+            adopted += unseen(driver.kernel.orders.get(cid), reports, driver.applied.get(cid, 0))
     driver.apply(adopted)
     check_positions(driver)
     return len(adopted)
