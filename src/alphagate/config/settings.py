@@ -16,6 +16,7 @@ from alphagate.config.gates import GatesConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
 from alphagate.config.stress import ParallelConfig, StressConfig
 from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
+from alphagate.config.venues import VenuesConfig
 
 
 class StorageConfig(Section):
@@ -88,4 +89,7 @@ class Settings(Section):
     )
     gates: GatesConfig = Field(
         default_factory=GatesConfig, description="Promotion gates from a run to live trading."
+    )
+    venues: VenuesConfig = Field(
+        default_factory=VenuesConfig, description="Broker and exchange adapters."
     )
