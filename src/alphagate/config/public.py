@@ -49,11 +49,20 @@ def _public_dump(model: BaseModel, *, mask: bool = False) -> dict[str, Any]:
         if isinstance(value, SecretStr):
             if mask:
                 out[name] = mask_secret(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            out[name] = _public_dump(value, mask=mask)
         elif is_secret_field(type(model), name):
             if mask:
                 out[name] = None
         else:
-            out[name] = json.loads(json.dumps(value, default=str))
+            out[name] = _plain(value, mask)
     return out
+
+
+def _plain(value: Any, mask: bool) -> Any:
+    """A field's value as JSON data; models inside lists and mappings (routes) dumped alike."""
+    if isinstance(value, BaseModel):
+        return _public_dump(value, mask=mask)
+    if isinstance(value, list | tuple):
+        return [_plain(item, mask) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item, mask) for key, item in value.items()}
+    return json.loads(json.dumps(value, default=str))

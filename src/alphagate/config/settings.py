@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from alphagate.config.base import Section
 from alphagate.config.data import DataConfig
 from alphagate.config.gates import GatesConfig
+from alphagate.config.notifications import NotificationsConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
 from alphagate.config.stress import ParallelConfig, StressConfig
 from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
@@ -92,4 +93,7 @@ class Settings(Section):
     )
     venues: VenuesConfig = Field(
         default_factory=VenuesConfig, description="Broker and exchange adapters."
+    )
+    notifications: NotificationsConfig = Field(
+        default_factory=NotificationsConfig, description="Who hears about what, and how often."
     )
