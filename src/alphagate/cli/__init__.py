@@ -18,6 +18,7 @@ from alphagate.cli import (
     research,
     root,
     stress,
+    sweep,
     train,
 )
 from alphagate.cli.root import cli, main
@@ -37,5 +38,6 @@ __all__ = [
     "research",
     "root",
     "stress",
+    "sweep",
     "train",
 ]
