@@ -362,7 +362,7 @@ def run_stress(
 
     outcomes = parallel.map(
         fn, specs, shared=shared, workers=stress.workers, backend=settings.parallel.backend,
-        on_result=heard,
+        ray_address=settings.parallel.ray_address, on_result=heard,
     )  # fmt: skip
     monte_carlo = (
         gen.drawdown_distribution(trades, seed=stress.seed, runs=stress.monte_carlo_runs)

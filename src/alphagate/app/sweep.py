@@ -105,6 +105,7 @@ def run_sweep(
         shared=shared,
         workers=request.workers,
         backend=settings.parallel.backend,
+        ray_address=settings.parallel.ray_address,
         on_result=on_point,
     )
     table = score_table(scores)

@@ -66,3 +66,8 @@ class ParallelConfig(Section):
         description="local: processes on this machine; ray: a Ray cluster (needs `pip install "
         "ray`, and `ray start` or RAY_ADDRESS for a cluster).",
     )
+    ray_address: str | None = Field(
+        None,
+        description="With backend ray: the cluster to join (ray://head:10001 or head:6379); "
+        "null starts a local Ray on loopback with one CPU per worker.",
+    )

@@ -31,9 +31,12 @@ def is_loopback(address: Any) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address_ = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
         return False
+    if isinstance(address_, ipaddress.IPv6Address) and address_.ipv4_mapped is not None:
+        return address_.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1, as dual-stack servers bind
+    return address_.is_loopback
 
 
 @contextmanager

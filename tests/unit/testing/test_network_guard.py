@@ -15,6 +15,8 @@ from alphagate.testing.network import NonLoopbackConnectionError, is_loopback
         (("127.0.0.1", 80), True),
         (("127.5.6.7", 80), True),
         (("::1", 80, 0, 0), True),
+        (("::ffff:127.0.0.1", 80, 0, 0), True),
+        (("::ffff:10.0.0.1", 80, 0, 0), False),
         (("localhost", 80), True),
         ("/tmp/some.sock", True),
         (("10.0.0.1", 80), False),
