@@ -9,14 +9,18 @@ the gate finished, which is what makes a crash mid-gate harmless.
 1. **backtest** (``registered``): the run's model backtest out of sample,
    judged by the validation checks with the thresholds of the trial count's
    phase, and the deflated Sharpe ratio for that count
-   (:mod:`alphagate.gates.thresholds`);
+   (:mod:`alphagate.gates.thresholds`); then, when those pass, the
+   walk-forward check (:mod:`alphagate.gates.walk_forward`): the run
+   retrained window by window must stay within ``gates.walk_forward.tolerance``
+   of the single backtest's return and Sharpe;
 2. **stress** (``backtest_passed``): the pipeline's stress stage summary when
    the run has one, else the stress runner with ``stress.pipeline_scenarios``
    scenarios; the summary's gate decides;
 3. **paper**: ``stress_passed`` opens the paper stage; from ``paper`` the run
    is replayed through the paper engine over its holdout
-   (:func:`alphagate.app.paper.run_paper`), which must give at least
-   ``gates.paper_min_days`` bars, and the record is graded
+   (:func:`alphagate.app.paper.run_paper`), which must span at least
+   ``gates.paper_min_days`` trading days (sessions of ``data.calendar``, not
+   bars), and the record is graded
    (:mod:`alphagate.gates.grader`); A or B goes on to ``awaiting_approval``;
 4. **approval**: live only when ``gates.auto_promote_live``; otherwise the
    operator decides (``gates approve``).
@@ -24,22 +28,47 @@ the gate finished, which is what makes a crash mid-gate harmless.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from alphagate.app.trading_db import open_trading_store
+from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
 from alphagate.gates.candidates import Gate, GateState, Transition
 from alphagate.gates.grader import PaperRecord, grade
 from alphagate.gates.thresholds import count_trials, thresholds_for, validation_limits
-from alphagate.gates.validation import ValidationReport, backtest_checks, deflated_sharpe_check
+from alphagate.gates.validation import (
+    Check,
+    ValidationReport,
+    backtest_checks,
+    deflated_sharpe_check,
+)
+from alphagate.gates.walk_forward import (
+    Performance,
+    Recipe,
+    retrain_windows,
+    span_times,
+    too_short_checks,
+    walk_forward_checks,
+    window_count,
+    window_performance,
+)
+from alphagate.models.calibration import CalibratorKind
+from alphagate.models.factory import Family
 from alphagate.runs import find_run, list_runs
+
+WALK_FORWARD = "walk_forward"
+"""The folder, beside gate 1's backtest, where the walk-forward check writes its evidence."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +159,14 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
         limits,
     )
     checks.append(deflated_sharpe_check(returns, trials.total, limits))
+    walked: dict[str, Any]
+    if not gates.walk_forward.enabled:
+        walked = {"skipped": "gates.walk_forward.enabled is false"}
+    elif ValidationReport(tuple(checks)).verdict != "pass":
+        walked = {"skipped": "the single backtest failed already; retraining would not change that"}
+    else:
+        more, walked = walk_forward_evidence(ctx, history[0].run_id)
+        checks.extend(more)
     report = ValidationReport(tuple(checks))
     evidence = {
         "trials": trials.to_json_dict(),
@@ -137,6 +174,7 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
         "thresholds": thresholds.model_dump(),
         "report": report.to_json_dict(),
         "backtest_dir": str(output),
+        "walk_forward": walked,
     }
     if report.verdict == "pass":
         why = f"every check passed ({phase} phase, {trials.total} trial(s))"
@@ -152,6 +190,150 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
 def _shown(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4g}"
+
+
+def walk_forward_evidence(ctx: GateContext, run_id: str) -> tuple[list[Check], dict[str, Any]]:
+    """Gate 1's walk-forward check (:mod:`alphagate.gates.walk_forward`): its checks and evidence.
+
+    The run's horizons are retrained before each window with the recipe the
+    run recorded (family, seed, parameters; the calibrator kind it stands
+    by), on features and labels rebuilt from its training bars as the model
+    backtest rebuilds them. Both backtests (the retrained windows stitched
+    together, and the run's own models) trade the same span with the same
+    engine, batch predictions and settings as gate 1's single backtest.
+    Written under ``runs/<run>/gates/walk_forward/``: ``windows.csv`` (per
+    window and per backtest, return and Sharpe; per horizon, rows trained
+    and the trainer's score on the window), ``equity.csv`` (both curves),
+    ``predictions.parquet`` (the retrained P(up)) and ``walk_forward.json``
+    (the aggregate, the gaps, the checks, the time taken).
+    """
+    from alphagate.app.model_backtest import (
+        ModelBacktestRequest,
+        backtest_prepared,
+        load_trained_run,
+        plan_model_run,
+        prepare_model_run,
+        training_bars,
+    )
+    from alphagate.app.research import build_feature_frame, build_label_frame
+    from alphagate.training.dataset import make_dataset
+
+    config = ctx.settings.gates.walk_forward
+    began = time.perf_counter()
+    output = ctx.runs_dir / run_id / "gates" / WALK_FORWARD
+    trained = load_trained_run(ctx.runs_dir, run_id)
+    plan = plan_model_run(ctx.settings, ModelBacktestRequest(run_id, ctx.runs_dir))
+    prepared = prepare_model_run(ctx.settings, ctx.bars, trained)
+    names = ctx.bars.index.get_level_values("symbol")
+    bars = ctx.bars.loc[names.isin(trained.manifest["bars"]["symbols"])]
+    train = training_bars(bars, trained.manifest)
+    features = build_feature_frame(ctx.settings, bars, None)
+    features = features.loc[features.index.isin(train.index)]
+    horizons = sorted(trained.horizons)
+    labels = build_label_frame(ctx.settings, train, "fixed", horizons=horizons)
+    samples = {h: make_dataset(features, labels, h) for h in horizons}
+    first = pd.Timestamp(prepared.bars.index.get_level_values("ts").min())
+    n_times = len(span_times(samples, first))
+    windows = window_count(n_times, config)
+    evidence: dict[str, Any] = {"dir": str(output), "span_bars": n_times, "windows": windows}
+    if windows < 2:
+        return too_short_checks(n_times, config), evidence
+    per_horizon = trained.manifest.get("per_horizon") or {}
+    recipes = {
+        h: Recipe(
+            family=cast(Family, trained.family),
+            seed=int(trained.manifest.get("seed", 7)),
+            params=(per_horizon.get(str(h)) or {}).get("params") or None,
+            calibration=cast(CalibratorKind, trained.horizons[h].calibrator.name),
+        )
+        for h in horizons
+    }
+    columns = {h: f"{trained.family}_h{h}" for h in horizons}
+    retrained = retrain_windows(
+        samples, recipes, columns, first=first, windows=windows, embargo=config.embargo
+    )
+    start, end = retrained.windows[0].start, retrained.windows[-1].end
+    bar_ts = prepared.bars.index.get_level_values("ts")
+    span = prepared.bars.loc[(bar_ts >= start) & (bar_ts <= end)]
+    row_ts = prepared.predictions.index.get_level_values("ts")
+    own = prepared.predictions.loc[(row_ts >= start) & (row_ts <= end)]
+    walked = retrained.predictions.reindex(own.index)[list(own.columns)]
+    calendar = ctx.settings.data.calendar
+    results = {
+        name: backtest_prepared(
+            dataclasses.replace(prepared, bars=span, predictions=table),
+            plan,
+            plan.decision,
+            calendar,
+        )[0]
+        for name, table in (("walk_forward", walked), ("single", own))
+    }
+    overall = {
+        name: Performance(r.metrics.total_return, r.metrics.sharpe) for name, r in results.items()
+    }
+    checks = walk_forward_checks(overall["walk_forward"], overall["single"], config)
+    ppy = results["single"].metrics.periods_per_year
+    parts = {
+        name: window_performance(r.equity, retrained.windows, ppy) for name, r in results.items()
+    }
+    rows = [
+        {
+            "window": w.index,
+            "start": str(w.start),
+            "end": str(w.end),
+            **{
+                f"{name}_{field}": _finite(getattr(parts[name][w.index], field))
+                for name in results
+                for field in ("total_return", "sharpe")
+            },
+            **{f"h{f.horizon}_train_rows": f.n_train for f in w.fits},
+            **{f"h{f.horizon}_window_rows": f.n_test for f in w.fits},
+            **{
+                f"h{f.horizon}_{key}": _finite(f.evaluation.get(key, float("nan")))
+                for f in w.fits
+                for key in ("accuracy", "roc_auc")
+            },
+        }
+        for w in retrained.windows
+    ]
+    evidence |= {
+        "start": str(start),
+        "end": str(end),
+        "aggregate": {n: _perf_json(p) for n, p in overall.items()},
+        "trades": {name: r.metrics.trades for name, r in results.items()},
+        "per_window": rows,
+        "tolerance": config.tolerance,
+        "floors": {"total_return": config.return_floor, "sharpe": config.sharpe_floor},
+        "checks": [dataclasses.asdict(c) for c in checks],
+        "seconds": round(time.perf_counter() - began, 2),
+    }
+    _write_walk_forward(output, evidence, rows, results, retrained.predictions)
+    return checks, evidence
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _perf_json(perf: Performance) -> dict[str, float | None]:
+    return {"total_return": _finite(perf.total_return), "sharpe": _finite(perf.sharpe)}
+
+
+def _write_walk_forward(
+    output: Path,
+    evidence: dict[str, Any],
+    rows: list[dict[str, Any]],
+    results: dict[str, Any],
+    predictions: pd.DataFrame,
+) -> None:
+    """The check's files, the summary last: a summary on disk means the rest is there."""
+    output.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(output / "windows.csv", index=False)
+    curves = pd.DataFrame({name: r.equity for name, r in results.items()})
+    curves.rename_axis("ts").to_csv(output / "equity.csv")
+    predictions.reset_index().to_parquet(output / "predictions.parquet", index=False)
+    text = json.dumps(evidence, indent=2, sort_keys=True, allow_nan=False)
+    write_text_atomically(output / "walk_forward.json", text + "\n")
 
 
 def stress_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
@@ -211,11 +393,16 @@ def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
     equity = pd.Series(
         [p.equity for p in points], index=pd.to_datetime([p.ts for p in points], utc=True)
     )
-    evidence: dict[str, Any] = {"session": str(outcome.session), "bars": len(equity)}
-    if len(equity) < gates.paper_min_days:
+    days = trading_days(pd.DatetimeIndex(equity.index), ctx.settings.data.calendar)
+    evidence: dict[str, Any] = {
+        "session": str(outcome.session),
+        "bars": len(equity),
+        "days": days,
+    }
+    if days < gates.paper_min_days:
         why = (
-            f"paper record of {len(equity)} bar(s), fewer than gates.paper_min_days "
-            f"({gates.paper_min_days})"
+            f"paper record of {days} trading day(s) ({len(equity)} bar(s)), fewer than "
+            f"gates.paper_min_days ({gates.paper_min_days})"
         )
         return Verdict(GateState.REJECTED_AT_PAPER, why, evidence)
     trades = outcome.driver.kernel.portfolio.closed_trades()
@@ -237,6 +424,24 @@ def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
         return Verdict(GateState.AWAITING_APPROVAL, why, evidence)
     why = f"paper grade {report.grade} (score {report.score:.1f}; A or B passes)"
     return Verdict(GateState.REJECTED_AT_PAPER, why, evidence)
+
+
+def trading_days(ts: pd.DatetimeIndex, calendar: str | None) -> int:
+    """Distinct trading days among bar closes ``ts``: sessions of ``calendar``, else UTC dates.
+
+    The paper gate's minimum record is counted in days, not bars: seven
+    hourly bars are one day of evidence, not seven. A bar closes inside its
+    session (``open < ts <= close``), so an evening session counts once
+    though it spans two UTC dates; a bar outside every session counts none.
+    """
+    if len(ts) == 0:
+        return 0
+    if calendar is None:
+        return int(ts.tz_convert("UTC").normalize().nunique())
+    from alphagate.data.calendar import session_positions
+
+    positions = session_positions(ts.tz_convert("UTC"), calendar)
+    return int(np.unique(positions[positions >= 0]).size)
 
 
 def _benchmark_return(bars: pd.DataFrame, symbols: Any, equity: pd.Series) -> float:
