@@ -4,17 +4,21 @@ One small logistic run on synthetic bars, databases and runs in the test's
 folder. The thresholds are made lenient so the first candidate climbs to
 ``awaiting_approval`` (the gates' own judgement is unit-tested); a second
 candidate on the same data faces a trial count so large that the deflated
-Sharpe ratio rejects it; a crash after gate 1 finished but before its move
-was stored makes the next pass run gate 1 again and record it once.
+Sharpe ratio rejects it; the walk-forward check, held to a tolerance no
+retrained model meets, rejects a third with its evidence on disk; a crash
+after gate 1 finished but before its move was stored makes the next pass run
+gate 1 again and record it once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -56,6 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunne
         },
         "gates": {
             "early": LENIENT, "mid": LENIENT, "late": LENIENT, "mature": LENIENT,
+            "walk_forward": {"tolerance": 1e9, "min_window_bars": 30},
             "grader": {
                 "win_rate": EASY_SCORE, "sharpe": EASY_SCORE, "alpha": EASY_SCORE,
                 "drawdown": {"floor": 1000.0, "full": 999.0, "weight": 1.0},
@@ -104,7 +109,9 @@ def test_a_candidate_climbs_every_gate_and_goes_live_on_approval(
         "backtest_passed", "stress_passed", "paper", "awaiting_approval", "awaiting_approval",
     ], seen  # fmt: skip
     row = _status(runner, base)["r1"]
-    assert row["evidence"]["grade"]["grade"] == "A" and row["evidence"]["bars"] >= 7
+    assert row["evidence"]["grade"]["grade"] == "A"
+    # Daily bars on the XNYS calendar: a trading day per bar.
+    assert row["evidence"]["days"] == row["evidence"]["bars"] >= 7
 
     refused = runner.invoke(cli, [*base, "gates", "approve", "r1", "--reason", " "])
     assert refused.exit_code != 0
@@ -177,3 +184,35 @@ def test_a_crash_before_the_move_is_stored_reruns_the_gate_once(
     with TradingStore.open(f"sqlite:///{Path.cwd() / 'trading.db'}") as store:
         started = [e.detail or {} for e in reversed(store.system_events("gate_started"))]
     assert [(d["gate"], d["rerun"]) for d in started] == [("backtest", 0), ("backtest", 1)]
+
+
+def test_the_walk_forward_check_retrains_window_by_window_and_rejects_beyond_tolerance(
+    workspace: tuple[CliRunner, list[str]],
+) -> None:
+    runner, base = workspace
+    _ok(runner, [*base, "gates", "submit", "--run", "r1"])
+    strict = ["--set", "gates.walk_forward.tolerance=1e-9", "--set", "gates.paper_min_days=1"]
+    _ok(runner, [*base, "gates", "run", "--once", *strict])
+    row = _status(runner, base)["r1"]
+    assert row["state"] == "rejected_at_backtest"
+    assert "walk_forward_total_return" in row["reason"] and "walk_forward_sharpe" in row["reason"]
+    walked = row["evidence"]["walk_forward"]
+    folder = Path(walked["dir"])
+    on_disk = json.loads((folder / "walk_forward.json").read_text(encoding="utf-8"))
+    assert on_disk["aggregate"] == walked["aggregate"]
+    windows = walked["windows"]
+    assert windows >= 2 and len(walked["per_window"]) == windows
+    # The windows follow each other, each trained on more rows than the one before.
+    per_window = walked["per_window"]
+    assert all(a["end"] < b["start"] for a, b in pairwise(per_window))
+    assert all(a["h1_train_rows"] < b["h1_train_rows"] for a, b in pairwise(per_window))
+    # The single model's span return compounds from its windows' bar-to-bar returns.
+    curves = pd.read_csv(folder / "equity.csv", index_col="ts")
+    single = curves["single"]
+    assert walked["aggregate"]["single"]["total_return"] == pytest.approx(
+        single.iloc[-1] / single.iloc[0] - 1
+    )
+    compounded = 1.0
+    for part in per_window:
+        compounded *= 1 + part["single_total_return"]
+    assert compounded == pytest.approx(single.iloc[-1] / single.iloc[0])

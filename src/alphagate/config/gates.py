@@ -81,6 +81,63 @@ class GraderConfig(Section):
         return self
 
 
+class WalkForwardConfig(Section):
+    """Gate 1's walk-forward check: retrained window by window, the results must hold up.
+
+    The single backtest trades models trained once, before the out-of-sample
+    span. Here the span is cut into ``windows`` successive windows; before
+    each, every horizon is trained again (the trainer as ``alphagate train``
+    runs it) on everything before the window, purged and embargoed, and
+    trades that window. The aggregate's total return and Sharpe must each
+    stay within ``tolerance`` of the single model's on the same span:
+    ``|walk-forward - single| / max(|single|, floor) < tolerance``. The floor
+    keeps a value near zero from turning a tiny gap into a huge relative one.
+    """
+
+    enabled: bool = Field(
+        True,
+        description="Run the walk-forward check in gate 1 (off: gate 1 skips it and says so "
+        "in the evidence).",
+    )
+    windows: int = Field(
+        4,
+        ge=2,
+        description="Successive out-of-sample windows, each retrained before it is traded "
+        "(fewer when the span is too short for min_window_bars each).",
+    )
+    min_window_bars: int = Field(
+        40,
+        ge=1,
+        description="Least distinct bar times per window; fewer than two such windows in "
+        "the span fails the check.",
+    )
+    embargo: float = Field(
+        0.01,
+        ge=0,
+        lt=1,
+        description="Share of distinct bar times left out of training just before each "
+        "window, besides the purge of labels that end inside it.",
+    )
+    tolerance: float = Field(
+        0.2,
+        gt=0,
+        description="Largest relative gap between the walk-forward aggregate and the "
+        "single backtest, for return and Sharpe alike (0.2: within ±20 %).",
+    )
+    return_floor: float = Field(
+        0.05,
+        gt=0,
+        description="Total returns smaller than this (in size) are measured against it: "
+        "the gap is divided by max(|single return|, return_floor).",
+    )
+    sharpe_floor: float = Field(
+        0.5,
+        gt=0,
+        description="Sharpe ratios smaller than this (in size) are measured against it: "
+        "the gap is divided by max(|single Sharpe|, sharpe_floor).",
+    )
+
+
 class GatesConfig(Section):
     """Promotion from a trained run to live trading, gate by gate (``alphagate gates``)."""
 
@@ -123,8 +180,16 @@ class GatesConfig(Section):
         description="Configurations tried on the same data outside alphagate's records (a "
         "notebook, another tool), added to the counted trials.",
     )
+    walk_forward: WalkForwardConfig = Field(
+        default_factory=WalkForwardConfig,
+        description="Gate 1's walk-forward check against the single backtest.",
+    )
     paper_min_days: int = Field(
-        7, ge=1, description="Gate 3: the least bars a paper record must have to be graded."
+        7,
+        ge=1,
+        description="Gate 3: the least trading days a paper record must span to be graded "
+        "(distinct session dates of the replayed bars in data.calendar; UTC dates without "
+        "one).",
     )
     grader: GraderConfig = Field(
         default_factory=GraderConfig, description="Gate 3's grade of the paper record."

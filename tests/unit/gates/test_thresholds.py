@@ -70,7 +70,7 @@ def test_every_finished_trial_of_every_study_in_the_runs_optuna_db_is_counted(
 ) -> None:
     import optuna
 
-    from alphagate.app.gates import _study_trials
+    from alphagate.app.gate_checks import _study_trials
 
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
