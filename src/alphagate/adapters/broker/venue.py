@@ -130,6 +130,11 @@ class BrokerVenue:
         """Client ids sent with an unknown outcome and not yet found or rejected."""
         return tuple(self._unsettled)
 
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """Client ids of orders sent or asked about that have not ended: what a catch-up asks."""
+        return tuple(cid for cid, seen in self._seen.items() if not seen.ended)
+
     # -- the Venue port ----------------------------------------------------------------------
 
     def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:
