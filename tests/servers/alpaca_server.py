@@ -36,6 +36,7 @@ import contextlib
 import json
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -45,7 +46,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-KEY_ID = "AKTESTKEY0000000000"
+KEY_ID = "PKTESTKEY0000000000"
 SECRET_KEY = "TESTSECRET000000000000000000000000000000"
 
 
@@ -60,10 +61,11 @@ class Scenario:
     client waits), having stored the order first (``"accepted"``) or not
     (``"lost"``). ``rate_limit``: the first this many requests get 429 with
     ``Retry-After: retry_after``. ``errors_5xx``: the first this many requests
-    get 503 and change nothing. ``duplicate_fills``: each fill message is sent
-    twice and the fills of an order in reverse order, after the first fill
-    the ``new`` event. ``outside_position``: a position the engine never
-    traded, held from the start.
+    get 503 and change nothing. ``duplicate_fills``: an order's last fill is
+    sent first, then the ``new`` event, then every fill, then the last again.
+    ``cancel_stall``: a DELETE cancels the order, then stalls like a POST.
+    ``outside_position``: a position the engine never traded, held from the
+    start.
     """
 
     name: str = "normal"
@@ -78,6 +80,7 @@ class Scenario:
     retry_after: float = 1.0
     errors_5xx: int = 0
     duplicate_fills: bool = False
+    cancel_stall: bool = False
     outside_position: dict[str, float] = field(default_factory=dict)
     bars_page: int = 50
     bars_days: int = 300
@@ -97,6 +100,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(name="errors_5xx", errors_5xx=2),
         Scenario(name="duplicate_fills", fill_parts=2, duplicate_fills=True),
         Scenario(name="outside_position", outside_position={"MSFT": 7.0}),
+        Scenario(name="cancel_stall", cancel_stall=True),
     )
 }
 """The seeded scenarios by name, for ``--scenario`` and for tests to start from."""
@@ -175,6 +179,7 @@ class AlpacaServer:
         self.scenario = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
         self.port = port
         self.counts: Counter[str] = Counter()
+        self.arrivals: list[tuple[str, float]] = []
         self.orders: dict[str, _Order] = {}
         self.by_client_id: dict[str, str] = {}
         self.activities: list[dict[str, Any]] = []
@@ -269,7 +274,8 @@ class AlpacaServer:
         """Close every trade-updates connection, as a network drop would."""
 
         async def drop() -> None:
-            for ws in list(self._sockets):
+            dropped, self._sockets = list(self._sockets), set()
+            for ws in dropped:
                 await ws.close()
 
         self.call(drop)
@@ -303,6 +309,7 @@ class AlpacaServer:
         name = f"{request.method} {route.canonical if route is not None else request.path}"
         with self._lock:
             self.counts[name] += 1
+            self.arrivals.append((name, time.monotonic()))
         if request.path == "/stream":
             return await handler(request)
         if (
@@ -362,7 +369,7 @@ class AlpacaServer:
                 events.append(self._execute(order, size, self.scenario.fill_price))
         new = self._event("new", order.as_json())
         if self.scenario.duplicate_fills:
-            stream = [events[0], new, *reversed(events), events[-1]]
+            stream = [events[-1], new, *events, events[-1]]
         else:
             stream = [new, *events]
         for event in stream:
@@ -451,6 +458,8 @@ class AlpacaServer:
         if order.status not in _OPEN:
             return _error(422, 42210000, f"order is already in {order.status} state")
         asyncio.get_running_loop().create_task(self._end(order, "canceled"))
+        if self.scenario.cancel_stall:
+            await asyncio.sleep(self.scenario.stall_s)
         return web.Response(status=204)
 
     async def _positions(self, request: web.Request) -> web.StreamResponse:
