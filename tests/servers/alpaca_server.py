@@ -41,11 +41,13 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web
 
+NEW_YORK = ZoneInfo("America/New_York")
 KEY_ID = "PKTESTKEY0000000000"
 SECRET_KEY = "TESTSECRET000000000000000000000000000000"
 
@@ -180,6 +182,7 @@ class AlpacaServer:
         self.port = port
         self.counts: Counter[str] = Counter()
         self.arrivals: list[tuple[str, float]] = []
+        self.bar_queries: list[dict[str, str]] = []
         self.orders: dict[str, _Order] = {}
         self.by_client_id: dict[str, str] = {}
         self.activities: list[dict[str, Any]] = []
@@ -484,6 +487,7 @@ class AlpacaServer:
         return web.json_response(rows[:size])
 
     async def _bars(self, request: web.Request) -> web.StreamResponse:
+        self.bar_queries.append(dict(request.query))
         symbols = request.query["symbols"].split(",")
         start = request.query.get("start")
         end = request.query.get("end")
@@ -551,25 +555,27 @@ def _position(symbol: str, qty: float) -> dict[str, Any]:
 
 
 def _daily_bars(symbol: str, days: int, seed: int) -> Iterator[dict[str, Any]]:
-    """A seeded random walk of weekday daily bars from 2024-01-02, stamped at 05:00 UTC.
+    """A seeded random walk over NYSE sessions from 2024-01-02, stamped at midnight New York.
 
-    Alpaca stamps a daily bar at the session's start (midnight New York).
+    Alpaca stamps a daily bar at the session's start (midnight New York), and
+    lists sessions only: no weekend or holiday bars.
     """
+    import exchange_calendars
+
+    sessions = exchange_calendars.get_calendar("XNYS").sessions_in_range("2024-01-02", "2025-12-31")
     walk = random.Random(f"{seed}:{symbol}")
-    day, close, made = datetime(2024, 1, 2, 5, tzinfo=UTC), 100.0, 0
-    while made < days:
-        if day.weekday() < 5:
-            open_ = close
-            close = max(open_ * (1 + walk.gauss(0, 0.01)), 1.0)
-            high = max(open_, close) * (1 + abs(walk.gauss(0, 0.003)))
-            low = min(open_, close) * (1 - abs(walk.gauss(0, 0.003)))
-            yield {
-                "t": _iso(day), "o": round(open_, 4), "h": round(high, 4), "l": round(low, 4),
-                "c": round(close, 4), "v": float(walk.randint(1_000, 100_000)), "n": 100,
-                "vw": round(close, 4),
-            }  # fmt: skip
-            made += 1
-        day += timedelta(days=1)
+    close = 100.0
+    for session in sessions[:days]:
+        day = datetime(session.year, session.month, session.day, tzinfo=NEW_YORK).astimezone(UTC)
+        open_ = close
+        close = max(open_ * (1 + walk.gauss(0, 0.01)), 1.0)
+        high = max(open_, close) * (1 + abs(walk.gauss(0, 0.003)))
+        low = min(open_, close) * (1 - abs(walk.gauss(0, 0.003)))
+        yield {
+            "t": _iso(day), "o": round(open_, 4), "h": round(high, 4), "l": round(low, 4),
+            "c": round(close, 4), "v": float(walk.randint(1_000, 100_000)), "n": 100,
+            "vw": round(close, 4),
+        }  # fmt: skip
 
 
 def scenario_named(name: str, seed: int = 0) -> Scenario:

@@ -346,7 +346,7 @@ def _alpaca_source(
         timeframe=timeframe,
         calendar=calendar,
         start=start.to_pydatetime(),
-        end=None if end is None else end.to_pydatetime(),
+        end=None if end is None else end.floor("us").to_pydatetime(),
         since=since,
         feed=settings.venues.alpaca.feed,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -12,9 +11,6 @@ from alphagate.adapters.broker.venue import BrokerVenue
 from alphagate.domain.order_state import OrderState, OrderUpdate
 from alphagate.domain.orders import OrderRequest
 from servers.alpaca_server import AlpacaServer
-
-# alpaca-py's streams import websockets.legacy, which websockets deprecates.
-warnings.filterwarnings("ignore", category=DeprecationWarning, module="websockets")
 
 
 @dataclass
