@@ -78,10 +78,12 @@ def open_venue(settings: Settings, environ: Mapping[str, str]) -> AlpacaVenue:
     options = settings.venues.alpaca
     key_id, secret = credentials(environ, paper=options.paper)
     client = AlpacaClient(key_id, secret, paper=options.paper, base_url=options.base_url)
-    venue = BrokerVenue(client, pacing=Pacing(per_minute=options.requests_per_minute))
+    pacing = Pacing(per_minute=options.requests_per_minute)
+    venue = BrokerVenue(client, pacing=pacing)
     stream = TradeUpdates(
-        venue, client, key_id, secret, paper=options.paper, url=options.trade_stream_url
-    )
+        venue, client, key_id, secret, paper=options.paper, url=options.trade_stream_url,
+        pacing=pacing,
+    )  # fmt: skip
     return AlpacaVenue(venue, client, stream)
 
 

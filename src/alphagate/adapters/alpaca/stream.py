@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from functools import partial
 from typing import Final
 
 from alpaca.trading.models import TradeUpdate
@@ -31,6 +32,8 @@ from alpaca.trading.stream import TradingStream
 from alphagate.adapters.alpaca.client import AlpacaClient
 from alphagate.adapters.alpaca.mapping import updates_of
 from alphagate.adapters.broker.errors import AuthFailedError, BrokerError
+from alphagate.adapters.broker.pacing import Pacing
+from alphagate.adapters.broker.retry import read_with_retry
 from alphagate.adapters.broker.venue import BrokerVenue
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ class TradeUpdates:
         The paper or live stream, or ``venues.alpaca.trade_stream_url``.
     catch_up_s
         The longest time between two catch-ups.
+    pacing
+        The connection's request budget, shared with the venue (a catch-up's
+        queries count against the same per-minute limit and ``Retry-After``).
     """
 
     def __init__(
@@ -78,8 +84,10 @@ class TradeUpdates:
         paper: bool = True,
         url: str | None = None,
         catch_up_s: float = 30.0,
+        pacing: Pacing | None = None,
     ) -> None:
         self._venue, self._client, self._catch_up_s = venue, client, catch_up_s
+        self._pacing = pacing if pacing is not None else Pacing()
         self._stream = TradingStream(
             key_id,
             secret_key,
@@ -119,7 +127,7 @@ class TradeUpdates:
         found = 0
         for cid in self._venue.tracked:
             try:
-                snapshot = self._client.find(cid)
+                snapshot = read_with_retry(partial(self._client.find, cid), self._pacing)
             except AuthFailedError:
                 raise
             except BrokerError as error:

@@ -133,7 +133,8 @@ class BrokerVenue:
     @property
     def tracked(self) -> tuple[str, ...]:
         """Client ids of orders sent or asked about that have not ended: what a catch-up asks."""
-        return tuple(cid for cid, seen in self._seen.items() if not seen.ended)
+        seen = self._seen.copy()  # a stream's thread asks while the engine's adds orders
+        return tuple(cid for cid, order in seen.items() if not order.ended)
 
     # -- the Venue port ----------------------------------------------------------------------
 
