@@ -7,10 +7,11 @@ user can ask for; the CLI parses arguments, calls one of these, and prints.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError, ConfigError, DataError
 from alphagate.ports import BarSource
 
-SourceKind = Literal["bundled", "csv", "parquet", "synthetic"]
+SourceKind = Literal["bundled", "csv", "parquet", "synthetic", "alpaca"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class SourceRequest:
     calendar: str | None = None
     timezone: str | None = None
     label: Literal["start", "end"] | None = None
+    symbols: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ def open_source(
         return OpenedSource(
             SyntheticSource(settings.data.synthetic, timeframe=timeframe, calendar=calendar)
         )
+    if kind == "alpaca":
+        return OpenedSource(_alpaca_source(settings, request, timeframe, calendar))
     if request.path is None:
         raise DataError(f"--path is required for --source {kind}")
     path = request.path
@@ -312,6 +318,38 @@ def parse_instant(value: str | None, *, end_of_day: bool = False) -> pd.Timestam
         if end_of_day and len(value.strip()) == 10:
             stamp += pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return stamp.tz_convert("UTC")
+
+
+ALPACA_FIRST_DAY: Final = "2016-01-01"
+"""Where an Alpaca fetch starts when neither --start nor a stored bar says (its data's start)."""
+
+
+def _alpaca_source(
+    settings: Settings, request: SourceRequest, timeframe: Timeframe, calendar: str | None
+) -> BarSource:
+    """Alpaca's bars for ``--symbols``, each from after its last stored bar (incremental)."""
+    from alphagate.adapters.alpaca.bars import AlpacaBarSource
+    from alphagate.adapters.alpaca.open import open_data_client
+
+    if not request.symbols:
+        raise DataError("--symbols is required for --source alpaca, e.g. --symbols AAPL,MSFT")
+    since = {
+        c.symbol: c.last
+        for c in open_store(settings).coverage()
+        if c.timeframe == timeframe.name and c.symbol in request.symbols
+    }
+    start = parse_instant(request.start) or pd.Timestamp(ALPACA_FIRST_DAY, tz="UTC")
+    end = parse_instant(request.end, end_of_day=True)
+    return AlpacaBarSource(
+        open_data_client(settings, os.environ),
+        request.symbols,
+        timeframe=timeframe,
+        calendar=calendar,
+        start=start.to_pydatetime(),
+        end=None if end is None else end.floor("us").to_pydatetime(),
+        since=since,
+        feed=settings.venues.alpaca.feed,
+    )
 
 
 def _kind_of(path: Path | None) -> SourceKind | None:

@@ -55,17 +55,35 @@ def data_ingest(
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
     label: LabelOption = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated tickers to fetch, for --source alpaca."),
+    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     overrides: SetOption = None,
 ) -> None:
     """Check a source against every data rule and add its new bars to the store.
 
-    Nothing is stored when any rule with policy `error` is broken.
+    Nothing is stored when any rule with policy `error` is broken. With
+    --source alpaca, each symbol is fetched from after its last stored bar.
     """
     # Only ingest draws a progress bar; rich.progress stays out of every other command's start-up.
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
     settings = settings_of(ctx, overrides)
-    request = app.SourceRequest(source, path, symbol, timeframe, calendar, timezone, label)
+    request = app.SourceRequest(
+        source,
+        path,
+        symbol,
+        timeframe,
+        calendar,
+        timezone,
+        label,
+        symbols=tuple(s.strip() for s in (symbols or "").split(",") if s.strip()),
+        start=start,
+        end=end,
+    )
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

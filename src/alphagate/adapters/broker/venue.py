@@ -130,6 +130,12 @@ class BrokerVenue:
         """Client ids sent with an unknown outcome and not yet found or rejected."""
         return tuple(self._unsettled)
 
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """Client ids of orders sent or asked about that have not ended: what a catch-up asks."""
+        seen = self._seen.copy()  # a stream's thread asks while the engine's adds orders
+        return tuple(cid for cid, order in seen.items() if not order.ended)
+
     # -- the Venue port ----------------------------------------------------------------------
 
     def submit(self, request: OrderRequest, now: int) -> list[OrderUpdate]:

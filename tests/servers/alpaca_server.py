@@ -1,0 +1,603 @@
+"""A loopback server that speaks the subset of Alpaca's wire protocol alpaca-py uses.
+
+The Alpaca adapter is tested with the real client library (``TradingClient``,
+``TradingStream``, ``StockHistoricalDataClient``) pointed at this server by
+its base URL, exactly as a user points it at a proxy or the paper endpoint.
+The server keeps the venue's truth (orders by id and client id, executions,
+positions, cash) and answers what Alpaca answers:
+
+* REST v2: ``POST/GET/DELETE /v2/orders``, ``GET /v2/orders/{id}``,
+  ``GET /v2/orders:by_client_order_id``, ``GET /v2/positions``,
+  ``GET /v2/account``, ``GET /v2/account/activities/FILL``; the auth headers
+  are checked (401 otherwise), a second order with a client id it holds is
+  refused with 422 as Alpaca does;
+* the trade-updates websocket (JSON: ``authenticate`` -> ``authorization``
+  -> ``listen`` -> ``trade_updates`` events ``new``, ``partial_fill``,
+  ``fill``, ``canceled``, ``rejected``, ``expired``);
+* market-data REST ``GET /v2/stocks/bars`` with ``next_page_token`` paging,
+  over a seeded random walk of weekday daily bars.
+
+Behaviour is chosen by a seeded :class:`Scenario` (see :data:`SCENARIOS`):
+normal fills, partial fills over several messages, rejects, a submit that
+times out after the server accepted it and one where it never did, 429 with
+``Retry-After``, 5xx bursts, duplicate and out-of-order fill messages, and a
+position changed outside the engine. ``counts`` holds the requests per
+endpoint, so a test asserts "exactly one POST" on the server's side.
+
+In a test: ``with AlpacaServer(scenario) as server: ... server.url``. As a
+process: ``python tests/servers/alpaca_server.py --port P --scenario NAME``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import WSMsgType, web
+
+NEW_YORK = ZoneInfo("America/New_York")
+KEY_ID = "PKTESTKEY0000000000"
+SECRET_KEY = "TESTSECRET000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the server does to the requests and orders it gets; every field has a quiet default.
+
+    ``fill_parts`` splits a market order's execution into that many messages.
+    ``rest_fraction``: a market order fills only this share and keeps working.
+    ``reject``: every order is refused for insufficient buying power (403).
+    ``post_timeout``: the first POST stalls for ``stall_s`` (longer than the
+    client waits), having stored the order first (``"accepted"``) or not
+    (``"lost"``). ``rate_limit``: the first this many requests get 429 with
+    ``Retry-After: retry_after``. ``errors_5xx``: the first this many requests
+    get 503 and change nothing. ``duplicate_fills``: an order's last fill is
+    sent first, then the ``new`` event, then every fill, then the last again.
+    ``cancel_stall``: a DELETE cancels the order, then stalls like a POST.
+    ``outside_position``: a position the engine never traded, held from the
+    start.
+    """
+
+    name: str = "normal"
+    seed: int = 0
+    fill_price: float = 100.0
+    fill_parts: int = 1
+    rest_fraction: float = 1.0
+    reject: bool = False
+    post_timeout: str | None = None
+    stall_s: float = 3.0
+    rate_limit: int = 0
+    retry_after: float = 1.0
+    errors_5xx: int = 0
+    duplicate_fills: bool = False
+    cancel_stall: bool = False
+    outside_position: dict[str, float] = field(default_factory=dict)
+    bars_page: int = 50
+    bars_days: int = 300
+    cash: float = 100_000.0
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(),
+        Scenario(name="partial_fills", fill_parts=3),
+        Scenario(name="partial_then_rest", rest_fraction=0.4),
+        Scenario(name="reject", reject=True),
+        Scenario(name="timeout_accepted", post_timeout="accepted"),
+        Scenario(name="timeout_lost", post_timeout="lost"),
+        Scenario(name="rate_limited", rate_limit=1, retry_after=1.0),
+        Scenario(name="errors_5xx", errors_5xx=2),
+        Scenario(name="duplicate_fills", fill_parts=2, duplicate_fills=True),
+        Scenario(name="outside_position", outside_position={"MSFT": 7.0}),
+        Scenario(name="cancel_stall", cancel_stall=True),
+    )
+}
+"""The seeded scenarios by name, for ``--scenario`` and for tests to start from."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat().replace("+00:00", "Z")
+
+
+def _num(value: float) -> str:
+    return f"{value:.9g}"
+
+
+@dataclass
+class _Order:
+    """One order as the venue holds it; ``as_json`` is Alpaca's order object."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: float
+    type: str
+    time_in_force: str
+    limit_price: float | None
+    stop_price: float | None
+    created_at: datetime
+    status: str = "new"
+    filled_qty: float = 0.0
+    filled_notional: float = 0.0
+    updated_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        avg = self.filled_notional / self.filled_qty if self.filled_qty else None
+        return {
+            "id": self.id, "client_order_id": self.client_order_id,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at or self.created_at),
+            "submitted_at": _iso(self.created_at),
+            "filled_at": _iso(self.ended_at) if self.status == "filled" else None,
+            "expired_at": _iso(self.ended_at) if self.status == "expired" else None,
+            "canceled_at": _iso(self.ended_at) if self.status == "canceled" else None,
+            "failed_at": None, "replaced_at": None, "replaced_by": None, "replaces": None,
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.symbol)), "symbol": self.symbol,
+            "asset_class": "us_equity", "notional": None, "qty": _num(self.qty),
+            "filled_qty": _num(self.filled_qty),
+            "filled_avg_price": None if avg is None else _num(avg),
+            "order_class": "simple", "order_type": self.type, "type": self.type, "side": self.side,
+            "time_in_force": self.time_in_force,
+            "limit_price": None if self.limit_price is None else _num(self.limit_price),
+            "stop_price": None if self.stop_price is None else _num(self.stop_price),
+            "status": self.status, "extended_hours": False, "legs": None,
+        }  # fmt: skip
+
+
+_OPEN = frozenset({"new", "accepted", "pending_new", "partially_filled"})
+
+
+class AlpacaServer:
+    """The venue: its books, its REST and websocket endpoints, and the scenario's faults.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`Scenario` or the name of one in :data:`SCENARIOS`.
+    port
+        0 for a free port (tests); a fixed one for ``--port``.
+    """
+
+    def __init__(self, scenario: Scenario | str = "normal", port: int = 0) -> None:
+        self.scenario = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+        self.port = port
+        self.counts: Counter[str] = Counter()
+        self.arrivals: list[tuple[str, float]] = []
+        self.bar_queries: list[dict[str, str]] = []
+        self.orders: dict[str, _Order] = {}
+        self.by_client_id: dict[str, str] = {}
+        self.activities: list[dict[str, Any]] = []
+        self.positions: dict[str, float] = dict(self.scenario.outside_position)
+        self.cash = self.scenario.cash
+        self.sent_events: list[dict[str, Any]] = []
+        self._random = random.Random(self.scenario.seed)
+        self._faults_left = {"429": self.scenario.rate_limit, "5xx": self.scenario.errors_5xx}
+        self._post_timeouts_left = 1 if self.scenario.post_timeout else 0
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The REST base URL (``venues.alpaca.base_url`` and ``data_url``)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stream_url(self) -> str:
+        """The trade-updates websocket URL (``venues.alpaca.trade_stream_url``)."""
+        return f"ws://127.0.0.1:{self.port}/stream"
+
+    # -- running -----------------------------------------------------------------------------
+
+    def __enter__(self) -> AlpacaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Serve in a background thread on its own event loop; returns once it listens."""
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(self._listen())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._close())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="alpaca-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the Alpaca test server did not start within 10 s")
+
+    def stop(self) -> None:
+        """Close every connection and stop serving."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None
+
+    async def _listen(self) -> None:
+        app = self._app()
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def call(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a coroutine on the server's loop from a test's thread and return its result."""
+        assert self._loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(make(), self._loop).result(10)
+
+    # -- what tests drive --------------------------------------------------------------------
+
+    def fill(self, order_id: str, qty: float, price: float | None = None) -> None:
+        """Execute ``qty`` of a working order now, with its stream event."""
+        self.call(lambda: self._fill(self.orders[order_id], qty, price))
+
+    def end(self, order_id: str, status: str) -> None:
+        """End a working order as the venue would (``canceled``, ``expired``), with its event."""
+        self.call(lambda: self._end(self.orders[order_id], status))
+
+    def drop_streams(self) -> None:
+        """Close every trade-updates connection, as a network drop would."""
+
+        async def drop() -> None:
+            dropped, self._sockets = list(self._sockets), set()
+            for ws in dropped:
+                await ws.close()
+
+        self.call(drop)
+
+    def order_of(self, client_order_id: str) -> _Order:
+        """The order the venue holds under a client id (``KeyError`` if none)."""
+        return self.orders[self.by_client_id[client_order_id]]
+
+    # -- the application ---------------------------------------------------------------------
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._gate])
+        app.router.add_post("/v2/orders", self._post_order)
+        app.router.add_get("/v2/orders", self._list_orders)
+        app.router.add_get("/v2/orders:by_client_order_id", self._order_by_client_id)
+        app.router.add_get("/v2/orders/{order_id}", self._get_order)
+        app.router.add_delete("/v2/orders/{order_id}", self._cancel_order)
+        app.router.add_get("/v2/positions", self._positions)
+        app.router.add_get("/v2/account", self._account)
+        app.router.add_get("/v2/account/activities/FILL", self._fills)
+        app.router.add_get("/v2/stocks/bars", self._bars)
+        app.router.add_get("/stream", self._stream)
+        return app
+
+    @web.middleware
+    async def _gate(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Count, check the keys, and apply the scenario's 429s and 5xx bursts before any work."""
+        route = request.match_info.route.resource
+        name = f"{request.method} {route.canonical if route is not None else request.path}"
+        with self._lock:
+            self.counts[name] += 1
+            self.arrivals.append((name, time.monotonic()))
+        if request.path == "/stream":
+            return await handler(request)
+        if (
+            request.headers.get("APCA-API-KEY-ID") != KEY_ID
+            or request.headers.get("APCA-API-SECRET-KEY") != SECRET_KEY
+        ):
+            return _error(401, 40110000, "request is not authorized")
+        if self._faults_left["429"] > 0:
+            self._faults_left["429"] -= 1
+            headers = {"Retry-After": _num(self.scenario.retry_after)}
+            return _error(429, 42910000, "rate limit exceeded", headers)
+        if self._faults_left["5xx"] > 0:
+            self._faults_left["5xx"] -= 1
+            return _error(503, 50300000, "service unavailable")
+        return await handler(request)
+
+    async def _post_order(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        cid = body.get("client_order_id") or uuid.uuid4().hex
+        stall = self._post_timeouts_left > 0
+        self._post_timeouts_left = max(self._post_timeouts_left - 1, 0)
+        if stall and self.scenario.post_timeout == "lost":
+            await asyncio.sleep(self.scenario.stall_s)
+            return _error(504, 50400000, "gateway timeout")
+        if cid in self.by_client_id:
+            return _error(422, 40010001, "client_order_id must be unique")
+        if self.scenario.reject:
+            return _error(403, 40310000, "insufficient buying power")
+        order = _Order(
+            id=str(uuid.UUID(int=self._random.getrandbits(128), version=4)),
+            client_order_id=cid, symbol=body["symbol"], side=body["side"],
+            qty=float(body["qty"]), type=body["type"], time_in_force=body["time_in_force"],
+            limit_price=_float_or_none(body.get("limit_price")),
+            stop_price=_float_or_none(body.get("stop_price")), created_at=_now(),
+        )  # fmt: skip
+        self.orders[order.id] = order
+        self.by_client_id[cid] = order.id
+        answer = order.as_json()
+        asyncio.get_running_loop().create_task(self._work(order))
+        if stall:
+            await asyncio.sleep(self.scenario.stall_s)
+        return web.json_response(answer)
+
+    async def _work(self, order: _Order) -> None:
+        """Announce the order, and execute a market order as the scenario says."""
+        await asyncio.sleep(0.01)
+        if order.type != "market":
+            await self._publish("new", order)
+            return
+        total = order.qty * self.scenario.rest_fraction
+        parts = max(self.scenario.fill_parts, 1)
+        sizes = [round(total / parts, 6)] * (parts - 1)
+        sizes.append(round(total - sum(sizes), 6))
+        events = []
+        for size in sizes:
+            if size > 0:
+                events.append(self._execute(order, size, self.scenario.fill_price))
+        new = self._event("new", order.as_json())
+        if self.scenario.duplicate_fills:
+            stream = [events[-1], new, *events, events[-1]]
+        else:
+            stream = [new, *events]
+        for event in stream:
+            await self._send(event)
+
+    def _execute(self, order: _Order, qty: float, price: float | None) -> dict[str, Any]:
+        """Book one execution: the order, the position, the cash, the activity; its event."""
+        price = self.scenario.fill_price if price is None else price
+        qty = min(qty, order.qty - order.filled_qty)
+        sign = 1.0 if order.side == "buy" else -1.0
+        order.filled_qty = round(order.filled_qty + qty, 9)
+        order.filled_notional += qty * price
+        now = _now()
+        order.updated_at = now
+        done = order.filled_qty >= order.qty - 1e-9
+        order.status = "filled" if done else "partially_filled"
+        if done:
+            order.ended_at = now
+        self.positions[order.symbol] = round(self.positions.get(order.symbol, 0.0) + sign * qty, 9)
+        self.cash -= sign * qty * price
+        execution_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        self.activities.append({
+            "id": f"{now:%Y%m%d%H%M%S%f}::{execution_id}", "activity_type": "FILL",
+            "transaction_time": _iso(now), "type": "fill" if done else "partial_fill",
+            "price": _num(price), "qty": _num(qty), "side": order.side, "symbol": order.symbol,
+            "leaves_qty": _num(order.qty - order.filled_qty), "order_id": order.id,
+            "cum_qty": _num(order.filled_qty), "order_status": order.status,
+        })  # fmt: skip
+        return self._event(
+            "fill" if done else "partial_fill", order.as_json(), now,
+            execution_id=execution_id, qty=_num(qty), price=_num(price),
+            position_qty=_num(self.positions[order.symbol]),
+        )  # fmt: skip
+
+    async def _fill(self, order: _Order, qty: float, price: float | None) -> None:
+        await self._send(self._execute(order, qty, price))
+
+    async def _end(self, order: _Order, status: str) -> None:
+        if order.status not in _OPEN:
+            return
+        order.status, order.ended_at = status, _now()
+        order.updated_at = order.ended_at
+        await self._publish(status, order)
+
+    async def _publish(self, event: str, order: _Order) -> None:
+        await self._send(self._event(event, order.as_json()))
+
+    def _event(
+        self, event: str, order: dict[str, Any], ts: datetime | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        data = {"event": event, "order": order, "timestamp": _iso(ts or _now()), **extra}
+        return {"stream": "trade_updates", "data": data}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.sent_events.append(message)
+        text = json.dumps(message)
+        for ws in list(self._sockets):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(text)
+
+    async def _list_orders(self, request: web.Request) -> web.StreamResponse:
+        status = request.query.get("status", "open")
+        orders = list(self.orders.values())
+        if status == "open":
+            orders = [o for o in orders if o.status in _OPEN]
+        elif status == "closed":
+            orders = [o for o in orders if o.status not in _OPEN]
+        return web.json_response([o.as_json() for o in orders])
+
+    async def _order_by_client_id(self, request: web.Request) -> web.StreamResponse:
+        order_id = self.by_client_id.get(request.query.get("client_order_id", ""))
+        if order_id is None:
+            return _error(404, 40410000, "order not found")
+        return web.json_response(self.orders[order_id].as_json())
+
+    async def _get_order(self, request: web.Request) -> web.StreamResponse:
+        order = self.orders.get(request.match_info["order_id"])
+        if order is None:
+            return _error(404, 40410000, "order not found")
+        return web.json_response(order.as_json())
+
+    async def _cancel_order(self, request: web.Request) -> web.StreamResponse:
+        order = self.orders.get(request.match_info["order_id"])
+        if order is None:
+            return _error(404, 40410000, "order not found")
+        if order.status not in _OPEN:
+            return _error(422, 42210000, f"order is already in {order.status} state")
+        asyncio.get_running_loop().create_task(self._end(order, "canceled"))
+        if self.scenario.cancel_stall:
+            await asyncio.sleep(self.scenario.stall_s)
+        return web.Response(status=204)
+
+    async def _positions(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response([_position(s, q) for s, q in self.positions.items() if q])
+
+    async def _account(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({
+            "id": str(uuid.UUID(int=1)), "account_number": "PA0000TEST", "status": "ACTIVE",
+            "currency": "USD", "cash": _num(self.cash), "buying_power": _num(self.cash),
+            "trading_blocked": False, "account_blocked": False,
+        })  # fmt: skip
+
+    async def _fills(self, request: web.Request) -> web.StreamResponse:
+        after = request.query.get("after")
+        size = int(request.query.get("page_size", "100"))
+        token = request.query.get("page_token")
+        rows = sorted(self.activities, key=lambda a: a["id"])
+        if after:
+            rows = [a for a in rows if a["transaction_time"] >= after]
+        if token:
+            rows = [a for a in rows if a["id"] > token]
+        return web.json_response(rows[:size])
+
+    async def _bars(self, request: web.Request) -> web.StreamResponse:
+        self.bar_queries.append(dict(request.query))
+        symbols = request.query["symbols"].split(",")
+        start = request.query.get("start")
+        end = request.query.get("end")
+        limit = min(int(request.query.get("limit") or 10_000), self.scenario.bars_page)
+        offset = int(request.query.get("page_token") or 0)
+        rows = [
+            (symbol, bar)
+            for symbol in symbols
+            for bar in _daily_bars(symbol, self.scenario.bars_days, self.scenario.seed)
+            if (start is None or bar["t"] >= start) and (end is None or bar["t"] <= end)
+        ]
+        page = rows[offset : offset + limit]
+        bars: dict[str, list[dict[str, Any]]] = {}
+        for symbol, bar in page:
+            bars.setdefault(symbol, []).append(bar)
+        token = str(offset + limit) if offset + limit < len(rows) else None
+        return web.json_response({"bars": bars, "next_page_token": token})
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        authorized = False
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(message.data)
+            action, data = payload.get("action"), payload.get("data") or {}
+            if action in {"authenticate", "auth"}:
+                authorized = data.get("key_id") == KEY_ID and data.get("secret_key") == SECRET_KEY
+                status = "authorized" if authorized else "unauthorized"
+                await ws.send_json(
+                    {
+                        "stream": "authorization",
+                        "data": {"action": "authenticate", "status": status},
+                    }
+                )
+                if not authorized:
+                    break
+            elif action == "listen" and authorized:
+                self._sockets.add(ws)
+                await ws.send_json(
+                    {"stream": "listening", "data": {"streams": data.get("streams", [])}}
+                )
+        self._sockets.discard(ws)
+        return ws
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _error(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = json.dumps({"code": code, "message": message})
+    return web.Response(status=status, text=body, content_type="application/json", headers=headers)
+
+
+def _position(symbol: str, qty: float) -> dict[str, Any]:
+    return {
+        "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, symbol)), "symbol": symbol,
+        "exchange": "NASDAQ", "asset_class": "us_equity", "avg_entry_price": "100",
+        "qty": _num(qty), "side": "long" if qty > 0 else "short", "cost_basis": _num(100 * qty),
+    }  # fmt: skip
+
+
+def _daily_bars(symbol: str, days: int, seed: int) -> Iterator[dict[str, Any]]:
+    """A seeded random walk over NYSE sessions from 2024-01-02, stamped at midnight New York.
+
+    Alpaca stamps a daily bar at the session's start (midnight New York), and
+    lists sessions only: no weekend or holiday bars.
+    """
+    import exchange_calendars
+
+    sessions = exchange_calendars.get_calendar("XNYS").sessions_in_range("2024-01-02", "2025-12-31")
+    walk = random.Random(f"{seed}:{symbol}")
+    close = 100.0
+    for session in sessions[:days]:
+        day = datetime(session.year, session.month, session.day, tzinfo=NEW_YORK).astimezone(UTC)
+        open_ = close
+        close = max(open_ * (1 + walk.gauss(0, 0.01)), 1.0)
+        high = max(open_, close) * (1 + abs(walk.gauss(0, 0.003)))
+        low = min(open_, close) * (1 - abs(walk.gauss(0, 0.003)))
+        yield {
+            "t": _iso(day), "o": round(open_, 4), "h": round(high, 4), "l": round(low, 4),
+            "c": round(close, 4), "v": float(walk.randint(1_000, 100_000)), "n": 100,
+            "vw": round(close, 4),
+        }  # fmt: skip
+
+
+def scenario_named(name: str, seed: int = 0) -> Scenario:
+    """A named scenario with another seed."""
+    return replace(SCENARIOS[name], seed=seed)
+
+
+def main() -> None:
+    """Serve until interrupted: ``--port P --scenario NAME [--seed S]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--scenario", default="normal", choices=sorted(SCENARIOS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    server = AlpacaServer(scenario_named(args.scenario, args.seed), port=args.port)
+    server.start()
+    print(f"listening on {server.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
