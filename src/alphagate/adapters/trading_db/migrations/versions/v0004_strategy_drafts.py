@@ -57,9 +57,7 @@ def upgrade() -> None:
             ["name"], ["strategies.name"], name=op.f("fk_strategy_validations_name_strategies")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_strategy_validations")),
-        sa.UniqueConstraint(
-            "name", "attempt", name=op.f("uq_strategy_validations_name_attempt")
-        ),
+        sa.UniqueConstraint("name", "attempt", name=op.f("uq_strategy_validations_name_attempt")),
     )
     op.create_index(op.f("ix_strategy_validations_name"), "strategy_validations", ["name"])
     op.create_index(op.f("ix_strategy_validations_run_id"), "strategy_validations", ["run_id"])
