@@ -94,7 +94,11 @@ class ScriptedModel:
                     self.send_error(500, "the script has no answer left")
                     return
                 payload = json.dumps(
-                    {"choices": [{"message": {"role": "assistant", "content": owner.answers.pop(0)}}]}
+                    {
+                        "choices": [
+                            {"message": {"role": "assistant", "content": owner.answers.pop(0)}}
+                        ]
+                    }
                 ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -179,7 +183,9 @@ def test_a_correct_strategy_from_a_pdf_is_validated_and_recorded(
     model.answers = [CORRECT]
     settings_file = workspace / "settings.yaml"
     settings_file.write_text(
-        json.dumps(settings_for(model, workspace).model_dump(include={"storage", "llm"}, mode="json"))
+        json.dumps(
+            settings_for(model, workspace).model_dump(include={"storage", "llm"}, mode="json")
+        )
     )
 
     runner = CliRunner()
@@ -248,7 +254,9 @@ def test_a_strategy_that_peeks_ahead_is_discarded_after_its_retry(
     )
     model.answers = [PEEKING, PEEKING_AGAIN]
 
-    app.draft_from_document(settings_for(model, workspace), transcript, periodic_bars(), name="peek")
+    app.draft_from_document(
+        settings_for(model, workspace), transcript, periodic_bars(), name="peek"
+    )
 
     read = stored(workspace, "peek")
     assert read.status is DraftStatus.DISCARDED
