@@ -76,14 +76,14 @@ def test_a_refused_key_names_the_status_and_the_variable(server: tuple[str, list
 def test_an_unreachable_server_names_the_setting() -> None:
     client = ChatCompletionsClient("http://127.0.0.1:9/v1", "m1", 2.0)
 
-    with pytest.raises(LlmError, match="cannot reach the model.*llm.base_url"):
+    with pytest.raises(LlmError, match=r"cannot reach the model.*llm\.base_url"):
         client.complete([ChatMessage("user", "hi")])
 
 
 def test_nothing_is_called_until_a_base_url_and_a_model_are_set() -> None:
-    with pytest.raises(ConfigError, match="llm.base_url is not set"):
+    with pytest.raises(ConfigError, match=r"llm\.base_url is not set"):
         chat_client(Settings())
     configured = Settings.model_validate({"llm": {"base_url": "http://127.0.0.1:1/v1"}})
-    with pytest.raises(ConfigError, match="--model NAME or set llm.model"):
+    with pytest.raises(ConfigError, match=r"--model NAME or set llm\.model"):
         chat_client(configured)
     assert chat_client(configured, "m2").model == "m2"

@@ -58,7 +58,14 @@ def job(tmp_path: Path, source: str) -> SandboxJob:
     )
 
 
-STRATEGY = "class Draft:\n    name = 'd'\n    warmup = 0\n    def on_bar(self, context):\n        return None\n"
+STRATEGY = """\
+class Draft:
+    name = "d"
+    warmup = 0
+
+    def on_bar(self, context):
+        return None
+"""
 
 
 def test_a_draft_reaching_for_the_network_at_import_is_stopped_and_nothing_arrives(
