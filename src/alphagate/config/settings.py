@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from alphagate.config.base import Section
 from alphagate.config.data import DataConfig
 from alphagate.config.gates import GatesConfig
+from alphagate.config.llm import LlmConfig
 from alphagate.config.notifications import NotificationsConfig
 from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
 from alphagate.config.stress import ParallelConfig, StressConfig
@@ -96,4 +97,8 @@ class Settings(Section):
     )
     notifications: NotificationsConfig = Field(
         default_factory=NotificationsConfig, description="Who hears about what, and how often."
+    )
+    llm: LlmConfig = Field(
+        default_factory=LlmConfig,
+        description="The language model that drafts strategies from documents, and their checks.",
     )

@@ -263,3 +263,50 @@ class ProtectiveLevelsRow(Base):
     target: Mapped[float | None]
     method: Mapped[str] = mapped_column(String(16))
     ts_init: Mapped[int]
+
+
+class StrategyRow(Base):
+    """A strategy drafted from a document (``drafts.records.Draft``): its source and its status.
+
+    ``status`` moves once, ``drafted`` to ``validated`` or ``discarded``;
+    ``reasons`` and ``run_ids`` are JSON lists, one run id per attempt.
+    """
+
+    __tablename__ = "strategies"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    source_path: Mapped[str] = mapped_column(Text)
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    code_path: Mapped[str | None] = mapped_column(Text)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    class_name: Mapped[str | None] = mapped_column(String(128))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    run_ids: Mapped[list[str]] = mapped_column(JSON)
+    ts_created: Mapped[int]
+    ts_updated: Mapped[int]
+
+
+class StrategyValidationRow(Base):
+    """One round trip of a draft with the model: prompt, answer, code, checks and metrics.
+
+    ``(name, attempt)`` is unique: an attempt is recorded once.
+    """
+
+    __tablename__ = "strategy_validations"
+    __table_args__ = (UniqueConstraint("name", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), ForeignKey("strategies.name"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str] = mapped_column(_run(), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(32))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any] | None]
+    ts: Mapped[int]

@@ -13,7 +13,8 @@ from alphagate.adapters.trading_db.tables import Base
 
 TABLES = {
     "orders", "fills", "trades", "positions", "equity", "daily_performance", "risk_events",
-    "system_events", "protective_levels", "candidates", "candidate_transitions",
+    "system_events", "protective_levels", "candidates", "candidate_transitions", "strategies",
+    "strategy_validations",
 }  # fmt: skip
 
 
