@@ -128,7 +128,9 @@ class BinanceState:
     page_cap: int = 1000
     klines_count: int = 1500
     klines_gap: tuple[int, int] | None = None
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = time.monotonic
+    """Seconds for rate-limit waits and timed faults (a test may share a fake clock with the
+    client's pacing); signed timestamps are checked against the wall clock."""
     faults: list[Fault] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     orders: list[Order] = field(default_factory=list)
@@ -166,7 +168,7 @@ class BinanceState:
     # -- the exchange -------------------------------------------------------------------------
 
     def now_ms(self) -> int:
-        return int(self.clock() * 1000) + self.skew_ms
+        return int(time.time() * 1000) + self.skew_ms
 
     def symbol_assets(self, symbol: str) -> tuple[str, str]:
         return symbol[:-4], symbol[-4:]
@@ -499,13 +501,10 @@ class BinanceApp:
 
     def open_orders(self, params: dict[str, str]) -> web.Response:
         symbol = params.get("symbol")
-        return web.json_response(
-            [
-                self.state.order_json(o)
-                for o in self.state.orders
-                if o.status in OPEN and symbol in (None, o.symbol)
-            ]
-        )
+        listed = [o for o in self.state.orders if o.status in OPEN and symbol in (None, o.symbol)]
+        for order in listed:
+            self.state.poll(order)
+        return web.json_response([self.state.order_json(o) for o in listed])
 
     def account(self, params: dict[str, str]) -> web.Response:
         balances = [
@@ -599,11 +598,16 @@ class BinanceServer:
     async def _start(self) -> None:
         self._runner = web.AppRunner(BinanceApp(self.state).app, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, self._sock).start()
 
     async def _stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        current = asyncio.current_task()
+        hanging = [t for t in asyncio.all_tasks() if t is not current]
+        for task in hanging:  # handlers still sleeping in a "hang" fault
+            task.cancel()
+        await asyncio.gather(*hanging, return_exceptions=True)
 
 
 def main() -> None:
