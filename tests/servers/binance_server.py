@@ -596,7 +596,9 @@ class BinanceServer:
         self._loop.close()
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(BinanceApp(self.state).app, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(
+            BinanceApp(self.state).app, shutdown_timeout=0.5, access_log=None
+        )
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 

@@ -7,6 +7,13 @@ order looked up on several markets), every further request passes the same
 :class:`~alphagate.adapters.broker.pacing.Pacing` first, so the budget
 counts requests, not calls.
 
+Rate limits escalate: the ``Retry-After`` Binance sends after a 429 is
+short (often 1 s), and a client that waits only that long through minutes
+of 429s keeps hitting the limit, which Binance turns into 418 bans of
+minutes to days (BF-04). Each consecutive refusal doubles a jittered
+floor under the wait (``equal jitter``: half fixed, half random, capped at
+five minutes); a success resets it.
+
 Orders are found by client id (Binance: ``origClientOrderId``), which
 needs the market: the client remembers the market of each order it sent or
 saw, and otherwise asks each market it trades. Executions come from the
@@ -17,6 +24,7 @@ is one fill (I3).
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -29,6 +37,7 @@ from alphagate.adapters.broker.errors import (
     BrokerError,
     ClockSkewError,
     OrderNotFoundError,
+    RateLimitedError,
     UnreachableError,
 )
 from alphagate.adapters.broker.pacing import Pacing
@@ -66,7 +75,12 @@ class CcxtClient:
     cash
         The quote currency whose balance is the account's cash; by default
         the quote of the first symbol.
+    seed
+        Seeds the rate-limit jitter (tests); ``None`` for the system's randomness.
     """
+
+    backoff_base_s = 1.0
+    backoff_cap_s = 300.0
 
     def __init__(
         self,
@@ -76,6 +90,7 @@ class CcxtClient:
         pacing: Pacing,
         symbols: Sequence[str] = (),
         cash: str | None = None,
+        seed: int | None = None,
     ) -> None:
         self._exchange, self._loop, self._pacing = exchange, loop, pacing
         self._symbols = list(dict.fromkeys(symbols))
@@ -90,6 +105,8 @@ class CcxtClient:
         self._logger: logging.Logger = exchange.logger or logging.getLogger("ccxt")
         self._logger.addFilter(self._redactor)
         self._markets_loaded = False
+        self._limited = 0
+        self._jitter = random.Random(seed)
 
     @property
     def name(self) -> str:
@@ -256,7 +273,7 @@ class CcxtClient:
         self._exchange.last_http_response = None
         self._exchange.last_response_headers = None
         try:
-            return self._loop.run(coroutine)
+            answer = self._loop.run(coroutine)
         except ccxt.BaseError as error:
             mapped = translate(
                 error,
@@ -266,9 +283,20 @@ class CcxtClient:
                 body=self._exchange.last_http_response,
                 secrets=self._secrets,
             )
+        else:
+            self._limited = 0
+            return answer
+        if isinstance(mapped, RateLimitedError):
+            mapped.retry_after = max(mapped.retry_after or 0.0, self._backoff())
         if isinstance(mapped, ClockSkewError):
             self._resync_clock()
         raise mapped from None
+
+    def _backoff(self) -> float:
+        """The escalating floor under a rate limit's wait; see the module docstring."""
+        self._limited += 1
+        ceiling = min(self.backoff_cap_s, self.backoff_base_s * 2.0 ** (self._limited - 1))
+        return ceiling / 2 + self._jitter.uniform(0.0, ceiling / 2)
 
     def _resync_clock(self) -> None:
         """After a recvWindow refusal, measure the clock offset again so the next call passes."""
