@@ -31,7 +31,7 @@ from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError, ConfigError, DataError
 from alphagate.ports import BarSource
 
-SourceKind = Literal["bundled", "csv", "parquet", "synthetic"]
+SourceKind = Literal["bundled", "csv", "parquet", "synthetic", "ccxt"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class SourceRequest:
     calendar: str | None = None
     timezone: str | None = None
     label: Literal["start", "end"] | None = None
+    symbols: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def open_source(
         return OpenedSource(
             SyntheticSource(settings.data.synthetic, timeframe=timeframe, calendar=calendar)
         )
+    if kind == "ccxt":
+        return OpenedSource(_ccxt_source(settings, request, timeframe))
     if request.path is None:
         raise DataError(f"--path is required for --source {kind}")
     path = request.path
@@ -312,6 +317,27 @@ def parse_instant(value: str | None, *, end_of_day: bool = False) -> pd.Timestam
         if end_of_day and len(value.strip()) == 10:
             stamp += pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return stamp.tz_convert("UTC")
+
+
+def _ccxt_source(settings: Settings, request: SourceRequest, timeframe: Timeframe) -> BarSource:
+    """An exchange's candles from ``venues.ccxt``, resuming after the bars already stored."""
+    from alphagate.adapters.ccxt.ohlcv import CcxtBarSource  # ccxt takes a second to import
+
+    if not request.symbols:
+        raise DataError("--source ccxt needs --symbols, e.g. --symbols BTC/USDT,ETH/USDT")
+    resume = {
+        c.symbol: c.last
+        for c in open_store(settings).coverage()
+        if c.timeframe == timeframe.name and c.symbol in request.symbols
+    }
+    return CcxtBarSource(
+        settings.venues.ccxt,
+        request.symbols,
+        timeframe,
+        start=parse_instant(request.start),
+        end=parse_instant(request.end, end_of_day=True),
+        resume={} if request.start else resume,
+    )
 
 
 def _kind_of(path: Path | None) -> SourceKind | None:

@@ -55,6 +55,12 @@ def data_ingest(
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
     label: LabelOption = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated symbols for an exchange source, e.g. BTC/USDT."),
+    ] = None,
+    start: StartOption = None,
+    end: EndOption = None,
     overrides: SetOption = None,
 ) -> None:
     """Check a source against every data rule and add its new bars to the store.
@@ -65,7 +71,10 @@ def data_ingest(
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
     settings = settings_of(ctx, overrides)
-    request = app.SourceRequest(source, path, symbol, timeframe, calendar, timezone, label)
+    names = tuple(s.strip() for s in (symbols or "").split(",") if s.strip())
+    request = app.SourceRequest(
+        source, path, symbol, timeframe, calendar, timezone, label, names, start, end
+    )
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
