@@ -32,7 +32,7 @@ from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError, ConfigError, DataError
 from alphagate.ports import BarSource
 
-SourceKind = Literal["bundled", "csv", "parquet", "synthetic", "alpaca"]
+SourceKind = Literal["bundled", "csv", "parquet", "synthetic", "alpaca", "ccxt"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,8 @@ def open_source(
         )
     if kind == "alpaca":
         return OpenedSource(_alpaca_source(settings, request, timeframe, calendar))
+    if kind == "ccxt":
+        return OpenedSource(_ccxt_source(settings, request, timeframe))
     if request.path is None:
         raise DataError(f"--path is required for --source {kind}")
     path = request.path
@@ -324,6 +326,17 @@ ALPACA_FIRST_DAY: Final = "2016-01-01"
 """Where an Alpaca fetch starts when neither --start nor a stored bar says (its data's start)."""
 
 
+def _stored_last(
+    settings: Settings, request: SourceRequest, timeframe: Timeframe
+) -> dict[str, pd.Timestamp]:
+    """The last stored bar of each requested symbol: where an incremental fetch resumes."""
+    return {
+        c.symbol: c.last
+        for c in open_store(settings).coverage()
+        if c.timeframe == timeframe.name and c.symbol in request.symbols
+    }
+
+
 def _alpaca_source(
     settings: Settings, request: SourceRequest, timeframe: Timeframe, calendar: str | None
 ) -> BarSource:
@@ -333,11 +346,6 @@ def _alpaca_source(
 
     if not request.symbols:
         raise DataError("--symbols is required for --source alpaca, e.g. --symbols AAPL,MSFT")
-    since = {
-        c.symbol: c.last
-        for c in open_store(settings).coverage()
-        if c.timeframe == timeframe.name and c.symbol in request.symbols
-    }
     start = parse_instant(request.start) or pd.Timestamp(ALPACA_FIRST_DAY, tz="UTC")
     end = parse_instant(request.end, end_of_day=True)
     return AlpacaBarSource(
@@ -347,8 +355,24 @@ def _alpaca_source(
         calendar=calendar,
         start=start.to_pydatetime(),
         end=None if end is None else end.floor("us").to_pydatetime(),
-        since=since,
+        since=_stored_last(settings, request, timeframe),
         feed=settings.venues.alpaca.feed,
+    )
+
+
+def _ccxt_source(settings: Settings, request: SourceRequest, timeframe: Timeframe) -> BarSource:
+    """An exchange's candles from ``venues.ccxt``, resuming after the bars already stored."""
+    from alphagate.adapters.ccxt.ohlcv import CcxtBarSource  # ccxt takes a second to import
+
+    if not request.symbols:
+        raise DataError("--source ccxt needs --symbols, e.g. --symbols BTC/USDT,ETH/USDT")
+    return CcxtBarSource(
+        settings.venues.ccxt,
+        request.symbols,
+        timeframe,
+        start=parse_instant(request.start),
+        end=parse_instant(request.end, end_of_day=True),
+        resume={} if request.start else _stored_last(settings, request, timeframe),
     )
 
 

@@ -57,7 +57,10 @@ def data_ingest(
     label: LabelOption = None,
     symbols: Annotated[
         str | None,
-        typer.Option(help="Comma-separated tickers to fetch, for --source alpaca."),
+        typer.Option(
+            help="Comma-separated symbols to fetch: --source alpaca AAPL,MSFT; "
+            "--source ccxt BTC/USDT,ETH/USDT."
+        ),
     ] = None,
     start: StartOption = None,
     end: EndOption = None,

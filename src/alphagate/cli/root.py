@@ -49,7 +49,7 @@ SetOption = Annotated[
         "execution.commission_bps=5 (a YAML value); repeatable.",
     ),
 ]
-SourceOption = Literal["bundled", "csv", "parquet", "synthetic", "alpaca"]
+SourceOption = Literal["bundled", "csv", "parquet", "synthetic", "alpaca", "ccxt"]
 SymbolOption = Annotated[
     str | None, typer.Option(help="Symbol of every row, for files without a symbol column.")
 ]
