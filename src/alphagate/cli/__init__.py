@@ -17,6 +17,7 @@ from alphagate.cli import (
     pipeline,
     research,
     root,
+    serve,
     stress,
     train,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "pipeline",
     "research",
     "root",
+    "serve",
     "stress",
     "train",
 ]
