@@ -291,6 +291,8 @@ class EngineMonitor:
                 self._slippage.append(bps)
                 self.metrics.slippage.observe(bps)
         self._fills_seen += len(fills)
+        if self._slippage:
+            self.metrics.slippage_mean.set(math.fsum(self._slippage) / len(self._slippage))
         return bool(fills)
 
     def _take_trades(self, driver: LiveDriver) -> None:

@@ -65,6 +65,11 @@ class EngineMetrics:
             buckets=SLIPPAGE_BUCKETS,
             registry=r,
         )
+        self.slippage_mean = gauge(
+            "slippage_bps_mean",
+            "Mean slippage of every fill so far, in bps (the histogram has negative buckets, "
+            "so Prometheus' client exports no _sum for it).",
+        )
         self.latency = Histogram(
             f"{PREFIX}_decision_to_fill_seconds",
             "Market time from the decision bar's close to the fill.",
