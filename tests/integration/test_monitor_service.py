@@ -118,15 +118,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             running = start_service(service.app, "127.0.0.1", 0, token=TOKEN)
             outcome: list[PaperOutcome] = []
             request = PaperRequest(
-                run_id="r1", runs_dir=workspace / "runs", speed=86_400 / BAR_SECONDS,
+                run_id="r1",
+                runs_dir=workspace / "runs",
+                speed=86_400 / BAR_SECONDS,
                 max_cycles=CYCLES,
-            )  # fmt: skip
+            )
 
             def replay() -> None:
                 outcome.append(
                     run_paper(
                         settings, bars, request, monitor=service.monitor, handle_signals=False
-                    )  # fmt: skip
+                    )
                 )
 
             thread = threading.Thread(target=replay, name="paper-replay", daemon=True)
@@ -149,7 +151,7 @@ def _register_candidate(settings: Settings) -> None:
                 strategy="model",
                 state=CandidateState.PAPER,
                 ts_created=now,
-            )  # fmt: skip
+            )
         )
         for seq, (source, target) in enumerate(
             [(None, GateState.REGISTERED), (GateState.REGISTERED, GateState.BACKTEST_PASSED)]
@@ -164,7 +166,7 @@ def _register_candidate(settings: Settings) -> None:
                     ts=now + seq,
                     actor="test",
                     reason="seeded",
-                )  # fmt: skip
+                )
             )
     finally:
         store.close()
@@ -208,10 +210,15 @@ def prometheus(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     log = (folder / "prometheus.log").open("wb")
     process = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -267,11 +274,24 @@ def _chromium(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess
     if binary is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", f"--user-data-dir={folder}",
-         "--window-size=1280,1800", "--virtual-time-budget=8000", *args, url],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--user-data-dir={folder}",
+            "--window-size=1280,1800",
+            "--virtual-time-budget=8000",
+            *args,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_dashboard_draws_the_equity_curve_and_the_positions(
@@ -307,11 +327,23 @@ def test_the_dashboard_draws_the_equity_curve_and_the_positions(
 def test_no_key_or_token_reaches_metrics_api_or_page(served: Served) -> None:
     served.wait_for_replay()
     base = served.service.url
-    texts = [httpx.get(f"{base}{path}", timeout=10).text for path in (
-        "/metrics", "/", "/health", "/api/status", "/api/trades", "/api/orders",
-        "/api/orders?open=true", "/api/decisions", "/api/candidates", "/api/equity",
-        "/api/positions", "/api/execution",
-    )]  # fmt: skip
+    texts = [
+        httpx.get(f"{base}{path}", timeout=10).text
+        for path in (
+            "/metrics",
+            "/",
+            "/health",
+            "/api/status",
+            "/api/trades",
+            "/api/orders",
+            "/api/orders?open=true",
+            "/api/decisions",
+            "/api/candidates",
+            "/api/equity",
+            "/api/positions",
+            "/api/execution",
+        )
+    ]
     assert all(texts)
     for text in texts:
         for secret in (SENTINEL_KEY, SENTINEL_SECRET, "AKSENTINEL", TOKEN):
@@ -331,9 +363,15 @@ def test_the_api_shows_decisions_with_traces_and_the_gate_pipeline(served: Serve
     assert len(decisions) == min(len(strategy_rows), 200)
     candidates = httpx.get(f"{base}/api/candidates", timeout=5).json()
     assert candidates == [
-        {"candidate": "cand-r1", "run_id": "r1", "strategy": "model", "state": "backtest_passed",
-         "since": candidates[0]["since"], "reason": "seeded"}
-    ]  # fmt: skip
+        {
+            "candidate": "cand-r1",
+            "run_id": "r1",
+            "strategy": "model",
+            "state": "backtest_passed",
+            "since": candidates[0]["since"],
+            "reason": "seeded",
+        }
+    ]
     status = httpx.get(f"{base}/api/status", timeout=5).json()
     assert status["cycles"] == outcome.driver.cycles and status["running"] is False
     trades = httpx.get(f"{base}/api/trades", timeout=5).json()
@@ -367,25 +405,42 @@ def test_controls_need_the_token_and_are_journaled_with_the_actor(served: Served
     for action in ("kill-switch/trip", "kill-switch/reset", "flatten", "resume"):
         refused = httpx.post(f"{base}/api/control/{action}", json=body, timeout=5)
         assert refused.status_code == 401, action
-        wrong = httpx.post(f"{base}/api/control/{action}", json=body, timeout=5,
-                           headers={"Authorization": "Bearer not-the-token-at-all"})  # fmt: skip
+        wrong = httpx.post(
+            f"{base}/api/control/{action}",
+            json=body,
+            timeout=5,
+            headers={"Authorization": "Bearer not-the-token-at-all"},
+        )
         assert wrong.status_code == 401
     switch = KillSwitch(served.settings.risk.kill_switch_state)
     assert not switch.is_tripped()
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    tripped = httpx.post(f"{base}/api/control/kill-switch/trip", headers=auth, timeout=5,
-                         json={"by": "alice", "reason": "feed looks wrong"})  # fmt: skip
+    tripped = httpx.post(
+        f"{base}/api/control/kill-switch/trip",
+        headers=auth,
+        timeout=5,
+        json={"by": "alice", "reason": "feed looks wrong"},
+    )
     assert tripped.status_code == 200 and tripped.json()["kill_switch"]["tripped"] is True
-    flatten = httpx.post(f"{base}/api/control/flatten", headers=auth, timeout=5,
-                         json={"by": "alice", "reason": "flat please"})  # fmt: skip
+    flatten = httpx.post(
+        f"{base}/api/control/flatten",
+        headers=auth,
+        timeout=5,
+        json={"by": "alice", "reason": "flat please"},
+    )
     assert flatten.status_code == 409 and "flatten_on_kill" in flatten.json()["error"]
-    resumed = httpx.post(f"{base}/api/control/resume", headers=auth, timeout=5,
-                         json={"by": "bob", "reason": "feed fixed"})  # fmt: skip
+    resumed = httpx.post(
+        f"{base}/api/control/resume",
+        headers=auth,
+        timeout=5,
+        json={"by": "bob", "reason": "feed fixed"},
+    )
     assert resumed.status_code == 200 and resumed.json()["kill_switch"]["tripped"] is False
     history = KillSwitch(served.settings.risk.kill_switch_state).history()
     assert [(e.data.get("action"), e.data.get("actor")) for e in history][-2:] == [
-        ("trip", "alice"), ("reset", "bob")
-    ]  # fmt: skip
+        ("trip", "alice"),
+        ("reset", "bob"),
+    ]
     store = open_trading_store(served.settings)
     try:
         events = list(reversed(store.system_events("control", limit=50)))
