@@ -150,6 +150,15 @@ def test_health_turns_503_naming_the_feed_when_it_stops_and_recovers(
     status = client.get("/api/status").json()
     assert status["cycles"] == 8 and status["running"] is True
     assert client.get("/api/positions").json()[0]["symbol"] == "^GSPC"
+    # Buy-and-hold decides at the first close and fills at the next open: the slippage
+    # and latency follow from the bars alone.
+    first, second = steps[0][1][0], steps[1][1][0]
+    execution = client.get("/api/execution").json()
+    assert execution["fills"] == 1
+    assert execution["slippage_bps"] == [
+        pytest.approx((second.open - first.close) / first.close * 1e4)
+    ]
+    assert execution["decision_to_fill_seconds_mean"] == pytest.approx((second.ts - first.ts) / 1e9)
 
     feed.steps.put(None)  # the feed ends: the engine stops and says so
     deadline = time.monotonic() + 30

@@ -472,3 +472,17 @@ def test_serve_alone_shows_the_stored_session(served: Served) -> None:
     assert equity[-1] == pytest.approx(live[-1])
     assert health.status_code == 503 and "engine" in health.json()["failing"]
     assert "Plotly" in page and re.search(r"<script[^>]*\ssrc=", page) is None
+
+
+def test_paper_serve_serves_while_it_trades(served: Served) -> None:
+    served.wait_for_replay()
+    port = free_port()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(served.workspace)
+        args = ["--config", "c.yaml", "paper", "--run", "r1", "--runs-dir", "runs", "--once"]
+        done = CliRunner().invoke(cli, [*args, "--serve", "--serve-port", str(port)])
+        assert done.exit_code == 0, done.output
+        assert f"serving the dashboard on http://127.0.0.1:{port}/" in done.output
+        refused = CliRunner().invoke(cli, [*args, "--serve", "--serve-host", "0.0.0.0"])
+    assert refused.exit_code != 0
+    assert "refusing to bind 0.0.0.0" in str(refused.exception) + refused.output
