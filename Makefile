@@ -18,7 +18,8 @@ MODELS ?= logreg lightgbm catboost
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lint format test test-fast pipeline paper pipeline-fast data features labels \
-	train calibrate train-all backtest validate analyze bench clean distclean
+	train calibrate train-all backtest validate analyze bench clean distclean \
+	docker-build docker-up docker-down docker-logs health
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -103,3 +104,21 @@ clean: ## Remove generated data, state, runs and caches (keeps .venv)
 
 distclean: clean ## Also remove .venv
 	rm -rf $(VENV)
+
+# -- the compose stack (docker-compose.yaml; secrets in an untracked .env) ---------------
+HEALTH_URL ?= http://127.0.0.1:8000/health
+
+docker-build: ## Build the alphagate image
+	docker compose build
+
+docker-up: ## Start the stack (engine + dashboard, Redis, PostgreSQL, Prometheus, Grafana)
+	docker compose up -d
+
+docker-down: ## Stop the stack (volumes are kept)
+	docker compose down
+
+docker-logs: ## Follow the stack's logs
+	docker compose logs -f --tail=200
+
+health: ## Ask the running engine's /health (exit 1 unless it may trade)
+	@curl -fsS $(HEALTH_URL) && echo

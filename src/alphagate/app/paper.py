@@ -53,6 +53,7 @@ from alphagate.live.driver import LiveDriver
 from alphagate.live.feeds import ReplayFeed
 from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
 from alphagate.live.shadow import ShadowReport, compare
+from alphagate.monitor.engine_monitor import EngineMonitor
 from alphagate.risk.events import RiskEvent, Severity
 from alphagate.runs import find_run
 from alphagate.strategies.model import ModelStrategy
@@ -99,6 +100,7 @@ def run_paper(
     *,
     on_cycle: Callable[[LiveDriver], None] | None = None,
     handle_signals: bool = True,
+    monitor: EngineMonitor | None = None,
 ) -> PaperOutcome:
     """Replay a run's out-of-sample bars through the paper engine; resume a session already begun.
 
@@ -107,6 +109,8 @@ def run_paper(
     AlphagateError
         When the run is missing, the bars are not the run's, no bar is left
         to replay, or the session's journal was written by other settings.
+
+    ``monitor`` (``--serve``) sees every cycle, risk event and the feed's steps.
     """
     plan = plan_model_run(
         settings,
@@ -137,22 +141,33 @@ def run_paper(
 
     def each_cycle(d: LiveDriver) -> None:
         books(d)
+        if monitor is not None:
+            monitor(d)
         if on_cycle is not None:
             on_cycle(d)
+
+    def each_event(event: RiskEvent) -> None:
+        events.append(event)
+        if monitor is not None:
+            monitor.on_event(event)
+
+    feed = ReplayFeed(replay, speed=request.speed)
 
     try:
         with paper_engine(
             plan.settings, strategy, symbols_of(replay), parts, session=session,
-            events=events.append,
+            events=each_event,
         ) as (driver, go_live):  # fmt: skip
             summary = asyncio.run(
                 run_live(
-                    driver, ReplayFeed(replay, speed=request.speed),
+                    driver, feed if monitor is None else monitor.timed(feed),
                     max_cycles=request.max_cycles, open_orders=request.open_orders,
                     on_cycle=each_cycle, after_recovery=go_live, handle_signals=handle_signals,
                 )
             )  # fmt: skip
             books.flush(driver, events)
+            if monitor is not None:
+                monitor.finish(driver, summary.stopped_by)
             shadow = _shadow(plan, prepared, replay=replay, books=books, driver=driver)
             if shadow is not None:
                 _record_shadow(

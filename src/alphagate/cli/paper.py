@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -70,6 +71,11 @@ def paper(
     ] = False,
     runs_dir: RunsDirOption = Path("runs"),
     overrides: SetOption = None,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the dashboard, /health and /metrics while it runs.")
+    ] = False,
+    serve_host: Annotated[str, typer.Option(help="Address --serve binds.")] = "127.0.0.1",
+    serve_port: Annotated[int, typer.Option(help="Port --serve listens on.")] = 8000,
 ) -> None:
     """Trade RUN's models through the paper venue on its out-of-sample bars; resume if begun."""
     if ctx.invoked_subcommand is not None:
@@ -94,8 +100,17 @@ def paper(
         max_cycles=1 if once else max_cycles,
         open_orders="cancel" if cancel_on_exit else "keep",
     )
-    with _Panel(settings.execution.cash) as panel:
-        outcome = paper_app.run_paper(settings, bars, request, on_cycle=panel)
+    with ExitStack() as stack:
+        monitor = None
+        if serve:
+            from alphagate.app.serve import serving
+
+            monitor, running = stack.enter_context(
+                serving(settings, host=serve_host, port=serve_port)
+            )
+            base.print_plain(f"serving the dashboard on {running.url}/ (metrics: /metrics)")
+        panel = stack.enter_context(_Panel(settings.execution.cash))
+        outcome = paper_app.run_paper(settings, bars, request, on_cycle=panel, monitor=monitor)
     summary = outcome.summary
     found = summary.recovered
     if found.records:
