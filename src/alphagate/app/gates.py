@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from alphagate.adapters.notifiers.open import open_notifier
 from alphagate.adapters.trading_db import TradingStore
 from alphagate.app.gate_checks import GATES, GateContext, Verdict
 from alphagate.app.trading_db import open_trading_store
@@ -55,15 +56,6 @@ STARTED = "gate_started"
 """The system event stored before a gate runs (its crash-safety marker)."""
 
 log = logging.getLogger("alphagate.gates")
-
-
-class LogNotifier:
-    """The notifier of this slice: every notice a log record (webhook sinks come later)."""
-
-    def send(self, subject: str, body: str, severity: str) -> None:
-        """Log the notice at its severity; a logging failure never stops the gates."""
-        level = logging.WARNING if severity in {"warning", "error"} else logging.INFO
-        log.log(level, "%s: %s", subject, body)
 
 
 @dataclass(frozen=True)
@@ -166,7 +158,7 @@ def submit(
             evidence=evidence,
         )
         record_transition(store, move)
-    _announce(notifier or LogNotifier(), move)
+    _announce(notifier or open_notifier(settings.notifications), move)
     return move
 
 
@@ -201,7 +193,9 @@ def _decide_by_operator(
                 raise AlphagateError(f"candidate {candidate_id} is {state}: nothing to reject")
             target = REJECTED[gate]
         verdict = Verdict(target, reason, {"decided_by": actor})
-        return _move(store, notifier or LogNotifier(), history, verdict, actor=actor)
+        return _move(
+            store, notifier or open_notifier(settings.notifications), history, verdict, actor=actor
+        )
 
 
 def approve(
@@ -242,7 +236,7 @@ def run_once(
 ) -> list[Step]:
     """Move every candidate still climbing through its next gate; ``dry_run`` only says which."""
     ctx = GateContext(settings, runs_dir, load_bars)
-    sink = notifier or LogNotifier()
+    sink = notifier or open_notifier(settings.notifications)
     steps: list[Step] = []
     with _store(settings) as store:
         for candidate_id, history in histories(store).items():
