@@ -90,7 +90,7 @@ def mirror_quietly(registration: Transition, latest: Transition) -> bool:
     """:func:`mirror`, a failure logged instead of raised; return whether it was written."""
     try:
         mirror(registration, latest)
-    except Exception as error:  # noqa: BLE001 - MLflow's failures are many; none may stop a gate
+    except Exception as error:  # MLflow fails in many ways; none may stop a gate
         log.warning(
             "could not mirror candidate %s (%s) to MLflow: %r; the next pass retries",
             latest.candidate_id,
