@@ -101,9 +101,14 @@ def test_every_stage_ran_and_wrote_its_files(first: PipelineResult) -> None:
         "backtest/decisions.parquet",
         "validate/validation_report.json",
         "report/report.html",
+        "candidate/candidate.json",
+        "gates/backtest/metrics.json",  # gate 1's own backtest, written by the candidate stage
     ):
         assert (run / path).is_file(), path
-    assert sorted(p.name for p in run.iterdir()) == sorted([*STAGES, ".lock", "run.json"])
+    expected = [*STAGES, "gates", ".lock", "run.json"]
+    assert sorted(p.name for p in run.iterdir()) == sorted(expected)
+    candidate = json.loads((run / "candidate" / "candidate.json").read_text(encoding="utf-8"))
+    assert candidate["candidate_id"] == "syn" and candidate["reason"]
 
 
 def test_the_data_stage_records_coverage_of_the_snapshot(first: PipelineResult) -> None:
