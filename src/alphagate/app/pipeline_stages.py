@@ -453,8 +453,9 @@ def candidate_stage(settings: Settings, context: StageContext) -> StageOutput:
         "reason": reason
     }
     write_json(context.directory / CANDIDATE_FILE, record, allow_nan=True)
-    return StageOutput(
-        candidate_line(record), {"candidate_id": run_id, "state": row["state"], "stopped": stopped}
+    return StageOutput(  # the reason is long: the line after the tables gives it whole
+        f"candidate {run_id}: {row['state']}",
+        {"candidate_id": run_id, "state": row["state"], "stopped": stopped},
     )
 
 
