@@ -84,7 +84,7 @@ def test_a_run_killed_mid_train_resumes_from_the_last_complete_stage(tmp_path: P
     full = run_to_the_end(tmp_path, "full")
     stages = (
         "data", "features", "labels", "train", "calibrate", "backtest", "validate", "stress",
-        "report",
+        "report", "candidate",
     )  # fmt: skip
     assert statuses(full.stdout) == dict.fromkeys(stages, "ran")
     expected = numbers(tmp_path, "full")
@@ -114,7 +114,9 @@ def test_a_run_killed_mid_train_resumes_from_the_last_complete_stage(tmp_path: P
 
     assert statuses(resumed.stdout) == {
         **dict.fromkeys(("data", "features", "labels"), "cached"),
-        **dict.fromkeys(("train", "calibrate", "backtest", "validate", "stress", "report"), "ran"),
+        **dict.fromkeys(
+            ("train", "calibrate", "backtest", "validate", "stress", "report", "candidate"), "ran"
+        ),
     }
     assert not list(run_dir.glob("*.tmp-*"))
     assert numbers(tmp_path, "resumed") == expected

@@ -38,7 +38,7 @@ def test_the_quick_start_pages_match_a_real_pipeline_run(tmp_path: Path) -> None
     checks = [m.group(1, 2, 4) for line in done.stdout.splitlines() if (m := CHECK.match(line))]
     assert [stage for stage, _ in summaries] == [
         "data", "features", "labels", "train", "calibrate", "backtest", "validate", "stress",
-        "report",
+        "report", "candidate",
     ]  # fmt: skip
     assert len(checks) >= 10
     run_id = re.search(r"runs/(pipeline-bundled-\w+)/", done.stdout)

@@ -22,6 +22,7 @@ from alphagate.runs import find_run
 
 STAGES = [
     "data", "features", "labels", "train", "calibrate", "backtest", "validate", "stress", "report",
+    "candidate",
 ]  # fmt: skip
 
 
@@ -40,7 +41,12 @@ def configuration(workspace: Path) -> dict[str, Any]:
         },
         "features": {"cache_dir": str(workspace / "features"), "profile": "short"},
         "labels": {"horizons": [1, 5], "barriers_file": str(workspace / "global-barriers.json")},
-        "storage": {"database_url": f"sqlite:///{workspace / 'state.db'}"},
+        "storage": {
+            "database_url": f"sqlite:///{workspace / 'state.db'}",
+            "trading_database_url": f"sqlite:///{workspace / 'trading.db'}",
+        },
+        "risk": {"kill_switch_state": str(workspace / "kill_switch.json")},
+        "gates": {"stop_file": str(workspace / "gates.stop")},
         "pipeline": {"runs_dir": str(workspace / "runs"), "model": "logreg"},
     }
 
@@ -95,9 +101,14 @@ def test_every_stage_ran_and_wrote_its_files(first: PipelineResult) -> None:
         "backtest/decisions.parquet",
         "validate/validation_report.json",
         "report/report.html",
+        "candidate/candidate.json",
+        "gates/backtest/metrics.json",  # gate 1's own backtest, written by the candidate stage
     ):
         assert (run / path).is_file(), path
-    assert sorted(p.name for p in run.iterdir()) == sorted([*STAGES, ".lock", "run.json"])
+    expected = [*STAGES, "gates", ".lock", "run.json"]
+    assert sorted(p.name for p in run.iterdir()) == sorted(expected)
+    candidate = json.loads((run / "candidate" / "candidate.json").read_text(encoding="utf-8"))
+    assert candidate["candidate_id"] == "syn" and candidate["reason"]
 
 
 def test_the_data_stage_records_coverage_of_the_snapshot(first: PipelineResult) -> None:
@@ -242,4 +253,4 @@ def test_a_changed_backtest_setting_reruns_only_the_stages_after_it(
         }
     )
     rerun = pipeline_app.run(costly, pipeline_app.selection_of(costly), run_id="syn")
-    assert [o.status for o in rerun.outcomes] == ["cached"] * 5 + ["ran"] * 4
+    assert [o.status for o in rerun.outcomes] == ["cached"] * 5 + ["ran"] * 5

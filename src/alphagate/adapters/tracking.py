@@ -171,3 +171,37 @@ class MlflowTracker:
         source = f"{artifact_uri.rstrip('/')}/{artifact_path}"
         version = self.client.create_model_version(name, source=source, run_id=run_id)
         return int(version.version)
+
+
+class ModelRegistry:
+    """The registry side of one MLflow store: tags and aliases on registered model versions.
+
+    The gates mirror a candidate's state here so MLflow's UI shows it; the
+    trading database stays the record. Every write is idempotent (a tag set
+    twice, an alias moved to where it is), so a mirror that failed half-way
+    is simply written again.
+    """
+
+    def __init__(self, tracking_uri: str) -> None:
+        quiet_mlflow()
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def version_tags(self, name: str, version: int) -> dict[str, str]:
+        """The tags of version ``version`` of registered model ``name``."""
+        return dict(self.client.get_model_version(name, str(version)).tags)
+
+    def tag_version(self, name: str, version: int, tags: Mapping[str, str]) -> None:
+        """Set ``tags`` on one model version (others are left as they are)."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(name, str(version), key, value)
+
+    def point_alias(self, name: str, alias: str, version: int) -> None:
+        """Make ``alias`` of model ``name`` point at ``version`` (moved from any other)."""
+        self.client.set_registered_model_alias(name, alias, str(version))
+
+    def drop_alias_at(self, name: str, alias: str, version: int) -> None:
+        """Delete ``alias`` of model ``name`` if it points at ``version``; else leave it."""
+        aliases = self.client.get_registered_model(name).aliases or {}
+        if str(aliases.get(alias)) == str(version):
+            self.client.delete_registered_model_alias(name, alias)

@@ -15,7 +15,9 @@ again (the started marker shows it ran before); the store refuses a second
 transition with the same sequence number, so a move is never recorded twice.
 
 Every transition is announced through a :class:`~alphagate.ports.Notifier`
-(a log sink here). The Optuna-study watcher is not part of this slice.
+(the router of ``notifications``: log, webhook, chat, desktop), and mirrored
+into MLflow (:mod:`alphagate.app.gates_mirror`). Each pass first polls the
+Optuna studies (:mod:`alphagate.app.gates_watch`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ import pandas as pd
 from alphagate.adapters.notifiers.open import open_notifier
 from alphagate.adapters.trading_db import TradingStore
 from alphagate.app.gate_checks import GATES, GateContext, Verdict
+from alphagate.app.gates_mirror import mirror_quietly, sync
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
@@ -115,6 +118,7 @@ def _move(
     )
     record_transition(store, move)
     _announce(notifier, move)
+    mirror_quietly(history[0], move)
     return move
 
 
@@ -122,9 +126,16 @@ def _move(
 
 
 def submit(
-    settings: Settings, runs_dir: Path, run_id: str, notifier: Notifier | None = None
+    settings: Settings,
+    runs_dir: Path,
+    run_id: str,
+    notifier: Notifier | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> Transition:
     """Register run ``run_id`` as a candidate (its id is the run's id).
+
+    ``origin`` (JSON) joins the registration's evidence: where the candidate
+    came from, e.g. the study and trial the study watcher trained it from.
 
     Raises
     ------
@@ -140,6 +151,7 @@ def submit(
         "horizons": manifest.get("horizons"),
         "trials": manifest.get("trials"),
         "symbols": (manifest.get("bars") or {}).get("symbols"),
+        **(origin or {}),
     }
     with _store(settings) as store:
         if store.transitions(run.run_id):
@@ -233,13 +245,25 @@ def run_once(
     *,
     dry_run: bool = False,
     notifier: Notifier | None = None,
+    only: Collection[str] | None = None,
 ) -> list[Step]:
-    """Move every candidate still climbing through its next gate; ``dry_run`` only says which."""
+    """Move every candidate still climbing through its next gate; ``dry_run`` only says which.
+
+    A pass first turns the new best trials of the watched Optuna studies into
+    candidates (:mod:`alphagate.app.gates_watch`), and ends by mirroring every
+    state into MLflow. ``only`` moves just those candidates and watches nothing.
+    """
+    from alphagate.app.gates_watch import watch
+
     ctx = GateContext(settings, runs_dir, load_bars)
     sink = notifier or open_notifier(settings.notifications)
     steps: list[Step] = []
+    if only is None:
+        steps += watch(settings, runs_dir, lambda: ctx.bars, dry_run=dry_run, notifier=sink)
     with _store(settings) as store:
         for candidate_id, history in histories(store).items():
+            if only is not None and candidate_id not in only:
+                continue
             state = current_state(history)
             assert state is not None, "a stored history has a registration"
             gate = NEXT_GATE.get(state)
@@ -261,6 +285,8 @@ def run_once(
                 continue
             move = _move(store, sink, history, verdict)
             steps.append(Step(candidate_id, state, f"ran the {gate} gate", move))
+        if not dry_run:
+            sync(h for cid, h in histories(store).items() if only is None or cid in only)
     return steps
 
 

@@ -35,6 +35,7 @@ from alphagate.app import data as app
 from alphagate.app.pipeline_stages import (
     backtest_stage,
     calibrate_stage,
+    candidate_stage,
     data_stage,
     features_stage,
     labels_stage,
@@ -193,6 +194,22 @@ def build_stages(settings: Settings, selection: Selection) -> list[Stage]:
             inputs=("data", "train", "calibrate", "backtest", "validate"),
             optional_inputs=("stress",),
             description="one self-contained HTML page: verdict, evidence, provenance",
+        ),
+        Stage(
+            "candidate",
+            partial(candidate_stage, settings),
+            inputs=("data", "train", "calibrate", "stress"),
+            config=(
+                "gates",
+                "pipeline.validation",
+                "pipeline.backtest",
+                "execution",
+                "risk",
+                "decision",
+                "features.profile",
+                "data.calendar",
+            ),
+            description="submitted to the promotion gates and moved until it stops: where and why",
         ),
     ]
 

@@ -416,6 +416,54 @@ def stress_stage(settings: Settings, context: StageContext) -> StageOutput:
     )
 
 
+CANDIDATE_FILE = "candidate.json"
+"""The candidate stage's record: where the run stopped on its way through the gates, and why."""
+MAX_GATE_PASSES = 8
+"""More passes than a candidate has gates, so one that keeps moving still ends the stage."""
+
+
+def candidate_stage(settings: Settings, context: StageContext) -> StageOutput:
+    """Submit the run to the promotion gates and move it until it stops; say where and why.
+
+    The run's own bars (the data stage's snapshot) feed the gates, and gate 2
+    reads the stress stage's summary rather than stressing the run again.
+    Passes move this candidate only, never others waiting in the database,
+    and stop when a pass moves it no further (``awaiting_approval``, a
+    rejection, or the paper gate waiting): at most ``MAX_GATE_PASSES``. A run
+    that is a candidate already (a forced re-run) is moved on, not submitted
+    twice. While the gates' emergency stop is on, the run is only submitted.
+    """
+    from alphagate.app import gates
+
+    runs_dir, run_id = context.run_dir.parent, context.run_id
+    if not any(row["candidate_id"] == run_id for row in gates.status(settings)):
+        gates.submit(settings, runs_dir, run_id, origin={"source": "pipeline"})
+    bars = _read_bars(context)
+    stopped = settings.gates.stop_file.exists()
+    for done in range(0 if stopped else MAX_GATE_PASSES):
+        context.say(f"gates pass {done + 1}")
+        steps = gates.run_once(settings, runs_dir, lambda: bars, only=(run_id,))
+        if not any(step.transition is not None for step in steps):
+            break
+    (row,) = (r for r in gates.status(settings) if r["candidate_id"] == run_id)
+    reason = row["reason"] + (
+        " (the gates are stopped: `alphagate gates resume`)" if stopped else ""
+    )
+    record = {k: row[k] for k in ("candidate_id", "state", "moves", "evidence")} | {
+        "reason": reason
+    }
+    write_json(context.directory / CANDIDATE_FILE, record, allow_nan=True)
+    return StageOutput(  # the reason is long: the line after the tables gives it whole
+        f"candidate {run_id}: {row['state']}",
+        {"candidate_id": run_id, "state": row["state"], "stopped": stopped},
+    )
+
+
+def candidate_line(record: dict[str, Any]) -> str:
+    """``candidate ID: STATE — REASON``: where a run stopped in the gates, for people."""
+    return f"candidate {record['candidate_id']}: {record['state']} \u2014 {record['reason']}"
+
+
 def report_stage(context: StageContext) -> StageOutput:
     """Render ``report.html`` from what the other stages wrote (it judges nothing itself)."""
     page = render_run_report(context.run_dir, context.directory / "report.html")

@@ -109,6 +109,7 @@ class _Plan:
     members: tuple[str, ...] = ()
     base_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     deep_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    searched: Mapping[int, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def _members_with_sizes(
@@ -188,6 +189,10 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
     if plan.trials > 0:
         plan.say(f"h={h}: searching {plan.trials} trial(s)")
         search = _search(plan, ts)
+    elif h in plan.searched:
+        search = dict(plan.searched[h])
+        plan.say(f"h={h}: the parameters of study {search.get('study_name')}")
+    if search:
         plan.tracker.log_params({f"h{h}.{k}": v for k, v in search["best_params"].items()})
     params = {**plan.base_params, **(search["best_params"] if search else {})} or None
     if plan.family == "ensemble":
@@ -257,6 +262,7 @@ def run_training(
     run_id: str | None = None,
     progress: Callable[[str], None] | None = None,
     members: Sequence[str] = (),
+    searched: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> TrainingRunResult:
     """Train, evaluate, save, track and register one model per horizon.
 
@@ -283,6 +289,11 @@ def run_training(
     members
         With ``family="ensemble"``, the member families (each fitted with
         its defaults); refused with any other family.
+    searched
+        Per horizon, the record of a search already run (``SearchResult`` as a
+        dict: ``best_params``, ``study_name``, ...): that horizon trains with
+        its best parameters, not searching again. The gates' study watcher
+        trains a study's new best trial this way; refused with ``trials``.
 
     Raises
     ------
@@ -292,6 +303,8 @@ def run_training(
         ensemble is to be searched.
     """
     _check_members(family, members, trials)
+    if searched and trials > 0:
+        raise AlphagateError("give trials to search or searched parameters to train, not both")
     started = time.perf_counter()
     chash = config_hash(settings)
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{chash[:6]}"
@@ -317,6 +330,7 @@ def run_training(
         members=tuple(members),
         base_params=settings.pipeline.deep.model_dump() if family in DEEP_FAMILIES else {},
         deep_params=settings.pipeline.deep.model_dump(),
+        searched=dict(searched or {}),
     )
     choices: dict[str, Any] = {
         "seed": seed,
@@ -326,6 +340,8 @@ def run_training(
     }
     if family == "ensemble":
         choices["members"] = list(members)
+    if searched:  # counted through its study by the gates, not as one more configuration
+        choices["from_study"] = {str(h): str(s.get("study_name")) for h, s in searched.items()}
     tags = {"alphagate.run_id": run_id, "config_hash": chash, "data_hash": plan.data_hash}
     try:
         building.mkdir()

@@ -75,7 +75,7 @@ def pipeline_run(
     run_id: RunIdOption = None,
     overrides: SetOption = None,
 ) -> None:
-    """Run data -> features -> labels -> train -> calibrate -> validate, reusing what is unchanged.
+    """Run data -> features -> ... -> stress -> report -> candidate, reusing what is unchanged.
 
     Each stage is written to runs/<run_id>/<stage>/ with a manifest; a stage
     whose inputs, configuration and code are unchanged is reported as cached.
@@ -118,6 +118,17 @@ def pipeline_run(
     page = result.run_dir / "report" / "report.html"
     if page.is_file():
         base.print_plain(f"HTML report: {page}")
+    _print_candidate(result.run_dir)
+
+
+def _print_candidate(run_dir: Path) -> None:
+    """Where the run stopped in the promotion gates, and why (the candidate stage's record)."""
+    from alphagate.app.pipeline_stages import CANDIDATE_FILE, candidate_line
+
+    record = run_dir / "candidate" / CANDIDATE_FILE
+    if record.is_file():
+        base.print_plain(candidate_line(json.loads(record.read_text(encoding="utf-8"))))
+        base.print_plain("the gates from here: `alphagate gates status`, `alphagate gates run`")
 
 
 @pipeline_cli.command("status")

@@ -11,8 +11,9 @@ each one was a chance for luck to pass as skill:
   search (``trials: 0``): its one default configuration is a trial too;
 * plus ``gates.extra_trials``, what was tried outside alphagate's records.
 
-A run that searched is counted through its study's trials, not again as a
-run. Horizons count separately (each has its own study), which overcounts
+A run that searched, or that trained a study's best trial (``from_study``,
+the gates' study watcher), is counted through its study's trials, not again
+as a run. Horizons count separately (each has its own study), which overcounts
 when the horizons share a configuration; the error is on the strict side.
 The count is never below 1.
 
@@ -71,7 +72,9 @@ def count_trials(
     defaults = sum(
         1
         for manifest in manifests
-        if manifest.get("data_hash") == data_hash and not manifest.get("trials")
+        if manifest.get("data_hash") == data_hash
+        and not manifest.get("trials")
+        and not manifest.get("from_study")  # a study's trial, counted with its study
     )
     return TrialCount(optuna, defaults, extra)
 

@@ -31,6 +31,7 @@ def test_the_pipeline_is_the_nine_stages_in_order_and_is_valid_over_its_config()
         "validate",
         "stress",
         "report",
+        "candidate",
     ]
     check_stages(stages, pipeline_app.run_config(settings, selection))
     by_name = {s.name: s for s in stages}
@@ -40,6 +41,8 @@ def test_the_pipeline_is_the_nine_stages_in_order_and_is_valid_over_its_config()
     assert set(by_name["report"].inputs) >= {"backtest", "validate"}
     assert "stress" in by_name["stress"].config
     assert by_name["report"].optional_inputs == ("stress",)
+    assert {"train", "stress"} <= set(by_name["candidate"].inputs)
+    assert "gates" in by_name["candidate"].config
 
 
 def test_the_default_run_id_is_stable_and_names_config_and_selection() -> None:
