@@ -78,6 +78,9 @@ def workspace(
             "late": {**LENIENT, "min_deflated_sharpe": 0.9},
             "mature": {**LENIENT, "min_deflated_sharpe": 0.95},
             "paper_min_days": 5,
+            # Gate 1 retrains window by window; two windows keep it short, and the
+            # tolerance is wide: this test is about the climb, not the recipe's stability.
+            "walk_forward": {"windows": 2, "min_window_bars": 30, "tolerance": 1e9},
             "grader": {
                 "win_rate": EASY, "sharpe": EASY, "alpha": EASY,
                 "drawdown": EASY_LOW, "tracking_error": EASY_LOW,
