@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from alphagate.app.gates import LogNotifier, Step, submit
+from alphagate.app.gates import Step, submit
 from alphagate.app.trading_db import open_trading_store
 from alphagate.config import Settings
 from alphagate.errors import AlphagateError
@@ -146,9 +146,7 @@ def watch(
             steps.append(Step(best.candidate_id, GateState.REGISTERED, f"would train {what}"))
             continue
         trained = _train(settings, runs_dir, bars(), best)
-        move = submit(
-            settings, runs_dir, best.candidate_id, notifier or LogNotifier(), best.origin()
-        )
+        move = submit(settings, runs_dir, best.candidate_id, notifier, best.origin())
         action = f"{what} {'trained' if trained else 'found trained'} and submitted"
         steps.append(Step(best.candidate_id, GateState.REGISTERED, action, move))
     return steps

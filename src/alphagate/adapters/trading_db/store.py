@@ -27,14 +27,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from pydantic import SecretStr
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Table,
     Text,
     and_,
@@ -50,13 +47,11 @@ from sqlalchemy.engine import RowMapping
 
 from alphagate.adapters.trading_db import rows
 from alphagate.adapters.trading_db.connect import (
-    DatabaseUrl,
     FillConflictError,
     TradingDatabaseError,
-    open_engine,
     reported,
 )
-from alphagate.adapters.trading_db.migrate import upgrade
+from alphagate.adapters.trading_db.opened import MigratedStore
 from alphagate.adapters.trading_db.records import (
     Candidate,
     DailyPerformance,
@@ -115,61 +110,12 @@ class TransitionConflictError(TradingDatabaseError):
     """
 
 
-class TradingStore:
+class TradingStore(MigratedStore):
     """Trading state of every run in one database; build it with :meth:`open`.
 
     The store owns its engine: :meth:`close` (or leaving a ``with`` block)
     disposes of it.
     """
-
-    def __init__(self, engine: Engine, url: DatabaseUrl) -> None:
-        self._engine = engine
-        self.url = url
-
-    @classmethod
-    def open(
-        cls, url: str | DatabaseUrl, password: SecretStr | None = None, *, migrate: bool = True
-    ) -> TradingStore:
-        """Open the database at ``url`` and bring its schema to the head revision.
-
-        ``password`` (from the environment) is used when the URL names none.
-        ``migrate=False`` is for tools that must not change a database, and
-        then reading a database behind the code may fail.
-
-        Raises
-        ------
-        TradingDatabaseError
-            When the database cannot be reached or migrated; the message names
-            the masked URL.
-        """
-        parsed = url if isinstance(url, DatabaseUrl) else DatabaseUrl.parse(url, password)
-        engine = open_engine(parsed)
-        try:
-            if migrate:
-                with reported(parsed, "migrate"):
-                    upgrade(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-        return cls(engine, parsed)
-
-    def close(self) -> None:
-        """Release the database's connections."""
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"TradingStore({self.url.shown!r})"
 
     # -- writes ---------------------------------------------------------------------------
 

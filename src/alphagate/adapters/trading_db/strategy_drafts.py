@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from pydantic import SecretStr
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 
 from alphagate.adapters.trading_db.connect import (
-    DatabaseUrl,
     TradingDatabaseError,
-    open_engine,
     reported,
 )
-from alphagate.adapters.trading_db.migrate import upgrade
+from alphagate.adapters.trading_db.opened import MigratedStore
 from alphagate.adapters.trading_db.tables import StrategyRow, StrategyValidationRow
 from alphagate.drafts.records import Attempt, Draft, DraftStatus, Stage
 
@@ -34,46 +30,8 @@ class DraftExistsError(TradingDatabaseError):
     """A draft of that name is recorded already: a new idea needs a new name."""
 
 
-class StrategyDraftStore:
+class StrategyDraftStore(MigratedStore):
     """The drafts of one trading database; build it with :meth:`open`, close it after."""
-
-    def __init__(self, engine: Engine, url: DatabaseUrl) -> None:
-        self._engine = engine
-        self.url = url
-
-    @classmethod
-    def open(cls, url: str | DatabaseUrl, password: SecretStr | None = None) -> StrategyDraftStore:
-        """Open the database at ``url`` and bring its schema to the head revision.
-
-        Raises
-        ------
-        TradingDatabaseError
-            When the database cannot be reached or migrated (the URL masked).
-        """
-        parsed = url if isinstance(url, DatabaseUrl) else DatabaseUrl.parse(url, password)
-        engine = open_engine(parsed)
-        try:
-            with reported(parsed, "migrate"):
-                upgrade(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-        return cls(engine, parsed)
-
-    def close(self) -> None:
-        """Release the database's connections."""
-        self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- the recorder port ----------------------------------------------------------------
 
