@@ -29,6 +29,7 @@ the gate finished, which is what makes a crash mid-gate harmless.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -40,6 +41,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from alphagate import parallel
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
@@ -249,9 +251,14 @@ def walk_forward_evidence(ctx: GateContext, run_id: str) -> tuple[list[Check], d
         for h in horizons
     }
     columns = {h: f"{trained.family}_h{h}" for h in horizons}
-    retrained = retrain_windows(
-        samples, recipes, columns, first=first, windows=windows, embargo=config.embargo
+    where = ctx.settings.parallel
+    task_map = functools.partial(
+        parallel.map, workers=config.workers, backend=where.backend, ray_address=where.ray_address
     )
+    retrained = retrain_windows(
+        samples, recipes, columns, first=first, windows=windows, embargo=config.embargo,
+        task_map=task_map,
+    )  # fmt: skip
     start, end = retrained.windows[0].start, retrained.windows[-1].end
     bar_ts = prepared.bars.index.get_level_values("ts")
     span = prepared.bars.loc[(bar_ts >= start) & (bar_ts <= end)]
