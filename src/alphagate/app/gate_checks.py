@@ -103,10 +103,9 @@ class GateContext:
         return self.runs_dir / run_id / "gates" / gate.value
 
 
-def _study_trials(runs_dir: Path) -> dict[str, int]:
-    """Finished (not running) trials of every study in ``runs/optuna.db``, by study name."""
-    path = runs_dir / "optuna.db"
-    if not path.is_file():
+def _study_trials(storage: str) -> dict[str, int]:
+    """Finished (not running) trials of every study in ``training.optuna_storage``, by name."""
+    if storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).is_file():
         return {}
     import optuna
 
@@ -115,7 +114,6 @@ def _study_trials(runs_dir: Path) -> dict[str, int]:
         optuna.trial.TrialState.PRUNED,
         optuna.trial.TrialState.FAIL,
     }
-    storage = f"sqlite:///{path}"
     found: dict[str, int] = {}
     for summary in optuna.get_all_study_summaries(storage=storage, include_best_trial=False):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
@@ -139,9 +137,8 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
     data_hash = str(history[0].evidence.get("data_hash") or "")
     gates = ctx.settings.gates
-    trials = count_trials(
-        data_hash, _study_trials(ctx.runs_dir), _manifests(ctx.runs_dir), gates.extra_trials
-    )
+    studies = _study_trials(ctx.settings.training.optuna_url(ctx.runs_dir))
+    trials = count_trials(data_hash, studies, _manifests(ctx.runs_dir), gates.extra_trials)
     phase, thresholds = thresholds_for(trials.total, gates)
     limits = validation_limits(thresholds, ctx.settings.pipeline.validation)
     output = ctx.output(history[0].run_id, Gate.BACKTEST)
