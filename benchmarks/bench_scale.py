@@ -191,7 +191,11 @@ def main() -> None:
         folder = Path(temp)
         print("ingesting the bundled data (not timed) ...", flush=True)
         _alphagate(folder, "data", "ingest")
-        found = bench_parallel(folder, options.scenarios)
+        here = Path.cwd()
+        try:
+            found = bench_parallel(folder, options.scenarios)
+        finally:
+            os.chdir(here)  # numba resolves paths from the working folder, about to be deleted
     vbt_run = bench_vectorbt(
         found.pop("bars"), found.pop("sweep_table"), found.pop("cash"), found.pop("commission_bps")
     )
