@@ -103,8 +103,13 @@ class GateContext:
         return self.runs_dir / run_id / "gates" / gate.value
 
 
-def _study_trials(storage: str) -> dict[str, int]:
-    """Finished (not running) trials of every study in ``training.optuna_storage``, by name."""
+def _study_trials(runs_dir: Path, storage: str | None = None) -> dict[str, int]:
+    """Finished (not running) trials of every study in ``storage``, by study name.
+
+    ``storage`` is ``training.optuna_storage``'s URL; ``None`` means
+    ``runs_dir/optuna.db``, that setting's default.
+    """
+    storage = storage or f"sqlite:///{runs_dir.resolve() / 'optuna.db'}"
     if storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).is_file():
         return {}
     import optuna
@@ -137,7 +142,7 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
     data_hash = str(history[0].evidence.get("data_hash") or "")
     gates = ctx.settings.gates
-    studies = _study_trials(ctx.settings.training.optuna_url(ctx.runs_dir))
+    studies = _study_trials(ctx.runs_dir, ctx.settings.training.optuna_url(ctx.runs_dir))
     trials = count_trials(data_hash, studies, _manifests(ctx.runs_dir), gates.extra_trials)
     phase, thresholds = thresholds_for(trials.total, gates)
     limits = validation_limits(thresholds, ctx.settings.pipeline.validation)
