@@ -29,6 +29,7 @@ the gate finished, which is what makes a crash mid-gate harmless.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -40,6 +41,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from alphagate import parallel
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
@@ -101,10 +103,14 @@ class GateContext:
         return self.runs_dir / run_id / "gates" / gate.value
 
 
-def _study_trials(runs_dir: Path) -> dict[str, int]:
-    """Finished (not running) trials of every study in ``runs/optuna.db``, by study name."""
-    path = runs_dir / "optuna.db"
-    if not path.is_file():
+def _study_trials(runs_dir: Path, storage: str | None = None) -> dict[str, int]:
+    """Finished (not running) trials of every study in ``storage``, by study name.
+
+    ``storage`` is ``training.optuna_storage``'s URL; ``None`` means
+    ``runs_dir/optuna.db``, that setting's default.
+    """
+    storage = storage or f"sqlite:///{runs_dir.resolve() / 'optuna.db'}"
+    if storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).is_file():
         return {}
     import optuna
 
@@ -113,7 +119,6 @@ def _study_trials(runs_dir: Path) -> dict[str, int]:
         optuna.trial.TrialState.PRUNED,
         optuna.trial.TrialState.FAIL,
     }
-    storage = f"sqlite:///{path}"
     found: dict[str, int] = {}
     for summary in optuna.get_all_study_summaries(storage=storage, include_best_trial=False):
         study = optuna.load_study(study_name=summary.study_name, storage=storage)
@@ -137,9 +142,8 @@ def backtest_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
     data_hash = str(history[0].evidence.get("data_hash") or "")
     gates = ctx.settings.gates
-    trials = count_trials(
-        data_hash, _study_trials(ctx.runs_dir), _manifests(ctx.runs_dir), gates.extra_trials
-    )
+    studies = _study_trials(ctx.runs_dir, ctx.settings.training.optuna_url(ctx.runs_dir))
+    trials = count_trials(data_hash, studies, _manifests(ctx.runs_dir), gates.extra_trials)
     phase, thresholds = thresholds_for(trials.total, gates)
     limits = validation_limits(thresholds, ctx.settings.pipeline.validation)
     output = ctx.output(history[0].run_id, Gate.BACKTEST)
@@ -249,9 +253,14 @@ def walk_forward_evidence(ctx: GateContext, run_id: str) -> tuple[list[Check], d
         for h in horizons
     }
     columns = {h: f"{trained.family}_h{h}" for h in horizons}
-    retrained = retrain_windows(
-        samples, recipes, columns, first=first, windows=windows, embargo=config.embargo
+    where = ctx.settings.parallel
+    task_map = functools.partial(
+        parallel.map, workers=config.workers, backend=where.backend, ray_address=where.ray_address
     )
+    retrained = retrain_windows(
+        samples, recipes, columns, first=first, windows=windows, embargo=config.embargo,
+        task_map=task_map,
+    )  # fmt: skip
     start, end = retrained.windows[0].start, retrained.windows[-1].end
     bar_ts = prepared.bars.index.get_level_values("ts")
     span = prepared.bars.loc[(bar_ts >= start) & (bar_ts <= end)]

@@ -254,12 +254,11 @@ def _forget_studies(
     and could pick other parameters. The names follow ``training_run._search``:
     ``<family>-h<h>-<config hash>-<data hash[:12]>``.
     """
-    database = runs_dir / "optuna.db"
-    if not database.is_file():
+    url = settings.training.optuna_url(runs_dir)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return
     import optuna
 
-    url = f"sqlite:///{database}"
     stored = set(optuna.get_all_study_names(storage=url))
     suffix = f"{config_hash(settings)}-{training_run.data_hash(bars)[:12]}"
     for horizon in horizons:

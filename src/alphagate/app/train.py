@@ -23,6 +23,7 @@ adapter together. The choices that make a run trustworthy afterwards:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import resource
 import shutil
@@ -38,6 +39,7 @@ from typing import Any, Literal
 import pandas as pd
 
 import alphagate
+from alphagate import parallel
 from alphagate.adapters.tracking import MlflowTracker
 from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.config import Settings, config_hash
@@ -58,7 +60,7 @@ from alphagate.runs.layout import (
 from alphagate.training.dataset import TrainingSet, make_dataset
 from alphagate.training.evaluation import to_json_dict
 from alphagate.training.report import render_training_report
-from alphagate.training.search import search_hyperparameters
+from alphagate.training.search import TaskMap, search_hyperparameters, serial_map
 from alphagate.training.trainer import HorizonResult, holdout_split, train_horizon
 
 CalibrationKind = Literal["isotonic", "sigmoid", "temperature"]
@@ -110,6 +112,9 @@ class _Plan:
     base_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     deep_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     searched: Mapping[int, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    workers: int = 1
+    task_map: TaskMap = serial_map
+    on_trial: Callable[[int, int, int], None] | None = None
 
 
 def _members_with_sizes(
@@ -136,6 +141,9 @@ def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
         study_name=f"{plan.family}-h{ts.horizon}-{plan.config_hash}-{plan.data_hash[:12]}",
         storage_url=plan.optuna_url,
         fixed_params=plan.base_params,
+        workers=plan.workers,
+        task_map=plan.task_map,
+        on_trial=functools.partial(plan.on_trial, ts.horizon) if plan.on_trial else None,
     )
     return dataclasses.asdict(found)
 
@@ -263,6 +271,8 @@ def run_training(
     progress: Callable[[str], None] | None = None,
     members: Sequence[str] = (),
     searched: Mapping[int, Mapping[str, Any]] | None = None,
+    workers: int = 1,
+    on_trial: Callable[[int, int, int], None] | None = None,
 ) -> TrainingRunResult:
     """Train, evaluate, save, track and register one model per horizon.
 
@@ -279,7 +289,8 @@ def run_training(
         Fixed-horizon label horizons, in bars.
     trials
         Optuna trials per horizon (0: the family's defaults). Studies live in
-        ``runs_dir/optuna.db`` and resume when run again with the same name.
+        ``training.optuna_storage`` (default ``runs_dir/optuna.db``) and
+        resume when run again with the same name.
     runs_dir
         Root of runs, of ``mlflow.db`` and of MLflow's artifacts (``mlruns/``).
     run_id
@@ -294,6 +305,12 @@ def run_training(
         dict: ``best_params``, ``study_name``, ...): that horizon trains with
         its best parameters, not searching again. The gates' study watcher
         trains a study's new best trial this way; refused with ``trials``.
+    workers
+        Workers sharing each horizon's trials through the Optuna storage,
+        where ``parallel.backend`` runs them (``training.search``: what a
+        parallel search does not reproduce).
+    on_trial
+        Called with ``(horizon, finished, trials)`` as search trials finish.
 
     Raises
     ------
@@ -324,13 +341,21 @@ def run_training(
         calibration=calibration,
         config_hash=chash,
         data_hash=data_hash(bars),
-        optuna_url=f"sqlite:///{root / 'optuna.db'}",
+        optuna_url=settings.training.optuna_url(root),
         tracker=tracker,
         say=progress or (lambda _message: None),
         members=tuple(members),
         base_params=settings.pipeline.deep.model_dump() if family in DEEP_FAMILIES else {},
         deep_params=settings.pipeline.deep.model_dump(),
         searched=dict(searched or {}),
+        workers=workers,
+        task_map=functools.partial(
+            parallel.map,
+            workers=workers,
+            backend=settings.parallel.backend,
+            ray_address=settings.parallel.ray_address,
+        ),
+        on_trial=on_trial,
     )
     choices: dict[str, Any] = {
         "seed": seed,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -24,6 +24,9 @@ from alphagate.cli.root import (
     SymbolsOption,
     TimeframeOption,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 @base.cli.command("train")
@@ -45,6 +48,15 @@ def train(
         str | None, typer.Option(help="Comma-separated horizons in bars; default labels.horizons.")
     ] = None,
     trials: Annotated[int, typer.Option(help="Optuna trials per horizon (0: defaults).")] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Workers sharing each horizon's trials through training.optuna_storage, run "
+            "where parallel.backend says; more than 1 is faster but not reproducible trial "
+            "for trial (docs/scale.md).",
+        ),
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed for splits, models and search.")] = 7,
     calibration: Annotated[
         Literal["isotonic", "sigmoid", "temperature"],
@@ -84,21 +96,36 @@ def train(
             f"[dim]{time.perf_counter() - began:6.1f}s[/dim] {message}", highlight=False
         )
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from alphagate.app import train as training_run
 
-    result = training_run.run_training(
-        settings,
-        bars,
-        family=model,
-        horizons=chosen,
-        trials=trials,
-        seed=seed,
-        calibration=calibration,
-        runs_dir=runs_dir,
-        run_id=run_id,
-        progress=say,
-        members=chosen_members,
-    )
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=base.error_console, transient=True, disable=trials == 0,
+    ) as bars_of_trials:  # fmt: skip
+        tasks: dict[int, TaskID] = {}
+
+        def trial_done(horizon: int, finished: int, total: int) -> None:
+            if horizon not in tasks:
+                tasks[horizon] = bars_of_trials.add_task(f"h={horizon} trials", total=total)
+            bars_of_trials.update(tasks[horizon], completed=finished)
+
+        result = training_run.run_training(
+            settings,
+            bars,
+            family=model,
+            horizons=chosen,
+            trials=trials,
+            seed=seed,
+            calibration=calibration,
+            runs_dir=runs_dir,
+            run_id=run_id,
+            progress=say,
+            members=chosen_members,
+            workers=workers,
+            on_trial=trial_done,
+        )
     table = Table(title=f"{model}: out-of-sample (holdout) metrics, run {result.run_id}")
     for column in ("horizon", "accuracy", "roc_auc", "ece raw", "ece calibrated", "ic", "model"):
         table.add_column(column, justify="left" if column == "model" else "right")

@@ -136,6 +136,13 @@ class WalkForwardConfig(Section):
         description="Sharpe ratios smaller than this (in size) are measured against it: "
         "the gap is divided by max(|single Sharpe|, sharpe_floor).",
     )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Workers retraining the windows (each horizon and window is one task), "
+        "where parallel.backend runs them; null: one per CPU core. The result is the same "
+        "with any number.",
+    )
 
 
 class GatesConfig(Section):

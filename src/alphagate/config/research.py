@@ -187,3 +187,30 @@ class PipelineConfig(Section):
                 f"pipeline.members is only for pipeline.model: ensemble (model is {self.model})"
             )
         return self
+
+
+class TrainingConfig(Section):
+    """Where ``alphagate train``'s hyperparameter searches keep their trials.
+
+    Every worker of a parallel search (``train --trials N --workers W``)
+    loads the same study from this storage, so it must be one they can all
+    reach: SQLite for workers on one machine, PostgreSQL for a cluster.
+    """
+
+    optuna_storage: str | None = Field(
+        None,
+        description="Optuna storage URL shared by the search's workers; null: "
+        "sqlite:///<pipeline.runs_dir or --runs-dir>/optuna.db (sqlite:///runs/optuna.db by "
+        "default). For a cluster, postgresql+psycopg://user@host/db, the password in "
+        "PGPASSWORD or ~/.pgpass, never here.",
+    )
+
+    def optuna_url(self, runs_dir: Path) -> str:
+        """The storage URL: the setting, or the SQLite file beside the runs (an absolute path).
+
+        Absolute, because SQLAlchemy keeps one engine per URL string and a
+        relative one would follow the process's working folder.
+        """
+        if self.optuna_storage is not None:
+            return self.optuna_storage
+        return f"sqlite:///{runs_dir.resolve() / 'optuna.db'}"

@@ -15,7 +15,12 @@ from alphagate.config.data import DataConfig
 from alphagate.config.gates import GatesConfig
 from alphagate.config.llm import LlmConfig
 from alphagate.config.notifications import NotificationsConfig
-from alphagate.config.research import FeaturesConfig, LabelsConfig, PipelineConfig
+from alphagate.config.research import (
+    FeaturesConfig,
+    LabelsConfig,
+    PipelineConfig,
+    TrainingConfig,
+)
 from alphagate.config.stress import ParallelConfig, StressConfig
 from alphagate.config.trading import DecisionConfig, ExecutionConfig, HealthConfig, RiskConfig
 from alphagate.config.venues import VenuesConfig
@@ -72,6 +77,9 @@ class Settings(Section):
     )
     pipeline: PipelineConfig = Field(
         default_factory=PipelineConfig, description="Research pipeline."
+    )
+    training: TrainingConfig = Field(
+        default_factory=TrainingConfig, description="Hyperparameter search storage."
     )
     execution: ExecutionConfig = Field(
         default_factory=ExecutionConfig, description="Backtest fills, costs and sizing."

@@ -24,14 +24,22 @@ single backtest is not what this recipe earns. The ``floor``
 negligible gap into an enormous relative one: a single Sharpe of 0.01 and a
 walk-forward one of 0.05 differ by 400 %, but by 0.08 of a floor of 0.5. An
 undefined value (a Sharpe without variation) fails, as every gate check does.
+
+**In parallel.** Every (horizon, window) fit is independent of the others,
+so they are tasks of a ``task_map`` the caller passes
+(``alphagate.parallel.map``, which this ring may not import): the horizons'
+samples and recipes go to each worker once, as the map's ``shared`` value,
+and a task names only its rows. Each fit is seeded by its recipe, and the
+map returns results in task order, so the windows and predictions are the
+same bytes with one worker or many.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -93,6 +101,52 @@ class Performance:
     sharpe: float
 
 
+@dataclass(frozen=True, eq=False)
+class WindowTask:
+    """One fit to make: horizon ``horizon``'s ``train`` rows, judged on window ``test``."""
+
+    horizon: int
+    train: np.ndarray
+    test: np.ndarray
+
+
+Fitted = tuple[pd.Timestamp, pd.Timestamp, WindowFit, pd.Series]
+"""A fit's window (first and last bar time), its score, and its calibrated P(up) there."""
+
+Shared = Mapping[int, tuple[TrainingSet, Recipe]]
+"""Per horizon, its samples (clipped to the span) and how it was trained: sent once."""
+
+
+class TaskMap(Protocol):
+    """``[fn(shared, task) for task in tasks]`` in task order, wherever the caller runs it."""
+
+    def __call__(
+        self,
+        fn: Callable[[Shared, WindowTask], Fitted],
+        items: Sequence[WindowTask],
+        /,
+        *,
+        shared: Shared,
+    ) -> list[Any]: ...
+
+
+def serial_map(
+    fn: Callable[[Shared, WindowTask], Fitted],
+    items: Sequence[WindowTask],
+    /,
+    *,
+    shared: Shared,
+) -> list[Any]:
+    """The fits one after another in this process."""
+    return [fn(shared, item) for item in items]
+
+
+def fit_task(shared: Shared, task: WindowTask) -> Fitted:
+    """One (horizon, window) fit, a ``task_map`` task: its samples come from ``shared``."""
+    ts, recipe = shared[task.horizon]
+    return _fit_window(ts, task.train, task.test, recipe)
+
+
 def window_count(n_times: int, config: WalkForwardConfig) -> int:
     """Windows for a span of ``n_times`` bar times: ``config.windows``, fewer if they'd be short.
 
@@ -126,12 +180,14 @@ def retrain_windows(
     first: pd.Timestamp,
     windows: int,
     embargo: float,
+    task_map: TaskMap = serial_map,
 ) -> Retrained:
     """Retrain every horizon before each of ``windows`` windows from ``first`` on; predict each.
 
     The windows are the last ``windows * (n // windows)`` of the ``n`` span
     times (:func:`span_times`), so a remainder of fewer than ``windows`` bars
-    at the span's start is left out, for every horizon alike.
+    at the span's start is left out, for every horizon alike. The fits run
+    through ``task_map`` (module docstring); the result does not depend on it.
 
     Raises
     ------
@@ -144,7 +200,8 @@ def retrain_windows(
     if windows < 2 or size < 1:
         raise AlphagateError(f"{len(times)} bar time(s) cannot make {windows} windows")
     last = times[-1]
-    found: dict[int, list[tuple[pd.Timestamp, pd.Timestamp, WindowFit, pd.Series]]] = {}
+    shared: dict[int, tuple[TrainingSet, Recipe]] = {}
+    tasks: list[WindowTask] = []
     for h, ts in samples.items():
         clipped = ts.take(np.flatnonzero(np.asarray(pd.DatetimeIndex(ts.t0) <= last)))
         try:
@@ -153,7 +210,11 @@ def retrain_windows(
             )
         except ValueError as error:
             raise AlphagateError(f"h{h}: cannot walk forward: {error}") from None
-        found[h] = [_fit_window(clipped, s.train, s.test, recipes[h]) for s in splits]
+        shared[h] = (clipped, recipes[h])
+        tasks.extend(WindowTask(h, s.train, s.test) for s in splits)
+    found: dict[int, list[Fitted]] = {h: [] for h in samples}
+    for task, fitted in zip(tasks, task_map(fit_task, tasks, shared=shared), strict=True):
+        found[task.horizon].append(fitted)
     bounds = {h: [(start, end) for start, end, _, _ in fits] for h, fits in found.items()}
     if len({tuple(b) for b in bounds.values()}) != 1:
         raise AlphagateError(
@@ -171,9 +232,7 @@ def retrain_windows(
     return Retrained(result, predictions.sort_index())
 
 
-def _fit_window(
-    ts: TrainingSet, train: np.ndarray, test: np.ndarray, recipe: Recipe
-) -> tuple[pd.Timestamp, pd.Timestamp, WindowFit, pd.Series]:
+def _fit_window(ts: TrainingSet, train: np.ndarray, test: np.ndarray, recipe: Recipe) -> Fitted:
     """Train on ``train`` with ``test`` as the trainer's holdout; its calibrated P(up) on ``test``.
 
     ``train_horizon`` cuts its holdout as the last ``ceil(f * T)`` of the

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from alphagate import parallel
 from alphagate.app.gate_checks import trading_days
 from alphagate.config.gates import WalkForwardConfig
 from alphagate.errors import AlphagateError
@@ -17,6 +19,7 @@ from alphagate.gates.walk_forward import (
     Window,
     relative_gap,
     retrain_windows,
+    serial_map,
     too_short_checks,
     walk_forward_checks,
     window_count,
@@ -146,6 +149,26 @@ def test_a_window_s_predictions_never_depend_on_later_rows() -> None:
     early = np.asarray(ts <= second_end)
     pd.testing.assert_frame_equal(retrained.predictions[early], again.predictions[early])
     assert not np.allclose(retrained.predictions[~early], again.predictions[~early])
+
+
+def test_two_worker_processes_retrain_the_same_windows_and_predictions_as_one() -> None:
+    data = {1: samples(1), 5: samples(5, seed=1)}
+    recipes, columns = {1: RECIPE, 5: RECIPE}, {1: "m_h1", 5: "m_h5"}
+    first = TIMES[300]
+    serial = retrain_windows(
+        data, recipes, columns, first=first, windows=3, embargo=0.02, task_map=serial_map
+    )
+    spread = retrain_windows(
+        data, recipes, columns, first=first, windows=3, embargo=0.02,
+        task_map=functools.partial(parallel.map, workers=2),
+    )  # fmt: skip
+    assert spread.windows == serial.windows  # every score, exactly
+    assert spread.predictions.index.equals(serial.predictions.index)
+    assert list(spread.predictions.columns) == list(serial.predictions.columns)
+    assert spread.predictions.to_numpy().tobytes() == serial.predictions.to_numpy().tobytes()
+    # Not trivially equal: each window's models train on more rows, so their predictions differ.
+    assert len({w.fits[0].n_train for w in serial.windows}) == 3
+    assert np.unique(serial.predictions["m_h1"].round(12)).size > 100
 
 
 def test_horizons_that_do_not_share_bar_times_are_refused() -> None:
