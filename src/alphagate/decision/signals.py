@@ -42,11 +42,13 @@ import numpy as np
 import pandas as pd
 import talib
 
-from alphagate.decision.confidence import spearman
+from alphagate.decision.confidence import RankWindow
 from alphagate.decision.settings import DecisionSettings
 from alphagate.domain.strategy import FloatArray, SymbolHistory
 
 TURNING_POINT_COLUMNS = ("p_peak", "p_valley")
+SERIES_KINDS = ("p", "age", "score", "ic", "stability")
+"""The series of one prediction column, in the order :attr:`SignalTape.names` lists them."""
 _COLUMN = re.compile(r"^(?P<model>.+)_h(?P<horizon>[1-9][0-9]*)$")
 
 
@@ -119,16 +121,16 @@ def _sample_std(values: FloatArray, periods: int) -> float:
 
 
 class _ColumnTape:
-    """One prediction column's series so far, and the pairs whose outcome is known."""
+    """One prediction column's series so far, and the window of pairs whose outcome is known."""
 
-    def __init__(self, column: ModelColumn) -> None:
+    def __init__(self, column: ModelColumn, ic_window: int) -> None:
         self.column = column
+        self.names = tuple(f"{kind}:{column.name}" for kind in SERIES_KINDS)
         self.raw: list[float] = []
         self.score: list[float] = []  # the standardised signal, NaN where no prediction
         self.filled_score: list[float] = []
         self.ic: list[float] = []
-        self.resolved: list[int] = []  # rows whose outcome is known, in row order
-        self.realised: dict[int, float] = {}
+        self.pairs = RankWindow(ic_window)  # the latest resolved (score, outcome) pairs
         self.last_row = -1  # the latest row with a prediction
 
 
@@ -148,7 +150,8 @@ class SignalTape:
 
     def __init__(self, columns: Sequence[str], settings: DecisionSettings) -> None:
         self._settings = settings
-        self._models = {c.name: _ColumnTape(c) for c in model_columns(columns)}
+        window = settings.confidence.ic_window
+        self._models = {c.name: _ColumnTape(c, window) for c in model_columns(columns)}
         self._turning = {c: math.nan for c in TURNING_POINT_COLUMNS if c in columns}
         self._close: list[float] = []
 
@@ -158,8 +161,7 @@ class SignalTape:
     @property
     def names(self) -> tuple[str, ...]:
         """The series :meth:`record` returns, in its order."""
-        kinds = ("p", "age", "score", "ic", "stability")
-        return (*(f"{k}:{c}" for c in self._models for k in kinds), *self._turning)
+        return (*(n for tape in self._models.values() for n in tape.names), *self._turning)
 
     def record(self, close: float, predictions: Mapping[str, float]) -> dict[str, float]:
         """Add one bar (its close, P(up) per column; a missing column is NaN); its values."""
@@ -180,7 +182,7 @@ class SignalTape:
         return np.array(self._models[column].filled_score[-count:], dtype=np.float64)
 
     def _advance(self, tape: _ColumnTape, row: int, p: float) -> dict[str, float]:
-        name, horizon = tape.column.name, tape.column.horizon
+        horizon = tape.column.horizon
         conf = self._settings.confidence
         tape.raw.append(p)
         score = self._standardised(tape.raw, p)
@@ -195,26 +197,20 @@ class SignalTape:
         if made >= 0:
             realised = math.log(self._close[row] / self._close[made])
             if math.isfinite(tape.score[made]) and math.isfinite(realised):
-                tape.resolved.append(made)
-                tape.realised[made] = realised
-        ic = math.nan
-        if len(tape.resolved) >= conf.ic_min_periods:
-            rows = tape.resolved[-conf.ic_window :]
-            ic = spearman(
-                np.array([tape.score[r] for r in rows]),
-                np.array([tape.realised[r] for r in rows]),
-            )
+                tape.pairs.add(tape.score[made], realised)
+        ic = tape.pairs.ic() if len(tape.pairs) >= conf.ic_min_periods else math.nan
         tape.ic.append(ic)
         spread = _sample_std(
             np.array(tape.ic[-conf.stability_window :]), conf.stability_min_periods
         )
         last = tape.last_row
+        p_name, age_name, score_name, ic_name, stability_name = tape.names
         return {
-            f"p:{name}": tape.raw[last] if last >= 0 else math.nan,
-            f"age:{name}": float(row - last) if last >= 0 else math.nan,
-            f"score:{name}": tape.filled_score[-1],
-            f"ic:{name}": ic,
-            f"stability:{name}": 1.0 / (1.0 + spread),
+            p_name: tape.raw[last] if last >= 0 else math.nan,
+            age_name: float(row - last) if last >= 0 else math.nan,
+            score_name: tape.filled_score[-1],
+            ic_name: ic,
+            stability_name: 1.0 / (1.0 + spread),
         }
 
     def _standardised(self, raw: list[float], p: float) -> float:
