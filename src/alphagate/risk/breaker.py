@@ -10,8 +10,10 @@ Rules
 - Only past and current rows are used: ``update`` sees one row at a time and
   the window holds the last ``window`` of them.
 - A symbol joins the calculation only with ``window`` finite returns in the
-  window and non-zero variance; fewer than two such symbols, or fewer than
+  window that are not all equal; fewer than two such symbols, or fewer than
   ``window`` rows, means "no reading" and the level does not move.
+- The reading is kept up to date row by row (:class:`RollingCorrelation`),
+  not recomputed from the window, since the guard asks for it at every bar.
 - **Escalation is immediate; de-escalation needs the correlation below the
   threshold minus ``margin``** (hysteresis), so a reading hovering at a
   threshold does not flap between levels and churn orders.
@@ -25,16 +27,18 @@ Rules
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from types import MappingProxyType
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from alphagate.risk.events import RiskEvent, Severity
+
+FloatArray = npt.NDArray[np.float64]
 
 
 class BreakerLevel(IntEnum):
@@ -122,6 +126,131 @@ def mean_pairwise_correlation(matrix: np.ndarray) -> float | None:
     return float(np.mean(upper))
 
 
+class RollingCorrelation:
+    """The mean pairwise correlation of the last ``window`` rows, updated one row at a time.
+
+    Recomputing a correlation matrix from the window at every row costs
+    O(window * n^2) and, for the few symbols of a typical book, far more in
+    building the matrix than in the arithmetic. Here each row adds its sums
+    and cross products and takes away those of the row leaving the window,
+    O(n^2) per row, and the reading is formed from the sums.
+
+    Sums kept by adding and subtracting drift by a rounding error per row,
+    and a sum of squares loses precision when the values sit far from zero.
+    So the values are summed as deviations from an anchor (the window's
+    mean), and every ``window`` rows the sums are recomputed from the window
+    with a fresh anchor: the error never grows beyond one window's worth.
+
+    The rules are those of :func:`mean_pairwise_correlation`: a symbol
+    counts with ``window`` finite values that are not all equal. Equality is
+    tracked exactly (how many rows in a row repeat the value before), not
+    read from a variance that rounding can leave a hair above zero.
+    """
+
+    def __init__(self, window: int) -> None:
+        if window < 3:
+            raise ValueError(f"a rolling correlation needs a window of at least 3, got {window}")
+        self.window = window
+        self._columns: dict[str, int] = {}  # symbol -> column, in the order first seen
+        self._ring = np.full((window, 0), math.nan)
+        self._anchor = np.zeros(0)
+        self._sums = np.zeros(0)  # per column: sum of (value - anchor) over its finite rows
+        self._cross = np.zeros((0, 0))  # sum of products of deviations, non-finite counted as 0
+        self._finite = np.zeros(0, dtype=np.int64)  # finite values in the window
+        self._repeats = np.zeros(0, dtype=np.int64)  # latest rows equal to the row before
+        self._added = 0
+
+    def add(self, row: Mapping[str, float]) -> float | None:
+        """Add one row (symbol -> value; a symbol left out is missing); the reading after it.
+
+        ``None`` until ``window`` rows have been added, or while fewer than two
+        symbols have ``window`` finite, varying values.
+        """
+        for symbol in row:
+            if symbol not in self._columns:
+                self._add_column(symbol)
+        values = np.fromiter(
+            (row.get(symbol, math.nan) for symbol in self._columns),
+            dtype=np.float64,
+            count=len(self._columns),
+        )
+        finite = np.isfinite(values)
+        slot = self._added % self.window
+        before = self._ring[slot - 1]  # the previous row (row -1 of the ring is the last)
+        self._repeats = np.where(finite & (values == before), self._repeats + 1, 0)
+        if self._added >= self.window:  # the row in this slot leaves the window
+            leaving = self._ring[slot]
+            known = np.isfinite(leaving)
+            old = self._deviations(leaving, known)
+            self._sums -= old
+            self._cross -= np.outer(old, old)
+            self._finite -= known
+        self._ring[slot] = values
+        self._added += 1
+        if slot == self.window - 1:
+            self._recompute()
+        else:
+            new = self._deviations(values, finite)
+            self._sums += new
+            self._cross += np.outer(new, new)
+            self._finite += finite
+        if self._added < self.window:
+            return None
+        return self._reading()
+
+    def _deviations(self, values: FloatArray, finite: npt.NDArray[np.bool_]) -> FloatArray:
+        deviations: FloatArray = np.where(finite, values - self._anchor, 0.0)
+        return deviations
+
+    def _add_column(self, symbol: str) -> None:
+        """A symbol first seen now: missing from every earlier row."""
+        self._columns[symbol] = len(self._columns)
+        n = len(self._columns)
+        self._ring = np.hstack([self._ring, np.full((self.window, 1), math.nan)])
+        self._anchor = np.append(self._anchor, 0.0)
+        self._sums = np.append(self._sums, 0.0)
+        cross = np.zeros((n, n))
+        cross[: n - 1, : n - 1] = self._cross
+        self._cross = cross
+        self._finite = np.append(self._finite, 0)
+        self._repeats = np.append(self._repeats, 0)
+
+    def _recompute(self) -> None:
+        """The sums from the window itself, as deviations from its mean per column."""
+        finite = np.isfinite(self._ring)
+        counts = finite.sum(axis=0)
+        totals = np.where(finite, self._ring, 0.0).sum(axis=0)
+        self._anchor = np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
+        deviations = np.where(finite, self._ring - self._anchor, 0.0)
+        self._sums = deviations.sum(axis=0)
+        self._cross = deviations.T @ deviations
+        self._finite = counts
+
+    def _reading(self) -> float | None:
+        usable = (self._finite == self.window) & (self._repeats < self.window - 1)
+        sums, cross = self._sums, self._cross
+        if not usable.all():
+            columns = np.flatnonzero(usable)
+            sums, cross = sums[columns], cross[np.ix_(columns, columns)]
+        return _mean_correlation(cross - np.outer(sums, sums) / self.window)
+
+
+def _mean_correlation(covariance: FloatArray) -> float | None:
+    """Mean off-diagonal correlation of a covariance matrix; columns without spread left out."""
+    variance = np.diagonal(covariance)
+    varying = variance > 0  # values not all equal whose spread still rounds to nothing: out
+    if not varying.all():
+        keep = np.flatnonzero(varying)
+        covariance = covariance[np.ix_(keep, keep)]
+        variance = np.diagonal(covariance)
+    n = variance.size
+    if n < 2:
+        return None
+    scale = np.sqrt(variance)
+    correlation = np.minimum(np.maximum(covariance / np.outer(scale, scale), -1.0), 1.0)
+    return float((correlation.sum() - np.trace(correlation)) / (n * (n - 1)))
+
+
 class CorrelationBreaker:
     """Rolling mean pairwise correlation mapped to NORMAL / ELEVATED / CRISIS.
 
@@ -170,8 +299,7 @@ class CorrelationBreaker:
         self.crisis_at = crisis_at
         self.margin = margin
         self.actions: Mapping[BreakerLevel, BreakerAction] = MappingProxyType(dict(chosen))
-        self._rows: deque[Mapping[str, float]] = deque(maxlen=window)
-        self._symbols: dict[str, None] = {}  # insertion-ordered set of every symbol seen
+        self._correlation = RollingCorrelation(window)
         self._level = BreakerLevel.NORMAL
 
     @property
@@ -187,15 +315,7 @@ class CorrelationBreaker:
         When the level changes and ``ts`` is given, the state carries a
         :class:`RiskEvent` for the log.
         """
-        self._rows.append(dict(returns_row))
-        self._symbols.update(dict.fromkeys(returns_row))
-        correlation: float | None = None
-        if len(self._rows) == self.window:
-            matrix = np.array(
-                [[row.get(s, math.nan) for s in self._symbols] for row in self._rows],
-                dtype=np.float64,
-            )
-            correlation = mean_pairwise_correlation(matrix)
+        correlation = self._correlation.add(returns_row)
         old = self._level
         if correlation is not None:
             self._level = next_level(
