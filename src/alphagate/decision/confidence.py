@@ -284,11 +284,20 @@ def freshness(age: float | FloatArray, tau: float) -> float | FloatArray:
     """
     if not tau > 0:
         raise ValueError(f"tau must be positive, got {tau}")
+    if isinstance(age, float):
+        # The decision path's case, once per bar and model: no array to build. The
+        # same NumPy exp as for an array (math.exp differs from it in the last bit).
+        if age < 0:
+            raise ValueError(_FUTURE_AGE)
+        return float(np.exp(-age / tau))
     values = np.asarray(age, dtype=np.float64)
     if np.any(values < 0):
-        raise ValueError("age must not be negative (a prediction cannot come from the future)")
+        raise ValueError(_FUTURE_AGE)
     result: FloatArray = np.exp(-values / tau)
     return float(result) if result.ndim == 0 else result
+
+
+_FUTURE_AGE = "age must not be negative (a prediction cannot come from the future)"
 
 
 def capacity(adv: float, participation: float, order_size: float) -> float:
@@ -350,6 +359,18 @@ def confidence(
     decision for the research loop, not the live path. NaN (no IC yet) stays
     NaN so the caller decides explicitly how to treat an unscored signal.
     """
+    if (
+        isinstance(ic, float)
+        and isinstance(freshness, float)
+        and isinstance(capacity, float)
+        and isinstance(stability, float)
+    ):
+        # The decision path's case, once per bar and model: float arithmetic is
+        # NumPy's (IEEE) and the clip below is np.clip's, NaN and -0.0 included.
+        value = ic * freshness * capacity * stability
+        if math.isnan(value) or 0.0 <= value <= 1.0:
+            return value
+        return 0.0 if value < 0.0 else 1.0
     product = (
         np.asarray(ic, dtype=np.float64)
         * np.asarray(freshness, dtype=np.float64)

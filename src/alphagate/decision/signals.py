@@ -112,9 +112,42 @@ def bar_signals(history: SymbolHistory, settings: DecisionSettings) -> dict[str,
     }
 
 
-def _finite_tail(values: list[float], count: int) -> FloatArray:
+class _Series:
+    """A float64 series that grows by one value a bar; its latest values are a view.
+
+    The tape reads a trailing window of several series at every bar; slicing
+    one buffer is far cheaper than copying a list's tail into a new array.
+    Values once appended never move within a buffer (a full buffer is copied
+    into a larger one), so a view handed out keeps its values.
+    """
+
+    def __init__(self) -> None:
+        self._values = np.empty(256, dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, row: int) -> float:
+        """The value at ``row``; a negative row counts back from the latest, as for a list."""
+        return float(self._values[row + self._size if row < 0 else row])
+
+    def append(self, value: float) -> None:
+        if self._size == self._values.size:
+            self._values = np.concatenate([self._values, np.empty_like(self._values)])
+        self._values[self._size] = value
+        self._size += 1
+
+    def tail(self, count: int) -> FloatArray:
+        """The last ``count`` values (fewer while the series is shorter), oldest first; read-only."""
+        view = self._values[max(0, self._size - count) : self._size]
+        view.flags.writeable = False
+        return view
+
+
+def _finite_tail(values: _Series, count: int) -> FloatArray:
     """The finite values among the last ``count`` of ``values``, oldest first."""
-    window = np.array(values[-count:], dtype=np.float64)
+    window = values.tail(count)
     return window[np.isfinite(window)]
 
 
@@ -131,8 +164,8 @@ def _mean_and_std(values: FloatArray) -> tuple[float, float]:
     return mean, math.sqrt(np.add.reduce(deviations * deviations) / (n - 1))
 
 
-def _sample_std(values: list[float], count: int, periods: int) -> float:
-    """Sample std (``ddof=1``) of the finite last ``count`` values; NaN with fewer than ``periods``."""
+def _sample_std(values: _Series, count: int, periods: int) -> float:
+    """Sample std (``ddof=1``) of the finite last ``count`` values; NaN if fewer than ``periods``."""
     finite = _finite_tail(values, count)
     if len(finite) < periods:
         return math.nan
@@ -145,10 +178,10 @@ class _ColumnTape:
     def __init__(self, column: ModelColumn, ic_window: int) -> None:
         self.column = column
         self.names = tuple(f"{kind}:{column.name}" for kind in SERIES_KINDS)
-        self.raw: list[float] = []
-        self.score: list[float] = []  # the standardised signal, NaN where no prediction
-        self.filled_score: list[float] = []
-        self.ic: list[float] = []
+        self.raw = _Series()
+        self.score = _Series()  # the standardised signal, NaN where no prediction
+        self.filled_score = _Series()
+        self.ic = _Series()
         self.pairs = RankWindow(ic_window)  # the latest resolved (score, outcome) pairs
         self.last_row = -1  # the latest row with a prediction
 
@@ -198,7 +231,7 @@ class SignalTape:
 
     def recent_scores(self, column: str, count: int) -> FloatArray:
         """The last ``count`` carried-forward scores of ``column``, oldest first."""
-        return np.array(self._models[column].filled_score[-count:], dtype=np.float64)
+        return self._models[column].filled_score.tail(count)
 
     def _advance(self, tape: _ColumnTape, row: int, p: float) -> dict[str, float]:
         horizon = tape.column.horizon
@@ -230,7 +263,7 @@ class SignalTape:
             stability_name: 1.0 / (1.0 + spread),
         }
 
-    def _standardised(self, raw: list[float], p: float) -> float:
+    def _standardised(self, raw: _Series, p: float) -> float:
         step = self._settings.standardise
         if not step.enabled:
             return 2.0 * p - 1.0
