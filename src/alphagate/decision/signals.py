@@ -44,6 +44,7 @@ import talib
 
 from alphagate.decision.confidence import RankWindow
 from alphagate.decision.settings import DecisionSettings
+from alphagate.decision.window_stats import finite_mean_std
 from alphagate.domain.strategy import FloatArray, SymbolHistory
 
 TURNING_POINT_COLUMNS = ("p_peak", "p_valley")
@@ -145,33 +146,6 @@ class _Series:
         return view
 
 
-def _finite_tail(values: _Series, count: int) -> FloatArray:
-    """The finite values among the last ``count`` of ``values``, oldest first."""
-    window = values.tail(count)
-    return window[np.isfinite(window)]
-
-
-def _mean_and_std(values: FloatArray) -> tuple[float, float]:
-    """``np.mean(values)`` and ``np.std(values, ddof=1)`` (two or more values), bit for bit.
-
-    The same NumPy reductions in the same order as those two functions take,
-    without their generic argument handling, which costs more than the
-    arithmetic on a window of a few dozen values, once per bar and column.
-    """
-    n = values.size
-    mean = float(np.add.reduce(values) / n)
-    deviations = values - mean
-    return mean, math.sqrt(np.add.reduce(deviations * deviations) / (n - 1))
-
-
-def _sample_std(values: _Series, count: int, periods: int) -> float:
-    """Sample std (``ddof=1``) of the finite last ``count`` values; NaN if fewer than ``periods``."""
-    finite = _finite_tail(values, count)
-    if len(finite) < periods:
-        return math.nan
-    return _mean_and_std(finite)[1]
-
-
 class _ColumnTape:
     """One prediction column's series so far, and the window of pairs whose outcome is known."""
 
@@ -252,7 +226,9 @@ class SignalTape:
                 tape.pairs.add(tape.score[made], realised)
         ic = tape.pairs.ic() if len(tape.pairs) >= conf.ic_min_periods else math.nan
         tape.ic.append(ic)
-        spread = _sample_std(tape.ic, conf.stability_window, conf.stability_min_periods)
+        count, _, spread = finite_mean_std(tape.ic.tail(conf.stability_window))
+        if count < conf.stability_min_periods:
+            spread = math.nan
         last = tape.last_row
         p_name, age_name, score_name, ic_name, stability_name = tape.names
         return {
@@ -269,10 +245,9 @@ class SignalTape:
             return 2.0 * p - 1.0
         if not math.isfinite(p):
             return math.nan
-        finite = _finite_tail(raw, step.window)
-        if len(finite) < step.min_periods:
+        count, mean, sigma = finite_mean_std(raw.tail(step.window))
+        if count < step.min_periods:
             return math.nan
-        mean, sigma = _mean_and_std(finite)
         if sigma == 0.0:
             return 0.0
         z = (p - mean) / sigma
