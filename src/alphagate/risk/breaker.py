@@ -35,10 +35,12 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numba import njit
 
 from alphagate.risk.events import RiskEvent, Severity
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class BreakerLevel(IntEnum):
@@ -133,7 +135,8 @@ class RollingCorrelation:
     O(window * n^2) and, for the few symbols of a typical book, far more in
     building the matrix than in the arithmetic. Here each row adds its sums
     and cross products and takes away those of the row leaving the window,
-    O(n^2) per row, and the reading is formed from the sums.
+    O(n^2) per row in one compiled call (:func:`_add_row`), and the reading
+    is formed from the sums.
 
     Sums kept by adding and subtracting drift by a rounding error per row,
     and a sum of squares loses precision when the values sit far from zero.
@@ -174,39 +177,26 @@ class RollingCorrelation:
             dtype=np.float64,
             count=len(self._columns),
         )
-        finite = np.isfinite(values)
-        slot = self._added % self.window
-        before = self._ring[slot - 1]  # the previous row (row -1 of the ring is the last)
-        self._repeats = np.where(finite & (values == before), self._repeats + 1, 0)
-        if self._added >= self.window:  # the row in this slot leaves the window
-            leaving = self._ring[slot]
-            known = np.isfinite(leaving)
-            old = self._deviations(leaving, known)
-            self._sums -= old
-            self._cross -= np.outer(old, old)
-            self._finite -= known
-        self._ring[slot] = values
+        reading = _add_row(
+            self._ring,
+            self._anchor,
+            self._sums,
+            self._cross,
+            self._finite,
+            self._repeats,
+            values,
+            self._added,
+        )
         self._added += 1
-        if slot == self.window - 1:
-            self._recompute()
-        else:
-            new = self._deviations(values, finite)
-            self._sums += new
-            self._cross += np.outer(new, new)
-            self._finite += finite
-        if self._added < self.window:
-            return None
-        return self._reading()
-
-    def _deviations(self, values: FloatArray, finite: npt.NDArray[np.bool_]) -> FloatArray:
-        deviations: FloatArray = np.where(finite, values - self._anchor, 0.0)
-        return deviations
+        return None if math.isnan(reading) else reading
 
     def _add_column(self, symbol: str) -> None:
         """A symbol first seen now: missing from every earlier row."""
         self._columns[symbol] = len(self._columns)
         n = len(self._columns)
-        self._ring = np.hstack([self._ring, np.full((self.window, 1), math.nan)])
+        self._ring = np.ascontiguousarray(
+            np.hstack([self._ring, np.full((self.window, 1), math.nan)])
+        )
         self._anchor = np.append(self._anchor, 0.0)
         self._sums = np.append(self._sums, 0.0)
         cross = np.zeros((n, n))
@@ -215,40 +205,114 @@ class RollingCorrelation:
         self._finite = np.append(self._finite, 0)
         self._repeats = np.append(self._repeats, 0)
 
-    def _recompute(self) -> None:
-        """The sums from the window itself, as deviations from its mean per column."""
-        finite = np.isfinite(self._ring)
-        counts = finite.sum(axis=0)
-        totals = np.where(finite, self._ring, 0.0).sum(axis=0)
-        self._anchor = np.where(counts > 0, totals / np.maximum(counts, 1), 0.0)
-        deviations = np.where(finite, self._ring - self._anchor, 0.0)
-        self._sums = deviations.sum(axis=0)
-        self._cross = deviations.T @ deviations
-        self._finite = counts
 
-    def _reading(self) -> float | None:
-        usable = (self._finite == self.window) & (self._repeats < self.window - 1)
-        sums, cross = self._sums, self._cross
-        if not usable.all():
-            columns = np.flatnonzero(usable)
-            sums, cross = sums[columns], cross[np.ix_(columns, columns)]
-        return _mean_correlation(cross - np.outer(sums, sums) / self.window)
+@njit(cache=True)
+def _add_row(  # noqa: PLR0913, PLR0917 (a numba kernel takes its state as positional arrays)
+    ring: FloatArray,
+    anchor: FloatArray,
+    sums: FloatArray,
+    cross: FloatArray,
+    finite: IntArray,
+    repeats: IntArray,
+    values: FloatArray,
+    added: int,
+) -> float:
+    """Put row number ``added`` into the state, in place; the mean correlation, NaN for none."""
+    window, n = ring.shape
+    slot = added % window
+    before = ring[slot - 1]  # the previous row (row -1 of the ring is the last)
+    for i in range(n):
+        same = math.isfinite(values[i]) and values[i] == before[i]
+        repeats[i] = repeats[i] + 1 if same else 0
+    if added >= window:  # the row in this slot leaves the window
+        _accumulate(ring[slot], anchor, sums, cross, finite, -1.0)
+    ring[slot] = values
+    if slot == window - 1:
+        _recompute(ring, anchor, sums, cross, finite)
+    else:
+        _accumulate(values, anchor, sums, cross, finite, 1.0)
+    if added + 1 < window:
+        return math.nan
+    return _reading(sums, cross, finite, repeats, window)
 
 
-def _mean_correlation(covariance: FloatArray) -> float | None:
-    """Mean off-diagonal correlation of a covariance matrix; columns without spread left out."""
-    variance = np.diagonal(covariance)
-    varying = variance > 0  # values not all equal whose spread still rounds to nothing: out
-    if not varying.all():
-        keep = np.flatnonzero(varying)
-        covariance = covariance[np.ix_(keep, keep)]
-        variance = np.diagonal(covariance)
-    n = variance.size
-    if n < 2:
-        return None
-    scale = np.sqrt(variance)
-    correlation = np.minimum(np.maximum(covariance / np.outer(scale, scale), -1.0), 1.0)
-    return float((correlation.sum() - np.trace(correlation)) / (n * (n - 1)))
+@njit(cache=True)
+def _accumulate(
+    row: FloatArray,
+    anchor: FloatArray,
+    sums: FloatArray,
+    cross: FloatArray,
+    finite: IntArray,
+    sign: float,
+) -> None:
+    """Add (``sign`` 1) or take away (-1) one row's deviations, products and finite counts."""
+    n = row.size
+    deviations = np.zeros(n)
+    for i in range(n):
+        if math.isfinite(row[i]):
+            deviations[i] = row[i] - anchor[i]
+            finite[i] += int(sign)
+    for i in range(n):
+        sums[i] += sign * deviations[i]
+        for j in range(n):
+            cross[i, j] += sign * (deviations[i] * deviations[j])
+
+
+@njit(cache=True)
+def _recompute(
+    ring: FloatArray, anchor: FloatArray, sums: FloatArray, cross: FloatArray, finite: IntArray
+) -> None:
+    """The sums from the window itself, as deviations from its mean per column."""
+    window, n = ring.shape
+    for i in range(n):
+        count, total = 0, 0.0
+        for t in range(window):
+            if math.isfinite(ring[t, i]):
+                count += 1
+                total += ring[t, i]
+        anchor[i] = total / count if count else 0.0
+        finite[i] = count
+    deviations = np.zeros((window, n))
+    for t in range(window):
+        for i in range(n):
+            if math.isfinite(ring[t, i]):
+                deviations[t, i] = ring[t, i] - anchor[i]
+    sums[:] = 0.0
+    cross[:, :] = 0.0
+    for t in range(window):
+        for i in range(n):
+            sums[i] += deviations[t, i]
+            for j in range(n):
+                cross[i, j] += deviations[t, i] * deviations[t, j]
+
+
+@njit(cache=True)
+def _reading(
+    sums: FloatArray, cross: FloatArray, finite: IntArray, repeats: IntArray, window: int
+) -> float:
+    """Mean correlation over the pairs of usable columns (see the class); NaN with fewer than 2."""
+    n = sums.size
+    columns = np.empty(n, dtype=np.int64)
+    variances = np.empty(n)
+    k = 0
+    for i in range(n):
+        if finite[i] == window and repeats[i] < window - 1:
+            variance = cross[i, i] - sums[i] * sums[i] / window
+            if variance > 0.0:  # values not all equal whose spread still rounds to nothing: out
+                columns[k] = i
+                variances[k] = variance
+                k += 1
+    if k < 2:
+        return math.nan
+    total = 0.0
+    for a in range(k):
+        i = columns[a]
+        for b in range(a + 1, k):
+            j = columns[b]
+            covariance = cross[i, j] - sums[i] * sums[j] / window
+            correlation = covariance / math.sqrt(variances[a] * variances[b])
+            total += min(1.0, max(-1.0, correlation))
+    return total / (k * (k - 1) / 2)
 
 
 class CorrelationBreaker:
