@@ -267,7 +267,7 @@ def _spearman(x: FloatArray, y: FloatArray, tolerance: float) -> float:
     denominator = np.sqrt(sxx * syy)
     if denominator == 0.0:
         return 0.0
-    return sxy / denominator
+    return float(sxy / denominator)
 
 
 @overload

@@ -140,7 +140,7 @@ class _Series:
         self._size += 1
 
     def tail(self, count: int) -> FloatArray:
-        """The last ``count`` values (fewer while the series is shorter), oldest first; read-only."""
+        """The last ``count`` values, oldest first, read-only."""
         view = self._values[max(0, self._size - count) : self._size]
         view.flags.writeable = False
         return view

@@ -55,7 +55,7 @@ def _block_sum(values: FloatArray, start: int, count: int) -> float:
     while i < count:
         total += values[start + i]
         i += 1
-    return total
+    return float(total)
 
 
 @njit(cache=True)
@@ -96,7 +96,7 @@ def pairwise_sum(values: FloatArray, start: int, count: int) -> float:
             waiting -= 1
             sums[waiting - 1] = sums[waiting - 1] + sums[waiting]
             top -= 1
-    return sums[0]
+    return float(sums[0])
 
 
 @njit(cache=True)

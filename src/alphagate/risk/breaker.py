@@ -207,7 +207,7 @@ class RollingCorrelation:
 
 
 @njit(cache=True)
-def _add_row(  # noqa: PLR0913, PLR0917 (a numba kernel takes its state as positional arrays)
+def _add_row(  # noqa: PLR0917 (a numba kernel takes its state as positional arrays)
     ring: FloatArray,
     anchor: FloatArray,
     sums: FloatArray,
@@ -237,7 +237,7 @@ def _add_row(  # noqa: PLR0913, PLR0917 (a numba kernel takes its state as posit
 
 
 @njit(cache=True)
-def _accumulate(
+def _accumulate(  # noqa: PLR0917 (a numba kernel takes its state as positional arrays)
     row: FloatArray,
     anchor: FloatArray,
     sums: FloatArray,
