@@ -12,6 +12,11 @@ It prints the total, the scenarios per second and a per-family table: the
 count, and the wall time between results attributed to the family of the
 scenario that arrived (with two workers this apportions the wall clock, it
 is not CPU time). The target is 60 s for 200 scenarios on 2 cores.
+
+The wall time depends on what else the machine runs, so the report also
+records the load average before and after, and the CPU seconds of the worker
+processes (user + system, read from ``getrusage`` once they have exited):
+on a busy machine compare those, not the wall time.
 Usage::
 
     python benchmarks/bench_stress.py [--scenarios 200] [--workers 2] [--output FILE]
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -57,11 +63,14 @@ def bench(folder: Path, scenarios: int, workers: int) -> dict[str, Any]:
     settings = load_config([], environ={})
     bars = research.load_input(settings, tolerate_gaps=True).bars
     request = stress_app.StressRequest(run_id=RUN_ID, scenarios=scenarios, workers=workers)
+    load_before = os.getloadavg()[0]
+    children_before = _children_cpu_seconds()
     began = time.perf_counter()
     result = stress_app.run_stress(
         settings, bars, request, folder / "stress", settings.data.calendar
     )
     seconds = time.perf_counter() - began
+    worker_cpu = _children_cpu_seconds() - children_before
     counts: dict[str, int] = {}
     for outcome in result.outcomes:
         counts[outcome.family] = counts.get(outcome.family, 0) + 1
@@ -75,8 +84,15 @@ def bench(folder: Path, scenarios: int, workers: int) -> dict[str, Any]:
             for name in sorted(counts)
         },
         "gate_passed": result.summary["gate"]["passed"],
+        "worker_cpu_seconds": round(worker_cpu, 2),
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -92,6 +108,11 @@ def main() -> None:
         make_candidate(folder)
         report = bench(folder, options.scenarios, options.workers)
     print(f"{report['scenarios']} scenarios on {report['workers']} workers: {report['seconds']} s")
+    load = report["load_average"]
+    print(
+        f"worker CPU {report['worker_cpu_seconds']} s; "
+        f"load average {load['before']:.1f} before, {load['after']:.1f} after"
+    )
     print(f"{'family':<24}{'scenarios':>10}{'seconds':>10}")
     for name, row in report["families"].items():
         print(f"{name:<24}{row['scenarios']:>10}{row['seconds']:>10.2f}")

@@ -18,11 +18,13 @@ in the product), so the product is a confidence that only shrinks a position:
 from __future__ import annotations
 
 import bisect
+import math
 from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numba import njit
 
 from alphagate.decision.standardise import per_symbol
 
@@ -138,17 +140,11 @@ def tolerant_ranks(values: FloatArray, tolerance: float = TIE_TOLERANCE) -> Floa
     common, and a plain rank would turn a last-bit difference into a changed
     ordering, a changed IC and a changed order. Ranking within a tolerance
     makes the IC of the two paths the same.
+
+    Ties chain: sorted neighbours within the tolerance of each other form one
+    group, even when its ends are further apart.
     """
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    gaps = np.diff(ordered)
-    scale = np.maximum(1.0, np.abs(ordered[1:]))
-    starts = np.flatnonzero(np.concatenate(([True], gaps > tolerance * scale)))
-    sizes = np.diff(np.append(starts, len(values)))
-    average = starts + (sizes + 1) / 2.0  # 1-based mean rank of each tied group
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.repeat(average, sizes)
-    return ranks
+    return _tolerant_ranks(_float_vector(values), tolerance)
 
 
 def spearman(x: FloatArray, y: FloatArray) -> float:
@@ -156,13 +152,122 @@ def spearman(x: FloatArray, y: FloatArray) -> float:
 
     Both sides are ranked within :data:`TIE_TOLERANCE` (:func:`tolerant_ranks`):
     a difference below it is arithmetic noise, not an ordering.
+
+    The decision path calls this for every bar and every prediction column,
+    so it is one compiled kernel (:func:`_spearman`) rather than a dozen
+    small NumPy calls. Its value does not depend on how the pairs are ordered
+    (see the kernel), so a caller may keep its window in a ring buffer.
+
+    Raises
+    ------
+    ValueError
+        When ``x`` and ``y`` are not two vectors of one length.
     """
-    rx, ry = tolerant_ranks(x), tolerant_ranks(y)
-    dx, dy = rx - rx.mean(), ry - ry.mean()
-    denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
+    a, b = _float_vector(x), _float_vector(y)
+    if a.shape != b.shape:
+        raise ValueError(f"spearman needs two vectors of one length, got {a.shape} and {b.shape}")
+    return float(_spearman(a, b, TIE_TOLERANCE)) if a.size else math.nan
+
+
+class RankWindow:
+    """The latest ``size`` resolved (prediction, outcome) pairs and their rank IC.
+
+    A ring buffer: a new pair overwrites the oldest, so each bar costs one
+    store and one :func:`spearman` over at most ``size`` pairs, however long
+    the history. The ring keeps the pairs out of arrival order, which the IC
+    does not see (see :func:`_spearman`).
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a rank window holds at least one pair, got size={size}")
+        self._predictions = np.empty(size, dtype=np.float64)
+        self._outcomes = np.empty(size, dtype=np.float64)
+        self._added = 0
+
+    def __len__(self) -> int:
+        return min(self._added, self._predictions.size)
+
+    def add(self, prediction: float, outcome: float) -> None:
+        """Add one resolved pair, dropping the oldest once the window is full."""
+        slot = self._added % self._predictions.size
+        self._predictions[slot] = prediction
+        self._outcomes[slot] = outcome
+        self._added += 1
+
+    def ic(self) -> float:
+        """:func:`spearman` of the pairs held; NaN while there are none."""
+        n = len(self)
+        if n == 0:
+            return math.nan
+        return float(_spearman(self._predictions[:n], self._outcomes[:n], TIE_TOLERANCE))
+
+
+def _float_vector(values: FloatArray) -> FloatArray:
+    vector = np.ascontiguousarray(values, dtype=np.float64)
+    if vector.ndim != 1:
+        raise ValueError(f"need a vector of values, got shape {vector.shape}")
+    return vector
+
+
+@njit(cache=True)
+def _tolerant_ranks(values: FloatArray, tolerance: float) -> FloatArray:
+    """The kernel of :func:`tolerant_ranks`: one sort, then one pass over the tied groups.
+
+    Values that compare equal may sort in any order (the sort is not stable)
+    but share one average rank, so the ranks are those of a stable sort.
+    """
+    n = values.size
+    order = np.argsort(values)
+    ranks = np.empty(n, dtype=np.float64)
+    start = 0
+    for end in range(1, n + 1):
+        if end < n:
+            upper = values[order[end]]
+            scale = max(1.0, abs(upper))
+            if not upper - values[order[end - 1]] > tolerance * scale:
+                continue  # within the tolerance of its neighbour: the group goes on
+        average = start + (end - start + 1) / 2.0  # 1-based mean rank of positions start..end-1
+        for position in range(start, end):
+            ranks[order[position]] = average
+        start = end
+    return ranks
+
+
+@njit(cache=True)
+def _spearman(x: FloatArray, y: FloatArray, tolerance: float) -> float:
+    """The kernel of :func:`spearman`, exact up to its last two operations.
+
+    Average ranks are multiples of 1/2 and their mean, (n + 1)/2, is one too,
+    so every deviation, product and sum below is a multiple of 1/4 held
+    exactly in a float64 (for n below about 2e5): the sums are the same
+    whatever order they are added in, and the result is rounded only by the
+    square root and the division. That is why the value is bit for bit the
+    one the earlier NumPy formula gave, and independent of the pairs' order.
+    """
+    n = x.size
+    rx = _tolerant_ranks(x, tolerance)
+    ry = _tolerant_ranks(y, tolerance)
+    total_x = 0.0
+    total_y = 0.0
+    for i in range(n):
+        total_x += rx[i]
+        total_y += ry[i]
+    mean_x = total_x / n
+    mean_y = total_y / n
+    sxx = 0.0
+    syy = 0.0
+    sxy = 0.0
+    for i in range(n):
+        dx = rx[i] - mean_x
+        dy = ry[i] - mean_y
+        sxx += dx * dx
+        syy += dy * dy
+        sxy += dx * dy
+    denominator = np.sqrt(sxx * syy)
     if denominator == 0.0:
         return 0.0
-    return float((dx * dy).sum() / denominator)
+    return float(sxy / denominator)
 
 
 @overload
@@ -179,11 +284,20 @@ def freshness(age: float | FloatArray, tau: float) -> float | FloatArray:
     """
     if not tau > 0:
         raise ValueError(f"tau must be positive, got {tau}")
+    if isinstance(age, float):
+        # The decision path's case, once per bar and model: no array to build. The
+        # same NumPy exp as for an array (math.exp differs from it in the last bit).
+        if age < 0:
+            raise ValueError(_FUTURE_AGE)
+        return float(np.exp(-age / tau))
     values = np.asarray(age, dtype=np.float64)
     if np.any(values < 0):
-        raise ValueError("age must not be negative (a prediction cannot come from the future)")
+        raise ValueError(_FUTURE_AGE)
     result: FloatArray = np.exp(-values / tau)
     return float(result) if result.ndim == 0 else result
+
+
+_FUTURE_AGE = "age must not be negative (a prediction cannot come from the future)"
 
 
 def capacity(adv: float, participation: float, order_size: float) -> float:
@@ -245,6 +359,18 @@ def confidence(
     decision for the research loop, not the live path. NaN (no IC yet) stays
     NaN so the caller decides explicitly how to treat an unscored signal.
     """
+    if (
+        isinstance(ic, float)
+        and isinstance(freshness, float)
+        and isinstance(capacity, float)
+        and isinstance(stability, float)
+    ):
+        # The decision path's case, once per bar and model: float arithmetic is
+        # NumPy's (IEEE) and the clip below is np.clip's, NaN and -0.0 included.
+        value = ic * freshness * capacity * stability
+        if math.isnan(value) or 0.0 <= value <= 1.0:
+            return value
+        return 0.0 if value < 0.0 else 1.0
     product = (
         np.asarray(ic, dtype=np.float64)
         * np.asarray(freshness, dtype=np.float64)

@@ -154,6 +154,8 @@ def _blend_horizon(
     step = settings.blend
     h = models[0].horizon
     k = len(models)
+    if k == 1:
+        return _lone_model(models[0], confidences[0], settings, trace)
     p = np.array([m.p for m in models])
     scores = np.array([m.score for m in models])
     conf = np.array(confidences)
@@ -174,6 +176,28 @@ def _blend_horizon(
         trace[f"blend_w:{model.column}"] = float(weight)
     trace[f"disagreement:h{h}"] = spread
     signal = _HorizonSignal(blend(p, weights), float(weights @ scores), blended_conf)
+    trace[f"p:h{h}"], trace[f"score:h{h}"] = signal.p_up, signal.score
+    trace[f"conf:h{h}"] = signal.confidence
+    return signal
+
+
+def _lone_model(
+    model: ModelInputs, conf: float, settings: DecisionSettings, trace: dict[str, TraceValue]
+) -> _HorizonSignal:
+    """A horizon with one model: weight 1 and no disagreement, so the model is its own blend.
+
+    The values are exactly those the general blend gives for one model (a
+    weight of 1 multiplies exactly and a lone prediction is its own mean),
+    without building the arrays: the path meets this case at every bar for
+    every horizon of a single-model candidate.
+    """
+    h = model.horizon
+    blended_conf = conf
+    if settings.blend.enabled:
+        blended_conf = confidence_after_disagreement(conf, 0.0, settings.blend.disagreement_scale)
+    trace[f"blend_w:{model.column}"] = 1.0
+    trace[f"disagreement:h{h}"] = 0.0
+    signal = _HorizonSignal(model.p, model.score, blended_conf)
     trace[f"p:h{h}"], trace[f"score:h{h}"] = signal.p_up, signal.score
     trace[f"conf:h{h}"] = signal.confidence
     return signal

@@ -42,11 +42,14 @@ import numpy as np
 import pandas as pd
 import talib
 
-from alphagate.decision.confidence import spearman
+from alphagate.decision.confidence import RankWindow
 from alphagate.decision.settings import DecisionSettings
+from alphagate.decision.window_stats import finite_mean_std
 from alphagate.domain.strategy import FloatArray, SymbolHistory
 
 TURNING_POINT_COLUMNS = ("p_peak", "p_valley")
+SERIES_KINDS = ("p", "age", "score", "ic", "stability")
+"""The series of one prediction column, in the order :attr:`SignalTape.names` lists them."""
 _COLUMN = re.compile(r"^(?P<model>.+)_h(?P<horizon>[1-9][0-9]*)$")
 
 
@@ -110,25 +113,50 @@ def bar_signals(history: SymbolHistory, settings: DecisionSettings) -> dict[str,
     }
 
 
-def _sample_std(values: FloatArray, periods: int) -> float:
-    """Sample std (``ddof=1``) of the finite ``values``; NaN with fewer than ``periods``."""
-    finite = values[np.isfinite(values)]
-    if len(finite) < periods:
-        return math.nan
-    return float(np.std(finite, ddof=1))
+class _Series:
+    """A float64 series that grows by one value a bar; its latest values are a view.
+
+    The tape reads a trailing window of several series at every bar; slicing
+    one buffer is far cheaper than copying a list's tail into a new array.
+    Values once appended never move within a buffer (a full buffer is copied
+    into a larger one), so a view handed out keeps its values.
+    """
+
+    def __init__(self) -> None:
+        self._values = np.empty(256, dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, row: int) -> float:
+        """The value at ``row``; a negative row counts back from the latest, as for a list."""
+        return float(self._values[row + self._size if row < 0 else row])
+
+    def append(self, value: float) -> None:
+        if self._size == self._values.size:
+            self._values = np.concatenate([self._values, np.empty_like(self._values)])
+        self._values[self._size] = value
+        self._size += 1
+
+    def tail(self, count: int) -> FloatArray:
+        """The last ``count`` values, oldest first, read-only."""
+        view = self._values[max(0, self._size - count) : self._size]
+        view.flags.writeable = False
+        return view
 
 
 class _ColumnTape:
-    """One prediction column's series so far, and the pairs whose outcome is known."""
+    """One prediction column's series so far, and the window of pairs whose outcome is known."""
 
-    def __init__(self, column: ModelColumn) -> None:
+    def __init__(self, column: ModelColumn, ic_window: int) -> None:
         self.column = column
-        self.raw: list[float] = []
-        self.score: list[float] = []  # the standardised signal, NaN where no prediction
-        self.filled_score: list[float] = []
-        self.ic: list[float] = []
-        self.resolved: list[int] = []  # rows whose outcome is known, in row order
-        self.realised: dict[int, float] = {}
+        self.names = tuple(f"{kind}:{column.name}" for kind in SERIES_KINDS)
+        self.raw = _Series()
+        self.score = _Series()  # the standardised signal, NaN where no prediction
+        self.filled_score = _Series()
+        self.ic = _Series()
+        self.pairs = RankWindow(ic_window)  # the latest resolved (score, outcome) pairs
         self.last_row = -1  # the latest row with a prediction
 
 
@@ -148,7 +176,8 @@ class SignalTape:
 
     def __init__(self, columns: Sequence[str], settings: DecisionSettings) -> None:
         self._settings = settings
-        self._models = {c.name: _ColumnTape(c) for c in model_columns(columns)}
+        window = settings.confidence.ic_window
+        self._models = {c.name: _ColumnTape(c, window) for c in model_columns(columns)}
         self._turning = {c: math.nan for c in TURNING_POINT_COLUMNS if c in columns}
         self._close: list[float] = []
 
@@ -158,8 +187,7 @@ class SignalTape:
     @property
     def names(self) -> tuple[str, ...]:
         """The series :meth:`record` returns, in its order."""
-        kinds = ("p", "age", "score", "ic", "stability")
-        return (*(f"{k}:{c}" for c in self._models for k in kinds), *self._turning)
+        return (*(n for tape in self._models.values() for n in tape.names), *self._turning)
 
     def record(self, close: float, predictions: Mapping[str, float]) -> dict[str, float]:
         """Add one bar (its close, P(up) per column; a missing column is NaN); its values."""
@@ -177,10 +205,10 @@ class SignalTape:
 
     def recent_scores(self, column: str, count: int) -> FloatArray:
         """The last ``count`` carried-forward scores of ``column``, oldest first."""
-        return np.array(self._models[column].filled_score[-count:], dtype=np.float64)
+        return self._models[column].filled_score.tail(count)
 
     def _advance(self, tape: _ColumnTape, row: int, p: float) -> dict[str, float]:
-        name, horizon = tape.column.name, tape.column.horizon
+        horizon = tape.column.horizon
         conf = self._settings.confidence
         tape.raw.append(p)
         score = self._standardised(tape.raw, p)
@@ -195,42 +223,34 @@ class SignalTape:
         if made >= 0:
             realised = math.log(self._close[row] / self._close[made])
             if math.isfinite(tape.score[made]) and math.isfinite(realised):
-                tape.resolved.append(made)
-                tape.realised[made] = realised
-        ic = math.nan
-        if len(tape.resolved) >= conf.ic_min_periods:
-            rows = tape.resolved[-conf.ic_window :]
-            ic = spearman(
-                np.array([tape.score[r] for r in rows]),
-                np.array([tape.realised[r] for r in rows]),
-            )
+                tape.pairs.add(tape.score[made], realised)
+        ic = tape.pairs.ic() if len(tape.pairs) >= conf.ic_min_periods else math.nan
         tape.ic.append(ic)
-        spread = _sample_std(
-            np.array(tape.ic[-conf.stability_window :]), conf.stability_min_periods
-        )
+        count, _, spread = finite_mean_std(tape.ic.tail(conf.stability_window))
+        if count < conf.stability_min_periods:
+            spread = math.nan
         last = tape.last_row
+        p_name, age_name, score_name, ic_name, stability_name = tape.names
         return {
-            f"p:{name}": tape.raw[last] if last >= 0 else math.nan,
-            f"age:{name}": float(row - last) if last >= 0 else math.nan,
-            f"score:{name}": tape.filled_score[-1],
-            f"ic:{name}": ic,
-            f"stability:{name}": 1.0 / (1.0 + spread),
+            p_name: tape.raw[last] if last >= 0 else math.nan,
+            age_name: float(row - last) if last >= 0 else math.nan,
+            score_name: tape.filled_score[-1],
+            ic_name: ic,
+            stability_name: 1.0 / (1.0 + spread),
         }
 
-    def _standardised(self, raw: list[float], p: float) -> float:
+    def _standardised(self, raw: _Series, p: float) -> float:
         step = self._settings.standardise
         if not step.enabled:
             return 2.0 * p - 1.0
         if not math.isfinite(p):
             return math.nan
-        window = np.array(raw[-step.window :], dtype=np.float64)
-        finite = window[np.isfinite(window)]
-        if len(finite) < step.min_periods:
+        count, mean, sigma = finite_mean_std(raw.tail(step.window))
+        if count < step.min_periods:
             return math.nan
-        sigma = float(np.std(finite, ddof=1))
         if sigma == 0.0:
             return 0.0
-        z = (p - float(np.mean(finite))) / sigma
+        z = (p - mean) / sigma
         return min(max(z, -step.z_max), step.z_max)
 
 

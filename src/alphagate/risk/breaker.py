@@ -10,8 +10,10 @@ Rules
 - Only past and current rows are used: ``update`` sees one row at a time and
   the window holds the last ``window`` of them.
 - A symbol joins the calculation only with ``window`` finite returns in the
-  window and non-zero variance; fewer than two such symbols, or fewer than
+  window that are not all equal; fewer than two such symbols, or fewer than
   ``window`` rows, means "no reading" and the level does not move.
+- The reading is kept up to date row by row (:class:`RollingCorrelation`),
+  not recomputed from the window, since the guard asks for it at every bar.
 - **Escalation is immediate; de-escalation needs the correlation below the
   threshold minus ``margin``** (hysteresis), so a reading hovering at a
   threshold does not flap between levels and churn orders.
@@ -25,16 +27,20 @@ Rules
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from types import MappingProxyType
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from numba import njit
 
 from alphagate.risk.events import RiskEvent, Severity
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class BreakerLevel(IntEnum):
@@ -122,6 +128,193 @@ def mean_pairwise_correlation(matrix: np.ndarray) -> float | None:
     return float(np.mean(upper))
 
 
+class RollingCorrelation:
+    """The mean pairwise correlation of the last ``window`` rows, updated one row at a time.
+
+    Recomputing a correlation matrix from the window at every row costs
+    O(window * n^2) and, for the few symbols of a typical book, far more in
+    building the matrix than in the arithmetic. Here each row adds its sums
+    and cross products and takes away those of the row leaving the window,
+    O(n^2) per row in one compiled call (:func:`_add_row`), and the reading
+    is formed from the sums.
+
+    Sums kept by adding and subtracting drift by a rounding error per row,
+    and a sum of squares loses precision when the values sit far from zero.
+    So the values are summed as deviations from an anchor (the window's
+    mean), and every ``window`` rows the sums are recomputed from the window
+    with a fresh anchor: the error never grows beyond one window's worth.
+
+    The rules are those of :func:`mean_pairwise_correlation`: a symbol
+    counts with ``window`` finite values that are not all equal. Equality is
+    tracked exactly (how many rows in a row repeat the value before), not
+    read from a variance that rounding can leave a hair above zero.
+    """
+
+    def __init__(self, window: int) -> None:
+        if window < 3:
+            raise ValueError(f"a rolling correlation needs a window of at least 3, got {window}")
+        self.window = window
+        self._columns: dict[str, int] = {}  # symbol -> column, in the order first seen
+        self._ring = np.full((window, 0), math.nan)
+        self._anchor = np.zeros(0)
+        self._sums = np.zeros(0)  # per column: sum of (value - anchor) over its finite rows
+        self._cross = np.zeros((0, 0))  # sum of products of deviations, non-finite counted as 0
+        self._finite = np.zeros(0, dtype=np.int64)  # finite values in the window
+        self._repeats = np.zeros(0, dtype=np.int64)  # latest rows equal to the row before
+        self._added = 0
+
+    def add(self, row: Mapping[str, float]) -> float | None:
+        """Add one row (symbol -> value; a symbol left out is missing); the reading after it.
+
+        ``None`` until ``window`` rows have been added, or while fewer than two
+        symbols have ``window`` finite, varying values.
+        """
+        for symbol in row:
+            if symbol not in self._columns:
+                self._add_column(symbol)
+        values = np.fromiter(
+            (row.get(symbol, math.nan) for symbol in self._columns),
+            dtype=np.float64,
+            count=len(self._columns),
+        )
+        reading = _add_row(
+            self._ring,
+            self._anchor,
+            self._sums,
+            self._cross,
+            self._finite,
+            self._repeats,
+            values,
+            self._added,
+        )
+        self._added += 1
+        return None if math.isnan(reading) else reading
+
+    def _add_column(self, symbol: str) -> None:
+        """A symbol first seen now: missing from every earlier row."""
+        self._columns[symbol] = len(self._columns)
+        n = len(self._columns)
+        self._ring = np.ascontiguousarray(
+            np.hstack([self._ring, np.full((self.window, 1), math.nan)])
+        )
+        self._anchor = np.append(self._anchor, 0.0)
+        self._sums = np.append(self._sums, 0.0)
+        cross = np.zeros((n, n))
+        cross[: n - 1, : n - 1] = self._cross
+        self._cross = cross
+        self._finite = np.append(self._finite, 0)
+        self._repeats = np.append(self._repeats, 0)
+
+
+@njit(cache=True)
+def _add_row(  # noqa: PLR0917 (a numba kernel takes its state as positional arrays)
+    ring: FloatArray,
+    anchor: FloatArray,
+    sums: FloatArray,
+    cross: FloatArray,
+    finite: IntArray,
+    repeats: IntArray,
+    values: FloatArray,
+    added: int,
+) -> float:
+    """Put row number ``added`` into the state, in place; the mean correlation, NaN for none."""
+    window, n = ring.shape
+    slot = added % window
+    before = ring[slot - 1]  # the previous row (row -1 of the ring is the last)
+    for i in range(n):
+        same = math.isfinite(values[i]) and values[i] == before[i]
+        repeats[i] = repeats[i] + 1 if same else 0
+    if added >= window:  # the row in this slot leaves the window
+        _accumulate(ring[slot], anchor, sums, cross, finite, -1.0)
+    ring[slot] = values
+    if slot == window - 1:
+        _recompute(ring, anchor, sums, cross, finite)
+    else:
+        _accumulate(values, anchor, sums, cross, finite, 1.0)
+    if added + 1 < window:
+        return math.nan
+    return _reading(sums, cross, finite, repeats, window)
+
+
+@njit(cache=True)
+def _accumulate(  # noqa: PLR0917 (a numba kernel takes its state as positional arrays)
+    row: FloatArray,
+    anchor: FloatArray,
+    sums: FloatArray,
+    cross: FloatArray,
+    finite: IntArray,
+    sign: float,
+) -> None:
+    """Add (``sign`` 1) or take away (-1) one row's deviations, products and finite counts."""
+    n = row.size
+    deviations = np.zeros(n)
+    for i in range(n):
+        if math.isfinite(row[i]):
+            deviations[i] = row[i] - anchor[i]
+            finite[i] += int(sign)
+    for i in range(n):
+        sums[i] += sign * deviations[i]
+        for j in range(n):
+            cross[i, j] += sign * (deviations[i] * deviations[j])
+
+
+@njit(cache=True)
+def _recompute(
+    ring: FloatArray, anchor: FloatArray, sums: FloatArray, cross: FloatArray, finite: IntArray
+) -> None:
+    """The sums from the window itself, as deviations from its mean per column."""
+    window, n = ring.shape
+    for i in range(n):
+        count, total = 0, 0.0
+        for t in range(window):
+            if math.isfinite(ring[t, i]):
+                count += 1
+                total += ring[t, i]
+        anchor[i] = total / count if count else 0.0
+        finite[i] = count
+    deviations = np.zeros((window, n))
+    for t in range(window):
+        for i in range(n):
+            if math.isfinite(ring[t, i]):
+                deviations[t, i] = ring[t, i] - anchor[i]
+    sums[:] = 0.0
+    cross[:, :] = 0.0
+    for t in range(window):
+        for i in range(n):
+            sums[i] += deviations[t, i]
+            for j in range(n):
+                cross[i, j] += deviations[t, i] * deviations[t, j]
+
+
+@njit(cache=True)
+def _reading(
+    sums: FloatArray, cross: FloatArray, finite: IntArray, repeats: IntArray, window: int
+) -> float:
+    """Mean correlation over the pairs of usable columns (see the class); NaN with fewer than 2."""
+    n = sums.size
+    columns = np.empty(n, dtype=np.int64)
+    variances = np.empty(n)
+    k = 0
+    for i in range(n):
+        if finite[i] == window and repeats[i] < window - 1:
+            variance = cross[i, i] - sums[i] * sums[i] / window
+            if variance > 0.0:  # values not all equal whose spread still rounds to nothing: out
+                columns[k] = i
+                variances[k] = variance
+                k += 1
+    if k < 2:
+        return math.nan
+    total = 0.0
+    for a in range(k):
+        i = columns[a]
+        for b in range(a + 1, k):
+            j = columns[b]
+            covariance = cross[i, j] - sums[i] * sums[j] / window
+            correlation = covariance / math.sqrt(variances[a] * variances[b])
+            total += min(1.0, max(-1.0, correlation))
+    return total / (k * (k - 1) / 2)
+
+
 class CorrelationBreaker:
     """Rolling mean pairwise correlation mapped to NORMAL / ELEVATED / CRISIS.
 
@@ -170,8 +363,7 @@ class CorrelationBreaker:
         self.crisis_at = crisis_at
         self.margin = margin
         self.actions: Mapping[BreakerLevel, BreakerAction] = MappingProxyType(dict(chosen))
-        self._rows: deque[Mapping[str, float]] = deque(maxlen=window)
-        self._symbols: dict[str, None] = {}  # insertion-ordered set of every symbol seen
+        self._correlation = RollingCorrelation(window)
         self._level = BreakerLevel.NORMAL
 
     @property
@@ -187,15 +379,7 @@ class CorrelationBreaker:
         When the level changes and ``ts`` is given, the state carries a
         :class:`RiskEvent` for the log.
         """
-        self._rows.append(dict(returns_row))
-        self._symbols.update(dict.fromkeys(returns_row))
-        correlation: float | None = None
-        if len(self._rows) == self.window:
-            matrix = np.array(
-                [[row.get(s, math.nan) for s in self._symbols] for row in self._rows],
-                dtype=np.float64,
-            )
-            correlation = mean_pairwise_correlation(matrix)
+        correlation = self._correlation.add(returns_row)
         old = self._level
         if correlation is not None:
             self._level = next_level(

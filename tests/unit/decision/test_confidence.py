@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from alphagate.decision.confidence import capacity, confidence, freshness, rolling_ic, stability
+from alphagate.decision.confidence import (
+    RankWindow,
+    capacity,
+    confidence,
+    freshness,
+    rolling_ic,
+    spearman,
+    stability,
+    tolerant_ranks,
+)
 from alphagate.features import PointInTimeError, assert_point_in_time
 from alphagate.labels.fixed_horizon import fixed_horizon_labels
 from alphagate.testing import random_walk_bars
@@ -132,18 +144,127 @@ def test_confidence_is_the_product_clipped_to_the_unit_interval() -> None:
 def test_tolerant_ranks_are_scipys_average_ranks_when_no_two_values_are_near() -> None:
     from scipy.stats import rankdata
 
-    from alphagate.decision.confidence import tolerant_ranks
-
     rng = np.random.default_rng(4)
     values = np.round(rng.normal(size=500), 3)  # exact ties, and gaps far above 1e-12
     np.testing.assert_array_equal(tolerant_ranks(values), rankdata(values))
 
 
 def test_a_last_bit_difference_in_tied_predictions_does_not_change_the_ic() -> None:
-    from alphagate.decision.confidence import spearman
-
     rng = np.random.default_rng(5)
     plateau = np.repeat([0.41, 0.52, 0.58], 20)  # an isotonic calibrator's plateaus
     outcomes = rng.normal(size=plateau.size)
     nudged = plateau + rng.choice([-4e-15, 0.0, 4e-15], size=plateau.size)
     assert spearman(nudged, outcomes) == spearman(plateau, outcomes)
+
+
+# --- the compiled rank IC against independent oracles ---------------------------------------
+
+
+def numpy_spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """The IC as it was computed before the compiled kernel: NumPy calls, stable argsort.
+
+    Kept here as the reference the kernel must equal bit for bit, so a
+    recorded backtest replays to the same orders.
+    """
+
+    rx, ry = numpy_tolerant_ranks(x), numpy_tolerant_ranks(y)
+    dx, dy = rx - rx.mean(), ry - ry.mean()
+    denominator = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
+    return 0.0 if denominator == 0.0 else float((dx * dy).sum() / denominator)
+
+
+def tied_windows(size: int) -> st.SearchStrategy[tuple[list[float], list[float]]]:
+    """Pairs of windows drawn from few values, so that exact ties are common on both sides."""
+    side = st.lists(
+        st.sampled_from([-2.5, -1.0, 0.0, 0.25, 0.5, 1.0, 3.0, 7.5]), min_size=size, max_size=size
+    )
+    return st.tuples(side, side)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(3, 80).flatmap(tied_windows))
+def test_the_rank_ic_is_scipys_spearman_on_windows_with_ties(pair: tuple[list, list]) -> None:
+    from scipy.stats import spearmanr
+
+    x, y = np.array(pair[0]), np.array(pair[1])
+    assume(np.ptp(x) > 0 and np.ptp(y) > 0)  # scipy has no value for a constant side; ours is 0
+    assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+
+
+def test_the_rank_ic_is_zero_when_a_side_is_constant() -> None:
+    assert spearman(np.ones(5), np.arange(5.0)) == 0.0
+    assert spearman(np.arange(5.0), np.full(5, 0.3)) == 0.0
+
+
+def test_the_compiled_rank_ic_equals_the_numpy_formula_bit_for_bit() -> None:
+    rng = np.random.default_rng(18)
+    for _ in range(3000):
+        n = int(rng.integers(1, 150))
+        x = np.round(rng.normal(size=n), int(rng.integers(0, 4)))
+        x = x + rng.choice([-4e-15, 0.0, 4e-15], size=n)  # near-ties within the tolerance
+        y = rng.normal(size=n) if rng.random() < 0.5 else np.round(rng.normal(size=n), 1)
+        assert spearman(x, y) == numpy_spearman(x, y)
+        assert np.array_equal(tolerant_ranks(x), numpy_tolerant_ranks(x))
+
+
+def numpy_tolerant_ranks(values: np.ndarray) -> np.ndarray:
+    """Tolerant average ranks as NumPy calls computed them before the kernel."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(
+        np.concatenate(([True], np.diff(ordered) > 1e-12 * np.maximum(1.0, np.abs(ordered[1:]))))
+    )
+    sizes = np.diff(np.append(starts, len(values)))
+    out = np.empty(len(values))
+    out[order] = np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    return out
+
+
+def test_the_rank_ic_does_not_depend_on_the_order_of_the_pairs() -> None:
+    rng = np.random.default_rng(3)
+    x, y = np.round(rng.normal(size=60), 1), rng.normal(size=60)
+    shuffled = rng.permutation(60)
+    assert spearman(x[shuffled], y[shuffled]) == spearman(x, y)
+
+
+def test_a_rank_window_holds_the_latest_pairs_and_scores_them_exactly() -> None:
+    rng = np.random.default_rng(9)
+    x, y = np.round(rng.normal(size=200), 1), rng.normal(size=200)
+    window = RankWindow(25)
+    assert math.isnan(window.ic())
+    for i in range(200):
+        window.add(float(x[i]), float(y[i]))
+        latest = slice(max(0, i - 24), i + 1)
+        assert len(window) == min(i + 1, 25)
+        assert window.ic() == numpy_spearman(x[latest], y[latest])
+
+
+def test_spearman_refuses_windows_of_two_lengths() -> None:
+    with pytest.raises(ValueError, match="one length"):
+        spearman(np.arange(3.0), np.arange(4.0))
+
+
+SPECIALS = [0.0, -0.0, math.nan, math.inf, -math.inf, 0.5, 1.5, -0.5, 1.0, 5e-324, -5e-324, 2.0]
+
+
+def same_float(a: float, b: float) -> bool:
+    """Equal to the bit: NaN to NaN, and -0.0 apart from 0.0."""
+    return (math.isnan(a) and math.isnan(b)) or (
+        a == b and math.copysign(1, a) == math.copysign(1, b)
+    )
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_confidence_of_floats_is_the_array_formula_to_the_bit() -> None:
+    for factors in itertools.product(SPECIALS, repeat=4):
+        scalar = confidence(*factors)
+        array = confidence(*(np.array([f]) for f in factors))
+        assert same_float(scalar, float(array[0])), factors
+
+
+def test_freshness_of_a_float_is_the_array_formula_to_the_bit() -> None:
+    ages = np.random.default_rng(2).uniform(0, 50, 2000)
+    expected = freshness(ages, 3.5)
+    assert all(freshness(float(a), 3.5) == e for a, e in zip(ages, expected, strict=True))
+    with pytest.raises(ValueError, match="negative"):
+        freshness(-1.0, 3.5)

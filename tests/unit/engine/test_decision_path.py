@@ -216,3 +216,22 @@ def test_switching_a_step_off_changes_only_that_step() -> None:
         assert all(getattr(off, other).enabled for other in STEPS if other != step)
     with pytest.raises(ValueError, match="unknown decision step"):
         SETTINGS.without("predict")  # type: ignore[arg-type]
+
+
+def test_a_lone_model_is_its_own_blend_exactly_as_the_blend_units_compute_it() -> None:
+    from alphagate.decision.blend import blend, confidence_after_disagreement, disagreement
+
+    rng = np.random.default_rng(20)
+    for p, score, ic in rng.uniform([0.0, -3.0, -1.0], [1.0, 3.0, 1.0], (200, 3)):
+        trace = propose(inputs(model(p=p, score=score, ic=ic)), SETTINGS, PRIOR).trace
+        one, weight = np.array([p]), np.array([1.0])
+        spread = disagreement(one, weight)
+        conf = trace["conf:m_h5"]
+        assert isinstance(conf, float)
+        assert trace["p:h5"] == blend(one, weight)
+        assert trace["score:h5"] == float(weight @ np.array([score]))
+        assert trace["disagreement:h5"] == spread == 0.0
+        assert trace["conf:h5"] == confidence_after_disagreement(
+            float(weight @ np.array([conf])), spread, SETTINGS.blend.disagreement_scale
+        )
+        assert trace["blend_w:m_h5"] == 1.0

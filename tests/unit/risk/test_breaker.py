@@ -18,6 +18,7 @@ from alphagate.risk.breaker import (
     BreakerAction,
     BreakerLevel,
     CorrelationBreaker,
+    RollingCorrelation,
     mean_pairwise_correlation,
     next_level,
     noise_sigma,
@@ -143,3 +144,54 @@ def test_thresholds_must_lie_above_the_baseline_in_order() -> None:
             crisis_at=0.7,
             actions={N: BreakerAction(), E: BreakerAction(scale=0.5)},
         )
+
+
+# --- the rolling correlation kept by sums, against recomputed ones --------------------------
+
+
+def test_two_symbols_read_pandas_rolling_correlation_at_every_row() -> None:
+    rng = np.random.default_rng(21)
+    common = rng.normal(0, 0.01, 3000)
+    frame = pd.DataFrame(
+        {"AAA": common + rng.normal(0, 0.01, 3000), "BBB": 0.5 * common + rng.normal(0, 0.02, 3000)}
+    )
+    frame.iloc[1000:1500] += 0.5  # far from zero for a while: the anchor keeps the precision
+    expected = frame["AAA"].rolling(40).corr(frame["BBB"]).to_numpy()
+    rolling = RollingCorrelation(40)
+    readings = [rolling.add(row) for row in frame.to_dict("records")]
+    assert all(r is None for r in readings[:39])
+    np.testing.assert_allclose(np.array(readings[39:], dtype=float), expected[39:], atol=1e-9)
+
+
+def test_the_rolling_reading_is_the_recomputed_one_with_gaps_late_symbols_and_flat_runs() -> None:
+    rng = np.random.default_rng(5)
+    window, rows = 30, 400
+    data = rng.normal(0, 0.02, (rows, 4)) + rng.normal(0, 0.02, (rows, 1))
+    data[rng.random((rows, 4)) < 0.02] = np.nan
+    data[100:160, 1] = 0.0  # a halted symbol: constant for longer than the window
+    data[:120, 3] = np.nan  # a symbol listed later
+    rolling = RollingCorrelation(window)
+    history: list[dict[str, float]] = []
+    readings = 0
+    for values in data:
+        row = {s: float(v) for s, v in zip("ABCD", values, strict=True) if not math.isnan(v)}
+        history.append(row)
+        got = rolling.add(row)
+        seen = list(dict.fromkeys(s for r in history for s in r))
+        expected = None
+        if len(history) >= window:
+            matrix = np.array([[r.get(s, math.nan) for s in seen] for r in history[-window:]])
+            expected = mean_pairwise_correlation(matrix)
+        assert (got is None) == (expected is None)
+        if got is not None:
+            readings += 1
+            assert got == pytest.approx(expected, abs=1e-10)
+    assert readings > 300
+
+
+def test_a_constant_symbol_leaves_the_reading_however_its_sum_rounds() -> None:
+    rolling = RollingCorrelation(5)
+    pairs = np.random.default_rng(0).normal(size=(5, 2))
+    for a, b in pairs:
+        reading = rolling.add({"AAA": a, "BBB": b, "FLAT": 0.1})  # 0.1 sums inexactly
+    assert reading == pytest.approx(float(np.corrcoef(pairs.T)[0, 1]), abs=1e-12)
