@@ -65,6 +65,9 @@ class AlpacaBarFeed:
         Wall time in ns, monotonic seconds, and the async sleep (replaceable in tests).
     on_silence
         Told the reason when the feed falls silent.
+    start_after
+        The close to stream after when the runner has none (a session's first
+        start: the last bar the model was warmed up on).
     """
 
     def __init__(
@@ -81,12 +84,13 @@ class AlpacaBarFeed:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_silence: Callable[[str], None] | None = None,
+        start_after: int | None = None,
     ) -> None:
         self._client, self._symbols = client, tuple(symbols)
         self._timeframe, self._calendar, self._feed = timeframe, calendar, feed
         self._poll_s, self._silence_multiple = poll_s, silence_multiple
         self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
-        self._on_silence = on_silence
+        self._on_silence, self._start_after = on_silence, start_after
         self.interval_ns = int(timeframe.delta.value)
         self._last_news = monotonic()
         self.silent: str | None = None
@@ -119,7 +123,7 @@ class AlpacaBarFeed:
 
     async def stream(self, after: int | None = None) -> AsyncIterator[tuple[int, Sequence[Bar]]]:
         """Each closed step after ``after``, once, in time order; polls until cancelled."""
-        last = after
+        last = after if after is not None else self._start_after
         if last is None:
             raise ValueError("a live feed starts after a close: warm up first, then stream")
         while True:
