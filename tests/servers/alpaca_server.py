@@ -352,6 +352,10 @@ class AlpacaServer:
                          _float_or_none(body.get("price")))  # fmt: skip
         return web.json_response(order.as_json())
 
+    async def _test_release(self, request: web.Request) -> web.StreamResponse:
+        self.release(int((await request.json()).get("sessions", 1)))
+        return web.json_response({"bars_released": self.bars_released})
+
     async def _test_forget(self, request: web.Request) -> web.StreamResponse:
         self.forget_history()
         return web.json_response({"orders": len(self.orders)})
@@ -379,6 +383,7 @@ class AlpacaServer:
         app.router.add_post("/_test/fill", self._test_fill)
         app.router.add_post("/_test/forget_history", self._test_forget)
         app.router.add_post("/_test/external_order", self._test_external)
+        app.router.add_post("/_test/release", self._test_release)
         return app
 
     @web.middleware
