@@ -143,3 +143,45 @@ def test_cr04_killed_between_entry_and_stop_the_position_has_the_brokers_stop_af
         and o["status"] == "accepted"
     )  # fmt: skip
     assert stop_cid  # the engine tracks the broker's stop under its own id
+
+
+@pytest.mark.parametrize("policy", ["ignore", "cancel"])
+def test_cr08_an_external_order_is_imported_tagged_and_never_blocks_our_orders(
+    broker: Broker, tmp_path: Path, policy: str
+) -> None:
+    session = tmp_path / "s"
+    run(broker, session, "--max-cycles", "0")
+    manual = broker.post("external_order", {"symbol": "AAPL", "qty": 3, "limit_price": 50.0})
+    release(broker, 3)
+    done = run(broker, session, "--max-cycles", "3", "--external-orders", policy)
+    assert done["external"] == [manual["client_order_id"]]
+    assert manual["client_order_id"] not in done["orders"]  # tagged, never the kernel's
+    state = broker.state()
+    held = next(o for o in state["orders"] if o["client_order_id"] == manual["client_order_id"])
+    assert held["status"] == ("canceled" if policy == "cancel" else "new")
+    assert state["counts"].get("DELETE /v2/orders/{order_id}", 0) == (policy == "cancel")
+    (entry,) = broker.brackets()  # our own AAPL bracket went out beside it
+    assert entry["symbol"] == "AAPL" and state["counts"][POST] == 1
+
+
+@pytest.mark.parametrize("learned_fill", [True, False])
+def test_cr07_history_forgotten_the_engine_trusts_only_a_position_it_can_explain(
+    broker: Broker, tmp_path: Path, learned_fill: bool
+) -> None:
+    session = tmp_path / "s"
+    run(broker, session, "--max-cycles", "0")
+    release(broker, 4)
+    run(broker, session, "--max-cycles", "4", crash_at="close-journaled:4")  # fill not yet folded
+    if learned_fill:
+        run(broker, session, "--max-cycles", "0")  # a start that adopted the fill from the broker
+    broker.post("forget_history", {})  # the entry's fills are now older than the broker's history
+    posts = broker.state()["counts"][POST]
+    if learned_fill:
+        same = run(broker, session, "--max-cycles", "0")
+        assert same["positions"] == same["broker_positions"] == {"AAPL": 10.0}
+        broker.post("position", {"symbol": "AAPL", "qty": 7})  # changed where no history says why
+    refused = attempt(engine(broker, session, "--max-cycles", "0"), env=child_environment(ENV))
+    assert refused.returncode == 2  # fail closed: never trade on a quantity that does not match
+    venue = 7 if learned_fill else 10
+    assert f"engine {10 if learned_fill else 0}, venue {venue}" in refused.stderr
+    assert broker.state()["counts"][POST] == posts  # and nothing was sent

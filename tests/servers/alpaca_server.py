@@ -317,9 +317,15 @@ class AlpacaServer:
             self.bars_released = (self.bars_released or 0) + sessions
 
     def forget_history(self) -> None:
-        """Drop every ended order and every execution: a position older than the history."""
+        """Drop every ended order and every execution: a position older than the history.
+
+        An entry whose legs still work is kept, as Alpaca keeps it.
+        """
         with self._lock:
-            for order in [o for o in self.orders.values() if o.status not in _OPEN]:
+            working = {leg.parent for leg in self.orders.values() if leg.status in _OPEN}
+            for order in [
+                o for o in self.orders.values() if o.status not in _OPEN and o.id not in working
+            ]:
                 del self.orders[order.id]
                 del self.by_client_id[order.client_order_id]
             self.activities.clear()
@@ -351,6 +357,11 @@ class AlpacaServer:
         await self._fill(order, float(body.get("qty") or order.qty - order.filled_qty),
                          _float_or_none(body.get("price")))  # fmt: skip
         return web.json_response(order.as_json())
+
+    async def _test_position(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.positions[body["symbol"]] = float(body["qty"])  # changed outside the engine
+        return web.json_response(self.positions)
 
     async def _test_release(self, request: web.Request) -> web.StreamResponse:
         self.release(int((await request.json()).get("sessions", 1)))
@@ -384,6 +395,7 @@ class AlpacaServer:
         app.router.add_post("/_test/forget_history", self._test_forget)
         app.router.add_post("/_test/external_order", self._test_external)
         app.router.add_post("/_test/release", self._test_release)
+        app.router.add_post("/_test/position", self._test_position)
         return app
 
     @web.middleware
