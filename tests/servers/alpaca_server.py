@@ -15,7 +15,13 @@ positions, cash) and answers what Alpaca answers:
   -> ``listen`` -> ``trade_updates`` events ``new``, ``partial_fill``,
   ``fill``, ``canceled``, ``rejected``, ``expired``);
 * market-data REST ``GET /v2/stocks/bars`` with ``next_page_token`` paging,
-  over a seeded random walk of weekday daily bars.
+  over a seeded random walk of weekday daily bars, optionally released a
+  session at a time (a live market);
+* bracket and OTO orders: legs with their own ids, held until the entry
+  fills, the survivor canceled when one fills (server-side OCO);
+* ``/_test/*`` routes (no keys, no faults) for a test in another process:
+  state, fill an order or a leg, release bars, forget history, place an
+  external order, change a position.
 
 Behaviour is chosen by a seeded :class:`Scenario` (see :data:`SCENARIOS`):
 normal fills, partial fills over several messages, rejects, a submit that
