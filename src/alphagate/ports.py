@@ -106,12 +106,16 @@ class Venue(Protocol):
         """Every order the venue still works."""
         ...
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None:
         """Every report the venue made for one order, in order, or ``None`` if it never got it.
 
         Recovery asks this for every order whose outcome the journal does not
         hold: ``None`` means the order was never received and may be sent with
-        the same client id; otherwise the reports are adopted.
+        the same client id; otherwise the reports are adopted. ``request``, when
+        the caller has it, lets a venue find an order it knows by another name:
+        a broker-held bracket's leg, which the broker files under its entry.
         """
         ...
 

@@ -15,7 +15,13 @@ positions, cash) and answers what Alpaca answers:
   -> ``listen`` -> ``trade_updates`` events ``new``, ``partial_fill``,
   ``fill``, ``canceled``, ``rejected``, ``expired``);
 * market-data REST ``GET /v2/stocks/bars`` with ``next_page_token`` paging,
-  over a seeded random walk of weekday daily bars.
+  over a seeded random walk of weekday daily bars, optionally released a
+  session at a time (a live market);
+* bracket and OTO orders: legs with their own ids, held until the entry
+  fills, the survivor canceled when one fills (server-side OCO);
+* ``/_test/*`` routes (no keys, no faults) for a test in another process:
+  state, fill an order or a leg, release bars, forget history, place an
+  external order, change a position.
 
 Behaviour is chosen by a seeded :class:`Scenario` (see :data:`SCENARIOS`):
 normal fills, partial fills over several messages, rejects, a submit that
@@ -42,6 +48,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,7 +74,10 @@ class Scenario:
     sent first, then the ``new`` event, then every fill, then the last again.
     ``cancel_stall``: a DELETE cancels the order, then stalls like a POST.
     ``outside_position``: a position the engine never traded, held from the
-    start.
+    start. ``bars_released``: only the first this many sessions' bars are
+    listed (``None``: all), one more every ``release_every_s`` when set, as a
+    market that keeps closing bars does. ``rate_limit_all``: every request
+    gets 429 (a sustained rate limit, BF-04).
     """
 
     name: str = "normal"
@@ -84,6 +94,9 @@ class Scenario:
     duplicate_fills: bool = False
     cancel_stall: bool = False
     outside_position: dict[str, float] = field(default_factory=dict)
+    bars_released: int | None = None
+    release_every_s: float | None = None
+    rate_limit_all: bool = False
     bars_page: int = 50
     bars_days: int = 300
     cash: float = 100_000.0
@@ -103,6 +116,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(name="duplicate_fills", fill_parts=2, duplicate_fills=True),
         Scenario(name="outside_position", outside_position={"MSFT": 7.0}),
         Scenario(name="cancel_stall", cancel_stall=True),
+        Scenario(name="live_bars", bars_released=40, release_every_s=0.5),
+        Scenario(name="silent_bars", bars_released=40),
+        Scenario(name="sustained_429", rate_limit_all=True, retry_after=2.0),
     )
 }
 """The seeded scenarios by name, for ``--scenario`` and for tests to start from."""
@@ -139,6 +155,9 @@ class _Order:
     filled_notional: float = 0.0
     updated_at: datetime | None = None
     ended_at: datetime | None = None
+    order_class: str = "simple"
+    legs: list[_Order] = field(default_factory=list)
+    parent: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         avg = self.filled_notional / self.filled_qty if self.filled_qty else None
@@ -155,15 +174,17 @@ class _Order:
             "asset_class": "us_equity", "notional": None, "qty": _num(self.qty),
             "filled_qty": _num(self.filled_qty),
             "filled_avg_price": None if avg is None else _num(avg),
-            "order_class": "simple", "order_type": self.type, "type": self.type, "side": self.side,
+            "order_class": self.order_class, "order_type": self.type, "type": self.type,
+            "side": self.side,
             "time_in_force": self.time_in_force,
             "limit_price": None if self.limit_price is None else _num(self.limit_price),
             "stop_price": None if self.stop_price is None else _num(self.stop_price),
-            "status": self.status, "extended_hours": False, "legs": None,
+            "status": self.status, "extended_hours": False,
+            "legs": [leg.as_json() for leg in self.legs] or None,
         }  # fmt: skip
 
 
-_OPEN = frozenset({"new", "accepted", "pending_new", "partially_filled"})
+_OPEN = frozenset({"new", "accepted", "pending_new", "partially_filled", "held"})
 
 
 class AlpacaServer:
@@ -189,6 +210,8 @@ class AlpacaServer:
         self.positions: dict[str, float] = dict(self.scenario.outside_position)
         self.cash = self.scenario.cash
         self.sent_events: list[dict[str, Any]] = []
+        self._later: list[dict[str, Any]] = []
+        self.bars_released = self.scenario.bars_released
         self._random = random.Random(self.scenario.seed)
         self._faults_left = {"429": self.scenario.rate_limit, "5xx": self.scenario.errors_5xx}
         self._post_timeouts_left = 1 if self.scenario.post_timeout else 0
@@ -251,6 +274,8 @@ class AlpacaServer:
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        if self.scenario.release_every_s is not None:
+            asyncio.get_running_loop().create_task(self._release_bars())
 
     async def _close(self) -> None:
         for ws in list(self._sockets):
@@ -287,6 +312,76 @@ class AlpacaServer:
         """The order the venue holds under a client id (``KeyError`` if none)."""
         return self.orders[self.by_client_id[client_order_id]]
 
+    def leg_of(self, parent_client_order_id: str, kind: str) -> _Order:
+        """A bracket's leg by its entry's client id and its type (``stop`` or ``limit``)."""
+        legs = self.order_of(parent_client_order_id).legs
+        return next(leg for leg in legs if leg.type.startswith(kind))
+
+    def release(self, sessions: int = 1) -> None:
+        """List ``sessions`` more days of bars (a scenario with ``bars_released``)."""
+        with self._lock:
+            self.bars_released = (self.bars_released or 0) + sessions
+
+    def forget_history(self) -> None:
+        """Drop every ended order and every execution: a position older than the history.
+
+        An entry whose legs still work is kept, as Alpaca keeps it.
+        """
+        with self._lock:
+            working = {leg.parent for leg in self.orders.values() if leg.status in _OPEN}
+            for order in [
+                o for o in self.orders.values() if o.status not in _OPEN and o.id not in working
+            ]:
+                del self.orders[order.id]
+                del self.by_client_id[order.client_order_id]
+            self.activities.clear()
+
+    def place_external(self, symbol: str, qty: float, limit_price: float) -> _Order:
+        """A working buy limit placed outside the engine (a person, another tool)."""
+        return self._book(
+            f"manual-{uuid.uuid4().hex[:8]}", symbol=symbol, side="buy", qty=qty, type="limit",
+            time_in_force="gtc", limit_price=limit_price, stop_price=None,
+        )  # fmt: skip
+
+    # -- the control routes a test in another process drives (no keys, no faults) ----------
+
+    async def _test_state(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({
+            "counts": dict(self.counts), "positions": self.positions, "cash": self.cash,
+            "orders": [o.as_json() | {"parent": o.parent} for o in self.orders.values()],
+            "bars_released": self.bars_released,
+        })  # fmt: skip
+
+    async def _test_fill(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        if "leg" in body:
+            order = self.leg_of(body["parent_client_order_id"], body["leg"])
+        else:
+            order = self.order_of(body["client_order_id"])
+        if order.status == "held":
+            return _error(422, 42210000, "a held leg cannot fill before its entry")
+        await self._fill(order, float(body.get("qty") or order.qty - order.filled_qty),
+                         _float_or_none(body.get("price")))  # fmt: skip
+        return web.json_response(order.as_json())
+
+    async def _test_position(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.positions[body["symbol"]] = float(body["qty"])  # changed outside the engine
+        return web.json_response(self.positions)
+
+    async def _test_release(self, request: web.Request) -> web.StreamResponse:
+        self.release(int((await request.json()).get("sessions", 1)))
+        return web.json_response({"bars_released": self.bars_released})
+
+    async def _test_forget(self, request: web.Request) -> web.StreamResponse:
+        self.forget_history()
+        return web.json_response({"orders": len(self.orders)})
+
+    async def _test_external(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        order = self.place_external(body["symbol"], float(body["qty"]), float(body["limit_price"]))
+        return web.json_response(order.as_json())
+
     # -- the application ---------------------------------------------------------------------
 
     def _app(self) -> web.Application:
@@ -301,6 +396,12 @@ class AlpacaServer:
         app.router.add_get("/v2/account/activities/FILL", self._fills)
         app.router.add_get("/v2/stocks/bars", self._bars)
         app.router.add_get("/stream", self._stream)
+        app.router.add_get("/_test/state", self._test_state)
+        app.router.add_post("/_test/fill", self._test_fill)
+        app.router.add_post("/_test/forget_history", self._test_forget)
+        app.router.add_post("/_test/external_order", self._test_external)
+        app.router.add_post("/_test/release", self._test_release)
+        app.router.add_post("/_test/position", self._test_position)
         return app
 
     @web.middleware
@@ -313,14 +414,14 @@ class AlpacaServer:
         with self._lock:
             self.counts[name] += 1
             self.arrivals.append((name, time.monotonic()))
-        if request.path == "/stream":
+        if request.path == "/stream" or request.path.startswith("/_test/"):
             return await handler(request)
         if (
             request.headers.get("APCA-API-KEY-ID") != KEY_ID
             or request.headers.get("APCA-API-SECRET-KEY") != SECRET_KEY
         ):
             return _error(401, 40110000, "request is not authorized")
-        if self._faults_left["429"] > 0:
+        if self.scenario.rate_limit_all or self._faults_left["429"] > 0:
             self._faults_left["429"] -= 1
             headers = {"Retry-After": _num(self.scenario.retry_after)}
             return _error(429, 42910000, "rate limit exceeded", headers)
@@ -341,20 +442,47 @@ class AlpacaServer:
             return _error(422, 40010001, "client_order_id must be unique")
         if self.scenario.reject:
             return _error(403, 40310000, "insufficient buying power")
-        order = _Order(
-            id=str(uuid.UUID(int=self._random.getrandbits(128), version=4)),
-            client_order_id=cid, symbol=body["symbol"], side=body["side"],
-            qty=float(body["qty"]), type=body["type"], time_in_force=body["time_in_force"],
+        order = self._book(
+            cid, symbol=body["symbol"], side=body["side"], qty=float(body["qty"]),
+            type=body["type"], time_in_force=body["time_in_force"],
             limit_price=_float_or_none(body.get("limit_price")),
-            stop_price=_float_or_none(body.get("stop_price")), created_at=_now(),
+            stop_price=_float_or_none(body.get("stop_price")),
+            order_class=body.get("order_class") or "simple",
         )  # fmt: skip
-        self.orders[order.id] = order
-        self.by_client_id[cid] = order.id
+        self._book_legs(order, body)
         answer = order.as_json()
         asyncio.get_running_loop().create_task(self._work(order))
         if stall:
             await asyncio.sleep(self.scenario.stall_s)
         return web.json_response(answer)
+
+    def _book(self, cid: str, **fields: Any) -> _Order:
+        order = _Order(
+            id=str(uuid.UUID(int=self._random.getrandbits(128), version=4)),
+            client_order_id=cid, created_at=_now(), **fields,
+        )  # fmt: skip
+        self.orders[order.id] = order
+        self.by_client_id[cid] = order.id
+        return order
+
+    def _book_legs(self, parent: _Order, body: dict[str, Any]) -> None:
+        """A bracket's or OTO's legs: held until the entry fills, each with its own ids."""
+        if parent.order_class not in {"bracket", "oto"}:
+            return
+        exit_side = "sell" if parent.side == "buy" else "buy"
+        take, stop = body.get("take_profit"), body.get("stop_loss")
+        for kind, leg in (("limit", take), ("stop", stop)):
+            if not leg:
+                continue
+            child = self._book(
+                uuid.uuid4().hex, symbol=parent.symbol, side=exit_side, qty=parent.qty,
+                type=kind if kind == "limit" or leg.get("limit_price") is None else "stop_limit",
+                time_in_force=parent.time_in_force,
+                limit_price=_float_or_none(leg.get("limit_price")),
+                stop_price=_float_or_none(leg.get("stop_price")),
+                order_class=parent.order_class, status="held", parent=parent.id,
+            )  # fmt: skip
+            parent.legs.append(child)
 
     async def _work(self, order: _Order) -> None:
         """Announce the order, and execute a market order as the scenario says."""
@@ -377,6 +505,7 @@ class AlpacaServer:
             stream = [new, *events]
         for event in stream:
             await self._send(event)
+        await self._flush_later()
 
     def _execute(self, order: _Order, qty: float, price: float | None) -> dict[str, Any]:
         """Book one execution: the order, the position, the cash, the activity; its event."""
@@ -391,6 +520,7 @@ class AlpacaServer:
         order.status = "filled" if done else "partially_filled"
         if done:
             order.ended_at = now
+            self._after_done(order, now)
         self.positions[order.symbol] = round(self.positions.get(order.symbol, 0.0) + sign * qty, 9)
         self.cash -= sign * qty * price
         execution_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
@@ -407,8 +537,25 @@ class AlpacaServer:
             position_qty=_num(self.positions[order.symbol]),
         )  # fmt: skip
 
+    def _after_done(self, order: _Order, now: datetime) -> None:
+        """A filled entry frees its legs; a filled leg cancels its sibling (server-side OCO)."""
+        for leg in order.legs:
+            if leg.status == "held":
+                leg.status, leg.updated_at = "new", now
+        if order.parent is not None:
+            for sibling in self.orders[order.parent].legs:
+                if sibling is not order and sibling.status in _OPEN:
+                    sibling.status, sibling.ended_at, sibling.updated_at = "canceled", now, now
+                    self._later.append(self._event("canceled", sibling.as_json(), now))
+
     async def _fill(self, order: _Order, qty: float, price: float | None) -> None:
         await self._send(self._execute(order, qty, price))
+        await self._flush_later()
+
+    async def _flush_later(self) -> None:
+        later, self._later = self._later, []
+        for event in later:
+            await self._send(event)
 
     async def _end(self, order: _Order, status: str) -> None:
         if order.status not in _OPEN:
@@ -416,6 +563,8 @@ class AlpacaServer:
         order.status, order.ended_at = status, _now()
         order.updated_at = order.ended_at
         await self._publish(status, order)
+        for leg in order.legs:  # an entry canceled before it filled takes its legs with it
+            await self._end(leg, status)
 
     async def _publish(self, event: str, order: _Order) -> None:
         await self._send(self._event(event, order.as_json()))
@@ -496,7 +645,7 @@ class AlpacaServer:
         rows = [
             (symbol, bar)
             for symbol in symbols
-            for bar in _daily_bars(symbol, self.scenario.bars_days, self.scenario.seed)
+            for bar in _daily_bars(symbol, self._bar_days(), self.scenario.seed)
             if (start is None or bar["t"] >= start) and (end is None or bar["t"] <= end)
         ]
         page = rows[offset : offset + limit]
@@ -505,6 +654,17 @@ class AlpacaServer:
             bars.setdefault(symbol, []).append(bar)
         token = str(offset + limit) if offset + limit < len(rows) else None
         return web.json_response({"bars": bars, "next_page_token": token})
+
+    def _bar_days(self) -> int:
+        days = self.scenario.bars_days
+        return days if self.bars_released is None else min(days, self.bars_released)
+
+    async def _release_bars(self) -> None:
+        """One more session's bars every ``release_every_s``: a market that keeps closing bars."""
+        every = self.scenario.release_every_s
+        while every is not None and self.bars_released is not None:
+            await asyncio.sleep(every)
+            self.bars_released += 1
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse()
@@ -589,9 +749,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--scenario", default="normal", choices=sorted(SCENARIOS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--port-file", default=None, help="write the port here once listening")
     args = parser.parse_args()
     server = AlpacaServer(scenario_named(args.scenario, args.seed), port=args.port)
     server.start()
+    if args.port_file:
+        staged = Path(args.port_file + ".tmp")
+        staged.write_text(str(server.port), encoding="utf-8")
+        staged.replace(args.port_file)
     print(f"listening on {server.url}", flush=True)
     try:
         threading.Event().wait()

@@ -77,9 +77,9 @@ def test_with_every_check_passed_it_still_sends_nothing_without_an_adapter(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ALPHAGATE_LIVE_CONFIRM", "YES I AM SURE")
-    monkeypatch.setenv("APCA_API_KEY_ID", SECRET)
-    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET + "X")
-    code, text = live(monkeypatch, capsys, "--venue", "alpaca", "--confirm")
+    for name in ("ALPHAGATE_OKX_API_KEY", "ALPHAGATE_OKX_SECRET", "ALPHAGATE_OKX_PASSWORD"):
+        monkeypatch.setenv(name, SECRET)
+    code, text = live(monkeypatch, capsys, "--venue", "okx", "--confirm")
     assert code != 0
     assert "no live adapter" in text and "nothing was sent" in text
     assert SECRET not in text

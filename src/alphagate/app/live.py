@@ -10,19 +10,55 @@ holds, checked in this order so that the cheapest refusal comes first:
 3. the venue's credentials are in the environment. Their names are printed
    when missing, their values never (not in messages, not in logs).
 
-Then the venue's adapter is looked up. No live adapter ships yet (they come
-with the broker adapters), so a start that passes every check still stops
-there, having sent nothing.
+Only then is the venue's adapter opened (:data:`VENUES`, one line per venue):
+a start refused by any check has made no request to the venue (SE-04).
+:func:`trade_live` then runs the run's model through ``paper``'s engine
+(:func:`~alphagate.app.paper_engine.paper_engine`: the same kernel, decision
+path, risk guard, journal, recovery, reconciliation and health gate) against
+the broker, with :mod:`alphagate.adapters.alpaca.feed`'s closed bars.
+
+A live session lives in ``<runs>/<run_id>/live-<venue>/``: the journal, the
+trading database (``trading.db``) and ``session.json``, which pins what a
+restart must reproduce to replay the journal (the account's cash at the
+first start, the last bar the model was warmed up on).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
-from collections.abc import Callable, Mapping
-from typing import Final
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol
 
+import pandas as pd
+
+from alphagate.adapters.broker.venue import BrokerVenue
+from alphagate.adapters.trading_db.records import LevelMethod
+from alphagate.app.model_backtest import (
+    ModelBacktestRequest,
+    load_trained_run,
+    online_predictor,
+    plan_model_run,
+)
+from alphagate.app.paper_engine import PaperParts, paper_engine
+from alphagate.app.trading_books import TradingBooks
+from alphagate.app.trading_db import open_trading_store
+from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
+from alphagate.domain.bar import Bar
+from alphagate.domain.timeframe import Timeframe
+from alphagate.engine.health import HealthCheck
 from alphagate.errors import AlphagateError
+from alphagate.execution.commission import NoCommission
+from alphagate.execution.fill_models import NextOpenFill
+from alphagate.live.driver import LiveDriver
+from alphagate.live.records import risk_record
+from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
+from alphagate.risk.events import RiskEvent, Severity
+from alphagate.strategies.model import ModelStrategy
 
 CONFIRM_PHRASE: Final = "YES I AM SURE"
 CONFIRM_ENV: Final = "ALPHAGATE_LIVE_CONFIRM"
@@ -32,6 +68,43 @@ CREDENTIALS: Final[Mapping[str, tuple[str, ...]]] = {
     "okx": ("ALPHAGATE_OKX_API_KEY", "ALPHAGATE_OKX_SECRET", "ALPHAGATE_OKX_PASSWORD"),
 }
 """The environment variables each venue's credentials come from."""
+
+
+class OpenedVenue(Protocol):
+    """A broker opened for trading: the engine's venue, its bar feed, and its connections."""
+
+    @property
+    def venue(self) -> BrokerVenue: ...
+
+    def feed(
+        self, symbols: Sequence[str], *, after: int, on_silence: Callable[[str], None]
+    ) -> LiveFeed: ...
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LiveFeed(Protocol):
+    """What the live engine needs of a bar feed: steps, a health check, closed bars for warm-up."""
+
+    def stream(self, after: int | None = None) -> AsyncIterator[tuple[int, Sequence[Bar]]]: ...
+
+    def check(self, now_ns: int) -> HealthCheck: ...
+
+    def closed(self, after: int | None, start: pd.Timestamp | None = None) -> pd.DataFrame: ...
+
+
+def _open_alpaca(settings: Settings, environ: Mapping[str, str], poll_s: float) -> OpenedVenue:
+    from alphagate.adapters.alpaca.live import open_live
+
+    return open_live(settings, environ, poll_s)
+
+
+VENUES: Final[Mapping[str, Callable[[Settings, Mapping[str, str], float], OpenedVenue]]] = {
+    "alpaca": _open_alpaca,
+}
+"""Each live venue's opener (credentials from the environment, URLs from ``venues.*``)."""
 
 
 class LiveRefused(AlphagateError):  # noqa: N818 - a refusal, named as the user reads it
@@ -85,7 +158,216 @@ def check_live_start(
             f"{venue} credentials are missing from the environment: set {', '.join(missing)} "
             "(they are read from the environment only, never from files or flags)"
         )
-    raise LiveRefused(
-        f"every check passed, but no live adapter for {venue} ships yet (broker adapters are "
-        "a later change); nothing was sent. Use `alphagate paper` meanwhile"
+    if venue not in VENUES:
+        raise LiveRefused(
+            f"every check passed, but no live adapter for {venue} ships yet (live venues: "
+            f"{', '.join(sorted(VENUES))}); nothing was sent. Use `alphagate paper` meanwhile"
+        )
+
+
+ExternalPolicy = Literal["ignore", "cancel"]
+SESSION_FILE: Final = "session.json"
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """What ``alphagate live`` was asked."""
+
+    run_id: str
+    venue: str
+    runs_dir: Path = Path("runs")
+    max_cycles: int | None = None
+    open_orders: OpenOrderPolicy = "keep"
+    external_orders: ExternalPolicy = "ignore"
+    """An order at the broker this engine did not send (CR-08): left alone or cancelled."""
+    poll_s: float = 5.0
+    """Seconds between two polls of the broker's closed bars."""
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    """A live session's run: its folder, summary, books and risk events."""
+
+    session: Path
+    summary: RunSummary
+    driver: LiveDriver
+    risk_events: list[RiskEvent]
+
+
+def live_session_dir(runs_dir: Path, run_id: str, venue: str) -> Path:
+    """Where run ``run_id``'s live session on ``venue`` keeps its journal and books."""
+    return runs_dir / run_id / f"live-{venue}"
+
+
+def trade_live(
+    settings: Settings,
+    store_bars: pd.DataFrame,
+    request: LiveRequest,
+    environ: Mapping[str, str] | None = None,
+    *,
+    handle_signals: bool = True,
+) -> LiveOutcome:
+    """Trade the run's models on the venue until the feed stops, a limit, or a signal.
+
+    Call :func:`check_live_start` first: this opens the venue and trades.
+    ``store_bars`` are the stored bars the model warms up on; the broker's
+    closed bars after them complete the warm-up at the first start.
+    """
+    plan = plan_model_run(settings, ModelBacktestRequest(request.run_id, request.runs_dir))
+    trained = load_trained_run(request.runs_dir, request.run_id)
+    symbols: list[str] = list(trained.manifest["bars"]["symbols"])
+    session = live_session_dir(request.runs_dir, trained.run_id, request.venue)
+    session.mkdir(parents=True, exist_ok=True)
+    run_settings = plan.settings.model_copy(
+        update={
+            "storage": plan.settings.storage.model_copy(
+                update={"trading_database_url": f"sqlite:///{(session / 'trading.db').resolve()}"}
+            )
+        }
     )
+    events: list[RiskEvent] = []
+    env = os.environ if environ is None else environ
+    opened = VENUES[request.venue](run_settings, env, request.poll_s)
+    try:
+        mine = store_bars.loc[store_bars.index.get_level_values("symbol").isin(symbols)]
+        pinned = _pin_session(session, opened, mine, symbols)
+        warm = _warm_up_bars(opened, mine, symbols, pinned["warm_up_until"])
+        predictor = online_predictor(run_settings, trained)
+        predictor.warm_up(warm)
+        strategy = ModelStrategy(predictor, plan.decision)
+        feed = opened.feed(
+            symbols, after=pinned["warm_up_until"], on_silence=_silence_alert(events)
+        )
+        parts = PaperParts(
+            cash=float(pinned["cash"]),
+            fill_model=NextOpenFill(),  # unused: the broker fills
+            commission=NoCommission(),  # the broker's cash is the truth, reconciled
+            units="whole" if plan.decision.whole_units else "fractional",
+            sizing=run_settings.execution.sizing,
+            risk=plan.risk,
+            bar_interval_ns=int(Timeframe.parse(run_settings.data.timeframe).delta.value),
+        )
+        store = open_trading_store(run_settings)
+        method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
+        books = TradingBooks(store, trained.run_id, level_method=method)
+        try:
+            with paper_engine(
+                run_settings, strategy, symbols, parts, session=session, events=events.append,
+                venue=opened.venue, checks={"market_data": feed.check},
+            ) as (driver, go_live):  # fmt: skip
+
+                def after_recovery(d: LiveDriver) -> None:
+                    go_live(d)
+                    import_external(d, opened.venue, request.external_orders, events.append)
+
+                opened.start()
+                summary = asyncio.run(
+                    run_live(
+                        driver, feed, max_cycles=request.max_cycles,
+                        open_orders=request.open_orders, on_cycle=books,
+                        after_recovery=after_recovery, handle_signals=handle_signals,
+                    )
+                )  # fmt: skip
+                books.flush(driver, events)
+        finally:
+            store.close()
+    finally:
+        opened.close()
+    return LiveOutcome(session, summary, driver, events)
+
+
+def import_external(
+    driver: LiveDriver,
+    venue: BrokerVenue,
+    policy: ExternalPolicy,
+    events: Callable[[RiskEvent], None],
+) -> list[str]:
+    """Tag every working order at the broker this engine did not send; cancel it if asked (CR-08).
+
+    The kernel never holds such an order, so it never blocks the engine's own
+    orders for its symbol; each is journaled as a risk event (``external``)
+    and reported, and with ``cancel`` it is cancelled once. Returns their ids.
+    """
+    found = [s for s in venue.open_orders() if s.client_order_id not in driver.kernel.orders]
+    for state in found:
+        request = state.request
+        verb = "cancelled" if policy == "cancel" else "left working (ignored)"
+        event = RiskEvent(
+            ts=pd.Timestamp.now(tz="UTC"),
+            component="reconcile",
+            severity=Severity.WARNING,
+            reason=(
+                f"external order {request.client_order_id} at the broker ({request.side.value} "
+                f"{request.quantity:g} {request.symbol}): imported, tagged external, {verb}"
+            ),
+            data={"external": True, "client_order_id": request.client_order_id, "policy": policy},
+        )
+        driver.record("risk", risk_record(event))
+        events(event)
+        if policy == "cancel":
+            venue.cancel(request.client_order_id)
+    return [s.client_order_id for s in found]
+
+
+def live_status(settings: Settings, runs_dir: Path, run_id: str, venue: str) -> dict[str, Any]:
+    """The live session's books from its latest snapshot, like ``paper status``; sends nothing."""
+    from alphagate.app.paper import session_status
+
+    status = session_status(
+        settings, runs_dir, run_id, session=live_session_dir(runs_dir, run_id, venue)
+    )
+    return {**status, "venue": venue}
+
+
+def _pin_session(
+    session: Path, opened: OpenedVenue, bars: pd.DataFrame, symbols: Sequence[str]
+) -> dict[str, Any]:
+    """What every start of this session must share: the starting cash and the warm-up's end."""
+    path = session / SESSION_FILE
+    if path.exists():
+        pinned: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return pinned
+    last_stored = _last_ts(bars)
+    newer = opened.feed(symbols, after=last_stored, on_silence=lambda _: None).closed(
+        last_stored, start=pd.Timestamp(last_stored, tz="UTC")
+    )
+    until = max(last_stored, _last_ts(newer)) if not newer.empty else last_stored
+    pinned = {"cash": opened.venue.account().cash, "warm_up_until": until}
+    write_text_atomically(path, json.dumps(pinned, sort_keys=True))
+    return pinned
+
+
+def _warm_up_bars(
+    opened: OpenedVenue, stored: pd.DataFrame, symbols: Sequence[str], until: int
+) -> pd.DataFrame:
+    """The stored bars, then the broker's closed bars after them, up to the pinned end."""
+    last = _last_ts(stored)
+    newer = opened.feed(symbols, after=last, on_silence=lambda _: None).closed(
+        last, start=pd.Timestamp(last, tz="UTC")
+    )
+    frame = pd.concat([stored, newer]) if not newer.empty else stored
+    ts = pd.DatetimeIndex(frame.index.get_level_values("ts")).as_unit("ns").asi8
+    return frame.loc[ts <= until].sort_index()
+
+
+def _last_ts(bars: pd.DataFrame) -> int:
+    if bars.empty:
+        raise AlphagateError(
+            "no stored bars of the run's symbols to warm the model up on: ingest them first "
+            "(`alphagate data ingest --source alpaca --symbols ...`)"
+        )
+    return int(pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8.max())
+
+
+def _silence_alert(events: list[RiskEvent]) -> Callable[[str], None]:
+    def alert(reason: str) -> None:
+        events.append(
+            RiskEvent(
+                ts=pd.Timestamp.now(tz="UTC"),
+                component="market_data",
+                severity=Severity.WARNING,
+                reason=f"{reason}: entries paused until bars resume",
+            )
+        )
+
+    return alert

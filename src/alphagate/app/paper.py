@@ -277,10 +277,15 @@ def _clip(bars: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | No
     return clipped
 
 
-def session_status(settings: Settings, runs_dir: Path, run_id: str) -> dict[str, Any]:
-    """The session's books from its latest snapshot, and the kill switch; nothing is started."""
+def session_status(
+    settings: Settings, runs_dir: Path, run_id: str, *, session: Path | None = None
+) -> dict[str, Any]:
+    """The session's books from its latest snapshot, and the kill switch; nothing is started.
+
+    ``session``: another session folder of the run (a live one) instead of its paper session.
+    """
     run = find_run(runs_dir, run_id)
-    session = session_dir(runs_dir, run.run_id)
+    session = session if session is not None else session_dir(runs_dir, run.run_id)
     if not (session / JOURNAL).exists():
         raise AlphagateError(
             f"run {run.run_id} has no paper session in {session}; start one with "

@@ -1,4 +1,4 @@
-"""The paper engine's parts, wired once for every caller: the paper command and the crash harness.
+"""The engine's parts, wired once for every caller: ``paper``, ``live`` and the crash harness.
 
 A session directory holds the engine's journal (``journal.db``) and the
 paper venue's ledger (``venue.db``). The risk guard obeys an engine kill
@@ -12,7 +12,7 @@ is replayed, so that an order sent at start-up passes it like any other.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,7 @@ from alphagate.execution.commission import CommissionModel
 from alphagate.execution.fill_models import FillModel
 from alphagate.execution.portfolio import Portfolio
 from alphagate.execution.venue import SimulatedVenue
-from alphagate.live.driver import LiveDriver
+from alphagate.live.driver import LiveDriver, PaperVenueLike
 from alphagate.live.health_gate import HealthGate
 from alphagate.live.operator_switch import OperatorSwitch
 from alphagate.live.paper_venue import PaperVenue
@@ -76,11 +76,19 @@ def paper_engine(
     *,
     session: Path,
     events: Callable[[RiskEvent], None],
+    venue: PaperVenueLike | None = None,
+    checks: Mapping[str, Check] | None = None,
 ) -> Iterator[tuple[LiveDriver, Callable[[LiveDriver], None]]]:
     """A driver over the session's journal and ledger, and the hook that makes it go live.
 
     Yields the driver and the ``after_recovery`` hook for
     :func:`~alphagate.live.runner.run_live`; the journals are closed on exit.
+
+    ``venue``: a broker instead of the paper venue (``alphagate live``); the
+    same kernel, guard, journal, recovery and health gate trade through it,
+    and it is shown every cycle so that what its stream reported is
+    collected. ``checks``: more health checks by name (the live feed's
+    silence).
     """
     session.mkdir(parents=True, exist_ok=True)
     risk = settings.risk
@@ -97,17 +105,19 @@ def paper_engine(
             strategy, portfolio, MarketData.empty(symbols), commission=parts.commission,
             units=parts.units, sizing=parts.sizing, guard=guard,
         )  # fmt: skip
-        venue = SimulatedVenue(
-            parts.fill_model, parts.commission, parts.latency_bars,
-            symbols=symbols, starting_cash=parts.cash,
-        )  # fmt: skip
         journal = _engine_journal(settings, session / JOURNAL)
         stack.callback(journal.close)
-        ledger = stack.enter_context(SqliteJournal(session / LEDGER))
+        every_bar = venue is not None or parts.fill_model.history_bars > 0
+        if venue is None:
+            simulated = SimulatedVenue(
+                parts.fill_model, parts.commission, parts.latency_bars,
+                symbols=symbols, starting_cash=parts.cash,
+            )  # fmt: skip
+            venue = PaperVenue(simulated, stack.enter_context(SqliteJournal(session / LEDGER)))
         operator = OperatorSwitch(engine_switch, risk.kill_switch_state, risk.kill_switch_file)
         driver = LiveDriver(
-            kernel, PaperVenue(venue, ledger), journal,
-            feed_every_bar=parts.fill_model.history_bars > 0, operator=operator, on_risk=events,
+            kernel, venue, journal,
+            feed_every_bar=every_bar, operator=operator, on_risk=events,
         )  # fmt: skip
         registry = HealthRegistry(settings.health.stale_bar_multiple)
         registry.register(
@@ -116,6 +126,8 @@ def paper_engine(
                 risk.kill_switch_state, risk.kill_switch_file, flatten=risk.flatten_on_kill
             ),
         )
+        for name, check in (checks or {}).items():
+            registry.register(name, check)
         if isinstance(journal, MirroredJournal):
             level = DegradationLevel[settings.health.mirror_down_level.upper()]
             registry.register("journal_mirror", _mirror_check(journal, level))

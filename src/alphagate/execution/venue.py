@@ -143,7 +143,9 @@ class SimulatedVenue:
         """
         return self._ticket(client_order_id, "query").state()
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None:
         """Every report made for one order, in order; ``None`` when it was never submitted here."""
         ticket = self._orders.get(client_order_id)
         if ticket is None:

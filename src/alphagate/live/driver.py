@@ -23,7 +23,7 @@ the state the crashed process had (:mod:`alphagate.live.recovery`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Cancel, Command, Submit
@@ -47,11 +47,22 @@ class PaperVenueLike(Protocol):
 
     def on_bars(self, ts: int, bars: Sequence[Bar]) -> list[OrderUpdate]: ...
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None: ...
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None: ...
 
     def open_orders(self) -> list[OrderState]: ...
 
     def account(self) -> VenueAccount: ...
+
+
+@runtime_checkable
+class BracketVenue(Protocol):
+    """A venue that can take an entry and its protective legs as one order (broker-held)."""
+
+    def submit_bracket(
+        self, parent: OrderRequest, legs: Sequence[OrderRequest], now: int
+    ) -> list[OrderUpdate] | None: ...
 
 
 class LiveDriver:
@@ -150,10 +161,51 @@ class LiveDriver:
             return
         self.record_many([("command", command_record(c)) for c in commands])
         checkpoint("command-journaled")
+        self.apply(self.send_all(commands))
+
+    def send_all(self, commands: Sequence[Command]) -> list[OrderUpdate]:
+        """Send journaled commands in order; an entry with its legs as one order where it can.
+
+        The kernel emits a bracket as an entry and its legs (``parent_id``) in
+        one batch. A venue that holds brackets itself (:class:`BracketVenue`)
+        gets the entry and those legs in one call, so the stop exists at the
+        broker the moment the entry does (RELIABILITY CR-04); a venue that
+        cannot hold these legs answers ``None`` and each order goes on its own.
+        """
+        legs: dict[str, list[Submit]] = {}
+        if isinstance(self.venue, BracketVenue):
+            entries = {c.request.client_order_id for c in commands if isinstance(c, Submit)}
+            for command in commands:
+                if isinstance(command, Submit) and command.request.parent_id in entries:
+                    legs.setdefault(command.request.parent_id, []).append(command)
+        riding = {leg.request.client_order_id for group in legs.values() for leg in group}
         updates: list[OrderUpdate] = []
         for command in commands:
+            if isinstance(command, Submit) and command.request.client_order_id in riding:
+                continue  # goes with its entry
+            if isinstance(command, Submit) and command.request.client_order_id in legs:
+                group = legs[command.request.client_order_id]
+                answer = self._send_bracket(command, group)
+                if answer is None:
+                    answer = [u for c in (command, *group) for u in self.send(c)]
+                updates += answer
+                continue
             updates += self.send(command)
-        self.apply(updates)
+        return updates
+
+    def _send_bracket(self, entry: Submit, legs: Sequence[Submit]) -> list[OrderUpdate] | None:
+        """One venue call for an entry and its legs; the health gate judges the entry for all."""
+        assert isinstance(self.venue, BracketVenue)
+        request = entry.request
+        refusal = None if self.gate is None else self.gate.refusal(request)
+        if refusal is not None:
+            return [
+                OrderUpdate(c.request.client_order_id, Rejected(refusal)) for c in (entry, *legs)
+            ]
+        answer = self.venue.submit_bracket(request, [c.request for c in legs], request.ts_init)
+        if answer is not None:
+            checkpoint("command-sent")
+        return answer
 
     def send(self, command: Command) -> list[OrderUpdate]:
         """Hand one journaled command to the venue; return its answer, not yet journaled.

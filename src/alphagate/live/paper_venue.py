@@ -82,7 +82,9 @@ class PaperVenue:
             updates += self._venue.on_bar(bar)
         return updates
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None:
         """Every report made for the order, or ``None`` when it never arrived."""
         return self._venue.reports(client_order_id)
 

@@ -44,6 +44,8 @@ from typing import Any, Final
 from alphagate.domain.bar import Bar
 from alphagate.domain.commands import Command, Submit
 from alphagate.domain.order_state import IllegalTransition, OrderState, OrderUpdate
+from alphagate.domain.orders import OrderRequest
+from alphagate.engine.kernel import Kernel
 from alphagate.errors import AlphagateError
 from alphagate.live.driver import LiveDriver
 from alphagate.live.records import bars_of, command_of, command_record, update_of
@@ -143,12 +145,8 @@ def resume(
     an order sent at start-up passes the same checks as any other.
     """
     check_positions(driver)
-    updates: list[OrderUpdate] = []
-    for command in found.unsent:
-        updates += driver.send(command)
-        if isinstance(command, Submit):
-            found.resent.append(command.request.client_order_id)
-    driver.apply(updates)
+    found.resent += [c.request.client_order_id for c in found.unsent if isinstance(c, Submit)]
+    driver.apply(driver.send_all(found.unsent))
     if found.interrupted is not None:
         ts, bars = found.interrupted
         driver.close(ts, bars)
@@ -187,7 +185,8 @@ def _settle_unknown_outcomes(
         state = kernel.orders.get(cid)
         if applied.get(cid) and state is not None and state.is_terminal:
             continue  # its end is journaled: nothing the venue says can change it
-        reports = venue.reports(cid)
+        request = command.request if isinstance(command, Submit) else _request_of(kernel, cid)
+        reports = venue.reports(cid, request)
         if reports is None:
             if isinstance(command, Submit):
                 found.unsent.append(command)  # never received: send it, same client id (CR-01)
@@ -197,6 +196,12 @@ def _settle_unknown_outcomes(
         driver.apply(missing)
         if not isinstance(command, Submit) and not kernel.orders[cid].is_terminal:
             found.unsent.append(command)  # a cancel that never reached the venue
+
+
+def _request_of(kernel: Kernel, client_order_id: str) -> OrderRequest | None:
+    """The order's request, for a venue that finds some orders through another (a leg)."""
+    state = kernel.orders.get(client_order_id)
+    return None if state is None else state.request
 
 
 def unseen(
@@ -258,7 +263,7 @@ def reconcile(driver: LiveDriver) -> int:
     """
     adopted: list[OrderUpdate] = []
     for cid in sorted(driver.kernel.working):
-        reports = driver.venue.reports(cid)
+        reports = driver.venue.reports(cid, _request_of(driver.kernel, cid))
         if reports is not None:
             adopted += unseen(driver.kernel.orders.get(cid), reports, driver.applied.get(cid, 0))
     driver.apply(adopted)

@@ -61,7 +61,9 @@ class ScriptedVenue:
         """The orders not yet filled or canceled, in the order they arrived."""
         return list(self._working.values())
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None:
         """Every report made for the order, or ``None`` when it never arrived."""
         reports = self._reports.get(client_order_id)
         return None if reports is None else list(reports)

@@ -128,7 +128,7 @@ class AlpacaBarSource:
         except Exception as error:
             raise DataError(f"alpaca bars for {symbol}: {broker_error(error)}") from None
         bars = answer.data.get(symbol, []) if isinstance(answer, BarSet) else []
-        starts = pd.DatetimeIndex([b.timestamp for b in bars]).tz_convert("UTC")
+        starts = pd.DatetimeIndex(pd.to_datetime([b.timestamp for b in bars], utc=True))
         frame = pd.DataFrame(
             {
                 "symbol": symbol,

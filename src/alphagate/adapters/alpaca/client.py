@@ -31,6 +31,7 @@ since ``TradingClient`` has no typed call for it.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final, TypeVar
@@ -43,7 +44,14 @@ from alpaca.trading.models import Order, Position, TradeAccount
 from alpaca.trading.requests import GetOrdersRequest
 
 from alphagate.adapters.alpaca.errors import VENUE, broker_error
-from alphagate.adapters.alpaca.mapping import alpaca_request, snapshot_of
+from alphagate.adapters.alpaca.mapping import (
+    alpaca_bracket,
+    alpaca_request,
+    bracket_legs,
+    leg_of,
+    request_of,
+    snapshot_of,
+)
 from alphagate.adapters.broker.client import OrderSnapshot
 from alphagate.adapters.broker.errors import OrderNotFoundError
 from alphagate.domain.orders import OrderRequest
@@ -91,7 +99,7 @@ class AlpacaClient:
     """
 
     name = VENUE
-    capabilities = VenueCapabilities(brackets=False, fractional=True, shorting=True)
+    capabilities = VenueCapabilities(brackets=True, fractional=True, shorting=True)
 
     def __init__(
         self,
@@ -106,6 +114,8 @@ class AlpacaClient:
         self._url = base_url or (BaseURL.TRADING_PAPER if paper else BaseURL.TRADING_LIVE).value
         self._timeout_s = timeout_s
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="alpaca-rest")
+        self._legs: dict[str, str] = {}
+        """Alpaca's client id of each bracket leg seen -> ours (the stream names legs by theirs)."""
 
     def __repr__(self) -> str:
         return f"AlpacaClient({self._url!r})"
@@ -120,6 +130,48 @@ class AlpacaClient:
         """POST the order once; the answer as a snapshot (its executions come later)."""
         order = self._call(self._trading.submit_order, alpaca_request(request))
         return snapshot_of(_order(order), [], request)
+
+    # -- broker-held brackets (BracketClient) -----------------------------------------------
+
+    def holds(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> bool:
+        """Whether Alpaca can hold ``legs`` with ``parent`` as one bracket or OTO order."""
+        return bracket_legs(parent, legs) is not None
+
+    def place_bracket(
+        self, parent: OrderRequest, legs: Sequence[OrderRequest]
+    ) -> list[OrderSnapshot]:
+        """POST the entry and its legs as one order; snapshots of the entry, then each leg."""
+        pair = bracket_legs(parent, legs)
+        if pair is None:
+            raise ValueError(f"alpaca cannot hold these legs of {parent.client_order_id}")
+        order = _order(self._call(self._trading.submit_order, alpaca_bracket(parent, *pair)))
+        return [snapshot_of(order, [], parent), *self._legs_of(order, legs, fills=False)]
+
+    def find_leg(self, leg: OrderRequest) -> OrderSnapshot | None:
+        """A bracket leg, found through its entry (Alpaca names legs itself); ``None`` if none."""
+        assert leg.parent_id is not None, "a leg names its entry"
+        try:
+            parent = _order(self._call(self._trading.get_order_by_client_id, leg.parent_id))
+        except OrderNotFoundError:
+            return None
+        found = self._legs_of(parent, [leg], fills=True)
+        return found[0] if found else None
+
+    def our_id(self, alpaca_client_order_id: str) -> str:
+        """Our client id for an order Alpaca names (a leg's own id -> ours; others unchanged)."""
+        return self._legs.get(alpaca_client_order_id, alpaca_client_order_id)
+
+    def _legs_of(
+        self, parent: Order, legs: Sequence[OrderRequest], *, fills: bool
+    ) -> list[OrderSnapshot]:
+        snapshots = []
+        for leg in legs:
+            child = leg_of(parent, leg)
+            if child is None:
+                continue
+            self._legs[child.client_order_id] = leg.client_order_id
+            snapshots.append(snapshot_of(child, self._fills_of(child) if fills else [], leg))
+        return snapshots
 
     def find(self, client_order_id: str) -> OrderSnapshot | None:
         """The order by client id with its executions; ``None`` when Alpaca has no such order."""
@@ -140,7 +192,7 @@ class AlpacaClient:
         orders = self._call(self._trading.get_orders, query)
         if not isinstance(orders, list):
             raise broker_error(TypeError("orders"))
-        return [snapshot_of(o, self._fills_of(o)) for o in orders]
+        return [snapshot_of(o, self._fills_of(o), self._named(o)) for o in orders]
 
     def account(self) -> VenueAccount:
         """Cash and signed positions."""
@@ -152,6 +204,12 @@ class AlpacaClient:
         return VenueAccount(cash=float(account.cash or 0.0), positions=held)
 
     # -- inside ------------------------------------------------------------------------------
+
+    def _named(self, order: Order) -> OrderRequest:
+        """The order's request under our client id (a leg we placed is listed under Alpaca's)."""
+        request = request_of(order)
+        ours = self._legs.get(order.client_order_id)
+        return request if ours is None else dataclasses.replace(request, client_order_id=ours)
 
     def _fills_of(self, order: Order) -> list[Mapping[str, Any]]:
         """The order's FILL activities since it was submitted, oldest first, every page."""

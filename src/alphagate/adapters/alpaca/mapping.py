@@ -19,11 +19,12 @@ grows. The stream's ``execution_id`` is kept in the log line, not the id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 import pandas as pd
+from alpaca.trading.enums import OrderClass
 from alpaca.trading.enums import OrderSide as AlpacaSide
 from alpaca.trading.enums import TimeInForce as AlpacaTif
 from alpaca.trading.models import Order, TradeUpdate
@@ -31,7 +32,9 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     StopLimitOrderRequest,
+    StopLossRequest,
     StopOrderRequest,
+    TakeProfitRequest,
 )
 from alpaca.trading.requests import OrderRequest as AlpacaRequest
 
@@ -76,8 +79,9 @@ _TIF: Final = {
 }
 
 
-def alpaca_request(request: OrderRequest) -> AlpacaRequest:
-    """The alpaca-py request that POSTs ``request`` under its own client id."""
+def alpaca_request(request: OrderRequest, **legs: Any) -> AlpacaRequest:
+    """The alpaca-py request that POSTs ``request`` under its own client id (``legs``: see
+    :func:`alpaca_bracket`)."""
     common: dict[str, Any] = {
         "symbol": request.symbol,
         "qty": request.quantity,
@@ -85,6 +89,7 @@ def alpaca_request(request: OrderRequest) -> AlpacaRequest:
         "time_in_force": _TIF[request.time_in_force],
         "client_order_id": request.client_order_id,
     }
+    common.update(legs)
     if request.order_type is OrderType.LIMIT:
         return LimitOrderRequest(**common, limit_price=request.limit_price)
     if request.order_type is OrderType.STOP:
@@ -94,6 +99,71 @@ def alpaca_request(request: OrderRequest) -> AlpacaRequest:
             **common, limit_price=request.limit_price, stop_price=request.stop_price
         )
     return MarketOrderRequest(**common)
+
+
+def bracket_legs(
+    parent: OrderRequest, legs: Sequence[OrderRequest]
+) -> tuple[OrderRequest | None, OrderRequest | None] | None:
+    """The (stop-loss, take-profit) legs if Alpaca can hold them with ``parent``, else ``None``.
+
+    Alpaca holds at most one stop (or stop-limit) and one limit per entry,
+    each for the entry's whole quantity on the other side, in the entry's
+    time in force: a bracket with both, an OTO with one. A market entry takes
+    its legs' time in force (it fills at once either way; the legs must not
+    expire at the day's end when the engine asked for GTC). Anything else is
+    sent as separate orders.
+    """
+    stops = [leg for leg in legs if leg.order_type in _STOPPED]
+    limits = [leg for leg in legs if leg.order_type is OrderType.LIMIT]
+    fits = (
+        1 <= len(legs) <= 2
+        and len(stops) <= 1
+        and len(limits) <= 1
+        and len(stops) + len(limits) == len(legs)
+        and parent.order_type in {OrderType.MARKET, OrderType.LIMIT}
+        and len({leg.time_in_force for leg in legs}) == 1
+        and legs[0].time_in_force in {TimeInForce.DAY, TimeInForce.GTC}
+        and (parent.order_type is OrderType.MARKET or legs[0].time_in_force is parent.time_in_force)
+        and all(
+            leg.side is not parent.side
+            and abs(leg.quantity - parent.quantity) <= 1e-9 * parent.quantity
+            and leg.parent_id == parent.client_order_id
+            for leg in legs
+        )
+    )
+    if not fits:
+        return None
+    return (stops[0] if stops else None, limits[0] if limits else None)
+
+
+def alpaca_bracket(
+    parent: OrderRequest, stop: OrderRequest | None, take: OrderRequest | None
+) -> AlpacaRequest:
+    """The one alpaca-py request for an entry and its legs (``order_class`` bracket or OTO)."""
+    first = stop if stop is not None else take
+    assert first is not None, "a bracket needs a leg"
+    legs: dict[str, Any] = {
+        "order_class": OrderClass.BRACKET if stop and take else OrderClass.OTO,
+        "time_in_force": _TIF[first.time_in_force],
+    }
+    if take is not None:
+        legs["take_profit"] = TakeProfitRequest(limit_price=take.limit_price)
+    if stop is not None:
+        legs["stop_loss"] = StopLossRequest(
+            stop_price=stop.stop_price,
+            limit_price=stop.limit_price if stop.order_type is OrderType.STOP_LIMIT else None,
+        )
+    return alpaca_request(parent, **legs)
+
+
+def leg_of(parent: Order, leg: OrderRequest) -> Order | None:
+    """The Alpaca leg of ``parent`` that stands for our ``leg`` (matched by order type)."""
+    wanted = "limit" if leg.order_type is OrderType.LIMIT else "stop"
+    for child in parent.legs or []:
+        kind = _value(child.type or child.order_type or "")
+        if kind == wanted or (wanted == "stop" and kind == "stop_limit"):
+            return child
+    return None
 
 
 def request_of(order: Order) -> OrderRequest:

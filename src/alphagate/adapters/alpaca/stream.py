@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from dataclasses import replace
 from functools import partial
 from typing import Final
 
@@ -127,7 +128,7 @@ class TradeUpdates:
         found = 0
         for cid in self._venue.tracked:
             try:
-                snapshot = read_with_retry(partial(self._client.find, cid), self._pacing)
+                snapshot = read_with_retry(partial(self._venue.lookup, cid), self._pacing)
             except AuthFailedError:
                 raise
             except BrokerError as error:
@@ -141,7 +142,10 @@ class TradeUpdates:
 
     async def _on_update(self, update: TradeUpdate) -> None:
         log.debug("trade update %s for %s", update.event, update.order.client_order_id)
-        self._venue.receive(updates_of(update))
+        our_id = self._client.our_id  # a bracket leg's events carry Alpaca's id for it
+        self._venue.receive(
+            [replace(u, client_order_id=our_id(u.client_order_id)) for u in updates_of(update)]
+        )
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from alphagate.domain.order_state import (
     Accepted,
@@ -109,4 +109,27 @@ class BrokerClient(Protocol):
 
     def account(self) -> VenueAccount:
         """Cash and signed positions as the venue holds them."""
+        ...
+
+
+@runtime_checkable
+class BracketClient(BrokerClient, Protocol):
+    """A venue that holds an entry's stop-loss and take-profit itself, sent as one order.
+
+    The broker names the legs itself; the adapter maps them back to our leg
+    client ids, and finds a leg through its entry (``request.parent_id``).
+    """
+
+    def holds(self, parent: OrderRequest, legs: Sequence[OrderRequest]) -> bool:
+        """Whether these legs can ride with ``parent`` as one broker-held order."""
+        ...
+
+    def place_bracket(
+        self, parent: OrderRequest, legs: Sequence[OrderRequest]
+    ) -> list[OrderSnapshot]:
+        """POST the entry with its legs once; snapshots of the entry, then each leg."""
+        ...
+
+    def find_leg(self, leg: OrderRequest) -> OrderSnapshot | None:
+        """The leg as the broker holds it, through its entry; ``None`` if it has none."""
         ...

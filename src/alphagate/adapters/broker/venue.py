@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from alphagate.adapters.broker.client import BrokerClient, OrderSnapshot
+from alphagate.adapters.broker.client import BracketClient, BrokerClient, OrderSnapshot
 from alphagate.adapters.broker.errors import (
     AuthFailedError,
     BrokerError,
@@ -81,6 +81,8 @@ class _Unsettled:
     request: OrderRequest
     since: float
     resends: int = 0
+    legs: tuple[OrderRequest, ...] = ()
+    """A broker-held bracket's legs, sent (and settled, and resent) with their entry."""
 
 
 class BrokerVenue:
@@ -116,6 +118,7 @@ class BrokerVenue:
         self._retry, self._grace_s, self._max_resends = retry, grace_s, max_resends
         self._clock = clock
         self._seen: dict[str, _Seen] = {}
+        self._requests: dict[str, OrderRequest] = {}
         self._unsettled: dict[str, _Unsettled] = {}
         self._inbox: list[OrderUpdate] = []
         self._lock = threading.Lock()
@@ -143,6 +146,24 @@ class BrokerVenue:
         self._track(request)
         return self._send(request, _Unsettled(request, self._clock()))
 
+    def submit_bracket(
+        self, parent: OrderRequest, legs: Sequence[OrderRequest], now: int
+    ) -> list[OrderUpdate] | None:
+        """Send an entry and its legs as one broker-held order, once; ``None`` if it can't.
+
+        ``None`` (nothing sent) when the adapter holds no brackets or not these
+        legs: the caller sends each order on its own. Otherwise the outcome
+        rules of :meth:`submit` apply to the three orders together: a refusal
+        rejects them all, an unknown outcome settles them all by the entry's
+        client id.
+        """
+        client = self._client
+        if not isinstance(client, BracketClient) or not client.holds(parent, legs):
+            return None
+        for request in (parent, *legs):
+            self._track(request)
+        return self._send(parent, _Unsettled(parent, self._clock(), legs=tuple(legs)))
+
     def cancel(self, client_order_id: str) -> list[OrderUpdate]:
         """Ask once to cancel, then report what the venue says the order became (BF-09).
 
@@ -166,12 +187,17 @@ class BrokerVenue:
             received, self._inbox = self._inbox, []
         return self._admit(received) + self._settle()
 
-    def reports(self, client_order_id: str) -> list[OrderUpdate] | None:
+    def reports(
+        self, client_order_id: str, request: OrderRequest | None = None
+    ) -> list[OrderUpdate] | None:
         """Every report for the order in canonical order, or ``None`` if the venue never got it.
 
         Recovery compares these with what its journal holds; they also mark
         the order as known, so the stream's copies of them are dropped.
+        ``request`` lets a broker-held leg be found through its entry.
         """
+        if request is not None:
+            self._requests.setdefault(client_order_id, request)
         found = self._find(client_order_id)
         if found is None:
             return None
@@ -204,23 +230,41 @@ class BrokerVenue:
 
     def _send(self, request: OrderRequest, pending: _Unsettled) -> list[OrderUpdate]:
         cid = request.client_order_id
+        orders = (request, *pending.legs)
         try:
-            snapshot = send_once(lambda: self._client.place(request), self._pacing)
+            snapshots = send_once(lambda: self._place(request, pending.legs), self._pacing)
         except AuthFailedError:
             raise
         except DuplicateClientIdError:
-            found = self._find(cid)
-            if found is None:  # the venue says it has it but cannot show it: ask again later
+            found = [self._find(o.client_order_id) for o in orders]
+            if found[0] is None:  # the venue says it has it but cannot show it: ask again later
                 self._unsettled[cid] = pending
                 return []
-            return self._admit(found.reports())
+            return self._admit([u for f in found if f is not None for u in f.reports()])
         except OutcomeUnknownError as error:
             log.warning("order %s: %s; settling it by client id, not resending", cid, error)
             self._unsettled[cid] = pending
             return []
         except BrokerError as error:
-            return self._admit([OrderUpdate(cid, Rejected(str(error)))])
-        return self._admit(snapshot.reports())
+            return self._admit(
+                [OrderUpdate(o.client_order_id, Rejected(str(error))) for o in orders]
+            )
+        return self._admit([u for snapshot in snapshots for u in snapshot.reports()])
+
+    def _place(self, request: OrderRequest, legs: Sequence[OrderRequest]) -> list[OrderSnapshot]:
+        if not legs:
+            return [self._client.place(request)]
+        assert isinstance(self._client, BracketClient)
+        return self._client.place_bracket(request, legs)
+
+    def lookup(self, client_order_id: str) -> OrderSnapshot | None:
+        """One unretried query by client id, through its entry for a broker-held leg."""
+        found = self._client.find(client_order_id)
+        request = self._requests.get(client_order_id)
+        client = self._client
+        if found is None and request is not None and request.parent_id is not None:
+            found = client.find_leg(request) if isinstance(client, BracketClient) else None
+        return found
 
     def _settle(self) -> list[OrderUpdate]:
         """Ask about every order sent with an unknown outcome; adopt, resend once, or reject."""
@@ -235,24 +279,31 @@ class BrokerVenue:
                 continue
             if found is not None:
                 del self._unsettled[cid]
-                updates += self._admit(found.reports())
+                legs = [self._find(leg.client_order_id) for leg in pending.legs]
+                updates += self._admit(
+                    [u for f in (found, *legs) if f is not None for u in f.reports()]
+                )
             elif self._clock() - pending.since >= self._grace_s:
                 del self._unsettled[cid]
                 if pending.resends >= self._max_resends:
                     reason = f"the venue never received it after {pending.resends + 1} sends"
-                    updates += self._admit([OrderUpdate(cid, Rejected(reason))])
+                    orders = (pending.request, *pending.legs)
+                    updates += self._admit(
+                        [OrderUpdate(o.client_order_id, Rejected(reason)) for o in orders]
+                    )
                 else:
-                    again = _Unsettled(pending.request, self._clock(), pending.resends + 1)
+                    again = _Unsettled(
+                        pending.request, self._clock(), pending.resends + 1, pending.legs
+                    )
                     updates += self._send(pending.request, again)
         return updates
 
     def _find(self, client_order_id: str) -> OrderSnapshot | None:
-        return read_with_retry(
-            lambda: self._client.find(client_order_id), self._pacing, self._retry
-        )
+        return read_with_retry(lambda: self.lookup(client_order_id), self._pacing, self._retry)
 
     def _track(self, request: OrderRequest) -> None:
         self._seen.setdefault(request.client_order_id, _Seen(request.quantity))
+        self._requests.setdefault(request.client_order_id, request)
 
     def _admit(self, updates: Sequence[OrderUpdate]) -> list[OrderUpdate]:
         """Keep the reports the engine was not already given; see "One report once"."""
