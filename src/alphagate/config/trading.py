@@ -326,7 +326,7 @@ class ModelStalenessConfig(Section):
         "is stale.",
     )
     check_every_bars: int = Field(
-        5,
+        10,
         ge=1,
         description="Bars between two checks of the PSI and the resolved IC and hit rate "
         "(the age is checked at every bar).",

@@ -32,6 +32,7 @@ model is not punished for being new.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -43,7 +44,7 @@ import pandas as pd
 from alphagate.config.trading import ModelStalenessConfig
 from alphagate.decision.confidence import spearman
 from alphagate.domain.instants import NS_PER_DAY, check_ns
-from alphagate.engine.drift import FeatureProfile, psi
+from alphagate.engine.drift import FeatureProfile, ProfileSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -239,7 +240,7 @@ def age_check(now: int, trained: int, settings: ModelStalenessConfig) -> Stalene
     """Stale once more than ``max_age_days`` separate ``now`` from the end of training."""
     days = (now - trained) / NS_PER_DAY
     verdict = Freshness.STALE if days > settings.max_age_days else Freshness.FRESH
-    trained_at = dt.datetime.fromtimestamp(trained / 1e9, tz=dt.UTC).isoformat(timespec="seconds")
+    trained_at = _iso_seconds(trained)
     return StalenessCheck(
         "age",
         days,
@@ -247,6 +248,12 @@ def age_check(now: int, trained: int, settings: ModelStalenessConfig) -> Stalene
         f"training data ends {trained_at}, {days:.1f} days before; "
         f"stale after {settings.max_age_days:g}",
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _iso_seconds(ns: int) -> str:
+    """An instant in ISO 8601 to the second; cached, as a monitor names one end of training."""
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).isoformat(timespec="seconds")
 
 
 def _feature_psi(
@@ -282,16 +289,12 @@ def feature_psi(
     Non-finite values (a feature's warm-up) are left out; a feature with
     fewer than ``psi_min_rows`` left is not judged.
     """
-    out: dict[str, float] = {}
-    for name, profile in profiles.items():
-        values = recent.get(name)
-        if values is None:
-            continue
-        values = values[np.isfinite(values)]
-        if len(values) < settings.psi_min_rows:
-            continue
-        out[name] = psi(profile.shares, profile.bin_shares(values), settings.psi_epsilon)
-    return out
+    names = [name for name in profiles if name in recent]
+    if not names:
+        return {}
+    stacked = ProfileSet({name: profiles[name] for name in names})
+    values = np.column_stack([np.asarray(recent[name], dtype=np.float64) for name in names])
+    return stacked.psi(values, min_rows=settings.psi_min_rows, epsilon=settings.psi_epsilon)
 
 
 NO_PROFILES = "the run has no feature profiles (trained before they were saved): PSI not checked"

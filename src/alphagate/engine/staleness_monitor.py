@@ -31,7 +31,6 @@ that judgement kept up to date as the bars arrive (it is the
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,14 +40,13 @@ import pandas as pd
 
 from alphagate.config.trading import ModelStalenessConfig
 from alphagate.domain.strategy import SymbolHistory
-from alphagate.engine.drift import FeatureProfile
+from alphagate.engine.drift import FeatureProfile, ProfileSet
 from alphagate.engine.staleness import (
     Freshness,
     PredictionLog,
     StalenessCheck,
     StalenessReport,
     age_check,
-    feature_psi,
     prediction_checks,
     psi_check,
     report_of,
@@ -80,13 +78,16 @@ class FeatureWindow:
     cut the same window.
     """
 
-    def __init__(self, ts: IntArray, columns: Mapping[str, FloatArray]) -> None:
+    def __init__(self, ts: IntArray, names: Sequence[str], values: FloatArray) -> None:
         if np.any(np.diff(ts) < 0):
             raise ValueError("a feature window's rows must be in time order")
-        if any(len(values) != len(ts) for values in columns.values()):
-            raise ValueError("a feature window needs one value per row in every column")
+        if values.shape != (len(ts), len(names)):
+            raise ValueError(
+                f"a feature window needs {len(ts)} rows x {len(names)} columns, got {values.shape}"
+            )
         self._ts = ts
-        self._columns = dict(columns)
+        self.names = tuple(names)
+        self._values = values
 
     @classmethod
     def of_frame(cls, features: pd.DataFrame, names: Iterable[str] | None = None) -> FeatureWindow:
@@ -96,18 +97,14 @@ class FeatureWindow:
         ts = pd.DatetimeIndex(stamps).as_unit("ns").asi8
         order = np.argsort(ts, kind="stable")
         wanted = [str(c) for c in features.columns] if names is None else list(names)
-        columns = {
-            name: np.ascontiguousarray(features[name].to_numpy(dtype=np.float64)[order])
-            for name in wanted
-            if name in features.columns
-        }
-        return cls(np.ascontiguousarray(ts[order]), columns)
+        kept = [name for name in wanted if name in features.columns]
+        values = features[kept].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+        return cls(np.ascontiguousarray(ts[order]), kept, np.ascontiguousarray(values))
 
-    def latest(self, now_ns: int, count: int) -> dict[str, FloatArray]:
-        """Each column's last ``count`` values at or before ``now_ns`` (views, oldest first)."""
+    def latest(self, now_ns: int, count: int) -> FloatArray:
+        """The last ``count`` rows at or before ``now_ns`` (a view, oldest first, :attr:`names`)."""
         end = int(np.searchsorted(self._ts, now_ns, side="right"))
-        start = max(0, end - count)
-        return {name: values[start:end] for name, values in self._columns.items()}
+        return self._values[max(0, end - count) : end]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,37 +131,54 @@ class StalenessChange:
 
 
 class _Resolutions:
-    """One column's predictions waiting for their outcome, and the latest resolved ones."""
+    """One column's predictions waiting for their outcome, and the latest resolved ones.
+
+    The resolved ones are kept in arrays (resolution time, time made, score,
+    outcome) that are compacted to the latest ``2 * keep`` when full, so a
+    check reads views instead of converting rows. Twice the window: ties at
+    one resolution time are chosen by the time made
+    (:meth:`~alphagate.engine.staleness.PredictionLog.resolved`), so a few
+    more than the window are kept to choose from.
+    """
 
     def __init__(self, horizon: int, keep: int) -> None:
         self.horizon = horizon
         self.pending: dict[str, dict[int, tuple[int, float]]] = {}  # symbol -> row -> (ts, score)
-        # Twice the window: ties at one resolution time are chosen by the time made
-        # (PredictionLog.resolved), so a few more than the window are kept to choose from.
-        self.resolved: deque[tuple[int, int, float, float]] = deque(maxlen=2 * keep)
+        self._keep = 2 * keep
+        self._times = np.empty((4 * keep, 2), dtype=np.int64)  # (resolves, made)
+        self._values = np.empty((4 * keep, 2), dtype=np.float64)  # (score, outcome)
+        self._length = 0
 
     def advance(self, symbol: str, history: SymbolHistory, p: float) -> None:
         """Score what the symbol's latest bar resolves, then hold its new prediction."""
         pending = self.pending.setdefault(symbol, {})
         row = len(history) - 1
         h = self.horizon
-        due = sorted(r for r in pending if r + h <= row)
-        for made in due:
-            made_ns, score = pending.pop(made)
-            outcome = math.log(float(history.close[made + h]) / float(history.close[made]))
-            if math.isfinite(outcome):
-                self.resolved.append((int(history.ts[made + h]), made_ns, score, outcome))
+        if pending:
+            for made in sorted(r for r in pending if r + h <= row):
+                made_ns, score = pending.pop(made)
+                outcome = math.log(float(history.close[made + h]) / float(history.close[made]))
+                if math.isfinite(outcome):
+                    self._append(int(history.ts[made + h]), made_ns, score, outcome)
         if math.isfinite(p):
             pending[row] = (int(history.ts[row]), 2.0 * p - 1.0)
 
+    def _append(self, resolves: int, made: int, score: float, outcome: float) -> None:
+        if self._length == len(self._times):
+            start = self._length - self._keep
+            self._times[: self._keep] = self._times[start : self._length]
+            self._values[: self._keep] = self._values[start : self._length]
+            self._length = self._keep
+        self._times[self._length] = (resolves, made)
+        self._values[self._length] = (score, outcome)
+        self._length += 1
+
     def log(self) -> PredictionLog:
-        rows = list(self.resolved)
-        return PredictionLog(
-            np.array([r[1] for r in rows], dtype=np.int64),
-            np.array([r[0] for r in rows], dtype=np.int64),
-            np.array([r[2] for r in rows], dtype=np.float64),
-            np.array([r[3] for r in rows], dtype=np.float64),
-        )
+        """The latest resolved predictions kept, as a prediction log (views)."""
+        start = max(0, self._length - self._keep)
+        times = self._times[start : self._length]
+        values = self._values[start : self._length]
+        return PredictionLog(times[:, 1], times[:, 0], values[:, 0], values[:, 1])
 
 
 class StalenessMonitor:
@@ -189,6 +203,7 @@ class StalenessMonitor:
         self._models = tuple(models)
         self._features = features
         self._settings = settings
+        self._psi = {m.column: _stacked(m.profiles, features) for m in models}
         self._resolutions = {m.column: _Resolutions(m.horizon, settings.window) for m in models}
         self._slow: dict[str, tuple[tuple[StalenessCheck, ...], dict[str, float], int]] = {}
         self._latest: dict[str, StalenessReport] = {}
@@ -268,12 +283,28 @@ class StalenessMonitor:
         """The PSI, IC and hit-rate checks at ``ts``, with the PSI per feature and the count."""
         settings = self._settings
         drift: dict[str, float] = {}
-        if model.profiles is not None and self._features is not None:
-            recent = self._features.latest(ts, settings.psi_window)
-            drift = feature_psi(model.profiles, recent, settings)
+        stacked = self._psi[model.column]
+        if stacked is not None and self._features is not None:
+            profiles, columns = stacked
+            recent = self._features.latest(ts, settings.psi_window)[:, columns]
+            drift = profiles.psi(
+                recent, min_rows=settings.psi_min_rows, epsilon=settings.psi_epsilon
+            )
         score, outcome = self._resolutions[model.column].log().resolved(ts, settings.window)
         checks = (
             psi_check(drift, settings, profiled=model.profiles is not None),
             *prediction_checks(score, outcome, settings),
         )
         return checks, drift, len(score)
+
+
+def _stacked(
+    profiles: Mapping[str, FeatureProfile] | None, features: FeatureWindow | None
+) -> tuple[ProfileSet, IntArray] | None:
+    """The profiles of the features the window holds, stacked, and their columns in it."""
+    if profiles is None or features is None:
+        return None
+    position = {name: i for i, name in enumerate(features.names)}
+    names = [name for name in profiles if name in position]
+    stacked = ProfileSet({name: profiles[name] for name in names})
+    return stacked, np.array([position[name] for name in names], dtype=np.int64)
