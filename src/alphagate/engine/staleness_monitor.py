@@ -31,6 +31,7 @@ that judgement kept up to date as the bars arrive (it is the
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -143,42 +144,52 @@ class _Resolutions:
 
     def __init__(self, horizon: int, keep: int) -> None:
         self.horizon = horizon
-        self.pending: dict[str, dict[int, tuple[int, float]]] = {}  # symbol -> row -> (ts, score)
+        # Per symbol, its predictions in row order: (row, time made, score).
+        self.pending: dict[str, deque[tuple[int, int, float]]] = {}
         self._keep = 2 * keep
-        self._times = np.empty((4 * keep, 2), dtype=np.int64)  # (resolves, made)
-        self._values = np.empty((4 * keep, 2), dtype=np.float64)  # (score, outcome)
+        size = 4 * keep
+        self._resolves = np.empty(size, dtype=np.int64)
+        self._made = np.empty(size, dtype=np.int64)
+        self._score = np.empty(size, dtype=np.float64)
+        self._outcome = np.empty(size, dtype=np.float64)
         self._length = 0
 
     def advance(self, symbol: str, history: SymbolHistory, p: float) -> None:
-        """Score what the symbol's latest bar resolves, then hold its new prediction."""
-        pending = self.pending.setdefault(symbol, {})
+        """Score what the symbol's latest bar resolves, then hold its new prediction.
+
+        Predictions wait in row order, so those due are at the front: a bar
+        costs what it resolves, not what waits.
+        """
+        pending = self.pending.get(symbol)
+        if pending is None:
+            pending = self.pending[symbol] = deque()
         row = len(history) - 1
         h = self.horizon
-        if pending:
-            for made in sorted(r for r in pending if r + h <= row):
-                made_ns, score = pending.pop(made)
-                outcome = math.log(float(history.close[made + h]) / float(history.close[made]))
-                if math.isfinite(outcome):
-                    self._append(int(history.ts[made + h]), made_ns, score, outcome)
+        while pending and pending[0][0] + h <= row:
+            made, made_ns, score = pending.popleft()
+            outcome = math.log(float(history.close[made + h]) / float(history.close[made]))
+            if math.isfinite(outcome):
+                self._append(int(history.ts[made + h]), made_ns, score, outcome)
         if math.isfinite(p):
-            pending[row] = (int(history.ts[row]), 2.0 * p - 1.0)
+            pending.append((row, int(history.ts[row]), 2.0 * p - 1.0))
 
     def _append(self, resolves: int, made: int, score: float, outcome: float) -> None:
-        if self._length == len(self._times):
-            start = self._length - self._keep
-            self._times[: self._keep] = self._times[start : self._length]
-            self._values[: self._keep] = self._values[start : self._length]
-            self._length = self._keep
-        self._times[self._length] = (resolves, made)
-        self._values[self._length] = (score, outcome)
+        if self._length == len(self._made):
+            start, keep = self._length - self._keep, self._keep
+            for array in (self._resolves, self._made, self._score, self._outcome):
+                array[:keep] = array[start : self._length]
+            self._length = keep
+        i = self._length
+        self._resolves[i], self._made[i] = resolves, made
+        self._score[i], self._outcome[i] = score, outcome
         self._length += 1
 
     def log(self) -> PredictionLog:
         """The latest resolved predictions kept, as a prediction log (views)."""
-        start = max(0, self._length - self._keep)
-        times = self._times[start : self._length]
-        values = self._values[start : self._length]
-        return PredictionLog(times[:, 1], times[:, 0], values[:, 0], values[:, 1])
+        part = slice(max(0, self._length - self._keep), self._length)
+        return PredictionLog(
+            self._made[part], self._resolves[part], self._score[part], self._outcome[part]
+        )
 
 
 class StalenessMonitor:
@@ -257,11 +268,12 @@ class StalenessMonitor:
             report = report_of(ts, (age, *checks), drift, n_resolved, self._settings)
             self._latest[model.column] = report
             multipliers[model.column] = report.confidence
-            if report.verdict is not self._verdicts[model.column]:
-                self._verdicts[model.column] = report.verdict
+            verdict = report.verdict
+            if verdict is not self._verdicts[model.column]:
+                self._verdicts[model.column] = verdict
                 self.changes.append(
                     StalenessChange(
-                        ts, model.column, report.verdict, report.confidence, report.retrain,
+                        ts, model.column, verdict, report.confidence, report.retrain,
                         report.reasons,
                     )
                 )  # fmt: skip
