@@ -222,14 +222,14 @@ class StalenessMonitor:
         self._bars = 0
         self.changes: list[StalenessChange] = []
         """Every verdict change so far, in bar order."""
-        unprofiled = [m.column for m in models if m.profiles is None]
-        self.notes: tuple[str, ...] = (
-            (f"{', '.join(unprofiled)}: the run has no feature profiles, so the PSI check is "
-             "skipped; retrain the run to save them",)
-            if unprofiled
-            else ()
-        )  # fmt: skip
+        self.notes: tuple[str, ...] = ()
         """What the monitor cannot judge, to be said once."""
+        unprofiled = ", ".join(m.column for m in models if m.profiles is None)
+        if unprofiled:
+            self.notes = (
+                f"{unprofiled}: the run has no feature profiles, so the PSI check is skipped; "
+                "retrain the run to save them",
+            )
 
     @property
     def latest(self) -> Mapping[str, StalenessReport]:
