@@ -9,6 +9,7 @@ every bar. A second start of the finished session changes nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,25 @@ from alphagate.app.train import run_training
 from alphagate.cli import cli
 from alphagate.config import Settings
 from alphagate.live.driver import LiveDriver
+from alphagate.strategies.model import ModelStrategy
 from alphagate.testing import bundled_bars
 
 SYMBOL = "^GSPC"
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """The model's staleness judged with thresholds that let it trade, then age mid-replay.
+
+    The feature PSI of this small run is above 1 from the first bar (its
+    ATR is in points, and the index rose), which would scale the confidence
+    down from the start; with the PSI thresholds out of reach, the rolling IC
+    turns it stale and fresh again and its age (600 days) ends it, so the
+    replay crosses several verdict changes while still trading.
+    """
+    data = settings.model_dump()
+    data["health"]["model"].update(max_age_days=600, psi_warn=5.0, psi_stale=10.0)
+    return Settings.model_validate(data)
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +63,14 @@ def runs(workspace: Path, settings: Settings, bars: pd.DataFrame) -> Path:
 def test_a_paper_replay_of_the_holdout_is_the_model_backtest(
     workspace: Path, settings: Settings, bars: pd.DataFrame, runs: Path
 ) -> None:
-    backtest = run_model_backtest(
+    modelled = run_model_backtest(
         settings,
         bars,
         ModelBacktestRequest(run_id="gspc", runs_dir=runs, predictor="online"),
         workspace / "paper-backtest",
         "XNYS",
-    ).result
+    )
+    backtest = modelled.result
     equity: list[float] = []
 
     def mark(driver: LiveDriver) -> None:
@@ -104,6 +122,24 @@ def test_a_paper_replay_of_the_holdout_is_the_model_backtest(
     finally:
         store.close()
 
+    # The staleness monitor judged the same bars the same way, and its changes were stored.
+    assert modelled.staleness is not None and len(modelled.staleness.changes) >= 3
+    changes = sorted(
+        (c.ts_ns, c.column, c.verdict.name.lower()) for c in modelled.staleness.changes
+    )
+    paper_strategy = kernel.strategy
+    assert isinstance(paper_strategy, ModelStrategy)
+    decided = ["ts", "symbol", "stale:logreg_h5", "conf:logreg_h5", "w_target"]
+    pd.testing.assert_frame_equal(
+        paper_strategy.decisions()[decided], modelled.decisions[decided], check_dtype=False
+    )
+    assert stored_changes(settings) == changes
+    summary = json.loads((workspace / "paper-backtest" / "model_backtest.json").read_text())
+    first = summary["staleness"]["columns"]["logreg_h5"]["first_stale"]
+    assert pd.Timestamp(first["ts"]).value == next(
+        t for t, column, verdict in changes if column == "logreg_h5" and verdict == "stale"
+    )
+
     again = run_paper(settings, bars, PaperRequest("gspc", runs), handle_signals=False)
     assert again.summary.cycles == 0
     assert again.summary.recovered.resent == [] and again.summary.recovered.adopted == 0
@@ -115,3 +151,33 @@ def test_a_paper_replay_of_the_holdout_is_the_model_backtest(
     )
     assert status.exit_code == 0, status.output
     assert f'"orders_sent": {len(kernel.orders)}' in status.output
+    # The resumed session stored no change twice; status shows the latest and the retrain flag.
+    assert stored_changes(settings) == changes
+    books = f"storage.trading_database_url={settings.storage.trading_database_url}"
+    shown = CliRunner().invoke(
+        cli, ["paper", "status", "--run", "gspc", "--runs-dir", str(runs), "--json", "--set", books]
+    )
+    assert shown.exit_code == 0, shown.output
+    model = json.loads(shown.output)["model"]
+    assert model["retrain"] is True
+    latest = {column: verdict for _, column, verdict in changes}
+    assert {c: e["verdict"] for c, e in model["columns"].items()} == latest
+    table = CliRunner().invoke(
+        cli, ["paper", "status", "--run", "gspc", "--runs-dir", str(runs), "--set", books]
+    )
+    assert table.exit_code == 0, table.output
+    assert "retrain" in table.output and "yes" in table.output
+
+
+def stored_changes(settings: Settings) -> list[tuple[int, str, str]]:
+    """The session's model staleness events in the trading database, oldest first."""
+    store = open_trading_store(settings)
+    try:
+        events = store.system_events("model_staleness", limit=1000)
+    finally:
+        store.close()
+    found = [(e.ts, e.detail or {}) for e in events if (e.detail or {}).get("run_id") == "gspc"]
+    return sorted(
+        ((ts, str(d["column"]), str(d["verdict"])) for ts, d in found),
+        key=lambda row: (row[0], row[1]),
+    )

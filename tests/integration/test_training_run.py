@@ -12,7 +12,9 @@ from mlflow.tracking import MlflowClient
 
 from alphagate.app.train import TrainingRunResult, data_hash, run_training
 from alphagate.config import Settings, config_hash
+from alphagate.engine.staleness import trained_ns_from_manifest
 from alphagate.errors import AlphagateError
+from alphagate.runs import read_feature_profiles
 
 HORIZONS = (1, 5)
 HORIZON_FILES = (
@@ -23,6 +25,7 @@ HORIZON_FILES = (
     "holdout_predictions.parquet",
     "reliability.png",
     "feature_importances.csv",
+    "feature_profiles.json",
 )
 MANIFEST_KEYS = {
     "run_id",
@@ -36,6 +39,7 @@ MANIFEST_KEYS = {
     "wall_seconds",
     "peak_memory_mb",
     "per_horizon",
+    "train_end",
     "mlflow",
 }
 
@@ -119,6 +123,29 @@ def test_holdout_predictions_hold_probabilities_and_outcomes_for_each_symbol(
     assert set(frame["symbol"]) == {"AAA", "BBB"}
     assert frame[["p_raw", "p_calibrated"]].stack().between(0.0, 1.0).all()
     assert set(frame["y"]) == {0, 1}
+
+
+def test_each_horizon_keeps_its_training_end_and_the_profile_of_every_feature_it_learnt(
+    runs: dict[str, TrainingRunResult],
+) -> None:
+    result = runs["first"]
+    ends = []
+    for h in HORIZONS:
+        folder = result.directory / f"h{h}"
+        end = pd.Timestamp(result.manifest["per_horizon"][str(h)]["train_end"])
+        holdout = pd.read_parquet(folder / "holdout_predictions.parquet")
+        assert end < holdout["ts"].min()  # purged: no training label reaches the holdout
+        assert end > holdout["ts"].min() - pd.Timedelta(days=3 * h + 10)
+        assert trained_ns_from_manifest(result.manifest, h) == end.value
+        ends.append(end)
+
+        profiles = read_feature_profiles(folder)
+        assert profiles is not None
+        learnt = pd.read_csv(folder / "feature_importances.csv")["feature"]
+        assert set(profiles) == set(learnt)
+        for profile in profiles.values():
+            assert profile.shares.sum() == pytest.approx(1.0)
+    assert pd.Timestamp(result.manifest["train_end"]) == max(ends)
 
 
 def test_mlflow_holds_the_run_its_metrics_and_a_new_model_version_per_run(

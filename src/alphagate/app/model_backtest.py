@@ -30,7 +30,9 @@ Steps, and what keeps each honest:
 5. **Write** the usual outputs and report, ``manifest.json`` (config, data
    and code hashes, as every backtest writes), plus ``decisions.parquet`` (the
    per-decision trace), ``risk_events.csv`` (also stored in the database),
-   ``predictions.parquet`` and ``model_backtest.json``; with ``ablate``, run
+   ``predictions.parquet``, ``model_backtest.json`` (with when each model
+   first warned and went stale, and why: :mod:`alphagate.app.model_health`)
+   and ``staleness.csv`` (every verdict change); with ``ablate``, run
    again with each decision step switched off and write ``ablation.csv`` and
    ``ablation.json``.
 """
@@ -58,12 +60,20 @@ from alphagate.app.backtest import (
     write_report,
     write_run_manifest,
 )
+from alphagate.app.model_health import (
+    ModelHealthPlan,
+    changes_frame,
+    monitor_of,
+    plan_model_health,
+    staleness_summary,
+)
 from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.app.train import HOLDOUT_FRACTION, data_hash
 from alphagate.backtest.outputs import write_outputs
 from alphagate.backtest.runner import BacktestResult, run_backtest
 from alphagate.config import FillModelName, Settings
 from alphagate.decision.settings import STEPS, DecisionSettings
+from alphagate.engine.staleness_monitor import StalenessMonitor
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration import Calibrator, calibrator_from_dict
 from alphagate.models.factory import load_model
@@ -359,6 +369,8 @@ class PreparedModelRun:
     baseline: float | None
     earlier: pd.DataFrame
     online: Callable[[], OnlinePredictor]
+    health: ModelHealthPlan | None = None
+    """The staleness monitor's plan (``None``: ``health.model.enabled`` is off)."""
 
     def predictor(self, kind: PredictorKind) -> Predictor:
         """A fresh predictor for one run: the batch's lookup, or features computed bar by bar."""
@@ -379,6 +391,8 @@ class ModelBacktestResult:
     cuts: dict[int, pd.Timestamp]
     ablation: pd.DataFrame | None
     seconds: float
+    staleness: StalenessMonitor | None = None
+    """The baseline run's staleness monitor, its verdict changes (``None`` when off)."""
 
 
 def prepare_model_run(
@@ -405,6 +419,14 @@ def prepare_model_run(
         baseline=baseline_correlation(history["close"].unstack("symbol")),
         earlier=bars.loc[ts < start],
         online=partial(online_predictor, settings, trained, cuts),
+        health=plan_model_health(
+            settings.health.model,
+            manifest=trained.manifest,
+            train_dir=trained.directory,
+            family=trained.family,
+            cuts=cuts,
+            features=features,
+        ),
     )
 
 
@@ -416,7 +438,8 @@ def backtest_prepared(
 ) -> tuple[BacktestResult, ModelStrategy, list[RiskEvent]]:
     """One backtest with a fresh strategy, guard and kill-switch state."""
     events: list[RiskEvent] = []
-    strategy = ModelStrategy(prepared.predictor(plan.predictor), decision)
+    health = None if prepared.health is None else prepared.health.monitor()
+    strategy = ModelStrategy(prepared.predictor(plan.predictor), decision, health=health)
     execution = plan.settings.execution
     with guard_of(plan.risk, plan.kill_file, events.append, baseline=prepared.baseline) as guard:
         result = run_backtest(
@@ -491,7 +514,13 @@ def run_model_backtest(
             )
         ablation = pd.DataFrame(rows, columns=list(ABLATION_COLUMNS))
     outcome = ModelBacktestResult(
-        result, decisions, events, prepared.cuts, ablation, time.perf_counter() - began
+        result,
+        decisions,
+        events,
+        prepared.cuts,
+        ablation,
+        time.perf_counter() - began,
+        staleness=monitor_of(strategy),
     )
     _write(output, trained, prepared, plan, outcome)
     _store_events(settings, events, f"{request.run_id}:{output.name}")
@@ -525,6 +554,9 @@ def _write(
     decisions.to_parquet(output / "decisions.parquet", index=False)
     _events_frame(events).to_csv(output / "risk_events.csv", index=False)
     prepared.predictions.reset_index().to_parquet(output / "predictions.parquet", index=False)
+    if outcome.staleness is not None:
+        changes_frame(outcome.staleness.changes).to_csv(output / "staleness.csv", index=False)
+    notes = () if prepared.health is None else prepared.health.notes
     summary = {
         "run_id": trained.run_id,
         "family": trained.family,
@@ -536,6 +568,7 @@ def _write(
         "commission_bps": plan.settings.execution.commission_bps,
         "fill_model": plan.settings.execution.fill_model,
         "decision_settings": plan.decision.to_json_dict(),
+        "staleness": staleness_summary(outcome.staleness, notes),
         "wall_seconds": round(outcome.seconds, 3),
     }
     text = json.dumps(summary, indent=2, sort_keys=True, default=str)

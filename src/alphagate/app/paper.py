@@ -9,10 +9,16 @@ at any point resumes the same way.
 
 The engine is the backtest's, piece for piece (:mod:`alphagate.app.model_backtest`):
 the run's models through the decision path, out of sample only, the risk
-guard, the execution settings' fill model and commission. Predictions are
-computed online, bar by bar, as a live run must; so a replay of a run's
-holdout gives exactly what ``backtest --strategy model --predictor online``
-gives on the same bars (tested).
+guard, the execution settings' fill model and commission, the staleness
+monitor. Predictions are computed online, bar by bar, as a live run must; so
+a replay of a run's holdout gives exactly what ``backtest --strategy model
+--predictor online`` gives on the same bars (tested).
+
+**The retrain flag.** Each time a model's staleness verdict changes, the
+books store a ``model_staleness`` system event in the trading database (the
+bar, the column, the verdict, the multiplier, ``retrain`` and the reasons);
+``paper status`` shows each column's latest one, and the panel the verdict
+of the bar just closed.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from alphagate.app.model_backtest import (
     prepare_model_run,
 )
 from alphagate.app.paper_engine import JOURNAL, PaperParts, paper_engine
-from alphagate.app.trading_books import TradingBooks
+from alphagate.app.trading_books import TradingBooks, model_status
 from alphagate.app.trading_db import open_trading_store
 from alphagate.config import Settings
 from alphagate.domain.bars import symbols_of
@@ -134,10 +140,11 @@ def run_paper(
         baseline=prepared.baseline,
         bar_interval_ns=_bar_interval(replay),
     )
-    strategy = ModelStrategy(prepared.predictor(plan.predictor), plan.decision)
+    health = None if prepared.health is None else prepared.health.monitor()
+    strategy = ModelStrategy(prepared.predictor(plan.predictor), plan.decision, health=health)
     store = open_trading_store(plan.settings)
     method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
-    books = TradingBooks(store, trained.run_id, level_method=method)
+    books = TradingBooks(store, trained.run_id, level_method=method, staleness=health)
 
     def each_cycle(d: LiveDriver) -> None:
         books(d)
@@ -300,6 +307,11 @@ def session_status(
     switch = open_kill_switch(settings)
     books: dict[str, Any] = dict(latest[1]) if latest is not None else {}
     tripped = switch.is_tripped()
+    store = open_trading_store(settings)
+    try:
+        model = model_status(store, run.run_id)
+    finally:
+        store.close()
     return {
         "run_id": run.run_id,
         "session": str(session),
@@ -307,4 +319,5 @@ def session_status(
         "records_after_snapshot": records,
         "kill_switch": {"tripped": tripped, "reason": switch.reason},
         "degradation": "halted" if tripped else books.get("degradation") or "normal",
+        "model": model,
     }

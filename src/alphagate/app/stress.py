@@ -50,6 +50,7 @@ from alphagate.app.model_backtest import (
     plan_model_run,
     prepare_model_run,
 )
+from alphagate.app.model_health import ModelHealthPlan
 from alphagate.backtest.runner import BacktestResult
 from alphagate.config import FillModelName, Settings
 from alphagate.config.stress import StressConfig
@@ -164,6 +165,8 @@ class ModelStress:
     catastrophic_loss: float
     calendar: str | None
     build: Build
+    health: ModelHealthPlan | None = None
+    """The staleness monitor's plan, without feature rows: each scenario brings its own."""
 
     @cached_property
     def plan(self) -> ModelRunPlan:
@@ -171,19 +174,21 @@ class ModelStress:
         return replace(plan_model_run(self.settings, self.request), kill_file=None)
 
 
-def scenario_predictor(shared: ModelStress, bars: pd.DataFrame) -> Predictor:
+def scenario_predictor(
+    shared: ModelStress, bars: pd.DataFrame, features: pd.DataFrame | None = None
+) -> Predictor:
     """The run's calibrated P(up) per horizon on a scenario's bars, from each horizon's cut on.
 
     Features are recomputed on the scenario's own bars, causally, so no
-    prediction sees a scenario bar after its own.
+    prediction sees a scenario bar after its own (``features``: already computed so).
     """
     if shared.plan.predictor == "online":
         start = min(shared.cuts.values())
         online = online_predictor(shared.settings, shared.trained, shared.cuts)
         online.warm_up(bars.loc[bars.index.get_level_values("ts") < start])
         return online
-    settings = shared.settings
-    features = build_features(bars, settings.features.profile, calendar=settings.data.calendar)
+    if features is None:
+        features = _scenario_features(shared, bars)
     ts = features.index.get_level_values("ts")
     finite = np.isfinite(features.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
     columns: dict[str, pd.Series] = {}
@@ -197,14 +202,30 @@ def scenario_predictor(shared: ModelStress, bars: pd.DataFrame) -> Predictor:
     return PredictionTable(predictions.loc[ts >= min(shared.cuts.values())])
 
 
+def _scenario_features(shared: ModelStress, bars: pd.DataFrame) -> pd.DataFrame:
+    settings = shared.settings
+    return build_features(bars, settings.features.profile, calendar=settings.data.calendar)
+
+
 def run_model_scenario(shared: ModelStress, spec: SpecLike) -> ScenarioOutcome:
-    """Build one scenario and trade the training run's models through it (a worker's task)."""
+    """Build one scenario and trade the training run's models through it (a worker's task).
+
+    The models' staleness is judged on the scenario's own features, as the
+    backtest judges it on the real ones.
+    """
     scenario = shared.build(spec, shared.history, train_end=shared.train_end)
     bars = scenario.bars
     start = min(shared.cuts.values())
     traded = bars.loc[bars.index.get_level_values("ts") >= start]
     decision = shared.plan.decision
-    strategy = ModelStrategy(scenario_predictor(shared, bars), decision)
+    features = None
+    if shared.health is not None or shared.plan.predictor == "batch":
+        features = _scenario_features(shared, bars)
+    health = None
+    if shared.health is not None and features is not None:
+        health = shared.health.monitor(shared.health.window_of(features))
+    predictor = scenario_predictor(shared, bars, features)
+    strategy = ModelStrategy(predictor, decision, health=health)
     execution = shared.plan.settings.execution
     try:
         result, events = run_guarded(
@@ -270,6 +291,7 @@ def _model_plan(
         catastrophic_loss=stress.catastrophic_loss,
         calendar=calendar,
         build=build,
+        health=None if prepared.health is None else replace(prepared.health, features=None),
     )
     return shared, _trade_returns(own, plan.settings.execution.cash)
 

@@ -9,12 +9,18 @@ same state, a fill's same trade id, an equity point's same bar), so after a
 crash the books are simply written again from the replayed session, and
 nothing is doubled. Writes are gathered and flushed every ``every`` bars and
 at the end, so the database never slows a cycle down.
+
+A model's staleness changes (:class:`~alphagate.engine.staleness_monitor.StalenessChange`)
+become ``model_staleness`` system events, keyed by bar and column so a
+replayed session does not store them twice; :func:`model_status` reads the
+latest per column back, with the retrain flag.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -28,8 +34,13 @@ from alphagate.adapters.trading_db.store import TradingStore
 from alphagate.domain.instants import NS_PER_DAY
 from alphagate.domain.order_state import OrderState
 from alphagate.domain.orders import OrderType
+from alphagate.engine.staleness_monitor import StalenessMonitor
 from alphagate.live.driver import LiveDriver
 from alphagate.risk.events import RiskEvent
+
+MODEL_STALENESS = "model_staleness"
+"""The kind of the system event a model's staleness change leaves."""
+_EVENTS_READ = 100_000
 
 
 class TradingBooks:
@@ -42,9 +53,17 @@ class TradingBooks:
         *,
         every: int = 50,
         level_method: LevelMethod = LevelMethod.ATR,
+        staleness: StalenessMonitor | None = None,
     ) -> None:
         self._store, self._run_id, self._every = store, run_id, every
         self._level_method = level_method
+        self._staleness = staleness
+        self._changes_written = 0
+        self._changes_seen = {
+            (e.ts, str((e.detail or {}).get("column")))
+            for e in store.system_events(MODEL_STALENESS, limit=_EVENTS_READ)
+            if (e.detail or {}).get("run_id") == run_id
+        }
         self._levels_written: set[str] = set()
         self.equity: list[tuple[int, float, float]] = []
         """(bar close ns, equity, cash) at every cycle of the session, replayed ones included."""
@@ -93,6 +112,21 @@ class TradingBooks:
             if key not in self._events_seen:
                 store.add_risk_event(event, run)
                 self._events_seen.add(key)
+        self._write_staleness()
+
+    def _write_staleness(self) -> None:
+        """Each staleness change not stored yet, as a ``model_staleness`` system event."""
+        if self._staleness is None:
+            return
+        changes = self._staleness.changes
+        for change in changes[self._changes_written :]:
+            key = (change.ts_ns, change.column)
+            if key in self._changes_seen:
+                continue
+            detail = {"run_id": self._run_id, **change.to_dict()}
+            self._store.add_system_event(MODEL_STALENESS, detail, actor="paper", ts=change.ts_ns)
+            self._changes_seen.add(key)
+        self._changes_written = len(changes)
 
     def _write_levels(self, driver: LiveDriver) -> None:
         """Each protected entry's stop and target, from its bracket children (once per entry)."""
@@ -153,6 +187,30 @@ class TradingBooks:
             days.append(performance)
             previous = equity
         return days
+
+
+def model_status(store: TradingStore, run_id: str) -> dict[str, Any]:
+    """Each model column's latest staleness change in ``run_id``'s session, and the retrain flag.
+
+    A column with no change stored is fresh (the monitor starts there).
+    """
+    columns: dict[str, dict[str, Any]] = {}
+    for event in store.system_events(MODEL_STALENESS, limit=_EVENTS_READ):
+        detail = event.detail or {}
+        column = detail.get("column")
+        if detail.get("run_id") != run_id or not isinstance(column, str) or column in columns:
+            continue
+        columns[column] = {
+            "verdict": detail.get("verdict"),
+            "since": detail.get("ts"),
+            "confidence": detail.get("confidence"),
+            "retrain": bool(detail.get("retrain")),
+            "reasons": detail.get("reasons", []),
+        }
+    return {
+        "retrain": any(c["retrain"] for c in columns.values()),
+        "columns": dict(sorted(columns.items())),
+    }
 
 
 def _sharpe(returns: list[float]) -> float | None:

@@ -43,11 +43,12 @@ from alphagate import parallel
 from alphagate.adapters.tracking import MlflowTracker
 from alphagate.app.research import build_feature_frame, build_label_frame
 from alphagate.config import Settings, config_hash
+from alphagate.engine.drift import profile_features
 from alphagate.errors import AlphagateError
 from alphagate.models.calibration_metrics import plot_reliability_diagram
 from alphagate.models.deep import DEEP_FAMILIES
 from alphagate.models.factory import Family
-from alphagate.runs import horizon_name, write_json
+from alphagate.runs import horizon_name, write_feature_profiles, write_json
 from alphagate.runs.layout import (
     CALIBRATOR,
     EVALUATION,
@@ -115,6 +116,7 @@ class _Plan:
     workers: int = 1
     task_map: TaskMap = serial_map
     on_trial: Callable[[int, int, int], None] | None = None
+    profile_bins: int = 10
 
 
 def _members_with_sizes(
@@ -148,14 +150,19 @@ def _search(plan: _Plan, ts: TrainingSet) -> dict[str, Any]:
     return dataclasses.asdict(found)
 
 
-def _write_horizon(ts: TrainingSet, result: HorizonResult, directory: Path) -> None:
-    """Save one horizon's model, calibrator, evaluation, predictions and plots."""
+def _write_horizon(ts: TrainingSet, result: HorizonResult, directory: Path, *, bins: int) -> None:
+    """Save one horizon's model, calibrator, evaluation, predictions, feature profiles and plots.
+
+    The profiles are of the rows the final model was fitted on (the training
+    part, not the holdout): the population a live feature is compared with.
+    """
     directory.mkdir(parents=True)
     result.model.save(directory / MODEL)
     write_json(directory / CALIBRATOR, result.calibrator.to_dict())
     scores = {"calibrated": result.evaluation, "raw": result.evaluation_raw}
     write_json(directory / EVALUATION, {k: to_json_dict(v) for k, v in scores.items()})
     train = ts.take(result.train_positions)
+    write_feature_profiles(directory, profile_features(train.X, bins), bins=bins)
     oof = pd.DataFrame({"p_oof": result.oof, "y": train.y})
     oof.reset_index().to_parquet(directory / OOF, index=False)
     holdout = ts.take(result.holdout_positions)
@@ -214,13 +221,14 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
         calibration=plan.calibration,
         holdout_fraction=HOLDOUT_FRACTION,
     )
-    _write_horizon(ts, result, directory)
+    _write_horizon(ts, result, directory, bins=plan.profile_bins)
     plan.tracker.log_metrics({f"h{h}.{k}": v for k, v in result.evaluation.items()})
     plan.tracker.log_metrics({f"h{h}.raw.{k}": v for k, v in result.evaluation_raw.items()})
     _log_epochs(plan.tracker, f"h{h}", result.model)
     plan.tracker.log_model_dir(directory, horizon_name(h))
     return {
         "n_samples": len(ts),
+        "train_end": _train_end(ts, result),
         "n_train": int(result.train_positions.size),
         "n_holdout": int(result.holdout_positions.size),
         "n_dropped_features": ts.n_dropped_features,
@@ -230,6 +238,15 @@ def _one_horizon(plan: _Plan, ts: TrainingSet, directory: Path) -> dict[str, Any
         "holdout": to_json_dict(result.evaluation),
         "holdout_raw": to_json_dict(result.evaluation_raw),
     }
+
+
+def _train_end(ts: TrainingSet, result: HorizonResult) -> str:
+    """The last bar any training sample read (its label's ``t1``), in ISO 8601.
+
+    A model's age is measured from here: it knows the market up to this bar.
+    """
+    end = pd.Timestamp(ts.take(result.train_positions).t1.max())
+    return end.tz_convert("UTC").isoformat()
 
 
 def _bars_summary(bars: pd.DataFrame) -> dict[str, Any]:
@@ -356,6 +373,7 @@ def run_training(
             ray_address=settings.parallel.ray_address,
         ),
         on_trial=on_trial,
+        profile_bins=settings.health.model.psi_bins,
     )
     choices: dict[str, Any] = {
         "seed": seed,
@@ -399,6 +417,7 @@ def run_training(
                 **choices,
                 "horizons": list(horizons),
                 "bars": _bars_summary(bars),
+                "train_end": max(entry["train_end"] for entry in per_horizon.values()),
                 "per_horizon": per_horizon,
                 "mlflow": {
                     "tracking_uri": tracker.tracking_uri,

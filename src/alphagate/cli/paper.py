@@ -135,8 +135,8 @@ class _Panel:
     """The session as it runs: a live Rich panel on a terminal, a line every few seconds elsewhere.
 
     The panel shows the bar, equity and P&L, cash, positions, working orders,
-    orders sent and the degradation level; it is redrawn at most four times a
-    second, so drawing never slows a replay down.
+    orders sent, the degradation level and the model's staleness; it is
+    redrawn at most four times a second, so drawing never slows a replay down.
     """
 
     def __init__(self, cash: float) -> None:
@@ -187,6 +187,13 @@ def _books_table(driver: LiveDriver, title: str, cash: float) -> Table:
     table.add_row("working orders", f"{len(kernel.working):,}")
     level = "normal" if driver.gate is None else driver.gate.registry.level.label
     table.add_row("degradation", level)
+    from alphagate.app.model_health import monitor_of
+    from alphagate.strategies.model import ModelStrategy
+
+    strategy = kernel.strategy
+    monitor = monitor_of(strategy) if isinstance(strategy, ModelStrategy) else None
+    if monitor is not None:
+        table.add_row("model", monitor.summary())
     return table
 
 
@@ -198,7 +205,7 @@ def status(
     runs_dir: RunsDirOption = Path("runs"),
     overrides: SetOption = None,
 ) -> None:
-    """Positions, cash, open orders, orders sent, degradation level and kill switch of a session."""
+    """Positions, cash, orders, degradation, kill switch and model staleness of a session."""
     if run is None:
         raise typer.BadParameter("paper status needs --run RUN_ID")
     from alphagate.app import paper as paper_app
@@ -221,4 +228,9 @@ def status(
     table.add_row("open orders", str(len(found.get("open_orders", []))))
     switch = found["kill_switch"]
     table.add_row("kill switch", f"tripped: {switch['reason']}" if switch["tripped"] else "ok")
+    model = found.get("model", {})
+    for column, entry in model.get("columns", {}).items():
+        reasons = "; ".join(entry["reasons"])
+        table.add_row(f"model {column}", f"{entry['verdict']} since {entry['since']}: {reasons}")
+    table.add_row("retrain", "yes: a model is stale" if model.get("retrain") else "no")
     base.console.print(table)

@@ -314,8 +314,22 @@ class ModelStalenessConfig(Section):
     (0.06 at 250), so thresholds near zero need a long window to mean much.
     """
 
+    enabled: bool = Field(
+        True,
+        description="Judge a traded model's staleness at every bar and scale its confidence "
+        "(backtest, paper, stress alike).",
+    )
     max_age_days: float = Field(
-        90.0, gt=0, description="A model trained longer ago than this is stale."
+        90.0,
+        gt=0,
+        description="A model whose training data ended longer ago than this (in bar time) "
+        "is stale.",
+    )
+    check_every_bars: int = Field(
+        10,
+        ge=1,
+        description="Bars between two checks of the PSI and the resolved IC and hit rate "
+        "(the age is checked at every bar).",
     )
     psi_bins: int = Field(
         10, ge=2, description="Quantile bins of each feature's training distribution."

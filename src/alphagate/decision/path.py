@@ -66,7 +66,9 @@ class ModelInputs:
     """One prediction column's values at the bar.
 
     ``recent_scores`` are its last scores (oldest first, this bar last), for
-    the blend's covariance.
+    the blend's covariance. ``staleness`` is the model's staleness multiplier
+    in [0, 1] (:mod:`alphagate.engine.staleness`; 1 for a fresh model or
+    when nothing judges it).
     """
 
     column: str
@@ -77,6 +79,7 @@ class ModelInputs:
     stability: float
     age: float
     recent_scores: FloatArray
+    staleness: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +127,13 @@ def _confidence(
     settings: DecisionSettings,
     trace: dict[str, TraceValue],
 ) -> float:
-    """IC x freshness x capacity x stability; 1 when switched off.
+    """IC x freshness x capacity x stability x staleness; 1 when switched off.
 
     While the IC is unknown (too few realised outcomes) the confidence is 0:
     an unscored signal is not traded. While the IC has too short a history
     to measure its spread, stability is 1: the IC alone already discounts it.
+    A stale model's multiplier scales the product, so it trades smaller (or,
+    past the cost, not at all) until it is retrained.
     """
     step = settings.confidence
     if not step.enabled:
@@ -138,7 +143,9 @@ def _confidence(
     room = capacity(inputs.adv, step.participation, nominal)
     steady = model.stability if math.isfinite(model.stability) else 1.0
     value = confidence(model.ic, fresh, room, steady) if math.isfinite(model.ic) else 0.0
+    value *= model.staleness
     trace[f"fresh:{model.column}"] = fresh
+    trace[f"stale:{model.column}"] = model.staleness
     trace[f"capacity:{model.column}"] = room
     trace[f"conf:{model.column}"] = value
     return value

@@ -5,7 +5,10 @@ it has aged, each checked against thresholds in ``health.model``
 (:class:`~alphagate.config.trading.ModelStalenessConfig`):
 
 ``age``
-    Days since the model was trained (the run manifest's ``created_at``).
+    Days from the end of the model's training data (the training manifest's
+    ``train_end``: the last bar a training sample read) to the bar being
+    judged: bar time, never the wall clock, so a backtest and a replay age a
+    model as live trading would have.
 ``psi``
     The population stability index of each feature's recent values against
     its training distribution (:mod:`alphagate.engine.drift`): the inputs no
@@ -29,6 +32,7 @@ model is not punished for being new.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -40,7 +44,7 @@ import pandas as pd
 from alphagate.config.trading import ModelStalenessConfig
 from alphagate.decision.confidence import spearman
 from alphagate.domain.instants import NS_PER_DAY, check_ns
-from alphagate.engine.drift import FeatureProfile, psi
+from alphagate.engine.drift import FeatureProfile, ProfileSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -132,24 +136,35 @@ class PredictionLog:
         return score[known][order], outcome[known][order]
 
 
-def trained_ns_from_manifest(manifest: Mapping[str, object]) -> int:
-    """When a run's models were trained: its ``training.json`` ``created_at``, as int64 ns.
+def trained_ns_from_manifest(manifest: Mapping[str, object], horizon: int) -> int | None:
+    """When a horizon's training data ends, in int64 ns; ``None`` for a run older than that record.
+
+    Read from the training manifest's ``per_horizon.<h>.train_end`` (the
+    latest ``t1`` of the samples the final model was fitted on), else the
+    run's ``train_end``.
 
     Raises
     ------
     ValueError
-        When the manifest has no readable, tz-aware ``created_at``; say which
-        run, since an unknown age cannot be judged.
+        When the value is there but is not a tz-aware time: an unknown age
+        cannot be judged, so retrain the run rather than guess.
     """
-    raw = manifest.get("created_at")
+    entry = manifest.get("per_horizon")
+    raw: object = None
+    if isinstance(entry, Mapping) and isinstance(entry.get(str(horizon)), Mapping):
+        raw = entry[str(horizon)].get("train_end")
+    if raw is None:
+        raw = manifest.get("train_end")
+    if raw is None:
+        return None
     try:
-        stamp = pd.Timestamp(str(raw)) if raw is not None else None
+        stamp = pd.Timestamp(str(raw))
     except ValueError:
         stamp = None
     if stamp is None or stamp.tzinfo is None:
         raise ValueError(
-            f"the training manifest's created_at {raw!r} is not a tz-aware time; "
-            "retrain the run or add created_at in ISO 8601 with its offset"
+            f"the training manifest's train_end {raw!r} is not a tz-aware time; "
+            "retrain the run or write train_end in ISO 8601 with its offset"
         )
     return int(stamp.tz_convert("UTC").as_unit("ns").value)
 
@@ -186,36 +201,59 @@ def assess_model(
     drift = _feature_psi(now, profiles, features, settings)
     score, outcome = predictions.resolved(now, settings.window)
     checks = (
-        _age_check(now, check_ns(trained_ns, "trained_ns"), settings),
-        _psi_check(drift, settings),
-        *_prediction_checks(score, outcome, settings),
+        age_check(now, check_ns(trained_ns, "trained_ns"), settings),
+        psi_check(drift, settings),
+        *prediction_checks(score, outcome, settings),
     )
-    worst = max(c.verdict for c in checks)
+    return report_of(now, checks, drift, len(score), settings)
+
+
+def report_of(
+    now_ns: int,
+    checks: tuple[StalenessCheck, ...],
+    drift: Mapping[str, float],
+    n_resolved: int,
+    settings: ModelStalenessConfig,
+) -> StalenessReport:
+    """The report of checks made at ``now_ns``: the worst sets the multiplier and the flag.
+
+    Kept apart from :func:`assess_model` so a monitor that refreshes the
+    costlier checks every few bars combines them by the same rule.
+    """
+    worst = max((c.verdict for c in checks), default=Freshness.FRESH)
     multiplier = {
         Freshness.FRESH: 1.0,
         Freshness.WARN: settings.warn_multiplier,
         Freshness.STALE: settings.stale_multiplier,
     }[worst]
     return StalenessReport(
-        now_ns=now,
+        now_ns=now_ns,
         checks=checks,
         psi=drift,
-        n_resolved=len(score),
+        n_resolved=n_resolved,
         confidence=multiplier,
         retrain=worst is Freshness.STALE,
     )
 
 
-def _age_check(now: int, trained: int, settings: ModelStalenessConfig) -> StalenessCheck:
+def age_check(now: int, trained: int, settings: ModelStalenessConfig) -> StalenessCheck:
+    """Stale once more than ``max_age_days`` separate ``now`` from the end of training."""
     days = (now - trained) / NS_PER_DAY
     verdict = Freshness.STALE if days > settings.max_age_days else Freshness.FRESH
-    trained_at = dt.datetime.fromtimestamp(trained / 1e9, tz=dt.UTC).isoformat(timespec="seconds")
+    trained_at = _iso_seconds(trained)
     return StalenessCheck(
         "age",
         days,
         verdict,
-        f"trained {days:.1f} days ago ({trained_at}); stale after {settings.max_age_days:g}",
+        f"training data ends {trained_at}, {days:.1f} days before; "
+        f"stale after {settings.max_age_days:g}",
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _iso_seconds(ns: int) -> str:
+    """An instant in ISO 8601 to the second; cached, as a monitor names one end of training."""
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).isoformat(timespec="seconds")
 
 
 def _feature_psi(
@@ -233,19 +271,41 @@ def _feature_psi(
     past = np.flatnonzero(ts <= now)
     # Stable by time, so rows of one instant keep their order and the window is reproducible.
     window = past[np.argsort(ts[past], kind="stable")][-settings.psi_window :]
-    out: dict[str, float] = {}
-    for name, profile in profiles.items():
-        if name not in features.columns:
-            continue
-        values = features[name].to_numpy(dtype=np.float64)[window]
-        values = values[np.isfinite(values)]
-        if len(values) < settings.psi_min_rows:
-            continue
-        out[name] = psi(profile.shares, profile.bin_shares(values), settings.psi_epsilon)
-    return out
+    recent = {
+        name: features[name].to_numpy(dtype=np.float64)[window]
+        for name in profiles
+        if name in features.columns
+    }
+    return feature_psi(profiles, recent, settings)
 
 
-def _psi_check(drift: Mapping[str, float], settings: ModelStalenessConfig) -> StalenessCheck:
+def feature_psi(
+    profiles: Mapping[str, FeatureProfile],
+    recent: Mapping[str, FloatArray],
+    settings: ModelStalenessConfig,
+) -> dict[str, float]:
+    """PSI of each profiled feature's ``recent`` values (the window already cut at ``now``).
+
+    Non-finite values (a feature's warm-up) are left out; a feature with
+    fewer than ``psi_min_rows`` left is not judged.
+    """
+    names = [name for name in profiles if name in recent]
+    if not names:
+        return {}
+    stacked = ProfileSet({name: profiles[name] for name in names})
+    values = np.column_stack([np.asarray(recent[name], dtype=np.float64) for name in names])
+    return stacked.psi(values, min_rows=settings.psi_min_rows, epsilon=settings.psi_epsilon)
+
+
+NO_PROFILES = "the run has no feature profiles (trained before they were saved): PSI not checked"
+
+
+def psi_check(
+    drift: Mapping[str, float], settings: ModelStalenessConfig, *, profiled: bool = True
+) -> StalenessCheck:
+    """The worst feature's PSI against the thresholds; fresh without profiles or enough rows."""
+    if not profiled:
+        return StalenessCheck("psi", None, Freshness.FRESH, NO_PROFILES)
     if not drift:
         return StalenessCheck("psi", None, Freshness.FRESH, "too few feature rows to judge")
     worst = max(drift, key=lambda name: drift[name])
@@ -260,9 +320,10 @@ def _psi_check(drift: Mapping[str, float], settings: ModelStalenessConfig) -> St
     )
 
 
-def _prediction_checks(
+def prediction_checks(
     score: FloatArray, outcome: FloatArray, settings: ModelStalenessConfig
 ) -> tuple[StalenessCheck, StalenessCheck]:
+    """The rolling IC and hit rate of resolved (score, outcome) pairs; fresh while too few."""
     n = len(score)
     if n < settings.min_resolved:
         detail = f"{n} resolved predictions, {settings.min_resolved} needed to judge"

@@ -5,7 +5,9 @@ Two commands make runs, with one layout underneath:
 * ``alphagate train`` writes ``<runs>/<id>/train/``: ``manifest.json`` (the
   training manifest: horizons, bars, hashes) and one ``h<h>/`` folder per
   horizon with ``model/``, ``calibrator.json``, ``evaluation.json``,
-  ``oof.parquet`` and ``holdout_predictions.parquet``.
+  ``oof.parquet``, ``holdout_predictions.parquet`` and
+  ``feature_profiles.json`` (each feature's training distribution, for the
+  staleness monitor's PSI; runs trained before it have none).
 * ``alphagate pipeline run`` writes ``<runs>/<id>/run.json`` and one folder
   per stage, each with its stage manifest (``manifest.json``, ``status:
   complete``). Its ``train/`` is a training stage as above, the training
@@ -38,6 +40,7 @@ EVALUATION = "evaluation.json"
 MODEL = "model"
 OOF = "oof.parquet"
 HOLDOUT = "holdout_predictions.parquet"
+FEATURE_PROFILES = "feature_profiles.json"
 
 
 def horizon_name(horizon: int) -> str:

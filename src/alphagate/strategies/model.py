@@ -20,6 +20,13 @@ tell. For every symbol whose bar just closed, it runs:
 4. **protect** — orders with ATR stop-loss and take-profit
    (:mod:`alphagate.decision.position_orders`).
 
+**Model health.** Given a :class:`ModelHealth` (the engine's
+:class:`~alphagate.engine.staleness_monitor.StalenessMonitor`), the strategy
+shows it every bar's predictions before deciding and multiplies each
+column's confidence by the multiplier it returns, so an aged or drifted
+model trades smaller. The strategy only calls it; the composition root
+builds it, the same way for a backtest, a paper replay and a stress run.
+
 Every (ts, symbol) decision leaves one trace record, :meth:`ModelStrategy.decisions`,
 with each step's inputs and outputs, the action taken and ``blocked_by``,
 the step that stopped a trade.
@@ -35,9 +42,9 @@ profit), so the posterior learns from the same outcomes the account books.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import pandas as pd
 
@@ -61,6 +68,21 @@ from alphagate.decision.signals import (
 from alphagate.decision.size import BayesianKelly, no_trade_band, normalise_gross
 from alphagate.domain.strategy import FloatArray, OrderIntent, StrategyContext, SymbolHistory
 from alphagate.ports import Predictor
+
+
+class ModelHealth(Protocol):
+    """Judges the traded models bar by bar; its multipliers scale their confidence."""
+
+    def observe(
+        self,
+        ts: int,
+        symbols: Sequence[str],
+        history: Mapping[str, SymbolHistory],
+        predicted: Mapping[str, Mapping[str, float]],
+    ) -> Mapping[str, float]:
+        """See the bar closing at ``ts`` and its predictions; a multiplier in [0, 1] per column."""
+        ...
+
 
 _LEADING_COLUMNS = (
     "ts", "symbol", "action", "blocked_by", "horizon", "direction", "w_current", "w_proposed",
@@ -95,6 +117,8 @@ class ModelStrategy:
         The decision path's parameters and switches.
     name
         Part of every client order id; keep it stable across runs.
+    health
+        Judges the models at every bar (``None``: every multiplier is 1).
 
     Raises
     ------
@@ -108,9 +132,11 @@ class ModelStrategy:
         settings: DecisionSettings | None = None,
         *,
         name: str = "model",
+        health: ModelHealth | None = None,
     ) -> None:
         self.settings = settings if settings is not None else DecisionSettings()
         self._name = name
+        self.health = health
         self._predictor = predictor
         self._columns = tuple(str(c) for c in predictor.columns)
         self._models = model_columns(list(self._columns))
@@ -147,14 +173,17 @@ class ModelStrategy:
     def on_bar(self, context: StrategyContext) -> list[OrderIntent] | None:
         """Decide for every symbol whose bar closed now; see the module docstring."""
         proposals: dict[str, Proposal] = {}
-        predicted = self._predictor.predict(context.ts.value, context.updated, context.history)
+        ts = context.ts.value
+        predicted = self._predictor.predict(ts, context.updated, context.history)
+        multipliers: Mapping[str, float] = {}
+        if self.health is not None:
+            multipliers = self.health.observe(ts, context.updated, context.history, predicted)
         for symbol in context.updated:
             history = context.history[symbol]
             signals = self._record(symbol, history, predicted.get(symbol, {}))
             self._settle(symbol, context.position(symbol), history)
-            proposals[symbol] = propose(
-                self._inputs(context, symbol, history, signals), self.settings, self._kelly
-            )
+            inputs = self._inputs(context, symbol, history, signals, multipliers)
+            proposals[symbol] = propose(inputs, self.settings, self._kelly)
         if not proposals:
             return None
         equity = context.equity
@@ -203,6 +232,7 @@ class ModelStrategy:
         symbol: str,
         history: SymbolHistory,
         signals: Mapping[str, float],
+        multipliers: Mapping[str, float],
     ) -> SymbolInputs:
         window = self.settings.blend.window
         tape = self._tapes[symbol]
@@ -216,6 +246,7 @@ class ModelStrategy:
                 stability=signals[f"stability:{c.name}"],
                 age=signals[f"age:{c.name}"],
                 recent_scores=tape.recent_scores(c.name, window),
+                staleness=multipliers.get(c.name, 1.0),
             )
             for c in self._models
         )

@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 
 from alphagate.backtest.runner import run_backtest
+from alphagate.config.trading import ModelStalenessConfig
 from alphagate.decision.settings import ArbitrateStep, DecisionSettings
 from alphagate.decision.signals import signal_frame
 from alphagate.domain.strategy import SymbolHistory
+from alphagate.engine.drift import FeatureProfile
+from alphagate.engine.staleness_monitor import FeatureWindow, StalenessMonitor, WatchedModel
 from alphagate.models.prediction_table import PredictionTable
 from alphagate.strategies.model import ModelStrategy
 from alphagate.testing import bars_of, random_walk_bars
@@ -171,3 +174,54 @@ def test_the_predictor_is_asked_once_per_bar_for_the_symbols_that_closed_and_see
     ]
     for ts, _, shown in predictor.calls:
         assert max(shown.values()) == ts  # the history ends at the bar that just closed
+
+
+def drifting_features(bars: pd.DataFrame, from_bar: int | None) -> pd.DataFrame:
+    """A feature drawn from its training distribution, shifted 4 sigmas from ``from_bar`` on."""
+    rng = np.random.default_rng(11)
+    rank = bars.groupby(level="symbol").cumcount().to_numpy()
+    shift = 0.0 if from_bar is None else np.where(rank >= from_bar, 4.0, 0.0)
+    return pd.DataFrame({"f": rng.normal(0.0, 1.0, len(bars)) + shift}, index=bars.index)
+
+
+def test_a_drifted_feature_lowers_confidence_after_the_drift_only_and_the_orders_shrink() -> None:
+    bars = random_walk_bars(SYMBOLS, **WALK)
+    predictions = oracle(bars)
+    profile = FeatureProfile.from_training(np.random.default_rng(12).normal(size=20_000))
+    settings = ModelStalenessConfig(
+        max_age_days=10_000, psi_window=200, psi_min_rows=120, psi_warn=0.25, psi_stale=0.5,
+        window=60, min_resolved=20, check_every_bars=1,
+    )  # fmt: skip
+    drift_bar = 100
+
+    def traded(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        model = WatchedModel("oracle_h5", 5, TS[0].value, {"f": profile})
+        monitor = StalenessMonitor([model], FeatureWindow.of_frame(features), settings)
+        strategy = ModelStrategy(PredictionTable(predictions), health=monitor)
+        result = run_backtest(bars, strategy, cash=100_000.0, units="fractional")
+        return strategy.decisions().set_index(["ts", "symbol"]), result.orders
+
+    calm, calm_orders = traded(drifting_features(bars, None))
+    drifted, drifted_orders = traded(drifting_features(bars, drift_bar))
+
+    before = calm.index.get_level_values("ts") < TS[drift_bar]
+    assert (calm["stale:oracle_h5"].dropna() == 1.0).all()
+    pd.testing.assert_frame_equal(drifted.loc[before], calm.loc[before])
+    later = drifted.loc[~before, "stale:oracle_h5"].dropna()
+    assert later.iloc[-1] == settings.stale_multiplier and (later < 1).mean() > 0.5
+    # The multiplier scales the confidence and nothing else.
+    both = drifted["conf:oracle_h5"].notna() & calm["conf:oracle_h5"].notna() & ~before
+    ratio = drifted.loc[both, "conf:oracle_h5"] / calm.loc[both, "conf:oracle_h5"]
+    np.testing.assert_allclose(ratio.dropna(), drifted.loc[both, "stale:oracle_h5"][ratio.notna()])
+    # And smaller confidence means smaller proposals and fewer, smaller orders after the drift.
+    after_calm = calm.loc[~before, "w_proposed"].abs().sum()
+    assert drifted.loc[~before, "w_proposed"].abs().sum() < 0.5 * after_calm
+    late = TS[drift_bar].value
+
+    def sent_after(orders: pd.DataFrame) -> pd.DataFrame:
+        ts = pd.DatetimeIndex(orders["ts_created"]).as_unit("ns").asi8
+        return orders.loc[(ts >= late) & (orders["order_type"] == "market")]  # not protective
+
+    calm_late, drifted_late = sent_after(calm_orders), sent_after(drifted_orders)
+    assert len(drifted_late) <= len(calm_late)
+    assert drifted_late["qty"].abs().sum() < calm_late["qty"].abs().sum()

@@ -70,7 +70,8 @@ def test_a_model_older_than_the_limit_is_stale_and_asks_for_retraining() -> None
     age, verdict = check(old, "age")
     assert age == pytest.approx(91.0) and verdict is Freshness.STALE
     assert old.retrain and old.confidence == SETTINGS.stale_multiplier
-    assert old.reasons[0].startswith("age stale: trained 91.0 days ago")
+    assert old.reasons[0].startswith("age stale: training data ends")
+    assert "91.0 days before" in old.reasons[0]
     assert check(young, "age")[1] is Freshness.FRESH
     assert not young.retrain and young.confidence == 1.0
     assert young.reasons == ()
@@ -227,13 +228,18 @@ def test_feature_rows_after_now_are_ignored() -> None:
 # ----------------------------------------------------------------- inputs
 
 
-def test_the_training_time_is_read_from_the_manifests_created_at() -> None:
-    manifest = {"created_at": "2024-01-02T03:04:05+00:00"}
+def test_the_training_end_is_read_per_horizon_then_for_the_run() -> None:
+    manifest = {
+        "train_end": "2024-01-05T00:00:00+00:00",
+        "per_horizon": {"5": {"train_end": "2024-01-02T03:04:05+00:00"}, "1": {}},
+    }
 
-    assert trained_ns_from_manifest(manifest) == pd.Timestamp("2024-01-02 03:04:05", tz="UTC").value
-    for bad in ({}, {"created_at": "2024-01-02T03:04:05"}, {"created_at": "yesterday"}):
-        with pytest.raises(ValueError, match="created_at"):
-            trained_ns_from_manifest(bad)
+    assert trained_ns_from_manifest(manifest, 5) == pd.Timestamp("2024-01-02 03:04:05Z").value
+    assert trained_ns_from_manifest(manifest, 1) == pd.Timestamp("2024-01-05", tz="UTC").value
+    assert trained_ns_from_manifest({"created_at": "2024-01-02T03:04:05+00:00"}, 5) is None
+    for bad in ({"train_end": "2024-01-02T03:04:05"}, {"train_end": "yesterday"}):
+        with pytest.raises(ValueError, match="train_end"):
+            trained_ns_from_manifest(bad, 5)
 
 
 def test_a_prediction_cannot_resolve_before_it_is_made() -> None:
