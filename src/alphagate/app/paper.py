@@ -146,6 +146,9 @@ def run_paper(
     method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
     books = TradingBooks(store, trained.run_id, level_method=method, staleness=health)
 
+    if monitor is not None and health is not None:
+        monitor.watch_models(health)
+
     def each_cycle(d: LiveDriver) -> None:
         books(d)
         if monitor is not None:

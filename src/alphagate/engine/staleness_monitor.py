@@ -52,6 +52,7 @@ from alphagate.engine.staleness import (
     psi_check,
     report_of,
 )
+from alphagate.models.calibration_metrics import expected_calibration_error
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -218,6 +219,7 @@ class StalenessMonitor:
         self._resolutions = {m.column: _Resolutions(m.horizon, settings.window) for m in models}
         self._slow: dict[str, tuple[tuple[StalenessCheck, ...], dict[str, float], int]] = {}
         self._latest: dict[str, StalenessReport] = {}
+        self._last_ts: int | None = None
         self._verdicts: dict[str, Freshness] = {m.column: Freshness.FRESH for m in models}
         self._bars = 0
         self.changes: list[StalenessChange] = []
@@ -253,6 +255,7 @@ class StalenessMonitor:
         ``symbols`` are those whose bar closed at ``ts``; ``predicted`` their
         calibrated P(up) per column (missing or NaN: no prediction).
         """
+        self._last_ts = ts
         for symbol in sorted(symbols):
             made = predicted.get(symbol, {})
             for column, resolutions in self._resolutions.items():
@@ -278,6 +281,25 @@ class StalenessMonitor:
                     )
                 )  # fmt: skip
         return multipliers
+
+    def calibration_error(self, column: str) -> float | None:
+        """ECE of the column's latest resolved predictions; ``None`` while fewer than judged.
+
+        The forecast is the calibrated P(up) (``(score + 1) / 2``), the outcome
+        whether the price rose over the horizon; bars where it did not move
+        are left out, as the hit rate leaves them out. Read by the monitor
+        (``alphagate serve``), never by trading: it changes no multiplier.
+        """
+        if self._last_ts is None or column not in self._resolutions:
+            return None
+        settings = self._settings
+        log = self._resolutions[column].log()
+        score, outcome = log.resolved(self._last_ts, settings.window)
+        moved = outcome != 0.0
+        if int(moved.sum()) < settings.min_resolved:
+            return None
+        up = (outcome[moved] > 0.0).astype(np.float64)
+        return expected_calibration_error((score[moved] + 1.0) / 2.0, up)
 
     def summary(self) -> str:
         """One line for a panel: the worst column's verdict, and the retrain flag."""

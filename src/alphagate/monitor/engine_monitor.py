@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ import pandas as pd
 from alphagate.domain.bar import Bar
 from alphagate.domain.order_state import TERMINAL_STATUSES, OrderState
 from alphagate.domain.orders import Fill, OrderStatus
+from alphagate.engine.staleness import StalenessReport
 from alphagate.live.driver import LiveDriver
 from alphagate.monitor.metrics import EngineMetrics
 from alphagate.risk.events import RiskEvent
@@ -43,6 +44,15 @@ class SteppingFeed(Protocol):
     """The runner's feed (:class:`alphagate.live.runner.SteppingFeed`)."""
 
     def stream(self, after: int | None = None) -> AsyncIterator[tuple[int, Sequence[Bar]]]: ...
+
+
+class WatchedModels(Protocol):
+    """The staleness monitor as the engine monitor reads it: latest reports and calibration."""
+
+    @property
+    def latest(self) -> Mapping[str, StalenessReport]: ...
+
+    def calibration_error(self, column: str) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -104,8 +114,13 @@ class EngineMonitor:
         self._last_slow = -math.inf
         self._step_began: float | None = None
         self._breaker = "NORMAL"
+        self._models: WatchedModels | None = None
 
     # -- hooks ---------------------------------------------------------------------------
+
+    def watch_models(self, models: WatchedModels) -> None:
+        """Export the traded models' staleness and calibration (the paper engine's monitor)."""
+        self._models = models
 
     def timed(self, feed: SteppingFeed) -> SteppingFeed:
         """``feed``, noting when each step arrives so the cycle it starts can be timed."""
@@ -163,6 +178,7 @@ class EngineMonitor:
             self._last_slow = now
             self._take_decisions(driver)
             self._journal(driver)
+            self._take_models()
         if began is not None:
             m.cycle.observe(time.perf_counter() - began)
         m.last_cycle.set(now)
@@ -360,6 +376,13 @@ class EngineMonitor:
             for (action, block), count in counts.items():
                 self.metrics.decisions.labels(action, block).inc(count)
         self._decisions = [_json_row(row) for row in frame.tail(RECENT).to_dict("records")]
+
+    def _take_models(self) -> None:
+        models = self._models
+        if models is None:
+            return
+        for column, report in sorted(models.latest.items()):
+            self.metrics.observe_staleness(column, report, models.calibration_error(column))
 
     def _journal(self, driver: LiveDriver) -> None:
         self.metrics.journal_seq.set(driver.last_seq)

@@ -115,11 +115,21 @@ class EngineMetrics:
         )
         self.staleness = gauge(
             "model_staleness_value",
-            "A model staleness check's value (age_days, psi, ic, accuracy).",
-            ["check"],
+            "A model staleness check's value (age_days, psi, ic, accuracy), per model column.",
+            ["model", "check"],
         )
         self.model_confidence = gauge(
-            "model_confidence_multiplier", "Staleness' multiplier on the model's confidence."
+            "model_confidence_multiplier",
+            "Staleness' multiplier on the model's confidence (1 fresh, lower when stale).",
+            ["model"],
+        )
+        self.model_retrain = gauge(
+            "model_retrain", "1 while a check of the model is stale: retrain it.", ["model"]
+        )
+        self.calibration_error = gauge(
+            "calibration_error",
+            "Expected calibration error of the model's latest resolved predictions.",
+            ["model"],
         )
         for status in OrderStatus:
             self.orders.labels(status.value).set(0)
@@ -128,12 +138,21 @@ class EngineMetrics:
         """Export each candidate's gate state, read from ``read`` at every scrape."""
         self.registry.register(_CandidateCollector(read))
 
-    def observe_staleness(self, report: StalenessReport) -> None:
-        """Export a model staleness report; checks without a value are left out, not zeroed."""
+    def observe_staleness(
+        self, model: str, report: StalenessReport, calibration: float | None = None
+    ) -> None:
+        """Export one model column's staleness report and calibration error.
+
+        Checks without a value (too few rows or resolved predictions) are left
+        out, not zeroed: a zero would read as a perfect model.
+        """
         for check in report.checks:
             if check.value is not None:
-                self.staleness.labels(check.name).set(check.value)
-        self.model_confidence.set(report.confidence)
+                self.staleness.labels(model, check.name).set(check.value)
+        self.model_confidence.labels(model).set(report.confidence)
+        self.model_retrain.labels(model).set(1.0 if report.retrain else 0.0)
+        if calibration is not None:
+            self.calibration_error.labels(model).set(calibration)
 
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""

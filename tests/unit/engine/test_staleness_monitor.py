@@ -320,3 +320,26 @@ def test_stacked_profiles_give_each_features_own_psi() -> None:
         one = psi(profile.shares, profile.bin_shares(finite), 1e-4)
         assert stacked[name] == pytest.approx(one, abs=1e-12)
     assert ProfileSet(profiles).psi(recent[:50], min_rows=100, epsilon=1e-4) == {}
+
+
+def test_the_calibration_error_is_the_ece_of_the_latest_resolved_predictions() -> None:
+    """Oracle: the latest ``window`` resolved predictions of a batch log, binned by hand."""
+    bars = walk(220)
+    predictions = momentum_predictions(bars)
+    monitor = StalenessMonitor(
+        [watched(first_ts(bars), None)], FeatureWindow.of_frame(momentum_features(bars)), SETTINGS
+    )
+    assert monitor.calibration_error(COLUMN) is None  # nothing seen yet
+    drive(bars, predictions, monitor)
+    log = batch_log(bars, predictions)
+    last = int(pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8.max())
+    known = log.resolves_ns <= last
+    order = np.lexsort((log.made_ns[known], log.resolves_ns[known]))[-SETTINGS.window :]
+    p = (log.score[known][order] + 1) / 2
+    up = (log.outcome[known][order] > 0).astype(float)
+    bins = np.minimum((p * 10).astype(int), 9)
+    expected = sum(
+        abs(up[bins == b].mean() - p[bins == b].mean()) * (bins == b).sum() / len(p)
+        for b in np.unique(bins)
+    )
+    assert monitor.calibration_error(COLUMN) == pytest.approx(expected, abs=1e-12)

@@ -54,8 +54,11 @@ def test_staleness_checks_without_a_value_are_left_out() -> None:
         confidence=0.5,
         retrain=False,
     )
-    metrics.observe_staleness(report)
+    metrics.observe_staleness("p_up_h5", report, calibration=None)
     found = _samples(metrics)
-    assert found[("alphagate_model_staleness_value", (("check", "age_days"),))] == 12.0
-    assert ("alphagate_model_staleness_value", (("check", "ic"),)) not in found
-    assert found[("alphagate_model_confidence_multiplier", ())] == 0.5
+    model = ("model", "p_up_h5")
+    assert found[("alphagate_model_staleness_value", (("check", "age_days"), model))] == 12.0
+    assert ("alphagate_model_staleness_value", (("check", "ic"), model)) not in found
+    assert found[("alphagate_model_confidence_multiplier", (model,))] == 0.5
+    assert found[("alphagate_model_retrain", (model,))] == 0.0
+    assert ("alphagate_calibration_error", (model,)) not in found  # unknown, not zero
