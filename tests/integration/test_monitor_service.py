@@ -98,6 +98,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                         "trading_database_url": f"sqlite:///{workspace / 'trading.db'}",
                     },
                     "risk": {"kill_switch_state": str(workspace / "kill_switch.json")},
+                    # Staleness is judged and exported, with thresholds out of reach, so
+                    # the small model keeps trading and the positions table has rows.
+                    "health": {
+                        "model": {
+                            "max_age_days": 10_000,
+                            "psi_warn": 5.0,
+                            "psi_stale": 10.0,
+                            "ic_warn": -0.9,
+                            "ic_stale": -0.95,
+                            "accuracy_warn": 0.1,
+                            "accuracy_stale": 0.05,
+                        }
+                    },
                 }
             ),
             encoding="utf-8",
