@@ -35,9 +35,9 @@ def test_levels_follow_the_thresholds_and_a_success_ends_the_spell() -> None:
         with pytest.raises(RateLimitedError):
             watched()
         seen.append(health.check(0).level)
-    N, R, C, H = (DegradationLevel.NORMAL, DegradationLevel.REDUCE_ONLY,
-                  DegradationLevel.CLOSE_ONLY, DegradationLevel.HALTED)  # fmt: skip
-    assert seen == [N, N, R, R, C, C, H]
+    level = DegradationLevel
+    normal, reduce, close, halt = level.NORMAL, level.REDUCE_ONLY, level.CLOSE_ONLY, level.HALTED
+    assert seen == [normal, normal, reduce, reduce, close, close, halt]
     assert health.check(0).status is CheckStatus.FAILED
     assert len(alerts) == 1
 

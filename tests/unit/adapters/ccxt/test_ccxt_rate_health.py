@@ -1,4 +1,4 @@
-"""BF-04 end to end: ten minutes of 429s from the local Binance server degrade trading, once alerted.
+"""BF-04 end to end: ten minutes of 429s from the local Binance server degrade trading.
 
 The server's rate-limit windows and the adapter's pacing share one fake
 clock, so ten minutes of refusals take a second. The server stamps every
