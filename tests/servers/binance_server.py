@@ -128,6 +128,10 @@ class BinanceState:
     page_cap: int = 1000
     klines_count: int = 1500
     klines_gap: tuple[int, int] | None = None
+    klines_released: int | None = None
+    """Only the first this many candles are listed (``None``: all), one more every
+    ``release_every_s`` of :attr:`clock` when set: new bars closing, for a live feed."""
+    release_every_s: float | None = None
     clock: Callable[[], float] = time.monotonic
     """Seconds for rate-limit waits and timed faults (a test may share a fake clock with the
     client's pacing); signed timestamps are checked against the wall clock."""
@@ -143,6 +147,7 @@ class BinanceState:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.lock = threading.Lock()
+        self.released_at = self.clock()
 
     # -- helpers for tests ------------------------------------------------------------------
 
@@ -295,7 +300,12 @@ class BinanceState:
         step = INTERVALS_MS[interval]
         rng = random.Random(f"{self.seed}-{symbol}-{interval}")
         rows, close = [], self.prices.get(symbol, 100.0)
-        for i in range(self.klines_count):
+        listed = self.klines_count
+        if self.klines_released is not None:
+            listed = self.klines_released
+            if self.release_every_s:
+                listed += int((self.clock() - self.released_at) / self.release_every_s)
+        for i in range(min(listed, self.klines_count)):
             open_ = close
             close = open_ * (1 + rng.gauss(0, 0.002))
             high, low = max(open_, close) * 1.001, min(open_, close) * 0.999

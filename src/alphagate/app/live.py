@@ -15,7 +15,9 @@ a start refused by any check has made no request to the venue (SE-04).
 :func:`trade_live` then runs the run's model through ``paper``'s engine
 (:func:`~alphagate.app.paper_engine.paper_engine`: the same kernel, decision
 path, risk guard, journal, recovery, reconciliation and health gate) against
-the broker, with :mod:`alphagate.adapters.alpaca.feed`'s closed bars.
+the broker, with the venue's polled closed bars
+(:mod:`alphagate.adapters.broker.polled_feed`). The health registry holds the
+feed's silence check and the venue's rate-limit check (BF-04).
 
 A live session lives in ``<runs>/<run_id>/live-<venue>/``: the journal, the
 trading database (``trading.db``) and ``session.json``, which pins what a
@@ -101,8 +103,15 @@ def _open_alpaca(settings: Settings, environ: Mapping[str, str], poll_s: float) 
     return open_live(settings, environ, poll_s)
 
 
+def _open_binance(settings: Settings, environ: Mapping[str, str], poll_s: float) -> OpenedVenue:
+    from alphagate.adapters.ccxt.live import open_live
+
+    return open_live(settings, environ, poll_s, exchange="binance")
+
+
 VENUES: Final[Mapping[str, Callable[[Settings, Mapping[str, str], float], OpenedVenue]]] = {
     "alpaca": _open_alpaca,
+    "binance": _open_binance,
 }
 """Each live venue's opener (credentials from the environment, URLs from ``venues.*``)."""
 
@@ -238,6 +247,8 @@ def trade_live(
         feed = opened.feed(
             symbols, after=pinned["warm_up_until"], on_silence=_silence_alert(events)
         )
+        opened.venue.rate_limits.alert_to(_rate_limit_alert(events))
+        checks = {"market_data": feed.check, "venue_rate_limits": opened.venue.rate_limits.check}
         parts = PaperParts(
             cash=float(pinned["cash"]),
             fill_model=NextOpenFill(),  # unused: the broker fills
@@ -253,7 +264,7 @@ def trade_live(
         try:
             with paper_engine(
                 run_settings, strategy, symbols, parts, session=session, events=events.append,
-                venue=opened.venue, checks={"market_data": feed.check},
+                venue=opened.venue, checks=checks,
             ) as (driver, go_live):  # fmt: skip
 
                 def after_recovery(d: LiveDriver) -> None:
@@ -367,6 +378,20 @@ def _silence_alert(events: list[RiskEvent]) -> Callable[[str], None]:
                 component="market_data",
                 severity=Severity.WARNING,
                 reason=f"{reason}: entries paused until bars resume",
+            )
+        )
+
+    return alert
+
+
+def _rate_limit_alert(events: list[RiskEvent]) -> Callable[[str], None]:
+    def alert(reason: str) -> None:
+        events.append(
+            RiskEvent(
+                ts=pd.Timestamp.now(tz="UTC"),
+                component="venue_rate_limits",
+                severity=Severity.WARNING,
+                reason=f"{reason}: trading cut back until the venue answers again",
             )
         )
 

@@ -1,55 +1,32 @@
 """Closed bars from Alpaca's market-data REST API as the live runner's feed (REST polling).
 
-Why polling and not the msgpack bar stream: the runner needs each *closed*
-bar exactly once, in time order, and resumable after a given close (a
-restart asks for what followed the last close its journal holds). The
-stream pushes only what closes while it is connected, so a restart, a drop
-or a silent socket would each need a REST catch-up anyway, and a REST query
-``start=<last close>`` *is* that catch-up. One code path (the one
-``data ingest --source alpaca`` already uses, :class:`AlpacaBarSource`, with
-its paging and its stamping at bar close) serves start-up, steady state and
-recovery. The cost is latency: a bar is seen up to ``poll_s`` after it
-closes, which for the daily and hourly bars the models trade is noise.
-
-Rules:
-
-* **Closed only.** A bar counts once its close is not after ``clock()``
-  (Alpaca lists the day's bar while the session is still trading).
-* **Once, in order.** Each step is every symbol's bar closing at one time,
-  yielded when every symbol has a bar at or after that time, or one bar
-  interval after it (a halted symbol must not hold the others back). Steps
-  at or before ``after`` or before the last step yielded are never yielded.
-* **Silence (RELIABILITY BF-11).** No new bar for ``silence_multiple`` bar
-  intervals of wall time (polls failing count as no bar) makes the feed
-  *silent*: :meth:`check`, registered in the health registry, then reports
-  ``reduce_only`` (entries paused, exits still go out) with why, and
-  ``on_silence`` is told once per silent spell (an alert). A new bar ends it.
+The polling, ordering and silence rules are every venue's
+(:mod:`alphagate.adapters.broker.polled_feed`); what is Alpaca's is how bars
+are asked for: :class:`AlpacaBarSource`, the code path ``data ingest
+--source alpaca`` already uses, with its paging and its stamping at bar
+close, so start-up, steady state and recovery read bars one way. Alpaca
+lists the day's bar while the session still trades; the feed drops it
+until it closes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pandas as pd
 from alpaca.data.historical import StockHistoricalDataClient
 
 from alphagate.adapters.alpaca.bars import AlpacaBarSource
-from alphagate.domain.bar import Bar
+from alphagate.adapters.broker.polled_feed import PolledBarFeed
 from alphagate.domain.bars import bars_from_flat, empty_bars
 from alphagate.domain.quality_report import QualityReport
 from alphagate.domain.timeframe import Timeframe
-from alphagate.engine.health import CheckStatus, DegradationLevel, HealthCheck
-from alphagate.errors import DataError
-from alphagate.live.feeds import steps_of
-
-log = logging.getLogger(__name__)
 
 
-class AlpacaBarFeed:
-    """Polls Alpaca for closed bars; a ``SteppingFeed`` for :func:`~alphagate.live.runner.run_live`.
+class AlpacaBarFeed(PolledBarFeed):
+    """Polls Alpaca for closed bars; a :class:`PolledBarFeed` over :class:`AlpacaBarSource`.
 
     Parameters
     ----------
@@ -57,17 +34,8 @@ class AlpacaBarFeed:
         alpaca-py's data client (``venues.alpaca.data_url``).
     symbols, timeframe, calendar, feed
         What to ask for, and the calendar daily bars close on.
-    poll_s
-        Seconds between polls.
-    silence_multiple
-        Bar intervals without a new bar before the feed is silent (3 by BF-11).
-    clock, monotonic, sleep
-        Wall time in ns, monotonic seconds, and the async sleep (replaceable in tests).
-    on_silence
-        Told the reason when the feed falls silent.
-    start_after
-        The close to stream after when the runner has none (a session's first
-        start: the last bar the model was warmed up on).
+    poll_s, silence_multiple, clock, monotonic, sleep, on_silence, start_after
+        As :class:`PolledBarFeed`.
     """
 
     def __init__(
@@ -86,98 +54,21 @@ class AlpacaBarFeed:
         on_silence: Callable[[str], None] | None = None,
         start_after: int | None = None,
     ) -> None:
-        self._client, self._symbols = client, tuple(symbols)
-        self._timeframe, self._calendar, self._feed = timeframe, calendar, feed
-        self._poll_s, self._silence_multiple = poll_s, silence_multiple
-        self._clock, self._monotonic, self._sleep = clock, monotonic, sleep
-        self._on_silence, self._start_after = on_silence, start_after
-        self.interval_ns = int(timeframe.delta.value)
-        self._last_news = monotonic()
-        self.silent: str | None = None
-        """Why the feed is silent, or ``None`` while bars arrive."""
-        self.polls = 0
+        names = tuple(symbols)
 
-    # -- one poll ------------------------------------------------------------------------------
+        def fetch(begin: pd.Timestamp, since: pd.Timestamp | None) -> pd.DataFrame:
+            source = AlpacaBarSource(
+                client, names, timeframe=timeframe, calendar=calendar,
+                start=begin.to_pydatetime(), feed=feed,
+                since=None if since is None else dict.fromkeys(names, since),
+            )  # fmt: skip
+            chunks = list(source.chunks(QualityReport(source.name)))
+            if not chunks:
+                return empty_bars()
+            return bars_from_flat(pd.concat(chunks, ignore_index=True))
 
-    def closed(self, after: int | None, start: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Every closed bar after ``after`` (ns; or from ``start``), as a canonical bars frame."""
-        now = self._clock()
-        since = None if after is None else pd.Timestamp(after, tz="UTC")
-        begin = since if since is not None else start
-        if begin is None:
-            raise ValueError("closed() needs after or start")
-        source = AlpacaBarSource(
-            self._client, self._symbols, timeframe=self._timeframe, calendar=self._calendar,
-            start=begin.to_pydatetime(), feed=self._feed,
-            since=None if since is None else dict.fromkeys(self._symbols, since),
+        super().__init__(
+            fetch, names, timeframe=timeframe, venue="alpaca", poll_s=poll_s,
+            silence_multiple=silence_multiple, clock=clock, monotonic=monotonic, sleep=sleep,
+            on_silence=on_silence, start_after=start_after,
         )  # fmt: skip
-        chunks = list(source.chunks(QualityReport(source.name)))
-        self.polls += 1
-        if not chunks:
-            return empty_bars()
-        flat = pd.concat(chunks, ignore_index=True)
-        stamps = pd.DatetimeIndex(flat["ts"]).as_unit("ns").asi8
-        return bars_from_flat(flat.loc[stamps <= now])
-
-    # -- the SteppingFeed ----------------------------------------------------------------------
-
-    async def stream(self, after: int | None = None) -> AsyncIterator[tuple[int, Sequence[Bar]]]:
-        """Each closed step after ``after``, once, in time order; polls until cancelled."""
-        last = after if after is not None else self._start_after
-        if last is None:
-            raise ValueError("a live feed starts after a close: warm up first, then stream")
-        while True:
-            steps = self._poll(last)
-            self._note(bool(steps))
-            for ts, bars in steps:
-                last = ts
-                yield ts, bars
-            await self._sleep(self._poll_s)
-
-    def _poll(self, last: int) -> list[tuple[int, list[Bar]]]:
-        try:
-            bars = self.closed(last)
-        except DataError as error:
-            log.warning("alpaca bars poll failed: %s; asking again in %.0f s", error, self._poll_s)
-            return []
-        if bars.empty:
-            return []
-        now = self._clock()
-        stamps = pd.DatetimeIndex(bars.index.get_level_values("ts")).as_unit("ns").asi8
-        owners = bars.index.get_level_values("symbol")
-        latest = pd.Series(stamps, index=owners).groupby(level=0).max().to_dict()
-        ready = []
-        for ts, step in steps_of(bars):
-            if ts <= last:
-                continue
-            complete = all(latest.get(s, 0) >= ts for s in self._symbols)
-            if not complete and now - ts < self.interval_ns:
-                break  # wait for the others' bar of this close (or one interval)
-            ready.append((ts, step))
-        return ready
-
-    def _note(self, news: bool) -> None:
-        """Track silence: a new bar ends it; too long without one starts it (once)."""
-        if news:
-            if self.silent is not None:
-                log.info("alpaca bars resumed")
-            self._last_news, self.silent = self._monotonic(), None
-            return
-        quiet = self._monotonic() - self._last_news
-        limit = self._silence_multiple * self.interval_ns / 1e9
-        if self.silent is None and quiet > limit:
-            self.silent = (
-                f"no new {self._timeframe.name} bar from alpaca for {quiet:.0f} s "
-                f"(over {self._silence_multiple:g} bar intervals)"
-            )
-            log.warning("market data silent: %s", self.silent)
-            if self._on_silence is not None:
-                self._on_silence(self.silent)
-
-    # -- health --------------------------------------------------------------------------------
-
-    def check(self, now_ns: int) -> HealthCheck:
-        """The health registry's view: silent -> ``reduce_only`` (no entries), else OK."""
-        if self.silent is None:
-            return HealthCheck(CheckStatus.OK)
-        return HealthCheck(CheckStatus.DEGRADED, DegradationLevel.REDUCE_ONLY, self.silent)

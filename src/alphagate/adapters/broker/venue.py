@@ -21,6 +21,10 @@ contract for a venue that answers late, twice, out of order or not at all:
 * **Reads retry, writes don't.** Queries go through
   :func:`~alphagate.adapters.broker.retry.read_with_retry`; every request is
   paced (:class:`~alphagate.adapters.broker.pacing.Pacing`).
+* **Sustained 429s degrade trading** (BF-04): every request's 429 or success
+  is counted by :attr:`BrokerVenue.rate_limits`
+  (:class:`~alphagate.adapters.broker.rate_health.RateLimitHealth`), whose
+  check the live engine registers in its health registry.
 * **Stream in, cycle out.** The adapter's stream thread hands reports to
   :meth:`receive` (or whole orders to :meth:`receive_snapshot`, for a REST
   catch-up after a reconnect, BF-10); the driver collects them at
@@ -47,6 +51,7 @@ from alphagate.adapters.broker.errors import (
     OutcomeUnknownError,
 )
 from alphagate.adapters.broker.pacing import Pacing
+from alphagate.adapters.broker.rate_health import RateLimitHealth
 from alphagate.adapters.broker.retry import DEFAULT_RETRY, RetryPolicy, read_with_retry, send_once
 from alphagate.domain.bar import Bar
 from alphagate.domain.order_state import (
@@ -101,6 +106,8 @@ class BrokerVenue:
         Sends after the first before such an order is rejected.
     clock
         Monotonic seconds (replaceable in tests).
+    rate_limits
+        Where each request's 429s are counted; by default one on the pacing's clock.
     """
 
     def __init__(
@@ -112,9 +119,15 @@ class BrokerVenue:
         grace_s: float = 5.0,
         max_resends: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        rate_limits: RateLimitHealth | None = None,
     ) -> None:
         self._client = client
         self._pacing = pacing if pacing is not None else Pacing()
+        self.rate_limits = (
+            rate_limits
+            if rate_limits is not None
+            else RateLimitHealth(clock=self._pacing.clock, venue=client.name)
+        )
         self._retry, self._grace_s, self._max_resends = retry, grace_s, max_resends
         self._clock = clock
         self._seen: dict[str, _Seen] = {}
@@ -171,7 +184,10 @@ class BrokerVenue:
         order may have filled meanwhile, and that fill must not be lost.
         """
         try:
-            send_once(lambda: self._client.cancel(client_order_id), self._pacing)
+            send_once(
+                self.rate_limits.watch(lambda: self._client.cancel(client_order_id)),
+                self._pacing,
+            )
         except AuthFailedError:
             raise
         except (OrderNotFoundError, OutcomeUnknownError) as error:
@@ -208,12 +224,14 @@ class BrokerVenue:
 
     def open_orders(self) -> list[OrderState]:
         """Every order the venue still works, as order states."""
-        snapshots = read_with_retry(self._client.working, self._pacing, self._retry)
+        working = self.rate_limits.watch(self._client.working)
+        snapshots = read_with_retry(working, self._pacing, self._retry)
         return [snapshot.state() for snapshot in snapshots]
 
     def account(self) -> VenueAccount:
         """The venue's cash and positions (retried read)."""
-        return read_with_retry(self._client.account, self._pacing, self._retry)
+        account = self.rate_limits.watch(self._client.account)
+        return read_with_retry(account, self._pacing, self._retry)
 
     # -- the stream's side -------------------------------------------------------------------
 
@@ -232,7 +250,9 @@ class BrokerVenue:
         cid = request.client_order_id
         orders = (request, *pending.legs)
         try:
-            snapshots = send_once(lambda: self._place(request, pending.legs), self._pacing)
+            snapshots = send_once(
+                self.rate_limits.watch(lambda: self._place(request, pending.legs)), self._pacing
+            )
         except AuthFailedError:
             raise
         except DuplicateClientIdError:
@@ -299,7 +319,8 @@ class BrokerVenue:
         return updates
 
     def _find(self, client_order_id: str) -> OrderSnapshot | None:
-        return read_with_retry(lambda: self.lookup(client_order_id), self._pacing, self._retry)
+        lookup = self.rate_limits.watch(lambda: self.lookup(client_order_id))
+        return read_with_retry(lookup, self._pacing, self._retry)
 
     def _track(self, request: OrderRequest) -> None:
         self._seen.setdefault(request.client_order_id, _Seen(request.quantity))

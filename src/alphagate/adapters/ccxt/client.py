@@ -221,6 +221,18 @@ class CcxtClient:
             )
         return True
 
+    def trade(self, symbols: Sequence[str]) -> None:
+        """Add markets this account trades: where orders are looked for, positions reported."""
+        for symbol in symbols:
+            self._note_symbol(symbol)
+
+    def ohlcv(self, symbol: str, timeframe: str, since_ms: int, limit: int) -> list[list[Any]]:
+        """One page of candles from ``since_ms`` (one unretried public request)."""
+        self._load_markets()
+        fetch = self._exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit)
+        candles: list[list[Any]] = self._call(fetch, write=False)
+        return candles
+
     def sync_clock(self) -> None:
         """Measure the offset to the venue's clock, so signed timestamps fall in its window."""
         self._call(self._exchange.load_time_difference(), write=False)

@@ -102,13 +102,7 @@ class CcxtBarSource:
             candles = [c for c in page if c[0] >= fetch_since and c[0] + step_ms <= end_ms]
             if not candles:
                 break
-            frame = pd.DataFrame(candles, columns=["open_ms", *_COLUMNS]).astype(
-                dict.fromkeys(_COLUMNS, "float64")
-            )
-            ts = pd.to_datetime(frame.pop("open_ms") + step_ms, unit="ms", utc=True)
-            frame.insert(0, "ts", ts)
-            frame.insert(0, "row", range(row, row + len(frame)))
-            frame.insert(0, "symbol", symbol)
+            frame = candles_frame(candles, symbol, step_ms, first_row=row)
             row += len(frame)
             report.rows_in += len(frame)
             yield frame
@@ -144,6 +138,23 @@ class CcxtBarSource:
                 headers=exchange.last_response_headers,
                 body=exchange.last_http_response,
             ) from None
+
+
+def candles_frame(
+    candles: Sequence[Sequence[Any]], symbol: str, step_ms: int, *, first_row: int = 0
+) -> pd.DataFrame:
+    """ccxt's ``[open_ms, o, h, l, c, v]`` rows as flat ``symbol, row, ts, ...`` columns.
+
+    Stamped at the bar's close (open + one interval), as every stored bar
+    is, so an exchange's candles and the store's bars line up by ``ts``.
+    """
+    frame = pd.DataFrame([list(c[:6]) for c in candles], columns=["open_ms", *_COLUMNS])
+    frame = frame.astype(dict.fromkeys(_COLUMNS, "float64"))
+    ts = pd.to_datetime(frame.pop("open_ms").astype("int64") + step_ms, unit="ms", utc=True)
+    frame.insert(0, "ts", ts)
+    frame.insert(0, "row", range(first_row, first_row + len(frame)))
+    frame.insert(0, "symbol", symbol)
+    return frame
 
 
 def _ms(stamp: pd.Timestamp) -> int:

@@ -45,11 +45,12 @@ class OrderPoller:
 
     def poll(self) -> int:
         """One round: report every working order and each that stopped working; how many."""
-        snapshots = list(read_with_retry(self._client.working, self._pacing, self._retry))
+        watch = self._venue.rate_limits.watch
+        snapshots = list(read_with_retry(watch(self._client.working), self._pacing, self._retry))
         now_working = {s.client_order_id for s in snapshots}
         for gone in sorted(self._client.unfinished - now_working):
             found = read_with_retry(
-                lambda cid=gone: self._client.find(cid),  # type: ignore[misc]
+                watch(lambda cid=gone: self._client.find(cid)),  # type: ignore[misc]
                 self._pacing,
                 self._retry,
             )
