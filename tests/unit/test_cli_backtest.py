@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -12,34 +11,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 import alphagate
 from alphagate.cli.root import cli, main
-
-
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("ALPHAGATE__"):
-            monkeypatch.delenv(name)
-    settings = {
-        "data": {
-            "dir": str(tmp_path / "data"),
-            "synthetic": {"symbols": ["AAA"], "start": "2015-01-02", "end": "2017-12-29"},
-        },
-        "storage": {"database_url": f"sqlite:///{tmp_path / 'state.db'}"},
-    }
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
-    result = CliRunner().invoke(
-        cli, ["--config", str(path), "data", "ingest", "--source", "synthetic"]
-    )
-    assert result.exit_code == 0, result.output
-    return path
-
 
 Refused = Callable[..., str]
 """Runs ``alphagate backtest`` into ``x/`` with more arguments, expects exit 1; returns stderr."""
