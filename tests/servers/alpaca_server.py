@@ -722,7 +722,9 @@ class AlpacaServer:
                 payload = msgpack.unpackb(message.data)
                 action = payload.get("action")
                 if action == "auth":
-                    authorized = payload.get("key") == KEY_ID and payload.get("secret") == SECRET_KEY
+                    authorized = (
+                        payload.get("key") == KEY_ID and payload.get("secret") == SECRET_KEY
+                    )
                     reply = (
                         {"T": "success", "msg": "authenticated"}
                         if authorized

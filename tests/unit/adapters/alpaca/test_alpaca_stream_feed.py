@@ -14,7 +14,10 @@ import pytest
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.data.live import StockDataStream
 
+from alphagate.adapters.alpaca.live import open_live
+from alphagate.adapters.alpaca.open import KEY_ID_ENV, SECRET_KEY_ENV
 from alphagate.adapters.alpaca.stream_feed import AlpacaStreamFeed
+from alphagate.config import Settings
 from alphagate.domain.timeframe import Timeframe
 from servers.alpaca_server import KEY_ID, SECRET_KEY, AlpacaServer, Scenario, _daily_bars
 
@@ -34,9 +37,7 @@ def expected_closes(first: int, last: int) -> list[pd.Timestamp]:
 
 def feed_on(server: AlpacaServer) -> AlpacaStreamFeed:
     client = StockHistoricalDataClient(KEY_ID, SECRET_KEY, url_override=server.url)
-    stream = StockDataStream(
-        KEY_ID, SECRET_KEY, raw_data=True, url_override=server.data_stream_url
-    )
+    stream = StockDataStream(KEY_ID, SECRET_KEY, raw_data=True, url_override=server.data_stream_url)
     return AlpacaStreamFeed(
         client, stream, SYMBOLS, timeframe=Timeframe.parse("1d"), calendar="XNYS",
         poll_s=FALLBACK_POLL_S,
@@ -96,3 +97,27 @@ def test_the_stream_feed_keeps_the_silence_check(live: AlpacaServer) -> None:
     feed = feed_on(live)
     assert feed.silent is None
     assert feed.check(0) == feed.polled.check(0)
+
+
+def test_live_feed_stream_setting_makes_open_live_stream_bars(live: AlpacaServer) -> None:
+    defaults = Settings()
+    alpaca = defaults.venues.alpaca.model_copy(
+        update={"data_url": live.url, "base_url": live.url, "live_feed": "stream",
+                "data_stream_url": live.data_stream_url}
+    )  # fmt: skip
+    settings = defaults.model_copy(
+        update={
+            "venues": defaults.venues.model_copy(update={"alpaca": alpaca}),
+            "data": defaults.data.model_copy(update={"timeframe": "1d", "calendar": "XNYS"}),
+        }
+    )
+    environ = {KEY_ID_ENV: KEY_ID, SECRET_KEY_ENV: SECRET_KEY}
+    opened = open_live(settings, environ)
+    try:
+        feed = opened.feed(SYMBOLS, after=expected_closes(20, 20)[0].value, on_silence=print)
+        assert isinstance(feed, AlpacaStreamFeed)
+        got = collect(feed, expected_closes(20, 20)[0].value, until=expected_closes(22, 22)[0])
+        assert [ts for ts, _ in got] == expected_closes(21, 22)
+        assert feed.pushed > 0
+    finally:
+        opened.close()
