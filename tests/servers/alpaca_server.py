@@ -226,7 +226,7 @@ class AlpacaServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.data_connections = 0
-        self.bars_pushed = 0
+        self.sessions_pushed: list[int] = []
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -762,7 +762,7 @@ class AlpacaServer:
                 ]
                 await ws.send_bytes(msgpack.packb(frame, datetime=False))
                 pushed += 1
-                self.bars_pushed += 1
+                self.sessions_pushed.append(sent)
                 if limit is not None and pushed >= limit:
                     await ws.close()
                     return
