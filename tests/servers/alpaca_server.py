@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgpack
 from aiohttp import WSMsgType, web
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -77,7 +78,9 @@ class Scenario:
     start. ``bars_released``: only the first this many sessions' bars are
     listed (``None``: all), one more every ``release_every_s`` when set, as a
     market that keeps closing bars does. ``rate_limit_all``: every request
-    gets 429 (a sustained rate limit, BF-04).
+    gets 429 (a sustained rate limit, BF-04). ``stream_drop_after``: the first
+    market-data connection is closed after pushing this many bar messages (a
+    drop mid-stream; bars released while the client reconnects are not pushed).
     """
 
     name: str = "normal"
@@ -97,6 +100,7 @@ class Scenario:
     bars_released: int | None = None
     release_every_s: float | None = None
     rate_limit_all: bool = False
+    stream_drop_after: int | None = None
     bars_page: int = 50
     bars_days: int = 300
     cash: float = 100_000.0
@@ -119,6 +123,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(name="live_bars", bars_released=40, release_every_s=0.5),
         Scenario(name="silent_bars", bars_released=40),
         Scenario(name="sustained_429", rate_limit_all=True, retry_after=2.0),
+        Scenario(name="stream_drop", bars_released=40, release_every_s=0.3, stream_drop_after=3),
     )
 }
 """The seeded scenarios by name, for ``--scenario`` and for tests to start from."""
@@ -220,6 +225,8 @@ class AlpacaServer:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.data_connections = 0
+        self.sessions_pushed: list[int] = []
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -232,6 +239,11 @@ class AlpacaServer:
     def stream_url(self) -> str:
         """The trade-updates websocket URL (``venues.alpaca.trade_stream_url``)."""
         return f"ws://127.0.0.1:{self.port}/stream"
+
+    @property
+    def data_stream_url(self) -> str:
+        """The msgpack market-data websocket URL (``venues.alpaca.data_stream_url``)."""
+        return f"ws://127.0.0.1:{self.port}/v2/iex"
 
     # -- running -----------------------------------------------------------------------------
 
@@ -396,6 +408,7 @@ class AlpacaServer:
         app.router.add_get("/v2/account/activities/FILL", self._fills)
         app.router.add_get("/v2/stocks/bars", self._bars)
         app.router.add_get("/stream", self._stream)
+        app.router.add_get("/v2/iex", self._market_data)
         app.router.add_get("/_test/state", self._test_state)
         app.router.add_post("/_test/fill", self._test_fill)
         app.router.add_post("/_test/forget_history", self._test_forget)
@@ -414,7 +427,7 @@ class AlpacaServer:
         with self._lock:
             self.counts[name] += 1
             self.arrivals.append((name, time.monotonic()))
-        if request.path == "/stream" or request.path.startswith("/_test/"):
+        if request.path in {"/stream", "/v2/iex"} or request.path.startswith("/_test/"):
             return await handler(request)
         if (
             request.headers.get("APCA-API-KEY-ID") != KEY_ID
@@ -693,6 +706,76 @@ class AlpacaServer:
                 )
         self._sockets.discard(ws)
         return ws
+
+    async def _market_data(self, request: web.Request) -> web.StreamResponse:
+        """The msgpack market-data stream: connected, auth, subscribe bars, then each new bar."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.data_connections += 1
+        first = self.data_connections == 1
+        await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "connected"}]))
+        authorized, pusher = False, None
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.BINARY:
+                    continue
+                payload = msgpack.unpackb(message.data)
+                action = payload.get("action")
+                if action == "auth":
+                    authorized = (
+                        payload.get("key") == KEY_ID and payload.get("secret") == SECRET_KEY
+                    )
+                    reply = (
+                        {"T": "success", "msg": "authenticated"}
+                        if authorized
+                        else {"T": "error", "code": 402, "msg": "auth failed"}
+                    )
+                    await ws.send_bytes(msgpack.packb([reply]))
+                    if not authorized:
+                        break
+                elif action == "subscribe" and authorized:
+                    symbols = list(payload.get("bars", []))
+                    await ws.send_bytes(
+                        msgpack.packb([{"T": "subscription", "trades": [], "quotes": [],
+                                        "bars": symbols}])
+                    )  # fmt: skip
+                    if pusher is None:
+                        pusher = asyncio.get_running_loop().create_task(
+                            self._push_bars(ws, symbols, drop=first)
+                        )
+        finally:
+            if pusher is not None:
+                pusher.cancel()
+        return ws
+
+    async def _push_bars(self, ws: web.WebSocketResponse, symbols: list[str], drop: bool) -> None:
+        """Push each session released from now on; close the socket mid-stream if told to."""
+        sent, pushed = self._bar_days(), 0
+        limit = self.scenario.stream_drop_after if drop else None
+        while not ws.closed:
+            await asyncio.sleep(0.02)
+            while sent < self._bar_days():
+                sent += 1
+                frame = [
+                    _bar_message(symbol, list(_daily_bars(symbol, sent, self.scenario.seed))[-1])
+                    for symbol in symbols
+                ]
+                await ws.send_bytes(msgpack.packb(frame, datetime=False))
+                pushed += 1
+                self.sessions_pushed.append(sent)
+                if limit is not None and pushed >= limit:
+                    await ws.close()
+                    return
+
+
+def _bar_message(symbol: str, bar: dict[str, Any]) -> dict[str, Any]:
+    """A REST bar as the stream's ``b`` message: its ``t`` a msgpack Timestamp."""
+    stamp = datetime.fromisoformat(bar["t"].replace("Z", "+00:00"))
+    return {
+        "T": "b", "S": symbol, "o": bar["o"], "h": bar["h"], "l": bar["l"], "c": bar["c"],
+        "v": bar["v"], "t": msgpack.Timestamp.from_datetime(stamp), "n": bar["n"],
+        "vw": bar["vw"],
+    }  # fmt: skip
 
 
 def _float_or_none(value: Any) -> float | None:

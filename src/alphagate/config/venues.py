@@ -9,6 +9,8 @@ Credentials are never settings: they come from the environment only
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from alphagate.config.base import Section
@@ -35,6 +37,11 @@ class AlpacaConfig(Section):
         None, description="Full websocket URL of the market-data stream (null: Alpaca's)."
     )
     feed: str = Field("iex", description="Market-data feed: iex (free) or sip.")
+    live_feed: Literal["poll", "stream"] = Field(
+        "poll",
+        description="How `alphagate live` learns of closed bars: poll the REST API every few "
+        "seconds, or stream (the market-data websocket wakes a REST catch-up as each bar closes).",
+    )
     requests_per_minute: int = Field(
         200, ge=1, description="Request budget per minute (Alpaca's documented limit)."
     )

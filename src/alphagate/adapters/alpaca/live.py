@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from alpaca.data.enums import DataFeed
 from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.live import StockDataStream
 
 from alphagate.adapters.alpaca.feed import AlpacaBarFeed
-from alphagate.adapters.alpaca.open import AlpacaVenue, open_data_client, open_venue
+from alphagate.adapters.alpaca.open import AlpacaVenue, credentials, open_data_client, open_venue
+from alphagate.adapters.alpaca.stream_feed import AlpacaStreamFeed
 from alphagate.adapters.broker.venue import BrokerVenue
 from alphagate.config import Settings
 from alphagate.domain.timeframe import Timeframe
@@ -26,6 +29,7 @@ class AlpacaLive:
     data: StockHistoricalDataClient
     settings: Settings
     poll_s: float = 5.0
+    environ: Mapping[str, str] | None = None
 
     @property
     def venue(self) -> BrokerVenue:
@@ -34,9 +38,25 @@ class AlpacaLive:
 
     def feed(
         self, symbols: Sequence[str], *, after: int, on_silence: Callable[[str], None]
-    ) -> AlpacaBarFeed:
-        """Closed bars of ``symbols`` after ``after`` (ns), polled every ``poll_s``."""
-        data = self.settings.data
+    ) -> AlpacaBarFeed | AlpacaStreamFeed:
+        """Closed bars of ``symbols`` after ``after`` (ns), by ``venues.alpaca.live_feed``.
+
+        ``poll``: polled every ``poll_s``. ``stream``: the market-data stream
+        wakes the same REST catch-up as each bar closes (polling once a minute
+        as a fallback).
+        """
+        data, options = self.settings.data, self.settings.venues.alpaca
+        if options.live_feed == "stream":
+            key_id, secret = credentials(self.environ or {}, paper=options.paper)
+            stream = StockDataStream(
+                key_id, secret, raw_data=True, feed=DataFeed(options.feed),
+                url_override=options.data_stream_url,
+            )  # fmt: skip
+            return AlpacaStreamFeed(
+                self.data, stream, symbols, timeframe=Timeframe.parse(data.timeframe),
+                calendar=data.calendar, feed=options.feed, on_silence=on_silence,
+                start_after=after,
+            )  # fmt: skip
         return AlpacaBarFeed(
             self.data, symbols, timeframe=Timeframe.parse(data.timeframe),
             calendar=data.calendar, feed=self.settings.venues.alpaca.feed, poll_s=self.poll_s,
@@ -55,5 +75,9 @@ class AlpacaLive:
 def open_live(settings: Settings, environ: Mapping[str, str], poll_s: float = 5.0) -> AlpacaLive:
     """Alpaca at ``venues.alpaca``'s URLs with the environment's keys (checked, SE-05)."""
     return AlpacaLive(
-        open_venue(settings, environ), open_data_client(settings, environ), settings, poll_s
+        open_venue(settings, environ),
+        open_data_client(settings, environ),
+        settings,
+        poll_s,
+        environ,
     )
