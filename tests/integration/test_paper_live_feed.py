@@ -48,6 +48,10 @@ def test_paper_on_alpaca_live_bars_fills_on_the_paper_venue_and_sends_no_order(
             "trading_database_url": f"sqlite:///{trading_db}",
         },
         "risk": {"kill_switch_state": str(tmp_path / "kill_switch.json")},
+        # the steps that wait for tens of bars of online history off, so 12 bars trade
+        "decision": {
+            step: {"enabled": False} for step in ("standardise", "confidence", "gate", "kelly")
+        },
     }
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
     runner = CliRunner()
