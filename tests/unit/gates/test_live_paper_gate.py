@@ -66,7 +66,7 @@ def _bars(stamps: pd.DatetimeIndex) -> pd.DataFrame:
 
 
 def test_live_mode_opens_paper_with_the_command_to_run(tmp_path: Path) -> None:
-    ctx = GateContext(_settings(tmp_path), tmp_path / "runs", lambda: pd.DataFrame())
+    ctx = GateContext(_settings(tmp_path), tmp_path / "runs", pd.DataFrame)
     verdict = open_paper(ctx, _history())
     assert verdict.target is GateState.PAPER
     assert verdict.evidence["mode"] == "live"
