@@ -8,6 +8,7 @@ record's days and shape without running a feed.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_live_mode_grades_once_the_record_spans_the_days(tmp_path: Path) -> None
         settings = _settings(folder)
         stamps = _record(settings, 7, daily)
         verdict = paper_gate(
-            GateContext(settings, folder / "runs", lambda s=stamps: _bars(s)), _history()
+            GateContext(settings, folder / "runs", functools.partial(_bars, stamps)), _history()
         )
         assert isinstance(verdict, Verdict)
         assert verdict.evidence["days"] == 7 and verdict.evidence["bars"] == 49
