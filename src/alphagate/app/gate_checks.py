@@ -82,6 +82,13 @@ class Verdict:
     evidence: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A gate that cannot decide yet (a live paper record too short): why; nothing is recorded."""
+
+    reason: str
+
+
 @dataclass
 class GateContext:
     """What the gates share in one pass: settings, the runs, the bars (loaded once)."""
@@ -375,10 +382,24 @@ def stress_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
 
 
 def open_paper(ctx: GateContext, history: list[Transition]) -> Verdict:
-    """``stress_passed`` → ``paper``: the paper stage begins (replay mode in this slice)."""
+    """``stress_passed`` → ``paper``: the paper stage begins; in live mode, where it is to run."""
     from alphagate.app.paper import session_dir
 
-    session = session_dir(ctx.runs_dir, history[0].run_id)
+    run_id = history[0].run_id
+    if ctx.settings.gates.paper_mode == "live":
+        from alphagate.app.live import VENUES
+        from alphagate.app.paper_live import live_paper_dir, start_command
+
+        feeds = sorted(VENUES)
+        evidence = {
+            "mode": "live",
+            "sessions": {f: str(live_paper_dir(ctx.runs_dir, run_id, f)) for f in feeds},
+            "command": start_command(run_id, "|".join(feeds)),
+            "min_days": ctx.settings.gates.paper_min_days,
+        }
+        why = f"live paper trading begins: run `{evidence['command']}` until gate 3 grades it"
+        return Verdict(GateState.PAPER, why, evidence)
+    session = session_dir(ctx.runs_dir, run_id)
     evidence = {
         "mode": "replay",
         "session": str(session),
@@ -387,13 +408,15 @@ def open_paper(ctx: GateContext, history: list[Transition]) -> Verdict:
     return Verdict(GateState.PAPER, "paper trading begins (replay of the holdout)", evidence)
 
 
-def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
+def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict | Waiting:
     """Gate 3: replay the holdout through the paper engine, then grade the record A-F."""
     from alphagate.app.paper import PaperRequest, run_paper
     from alphagate.metrics.performance import compute_metrics
 
     run_id = history[0].run_id
     gates = ctx.settings.gates
+    if gates.paper_mode == "live":
+        return live_paper_gate(ctx, history)
     outcome = run_paper(
         ctx.settings, ctx.bars, PaperRequest(run_id, ctx.runs_dir), handle_signals=False
     )
@@ -435,6 +458,67 @@ def paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict:
     return Verdict(GateState.REJECTED_AT_PAPER, why, evidence)
 
 
+def live_paper_gate(ctx: GateContext, history: list[Transition]) -> Verdict | Waiting:
+    """Gate 3 in live mode: grade the stored record of ``paper --feed`` once it spans the days.
+
+    Nothing is run here: the session runs on its own (``open_paper``'s
+    command) and writes its books to the trading database. Of the run's live
+    paper sessions, the one spanning the most trading days is graded; below
+    ``gates.paper_min_days`` the gate waits and records nothing.
+    """
+    from alphagate.app.live import VENUES
+    from alphagate.app.paper_live import book_id, live_paper_dir, start_command
+    from alphagate.metrics.performance import compute_metrics
+
+    run_id = history[0].run_id
+    gates = ctx.settings.gates
+    calendar = ctx.settings.data.calendar
+    best: tuple[int, str, pd.Series] | None = None
+    with open_trading_store(ctx.settings) as store:
+        for feed in sorted(VENUES):
+            points = store.equity(book_id(run_id, feed))
+            equity = pd.Series(
+                [p.equity for p in points], index=pd.to_datetime([p.ts for p in points], utc=True)
+            )
+            days = trading_days(pd.DatetimeIndex(equity.index), calendar)
+            if best is None or days > best[0]:
+                best = (days, feed, equity)
+        assert best is not None, "VENUES names at least one feed"
+        days, feed, equity = best
+        if days < gates.paper_min_days:
+            return Waiting(
+                f"waiting: {days} of {gates.paper_min_days} trading days of live paper "
+                f"(`{start_command(run_id, feed)}`)"
+            )
+        books = book_id(run_id, feed)
+        trades = store.trades(books)
+        errors = [d.tracking_error for d in store.daily_performance(books)]
+    metrics = compute_metrics(equity, trade_pnl=[t.pnl for t in trades], calendar=calendar)
+    tracked = [e for e in errors if e is not None]
+    record = PaperRecord(
+        win_rate=metrics.win_rate,
+        sharpe=metrics.sharpe,
+        alpha=metrics.total_return
+        - _benchmark_return(ctx.bars, history[0].evidence.get("symbols"), equity),
+        max_drawdown=abs(metrics.max_drawdown),
+        tracking_error=max(tracked) if tracked else float("nan"),
+    )
+    report = grade(record, gates.grader)
+    evidence: dict[str, Any] = {
+        "mode": "live",
+        "session": str(live_paper_dir(ctx.runs_dir, run_id, feed)),
+        "bars": len(equity),
+        "days": days,
+        "record": record.__dict__,
+        "grade": report.to_json_dict(),
+    }
+    if report.passed:
+        why = f"live paper grade {report.grade} (score {report.score:.1f})"
+        return Verdict(GateState.AWAITING_APPROVAL, why, evidence)
+    why = f"live paper grade {report.grade} (score {report.score:.1f}; A or B passes)"
+    return Verdict(GateState.REJECTED_AT_PAPER, why, evidence)
+
+
 def trading_days(ts: pd.DatetimeIndex, calendar: str | None) -> int:
     """Distinct trading days among bar closes ``ts``: sessions of ``calendar``, else UTC dates.
 
@@ -472,7 +556,7 @@ def approval_gate(ctx: GateContext, history: list[Transition]) -> Verdict | None
     return Verdict(GateState.LIVE, "gates.auto_promote_live is true", {"auto": True})
 
 
-GATES: dict[GateState, Callable[[GateContext, list[Transition]], Verdict | None]] = {
+GATES: dict[GateState, Callable[[GateContext, list[Transition]], Verdict | Waiting | None]] = {
     GateState.REGISTERED: backtest_gate,
     GateState.BACKTEST_PASSED: stress_gate,
     GateState.STRESS_PASSED: open_paper,

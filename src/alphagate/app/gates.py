@@ -36,7 +36,7 @@ import pandas as pd
 
 from alphagate.adapters.notifiers.open import open_notifier
 from alphagate.adapters.trading_db import TradingStore
-from alphagate.app.gate_checks import GATES, GateContext, Verdict
+from alphagate.app.gate_checks import GATES, GateContext, Verdict, Waiting
 from alphagate.app.gates_mirror import mirror_quietly, sync
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
@@ -282,6 +282,9 @@ def run_once(
             verdict = run(ctx, history)
             if verdict is None:
                 steps.append(Step(candidate_id, state, f"{gate} gate: nothing to do yet"))
+                continue
+            if isinstance(verdict, Waiting):
+                steps.append(Step(candidate_id, state, f"{gate} gate: {verdict.reason}"))
                 continue
             move = _move(store, sink, history, verdict)
             steps.append(Step(candidate_id, state, f"ran the {gate} gate", move))

@@ -23,6 +23,7 @@ from alphagate.cli.root import SetOption
 from alphagate.cli.train import RunsDirOption
 
 if TYPE_CHECKING:
+    from alphagate.app.paper import PaperOutcome
     from alphagate.live.driver import LiveDriver
 
 paper_cli = typer.Typer(
@@ -55,8 +56,18 @@ def paper(
     ctx: typer.Context,
     run: RunOption = None,
     replay: Annotated[
-        bool, typer.Option(help="Replay the run's out-of-sample bars (the only feed for now).")
+        bool, typer.Option(help="Replay the run's out-of-sample bars (the default feed).")
     ] = True,
+    feed: Annotated[
+        str | None,
+        typer.Option(
+            help="Trade on a venue's live polled bars instead (alpaca, binance); the paper "
+            "venue fills, no order reaches the venue. Its keys come from the environment."
+        ),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between polls of --feed's bars.")
+    ] = 5.0,
     start: Annotated[str | None, typer.Option(help="First bar to replay (a date, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last bar to replay (a date, UTC).")] = None,
     speed: Annotated[
@@ -82,15 +93,24 @@ def paper(
         return
     if run is None:
         raise typer.BadParameter("paper needs --run RUN_ID (see `alphagate train`)")
-    if not replay:
+    if not replay and feed is None:
         raise typer.BadParameter(
-            "only --replay is available: network feeds come with the broker adapters"
+            "--no-replay needs --feed alpaca|binance: the venue whose live bars drive the session"
         )
     from alphagate.app import paper as paper_app
 
     settings = base.settings_of(ctx, overrides)
     began = time.perf_counter()
     bars = research.load_bars(settings, path=None, symbols=(), timeframe=None, start=None, end=None)
+    if feed is not None:
+        from alphagate.app.paper_live import LivePaperRequest, run_paper_live
+
+        live_request = LivePaperRequest(
+            run_id=run, feed=feed, runs_dir=runs_dir, max_cycles=1 if once else max_cycles,
+            open_orders="cancel" if cancel_on_exit else "keep", poll_s=poll,
+        )  # fmt: skip
+        _report(run_paper_live(settings, bars, live_request), settings.execution.cash, began)
+        return
     request = paper_app.PaperRequest(
         run_id=run,
         runs_dir=runs_dir,
@@ -111,6 +131,11 @@ def paper(
             base.print_plain(f"serving the dashboard on {running.url}/ (metrics: /metrics)")
         panel = stack.enter_context(_Panel(settings.execution.cash))
         outcome = paper_app.run_paper(settings, bars, request, on_cycle=panel, monitor=monitor)
+    _report(outcome, settings.execution.cash, began)
+
+
+def _report(outcome: PaperOutcome, cash: float, began: float) -> None:
+    """What a finished (or stopped) session did: resumption, books, shadow, where it lives."""
     summary = outcome.summary
     found = summary.recovered
     if found.records:
@@ -119,8 +144,11 @@ def paper(
             f"{len(found.resent)} orders sent that had never arrived, "
             f"{found.adopted} venue reports adopted"
         )
-    title = f"paper {outcome.session.parent.name}: {summary.cycles:,} bars ({summary.stopped_by})"
-    base.console.print(_books_table(outcome.driver, title, settings.execution.cash))
+    where = outcome.session.parent.name
+    if outcome.session.name != "paper":
+        where += f" {outcome.session.name}"
+    title = f"paper {where}: {summary.cycles:,} bars ({summary.stopped_by})"
+    base.console.print(_books_table(outcome.driver, title, cash))
     shadow = outcome.shadow
     if shadow is not None:
         verdict = "exact" if shadow.exact() else f"worst daily tracking error {shadow.worst:.3g}"

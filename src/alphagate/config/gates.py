@@ -10,6 +10,7 @@ beside it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -190,6 +191,12 @@ class GatesConfig(Section):
     walk_forward: WalkForwardConfig = Field(
         default_factory=WalkForwardConfig,
         description="Gate 1's walk-forward check against the single backtest.",
+    )
+    paper_mode: Literal["replay", "live"] = Field(
+        "replay",
+        description="Gate 3's paper record: `replay` trades the run's holdout through the paper "
+        "engine at once; `live` grades the record of `alphagate paper --run R --feed VENUE` "
+        "(live bars, simulated fills) once it spans paper_min_days trading days.",
     )
     paper_min_days: int = Field(
         7,
