@@ -240,7 +240,7 @@ def trade_live(
     try:
         mine = store_bars.loc[store_bars.index.get_level_values("symbol").isin(symbols)]
         pinned = _pin_session(session, opened, mine, symbols)
-        warm = _warm_up_bars(opened, mine, symbols, pinned["warm_up_until"])
+        warm = warm_up_bars(opened, mine, symbols, pinned["warm_up_until"])
         predictor = online_predictor(run_settings, trained)
         predictor.warm_up(warm)
         strategy = ModelStrategy(predictor, plan.decision)
@@ -338,21 +338,28 @@ def _pin_session(
     if path.exists():
         pinned: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         return pinned
-    last_stored = _last_ts(bars)
-    newer = opened.feed(symbols, after=last_stored, on_silence=lambda _: None).closed(
-        last_stored, start=pd.Timestamp(last_stored, tz="UTC")
-    )
-    until = max(last_stored, _last_ts(newer)) if not newer.empty else last_stored
-    pinned = {"cash": opened.venue.account().cash, "warm_up_until": until}
+    pinned = {
+        "cash": opened.venue.account().cash,
+        "warm_up_until": warm_up_end(opened, bars, symbols),
+    }
     write_text_atomically(path, json.dumps(pinned, sort_keys=True))
     return pinned
 
 
-def _warm_up_bars(
+def warm_up_end(opened: OpenedVenue, bars: pd.DataFrame, symbols: Sequence[str]) -> int:
+    """The last bar closed now, stored or at the venue: where a first start's warm-up ends."""
+    last_stored = last_bar_ns(bars)
+    newer = opened.feed(symbols, after=last_stored, on_silence=lambda _: None).closed(
+        last_stored, start=pd.Timestamp(last_stored, tz="UTC")
+    )
+    return max(last_stored, last_bar_ns(newer)) if not newer.empty else last_stored
+
+
+def warm_up_bars(
     opened: OpenedVenue, stored: pd.DataFrame, symbols: Sequence[str], until: int
 ) -> pd.DataFrame:
     """The stored bars, then the broker's closed bars after them, up to the pinned end."""
-    last = _last_ts(stored)
+    last = last_bar_ns(stored)
     newer = opened.feed(symbols, after=last, on_silence=lambda _: None).closed(
         last, start=pd.Timestamp(last, tz="UTC")
     )
@@ -361,7 +368,8 @@ def _warm_up_bars(
     return frame.loc[ts <= until].sort_index()
 
 
-def _last_ts(bars: pd.DataFrame) -> int:
+def last_bar_ns(bars: pd.DataFrame) -> int:
+    """The latest bar time of ``bars`` (ns); an error saying what to ingest when there is none."""
     if bars.empty:
         raise AlphagateError(
             "no stored bars of the run's symbols to warm the model up on: ingest them first "

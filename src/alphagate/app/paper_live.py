@@ -28,7 +28,7 @@ import pandas as pd
 
 from alphagate.adapters.trading_db.records import LevelMethod
 from alphagate.app.backtest import commission_of, fill_model_of
-from alphagate.app.live import VENUES, OpenedVenue, _last_ts, _warm_up_bars
+from alphagate.app.live import VENUES, OpenedVenue, warm_up_bars, warm_up_end
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
     load_trained_run,
@@ -113,7 +113,7 @@ def run_paper_live(
         mine = store_bars.loc[store_bars.index.get_level_values("symbol").isin(symbols)]
         until = _pin_warm_up(session, opened, mine, symbols)
         predictor = online_predictor(run_settings, trained)
-        predictor.warm_up(_warm_up_bars(opened, mine, symbols, until))
+        predictor.warm_up(warm_up_bars(opened, mine, symbols, until))
         strategy = ModelStrategy(predictor, plan.decision)
         feed = opened.feed(symbols, after=until, on_silence=lambda _: None)
         parts = PaperParts(
@@ -160,10 +160,6 @@ def _pin_warm_up(session: Path, opened: OpenedVenue, bars: pd.DataFrame, symbols
     path = session / SESSION_FILE
     if path.exists():
         return int(json.loads(path.read_text(encoding="utf-8"))["warm_up_until"])
-    last = _last_ts(bars)
-    newer = opened.feed(symbols, after=last, on_silence=lambda _: None).closed(
-        last, start=pd.Timestamp(last, tz="UTC")
-    )
-    until = max(last, _last_ts(newer)) if not newer.empty else last
+    until = warm_up_end(opened, bars, symbols)
     write_text_atomically(path, json.dumps({"warm_up_until": until}, sort_keys=True))
     return until
