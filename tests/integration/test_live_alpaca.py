@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from alphagate.cli import cli
+from alphagate.testing.servers import free_port
 from servers.alpaca_server import KEY_ID, SECRET_KEY, AlpacaServer, Scenario
 
 
@@ -84,8 +85,16 @@ def test_live_refuses_without_confirmation_then_trades_resumes_and_reports(
     assert "live alpaca r1: 3 bars (cycle limit)" in first.output
     assert server.counts["GET /v2/stocks/bars"] > 0 and server.counts["GET /v2/account"] > 0
 
-    again = runner.invoke(cli, [*live, "--confirm", "--max-cycles", "2"], env=confirmed)
+    # The resumed session serves the dashboard alongside: the monitor sees every cycle of
+    # an engine trading through a broker (an error in it would stop the run).
+    port = free_port()
+    again = runner.invoke(
+        cli,
+        [*live, "--confirm", "--max-cycles", "2", "--serve", "--serve-port", str(port)],
+        env=confirmed,
+    )
     assert again.exit_code == 0, said(again)
+    assert f"serving the dashboard on http://127.0.0.1:{port}/" in again.output
     assert "2 bars (cycle limit); resumed 3 journaled bars" in again.output
 
     status = runner.invoke(cli, [*live, "--status"])

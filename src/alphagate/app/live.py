@@ -59,6 +59,7 @@ from alphagate.execution.fill_models import NextOpenFill
 from alphagate.live.driver import LiveDriver
 from alphagate.live.records import risk_record
 from alphagate.live.runner import OpenOrderPolicy, RunSummary, run_live
+from alphagate.monitor.engine_monitor import EngineMonitor
 from alphagate.risk.events import RiskEvent, Severity
 from alphagate.strategies.model import ModelStrategy
 
@@ -215,8 +216,12 @@ def trade_live(
     environ: Mapping[str, str] | None = None,
     *,
     handle_signals: bool = True,
+    monitor: EngineMonitor | None = None,
 ) -> LiveOutcome:
     """Trade the run's models on the venue until the feed stops, a limit, or a signal.
+
+    ``monitor`` (``live --serve``) sees every cycle, risk event and feed step,
+    as in ``paper --serve``.
 
     Call :func:`check_live_start` first: this opens the venue and trades.
     ``store_bars`` are the stored bars the model warms up on; the broker's
@@ -262,8 +267,14 @@ def trade_live(
         method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
         books = TradingBooks(store, trained.run_id, level_method=method)
         try:
+
+            def each_event(event: RiskEvent) -> None:
+                events.append(event)
+                if monitor is not None:
+                    monitor.on_event(event)
+
             with paper_engine(
-                run_settings, strategy, symbols, parts, session=session, events=events.append,
+                run_settings, strategy, symbols, parts, session=session, events=each_event,
                 venue=opened.venue, checks=checks,
             ) as (driver, go_live):  # fmt: skip
 
@@ -271,12 +282,18 @@ def trade_live(
                     go_live(d)
                     import_external(d, opened.venue, request.external_orders, events.append)
 
+                def each_cycle(d: LiveDriver) -> None:
+                    books(d)
+                    if monitor is not None:
+                        monitor(d)
+
                 opened.start()
                 summary = asyncio.run(
                     run_live(
-                        driver, feed, max_cycles=request.max_cycles,
-                        open_orders=request.open_orders, on_cycle=books,
-                        after_recovery=after_recovery, handle_signals=handle_signals,
+                        driver, feed if monitor is None else monitor.timed(feed),
+                        max_cycles=request.max_cycles, open_orders=request.open_orders,
+                        on_cycle=each_cycle, after_recovery=after_recovery,
+                        handle_signals=handle_signals,
                     )
                 )  # fmt: skip
                 books.flush(driver, events)

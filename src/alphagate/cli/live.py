@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -43,6 +44,11 @@ def live(
     ] = False,
     runs_dir: RunsDirOption = Path("runs"),
     overrides: SetOption = None,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the dashboard, /health and /metrics while it trades.")
+    ] = False,
+    serve_host: Annotated[str, typer.Option(help="Address --serve binds.")] = "127.0.0.1",
+    serve_port: Annotated[int, typer.Option(help="Port --serve listens on.")] = 8000,
 ) -> None:
     """Trade a run's models with real money (refused unless every safety check passes)."""
     from alphagate.app import live as live_app
@@ -70,7 +76,16 @@ def live(
         run, venue, runs_dir=runs_dir, max_cycles=max_cycles,
         open_orders=_policy(open_orders), external_orders=_external(external_orders), poll_s=poll,
     )  # fmt: skip
-    outcome = live_app.trade_live(settings, bars, request)
+    with ExitStack() as stack:
+        monitor = None
+        if serve:
+            from alphagate.app.serve import serving
+
+            monitor, running = stack.enter_context(
+                serving(settings, host=serve_host, port=serve_port)
+            )
+            base.print_plain(f"serving the dashboard on {running.url}/ (metrics: /metrics)")
+        outcome = live_app.trade_live(settings, bars, request, monitor=monitor)
     summary = outcome.summary
     positions = {s: q for s, q in outcome.driver.kernel.portfolio.quantities.items() if q}
     base.print_plain(
