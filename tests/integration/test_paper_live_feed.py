@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -82,7 +83,18 @@ def test_paper_on_alpaca_live_bars_fills_on_the_paper_venue_and_sends_no_order(
     store = TradingStore.open(f"sqlite:///{trading_db}")
     try:
         books = book_id("r1", "alpaca")
-        assert len(store.equity(books)) == 12
+        equity = store.equity(books)
+        assert len(equity) == 12
         assert store.equity("r1") == []  # apart from the replay session's books
+        # the shadow backtest ran on the traded bars: a tracking error for every day traded,
+        # and none at all, since the paper venue and the backtest are the same engine
+        days = store.daily_performance(books)
+        traded_days = {pd.Timestamp(p.ts, tz="UTC").normalize().value for p in equity}
+        assert [d.day_ts for d in days] == sorted(traded_days)
+        assert all(d.tracking_error == 0.0 for d in days)
+        (shadow,) = store.system_events("shadow_backtest")
+        assert shadow.detail["days"] == len(days)
+        assert shadow.detail["order_differences"] == []
+        assert shadow.detail["fill_differences"] == []
     finally:
         store.close()

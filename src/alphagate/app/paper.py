@@ -178,22 +178,50 @@ def run_paper(
             books.flush(driver, events)
             if monitor is not None:
                 monitor.finish(driver, summary.stopped_by)
-            shadow = _shadow(plan, prepared, replay=replay, books=books, driver=driver)
-            if shadow is not None:
-                _record_shadow(
-                    store, shadow, books=books, driver=driver, request=request, events=events
-                )
-                books.flush(driver, events)
+            shadow = shadow_backtest(
+                store, plan, dataclasses.replace(prepared, bars=replay), books=books,
+                driver=driver, events=events, tracking_alert=request.tracking_alert,
+                exact=request.speed is None,
+            )  # fmt: skip
     finally:
         store.close()
     return PaperOutcome(session, summary, driver, events, shadow)
+
+
+def shadow_backtest(
+    store: TradingStore,
+    plan: ModelRunPlan,
+    prepared: PreparedModelRun,
+    *,
+    books: TradingBooks,
+    driver: LiveDriver,
+    events: list[RiskEvent],
+    tracking_alert: float,
+    exact: bool,
+) -> ShadowReport | None:
+    """End a session with its shadow backtest: compare, store each day's tracking error, alert.
+
+    One function for the replay and the live-feed sessions, so that gate 3
+    grades both records by the same comparison. ``prepared.bars`` holds (at
+    least) the bars the session traded and ``prepared.earlier`` what its model
+    warmed up on; ``exact``: any order or fill difference is an alert too (a
+    replay at full speed must match its backtest exactly). ``None`` when fewer
+    than two bars were traded.
+    """
+    shadow = _shadow(plan, prepared, books=books, driver=driver)
+    if shadow is not None:
+        _record_shadow(
+            store, shadow, books=books, driver=driver, events=events,
+            tracking_alert=tracking_alert, exact=exact,
+        )  # fmt: skip
+        books.flush(driver, events)
+    return shadow
 
 
 def _shadow(
     plan: ModelRunPlan,
     prepared: PreparedModelRun,
     *,
-    replay: pd.DataFrame,
     books: TradingBooks,
     driver: LiveDriver,
 ) -> ShadowReport | None:
@@ -204,8 +232,9 @@ def _shadow(
     if len(books.equity) < 2:
         return None
     first, last = books.equity[0][0], books.equity[-1][0]
-    ns = pd.DatetimeIndex(replay.index.get_level_values("ts")).as_unit("ns").asi8
-    span = replay.loc[(ns >= first) & (ns <= last)]
+    traded = prepared.bars
+    ns = pd.DatetimeIndex(traded.index.get_level_values("ts")).as_unit("ns").asi8
+    span = traded.loc[(ns >= first) & (ns <= last)]
     result, _, _ = backtest_prepared(
         dataclasses.replace(prepared, bars=span), plan, plan.decision, plan.settings.data.calendar
     )
@@ -227,8 +256,9 @@ def _record_shadow(
     *,
     books: TradingBooks,
     driver: LiveDriver,
-    request: PaperRequest,
     events: list[RiskEvent],
+    tracking_alert: float,
+    exact: bool,
 ) -> None:
     """Store each day's tracking error and the comparison; raise an alert above the threshold."""
     exits = [t.exit_ts for t in driver.kernel.portfolio.closed_trades() if t.exit_ts is not None]
@@ -244,8 +274,7 @@ def _record_shadow(
     }
     last = books.equity[-1][0]
     store.add_system_event("shadow_backtest", detail, actor="paper", ts=last)
-    if shadow.worst > request.tracking_alert or (not shadow.exact() and request.speed is None):
-        # A replay at full speed must match exactly; anything else is an alert too.
+    if shadow.worst > tracking_alert or (exact and not shadow.exact()):
         events.append(
             RiskEvent(
                 ts=pd.Timestamp(last, tz="UTC"),
@@ -253,7 +282,7 @@ def _record_shadow(
                 severity=Severity.WARNING,
                 reason=(
                     f"paper strayed from its shadow backtest: worst daily tracking error "
-                    f"{shadow.worst:.3g} (alert above {request.tracking_alert:g}); "
+                    f"{shadow.worst:.3g} (alert above {tracking_alert:g}); "
                     f"{len(shadow.order_differences)} order and "
                     f"{len(shadow.fill_differences)} fill differences"
                 ),

@@ -18,10 +18,12 @@ replay never mixes into the live record gate 3 grades.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,19 +33,23 @@ from alphagate.app.backtest import commission_of, fill_model_of
 from alphagate.app.live import VENUES, OpenedVenue, warm_up_bars, warm_up_end
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
+    PreparedModelRun,
     load_trained_run,
     online_predictor,
     plan_model_run,
 )
-from alphagate.app.paper import PaperOutcome
+from alphagate.app.paper import PaperOutcome, shadow_backtest
 from alphagate.app.paper_engine import PaperParts, paper_engine
 from alphagate.app.trading_books import TradingBooks
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
 from alphagate.config import Settings
+from alphagate.domain.bars import BAR_COLUMNS, bars_from_flat
 from alphagate.domain.timeframe import Timeframe
 from alphagate.errors import AlphagateError
+from alphagate.live.records import bars_of
 from alphagate.live.runner import OpenOrderPolicy, run_live
+from alphagate.ports import Journal
 from alphagate.risk.events import RiskEvent
 from alphagate.strategies.model import ModelStrategy
 
@@ -61,6 +67,8 @@ class LivePaperRequest:
     open_orders: OpenOrderPolicy = "keep"
     poll_s: float = 5.0
     """Seconds between two polls of the venue's closed bars."""
+    tracking_alert: float = 0.005
+    """A day whose shadow tracking error (equity gap / starting cash) passes this is an alert."""
 
 
 def live_paper_dir(runs_dir: Path, run_id: str, feed: str) -> Path:
@@ -112,8 +120,9 @@ def run_paper_live(
     try:
         mine = store_bars.loc[store_bars.index.get_level_values("symbol").isin(symbols)]
         until = _pin_warm_up(session, opened, mine, symbols)
+        warm = warm_up_bars(opened, mine, symbols, until)
         predictor = online_predictor(run_settings, trained)
-        predictor.warm_up(warm_up_bars(opened, mine, symbols, until))
+        predictor.warm_up(warm)
         strategy = ModelStrategy(predictor, plan.decision)
         feed = opened.feed(symbols, after=until, on_silence=lambda _: None)
         parts = PaperParts(
@@ -143,11 +152,40 @@ def run_paper_live(
                     )
                 )  # fmt: skip
                 books.flush(driver, events)
+                # the same model, warmed up alike, backtested on the bars the session traded
+                shadowed = PreparedModelRun(
+                    bars=journaled_bars(driver.journal), predictions=pd.DataFrame(), cuts={},
+                    baseline=None, earlier=warm,
+                    online=partial(online_predictor, run_settings, trained),
+                )  # fmt: skip
+                shadow = shadow_backtest(
+                    store, dataclasses.replace(plan, predictor="online"), shadowed, books=books,
+                    driver=driver, events=events, tracking_alert=request.tracking_alert,
+                    exact=False,
+                )  # fmt: skip
         finally:
             store.close()
     finally:
         opened.close()
-    return PaperOutcome(session, summary, driver, events, None)
+    return PaperOutcome(session, summary, driver, events, shadow)
+
+
+def journaled_bars(journal: Journal) -> pd.DataFrame:
+    """Every bar the session's journal holds, resumed runs' included, as a bars frame.
+
+    The journal, not the feed, because a resumed run's shadow must cover the
+    days the earlier runs traded: the tracking error is stored per day of the
+    whole session.
+    """
+    rows = [
+        (bar.symbol, bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume)
+        for _, kind, record in journal.replay()
+        if kind == "bars"
+        for bar in bars_of(record)[1]
+    ]
+    flat = pd.DataFrame(rows, columns=["symbol", "ts", *BAR_COLUMNS])
+    flat["ts"] = pd.to_datetime(flat["ts"], unit="ns", utc=True)
+    return bars_from_flat(flat)
 
 
 def _pin_warm_up(session: Path, opened: OpenedVenue, bars: pd.DataFrame, symbols: list[str]) -> int:
