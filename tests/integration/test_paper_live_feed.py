@@ -3,8 +3,9 @@
 Against the local Alpaca server, releasing a bar every 0.2 s as a market
 does: the session runs 12 closes on the polled bars with the paper venue
 (its ledger, its books in the trading database) and the server counts not
-one order POST, cancel or order query. (This model sends no order in 12
-bars yet; a test that it fills is still to come.)
+one order POST, cancel or order query; the run ends with its shadow
+backtest, whose daily tracking error is stored and 0. (This model sends no
+order in 12 bars yet; a test that it fills is still to come.)
 """
 
 from __future__ import annotations
