@@ -227,6 +227,10 @@ class AlpacaServer:
         self._lock = threading.Lock()
         self.data_connections = 0
         self.sessions_pushed: list[int] = []
+        self.quotes_per_symbol = 5
+        """Quote messages pushed per symbol on each subscribed market-data connection."""
+        self.quotes_sent: list[dict[str, Any]] = []
+        self._quote_random = random.Random(self.scenario.seed + 1)  # bars' draws stay unchanged
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -708,13 +712,16 @@ class AlpacaServer:
         return ws
 
     async def _market_data(self, request: web.Request) -> web.StreamResponse:
-        """The msgpack market-data stream: connected, auth, subscribe bars, then each new bar."""
+        """The msgpack market-data stream: connected, auth, subscribe, then each new bar.
+
+        Subscribed quotes are pushed too: ``quotes_per_symbol`` rounds, then none.
+        """
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.data_connections += 1
         first = self.data_connections == 1
         await ws.send_bytes(msgpack.packb([{"T": "success", "msg": "connected"}]))
-        authorized, pusher = False, None
+        authorized, pusher, quoter = False, None, None
         try:
             async for message in ws:
                 if message.type != WSMsgType.BINARY:
@@ -735,17 +742,23 @@ class AlpacaServer:
                         break
                 elif action == "subscribe" and authorized:
                     symbols = list(payload.get("bars", []))
+                    quoted = list(payload.get("quotes", []))
                     await ws.send_bytes(
-                        msgpack.packb([{"T": "subscription", "trades": [], "quotes": [],
+                        msgpack.packb([{"T": "subscription", "trades": [], "quotes": quoted,
                                         "bars": symbols}])
                     )  # fmt: skip
                     if pusher is None:
                         pusher = asyncio.get_running_loop().create_task(
                             self._push_bars(ws, symbols, drop=first)
                         )
+                    if quoter is None and quoted:
+                        quoter = asyncio.get_running_loop().create_task(
+                            self._push_quotes(ws, quoted)
+                        )
         finally:
-            if pusher is not None:
-                pusher.cancel()
+            for task in (pusher, quoter):
+                if task is not None:
+                    task.cancel()
         return ws
 
     async def _push_bars(self, ws: web.WebSocketResponse, symbols: list[str], drop: bool) -> None:
@@ -766,6 +779,27 @@ class AlpacaServer:
                 if limit is not None and pushed >= limit:
                     await ws.close()
                     return
+
+    async def _push_quotes(self, ws: web.WebSocketResponse, symbols: list[str]) -> None:
+        """``quotes_per_symbol`` rounds of ``q`` messages, one frame a round, stamped now."""
+        for _ in range(self.quotes_per_symbol):
+            await asyncio.sleep(0.01)
+            frame = [self._quote_message(symbol) for symbol in symbols]
+            if ws.closed:
+                return
+            await ws.send_bytes(msgpack.packb(frame, datetime=False))
+            self.quotes_sent.extend(frame)
+
+    def _quote_message(self, symbol: str) -> dict[str, Any]:
+        """A ``q`` message: a random top of book around 100, its ``t`` a msgpack Timestamp."""
+        draw = self._quote_random
+        bid = round(100 + draw.uniform(-1, 1), 2)
+        return {
+            "T": "q", "S": symbol, "bx": "V", "bp": bid, "bs": draw.randint(1, 10) * 100,
+            "ax": "V", "ap": round(bid + draw.choice((0.01, 0.02, 0.05)), 2),
+            "as": draw.randint(1, 10) * 100, "t": msgpack.Timestamp.from_datetime(_now()),
+            "c": ["R"], "z": "C",
+        }  # fmt: skip
 
 
 def _bar_message(symbol: str, bar: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ feed: the closes expected are the sessions the server released, in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 
 import pandas as pd
@@ -16,9 +17,10 @@ from alpaca.data.live import StockDataStream
 
 from alphagate.adapters.alpaca.live import open_live
 from alphagate.adapters.alpaca.open import KEY_ID_ENV, SECRET_KEY_ENV
-from alphagate.adapters.alpaca.stream_feed import AlpacaStreamFeed
+from alphagate.adapters.alpaca.stream_feed import AlpacaStreamFeed, Quote
 from alphagate.config import Settings
 from alphagate.domain.timeframe import Timeframe
+from alphagate.engine.health import CheckStatus
 from servers.alpaca_server import KEY_ID, SECRET_KEY, AlpacaServer, Scenario, _daily_bars
 
 SYMBOLS = ("AAPL", "MSFT")
@@ -70,6 +72,13 @@ def collect(
 @pytest.fixture
 def live() -> Iterator[AlpacaServer]:
     with AlpacaServer(Scenario(name="live", bars_released=20, release_every_s=0.3)) as running:
+        yield running
+
+
+@pytest.fixture
+def still() -> Iterator[AlpacaServer]:
+    """A market that closes no bar while the test runs: whatever arrives is quotes."""
+    with AlpacaServer(Scenario(name="still", bars_released=20)) as running:
         yield running
 
 
@@ -129,3 +138,73 @@ def test_live_feed_stream_setting_makes_open_live_stream_bars(live: AlpacaServer
         assert feed.pushed > 0
     finally:
         opened.close()
+
+
+def run_until_quoted(feed: AlpacaStreamFeed, after: int, quotes: int) -> list[int]:
+    """Stream the feed until ``quotes`` quote messages arrived (20 s at most); the closes seen."""
+
+    async def run() -> list[int]:
+        got: list[int] = []
+
+        async def consume() -> None:
+            async for ts, _ in feed.stream(after=after):
+                got.append(ts)
+
+        task = asyncio.get_running_loop().create_task(consume())
+        while feed.quoted < quotes and not task.done():
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # room for any cycle a quote would (wrongly) cause
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return got
+
+    return asyncio.run(asyncio.wait_for(run(), 20))
+
+
+def test_the_latest_quote_per_symbol_is_the_last_the_server_sent(still: AlpacaServer) -> None:
+    feed = feed_on(still)
+    assert all(feed.latest_quote(symbol) is None for symbol in SYMBOLS)
+    closes = run_until_quoted(
+        feed, expected_closes(20, 20)[0].value, still.quotes_per_symbol * len(SYMBOLS)
+    )
+    sent = still.quotes_sent
+    assert len(sent) == still.quotes_per_symbol * len(SYMBOLS)
+    for symbol in SYMBOLS:
+        last = [m for m in sent if m["S"] == symbol][-1]
+        now = last["t"].to_unix_nano()
+        assert feed.latest_quote(symbol, now) == Quote(
+            symbol, last["bp"], last["bs"], last["ap"], last["as"], now
+        )
+    # quotes are never bars: no wake, no step, no cycle
+    assert closes == []
+    assert feed.pushed == 0
+    assert still.sessions_pushed == []
+    assert len(still.bar_queries) <= 2, "a quote woke the REST catch-up"  # the first page only
+
+
+def test_a_stale_quote_counts_as_missing(still: AlpacaServer) -> None:
+    feed = feed_on(still)
+    run_until_quoted(feed, expected_closes(20, 20)[0].value, still.quotes_per_symbol)
+    quote = feed.latest_quote("AAPL", still.quotes_sent[-1]["t"].to_unix_nano())
+    assert quote is not None
+    assert feed.latest_quote("AAPL", quote.time + 60 * 10**9) == quote  # at the threshold
+    assert feed.latest_quote("AAPL", quote.time + 61 * 10**9) is None
+
+
+def test_the_health_view_shows_fresh_spreads(still: AlpacaServer) -> None:
+    feed = feed_on(still)
+    run_until_quoted(feed, expected_closes(20, 20)[0].value, still.quotes_per_symbol * len(SYMBOLS))
+    now = still.quotes_sent[-1]["t"].to_unix_nano()
+    check = feed.check(now)
+    assert check.status is CheckStatus.OK
+    for symbol in SYMBOLS:
+        last = [m for m in still.quotes_sent if m["S"] == symbol][-1]
+        mid = (last["ap"] + last["bp"]) / 2
+        assert f"{symbol} {(last['ap'] - last['bp']) / mid * 1e4:.1f} bps" in check.detail
+    assert feed.check(now + 61 * 10**9) == feed.polled.check(now + 61 * 10**9)
+
+
+def test_a_quote_spread_is_ask_minus_bid_over_the_mid() -> None:
+    assert Quote("X", 99.0, 1, 101.0, 1, 0).spread_bps == pytest.approx(200.0)
+    assert Quote("X", 0.0, 1, 0.0, 1, 0).spread_bps is None
