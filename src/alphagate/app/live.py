@@ -38,13 +38,13 @@ from typing import Any, Final, Literal, Protocol
 import pandas as pd
 
 from alphagate.adapters.broker.venue import BrokerVenue
-from alphagate.adapters.trading_db.records import LevelMethod
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
     load_trained_run,
     online_predictor,
     plan_model_run,
 )
+from alphagate.app.paper import level_method
 from alphagate.app.paper_engine import PaperParts, paper_engine
 from alphagate.app.trading_books import TradingBooks
 from alphagate.app.trading_db import open_trading_store
@@ -264,8 +264,7 @@ def trade_live(
             bar_interval_ns=int(Timeframe.parse(run_settings.data.timeframe).delta.value),
         )
         store = open_trading_store(run_settings)
-        method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
-        books = TradingBooks(store, trained.run_id, level_method=method)
+        books = TradingBooks(store, trained.run_id, level_method=level_method(plan))
         try:
 
             def each_event(event: RiskEvent) -> None:

@@ -99,6 +99,29 @@ def session_dir(runs_dir: Path, run_id: str) -> Path:
     return runs_dir / run_id / "paper"
 
 
+def simulated_parts(
+    plan: ModelRunPlan, bar_interval_ns: int, *, baseline: Any = None
+) -> PaperParts:
+    """The paper account of a run's plan: its cash, fill and cost models, sizing and risk."""
+    execution = plan.settings.execution
+    return PaperParts(
+        cash=execution.cash,
+        fill_model=fill_model_of(execution),
+        commission=commission_of(execution),
+        units="whole" if plan.decision.whole_units else "fractional",
+        sizing=execution.sizing,
+        latency_bars=execution.latency_bars,
+        risk=plan.risk,
+        baseline=baseline,
+        bar_interval_ns=bar_interval_ns,
+    )
+
+
+def level_method(plan: ModelRunPlan) -> LevelMethod:
+    """Which protective levels the books record: the plan's Fibonacci or ATR stops."""
+    return LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
+
+
 def run_paper(
     settings: Settings,
     bars: pd.DataFrame,
@@ -127,24 +150,12 @@ def run_paper(
     replay = _clip(prepared.bars, request.start, request.end)
     session = session_dir(request.runs_dir, trained.run_id)
     session.mkdir(parents=True, exist_ok=True)
-    execution = plan.settings.execution
     events: list[RiskEvent] = []
-    parts = PaperParts(
-        cash=execution.cash,
-        fill_model=fill_model_of(execution),
-        commission=commission_of(execution),
-        units="whole" if plan.decision.whole_units else "fractional",
-        sizing=execution.sizing,
-        latency_bars=execution.latency_bars,
-        risk=plan.risk,
-        baseline=prepared.baseline,
-        bar_interval_ns=_bar_interval(replay),
-    )
+    parts = simulated_parts(plan, _bar_interval(replay), baseline=prepared.baseline)
     health = None if prepared.health is None else prepared.health.monitor()
     strategy = ModelStrategy(prepared.predictor(plan.predictor), plan.decision, health=health)
     store = open_trading_store(plan.settings)
-    method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
-    books = TradingBooks(store, trained.run_id, level_method=method, staleness=health)
+    books = TradingBooks(store, trained.run_id, level_method=level_method(plan), staleness=health)
 
     if monitor is not None and health is not None:
         monitor.watch_models(health)

@@ -28,8 +28,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from alphagate.adapters.trading_db.records import LevelMethod
-from alphagate.app.backtest import commission_of, fill_model_of
 from alphagate.app.live import VENUES, OpenedVenue, warm_up_bars, warm_up_end
 from alphagate.app.model_backtest import (
     ModelBacktestRequest,
@@ -38,8 +36,8 @@ from alphagate.app.model_backtest import (
     online_predictor,
     plan_model_run,
 )
-from alphagate.app.paper import PaperOutcome, shadow_backtest
-from alphagate.app.paper_engine import PaperParts, paper_engine
+from alphagate.app.paper import PaperOutcome, level_method, shadow_backtest, simulated_parts
+from alphagate.app.paper_engine import paper_engine
 from alphagate.app.trading_books import TradingBooks
 from alphagate.app.trading_db import open_trading_store
 from alphagate.atomic import write_text_atomically
@@ -113,7 +111,6 @@ def run_paper_live(
     session = live_paper_dir(request.runs_dir, trained.run_id, request.feed)
     session.mkdir(parents=True, exist_ok=True)
     run_settings = plan.settings
-    execution = run_settings.execution
     events: list[RiskEvent] = []
     env = os.environ if environ is None else environ
     opened = VENUES[request.feed](run_settings, env, request.poll_s)
@@ -125,19 +122,11 @@ def run_paper_live(
         predictor.warm_up(warm)
         strategy = ModelStrategy(predictor, plan.decision)
         feed = opened.feed(symbols, after=until, on_silence=lambda _: None)
-        parts = PaperParts(
-            cash=execution.cash,
-            fill_model=fill_model_of(execution),
-            commission=commission_of(execution),
-            units="whole" if plan.decision.whole_units else "fractional",
-            sizing=execution.sizing,
-            latency_bars=execution.latency_bars,
-            risk=plan.risk,
-            bar_interval_ns=int(Timeframe.parse(run_settings.data.timeframe).delta.value),
-        )
+        parts = simulated_parts(plan, int(Timeframe.parse(run_settings.data.timeframe).delta.value))
         store = open_trading_store(run_settings)
-        method = LevelMethod.FIBONACCI if plan.decision.protect.fibonacci else LevelMethod.ATR
-        books = TradingBooks(store, book_id(trained.run_id, request.feed), level_method=method)
+        books = TradingBooks(
+            store, book_id(trained.run_id, request.feed), level_method=level_method(plan)
+        )
         try:
             # no ``venue=``: the paper venue fills; the broker is only read for bars
             with paper_engine(
